@@ -1,0 +1,162 @@
+"""The ``vaelab`` command line: parse arguments, call the library, print. No logic of its own.
+
+Errors the user can fix print one line (``vaelab: error: ...``) on stderr and exit with code 2.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any
+
+from . import __version__
+from .errors import InputError, VaelabError
+
+
+def _add_data_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--label-column", default=None, help="label column: header name or 0-based index (default: first column)")
+    p.add_argument("--group-column", default=None, help="group column (e.g. patient id): header name or index")
+
+
+def _load(path: str, args: argparse.Namespace | None = None):
+    from .data.io import load_data
+
+    return load_data(path, label_column=getattr(args, "label_column", None), group_column=getattr(args, "group_column", None))
+
+
+def _read_toml(path: str) -> dict[str, Any]:
+    try:
+        import tomllib
+    except ModuleNotFoundError:  # Python 3.10
+        import tomli as tomllib  # type: ignore[no-redef]
+    p = Path(path)
+    if not p.is_file():
+        raise InputError(f"{p}: no such config file")
+    try:
+        return tomllib.loads(p.read_text())
+    except (UnicodeDecodeError, tomllib.TOMLDecodeError) as e:
+        raise InputError(f"{p}: not valid TOML ({e})") from None
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from .models import DEFAULT_MODEL
+    from .runs import train_run
+
+    cfg = _read_toml(args.config) if args.config else {}
+    model = args.model or cfg.pop("model", None) or DEFAULT_MODEL
+    preprocess = args.preprocess or cfg.pop("preprocess", None)
+    seed = args.seed if args.seed is not None else int(cfg.pop("seed", 0))
+    cfg.pop("model", None), cfg.pop("preprocess", None), cfg.pop("seed", None)
+    overrides = dict(cfg.pop(model, {})) if isinstance(cfg.get(model), dict) else {}
+    overrides.update({k: v for k, v in cfg.items() if not isinstance(v, dict)})
+    if args.epochs is not None:
+        overrides["epochs"] = args.epochs
+    ds = _load(args.data, args)
+    run = train_run(ds, args.out, model=model, preprocess=preprocess, seed=seed, config=overrides,
+                    progress=not args.quiet)
+    counts = ", ".join(f"{k}: {v}" for k, v in run.class_counts.items())
+    print(f"trained {model} on {ds.n} samples ({counts}); preprocessing {run.preprocessing.spec}")
+    hist = getattr(run.generator, "history_", None)
+    if hist:
+        print(f"final loss per sample {hist[-1]['loss']:.5g} after {len(hist)} epochs")
+    print(f"run folder: {args.out}")
+    return 0
+
+
+def cmd_generate(args: argparse.Namespace) -> int:
+    from .data.io import write_data
+    from .runs import generate, load_run, per_class_counts
+
+    run = load_run(args.run)
+    counts = per_class_counts(run, per_class=args.per_class, factor=args.factor)
+    synth = generate(run, counts, seed=args.seed)
+    write_data(synth, args.out)
+    print(f"wrote {synth.n} synthetic samples ({', '.join(f'{k}: {v}' for k, v in counts.items())}) to {args.out}")
+    return 0
+
+
+def cmd_evaluate(args: argparse.Namespace) -> int:
+    from .evaluation import evaluate_files
+
+    result = evaluate_files(args.real, args.synthetic, holdout=args.holdout, run=args.run, out=args.out,
+                            seed=args.seed, label_column=args.label_column, group_column=args.group_column)
+    from .evaluation import format_report
+
+    print(format_report(result))
+    print(f"\nwrote {args.out}/metrics.json and figures")
+    return 0
+
+
+def cmd_demo(args: argparse.Namespace) -> int:
+    from .demo import run_demo
+
+    run_demo(args.out, seed=args.seed, epochs=args.epochs, progress=not args.quiet)
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    from .models import DEFAULT_MODEL, available
+
+    p = argparse.ArgumentParser(prog="vaelab", description="Conditional VAEs and honest evaluation of synthetic data.")
+    p.add_argument("--version", action="version", version=f"vaelab {__version__}")
+    sub = p.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    t = sub.add_parser("train", help="train a generator on a data file and write a run folder")
+    t.add_argument("data", metavar="DATA", help="csv / tsv / xlsx table or npz")
+    _add_data_args(t)
+    t.add_argument("--model", default=None, help=f"one of {', '.join(available())} (default {DEFAULT_MODEL})")
+    t.add_argument("--preprocess", default=None,
+                   help="none | minmax | standard, chain with '+' (default: the model's own, minmax for seed models)")
+    t.add_argument("--epochs", type=int, default=None)
+    t.add_argument("--seed", type=int, default=None)
+    t.add_argument("--config", default=None, metavar="FILE.toml", help="model/training options (CLI flags win)")
+    t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.add_argument("--out", required=True, metavar="RUN_DIR")
+    t.set_defaults(func=cmd_train)
+
+    g = sub.add_parser("generate", help="sample synthetic data from a run folder")
+    g.add_argument("run", metavar="RUN_DIR")
+    how = g.add_mutually_exclusive_group(required=True)
+    how.add_argument("--per-class", type=int, default=None, metavar="N", help="N samples of every class")
+    how.add_argument("--factor", type=float, default=None, metavar="K", help="K × the training count of each class")
+    g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--out", required=True, metavar="FILE", help="output .csv, .tsv, .xlsx or .npz")
+    g.set_defaults(func=cmd_generate)
+
+    e = sub.add_parser("evaluate", help="compare synthetic with real data; write metrics.json and figures")
+    e.add_argument("--real", required=True, metavar="DATA", help="the real (training) data")
+    e.add_argument("--synthetic", required=True, metavar="FILE")
+    e.add_argument("--holdout", default=None, metavar="DATA", help="real data not used for training")
+    e.add_argument("--run", default=None, metavar="RUN_DIR", help="apply this run's preprocessing to the real files")
+    _add_data_args(e)
+    e.add_argument("--seed", type=int, default=0)
+    e.add_argument("--out", required=True, metavar="DIR")
+    e.set_defaults(func=cmd_evaluate)
+
+    d = sub.add_parser("demo", help="the whole job on the bundled coffee FTIR set")
+    d.add_argument("--out", default="demo_output", metavar="DIR")
+    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--epochs", type=int, default=None, help="override the model's epochs (for a quick look)")
+    d.add_argument("--quiet", action="store_true")
+    d.set_defaults(func=cmd_demo)
+    return p
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except VaelabError as e:
+        msg = " ".join(str(e).split())
+        print(f"vaelab: error: {msg}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("vaelab: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":  # pragma: no cover
+    sys.exit(main())

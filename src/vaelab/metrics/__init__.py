@@ -1,0 +1,34 @@
+"""Pure metric functions for evaluating synthetic data against real data.
+
+Every function takes numpy arrays of shape ``(n, ...)`` (trailing axes are flattened),
+does no printing and no file IO, and documents its goal (higher / lower is better),
+its range and its reference. Functions returning one number may have a
+``*_breakdown`` twin returning a dict of diagnostics and the parameters used.
+"""
+
+from vaelab.metrics.distribution import c2st, c2st_breakdown, frechet_distance, frechet_from_stats, mmd, prdc
+from vaelab.metrics.diversity import mean_spread, spread_ratio
+from vaelab.metrics.flags import Thresholds, compute_flags
+from vaelab.metrics.novelty import dcr, dcr_breakdown, nearest_distances
+from vaelab.metrics.utility import balanced_accuracy, class_specificity, default_classifier, trtr, tstr
+
+__all__ = [
+    "Thresholds",
+    "balanced_accuracy",
+    "c2st",
+    "c2st_breakdown",
+    "class_specificity",
+    "compute_flags",
+    "dcr",
+    "dcr_breakdown",
+    "default_classifier",
+    "frechet_distance",
+    "frechet_from_stats",
+    "mean_spread",
+    "mmd",
+    "nearest_distances",
+    "prdc",
+    "spread_ratio",
+    "trtr",
+    "tstr",
+]

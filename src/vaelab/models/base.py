@@ -1,0 +1,139 @@
+"""The one Generator protocol every model implements, plus shared helpers.
+
+A generator works on arrays in *model space* (after preprocessing): ``X`` has shape
+``(n, *feature_shape)`` (spectra ``(n, d)``, images ``(n, h, w)``, ...), ``y`` holds the
+class labels (ints or strings; the original class names are preserved). Sampling takes
+per-class counts and returns ``(X, y)`` with the same labels.
+
+Persistence is safetensors (tensors) + JSON (everything else); nothing is pickled.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Mapping
+from dataclasses import asdict, dataclass, fields
+from pathlib import Path
+from typing import Any, ClassVar, Protocol, runtime_checkable
+
+import numpy as np
+
+from ..errors import InputError
+
+CONFIG_FILE = "config.json"
+WEIGHTS_FILE = "weights.safetensors"
+
+
+@runtime_checkable
+class Generator(Protocol):
+    """What every vaelab model (torch or not) offers."""
+
+    name: ClassVar[str]
+
+    def fit(self, X: np.ndarray, y: np.ndarray, *, seed: int = 0) -> Generator: ...
+
+    def sample(self, counts: Mapping[Any, int], *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]: ...
+
+    def save(self, path: str | Path) -> None: ...
+
+    @classmethod
+    def load(cls, path: str | Path) -> Generator: ...
+
+
+@dataclass
+class ModelConfig:
+    """Base for model configs: dataclasses that round-trip through JSON."""
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, d: Mapping[str, Any]) -> ModelConfig:
+        known = {f.name for f in fields(cls)}
+        unknown = set(d) - known
+        if unknown:
+            raise InputError(f"{cls.__name__}: unknown option(s) {sorted(unknown)}; known: {sorted(known)}")
+        return cls(**dict(d))
+
+
+def labels_to_json(classes: np.ndarray) -> list:
+    """Class labels as JSON values (python int or str), in order."""
+    out = []
+    for c in classes:
+        if isinstance(c, (np.integer, int)) and not isinstance(c, bool):
+            out.append(int(c))
+        else:
+            out.append(str(c))
+    return out
+
+
+def labels_from_json(values: list) -> np.ndarray:
+    if all(isinstance(v, int) for v in values):
+        return np.asarray(values, dtype=np.int64)
+    return np.asarray([str(v) for v in values], dtype=object)
+
+
+def encode_labels(y: np.ndarray, classes: np.ndarray) -> np.ndarray:
+    """Map labels to indices into ``classes``; unknown labels raise ``InputError``."""
+    lookup = {c: i for i, c in enumerate(labels_to_json(classes))}
+    out = np.empty(len(y), dtype=np.int64)
+    for i, v in enumerate(labels_to_json(np.asarray(y, dtype=object))):
+        if v not in lookup:
+            raise InputError(f"label {v!r} is not one of the model's classes {list(lookup)}")
+        out[i] = lookup[v]
+    return out
+
+
+def normalise_counts(counts: Mapping[Any, int], classes: np.ndarray) -> list[tuple[int, int]]:
+    """Validate per-class counts; returns ``[(class_index, n), ...]`` in class order."""
+    idx = {c: i for i, c in enumerate(labels_to_json(classes))}
+    out = []
+    for label, n in counts.items():
+        key = labels_to_json(np.asarray([label], dtype=object))[0]
+        if key not in idx:
+            # allow "1" for an int class given on the command line
+            if isinstance(key, str) and key.lstrip("-").isdigit() and int(key) in idx:
+                key = int(key)
+            else:
+                raise InputError(f"unknown class {label!r}; the model knows {list(idx)}")
+        n = int(n)
+        if n < 0:
+            raise InputError(f"negative sample count {n} for class {label!r}")
+        out.append((idx[key], n))
+    return sorted(out)
+
+
+def check_training_data(X: np.ndarray, y: np.ndarray, *, min_classes: int = 1, min_per_class: int = 2) -> None:
+    """Shared sanity checks before any fit."""
+    X = np.asarray(X)
+    if X.ndim < 2:
+        raise InputError(f"X must have shape (n, features...), got {X.shape}")
+    if len(X) != len(y):
+        raise InputError(f"X has {len(X)} rows but y has {len(y)} labels")
+    if not np.issubdtype(X.dtype, np.number):
+        raise InputError("X must be numeric")
+    if not np.all(np.isfinite(X)):
+        raise InputError("X contains NaN or infinite values")
+    classes, counts = np.unique(np.asarray(y, dtype=object).astype(str), return_counts=True)
+    if len(classes) < min_classes:
+        raise InputError(f"need at least {min_classes} classes, found {len(classes)}")
+    small = [str(c) for c, k in zip(classes, counts, strict=True) if k < min_per_class]
+    if small:
+        raise InputError(f"class(es) {small} have fewer than {min_per_class} samples")
+
+
+def write_config(path: Path, payload: Mapping[str, Any]) -> None:
+    (Path(path) / CONFIG_FILE).write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
+
+
+def read_config(path: Path) -> dict[str, Any]:
+    f = Path(path) / CONFIG_FILE
+    if not f.is_file():
+        raise InputError(f"{path}: no {CONFIG_FILE}; not a vaelab model folder")
+    try:
+        cfg = json.loads(f.read_text())
+    except (UnicodeDecodeError, json.JSONDecodeError) as e:
+        raise InputError(f"{f}: not valid JSON ({e.__class__.__name__})") from None
+    if not isinstance(cfg, dict) or "model" not in cfg:
+        raise InputError(f"{f}: not a vaelab model config (no 'model' key)")
+    return cfg

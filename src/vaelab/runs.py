@@ -1,0 +1,164 @@
+"""Run folders: train a generator on a data set and keep everything needed to use it again.
+
+A run folder holds
+
+* ``config.json`` + ``weights.safetensors`` — the generator (safetensors + JSON, never a pickle)
+* ``preprocessing.json`` — the fitted preprocessing (model space = after it)
+* ``run.json`` — what was trained on what: model, seed, data shape, classes and their counts,
+  the input's layout (so outputs can be written the same way) and the spectral axis
+* ``history.csv`` and ``loss.png`` — loss terms per epoch (torch models)
+
+The folder is assembled under a temporary name and renamed into place when complete.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from . import __version__
+from ._atomic import atomic_dir, write_text
+from .data.dataset import Dataset, Layout
+from .data.preprocess import Preprocessing
+from .errors import InputError
+from .models import DEFAULT_PREPROCESS, get_model, load_model
+from .models.base import check_training_data, labels_from_json, labels_to_json
+from .train import history_to_csv
+
+RUN_FILE = "run.json"
+
+
+@dataclass
+class Run:
+    """A loaded run folder."""
+
+    path: Path
+    generator: Any
+    preprocessing: Preprocessing
+    meta: dict[str, Any]
+
+    @property
+    def classes(self) -> np.ndarray:
+        return labels_from_json(self.meta["data"]["classes"])
+
+    @property
+    def class_counts(self) -> dict[Any, int]:
+        return dict(zip(labels_to_json(self.classes), self.meta["data"]["class_counts"], strict=True))
+
+    @property
+    def feature_shape(self) -> tuple[int, ...]:
+        return tuple(self.meta["data"]["feature_shape"])
+
+    @property
+    def axis(self) -> np.ndarray | None:
+        ax = self.meta["data"].get("axis")
+        return None if ax is None else np.asarray(ax, dtype=np.float64)
+
+    @property
+    def layout(self) -> Layout:
+        return Layout.from_dict(self.meta["data"]["layout"])
+
+    def to_model_space(self, ds: Dataset, what: str = "data") -> np.ndarray:
+        """Apply this run's preprocessing to ``ds.X`` after checking the feature shape."""
+        if ds.feature_shape != self.feature_shape:
+            raise InputError(f"{what} has {_fmt_shape(ds.feature_shape)} features per sample, "
+                             f"the run was trained on {_fmt_shape(self.feature_shape)}")
+        return self.preprocessing.transform(ds.X)
+
+
+def _fmt_shape(s: tuple[int, ...]) -> str:
+    return str(s[0]) if len(s) == 1 else "×".join(map(str, s))
+
+
+def train_run(
+    ds: Dataset,
+    out: str | Path,
+    *,
+    model: str = "seed-cvae",
+    preprocess: str | None = None,
+    seed: int = 0,
+    config: dict[str, Any] | None = None,
+    progress: bool = True,
+) -> Run:
+    """Fit preprocessing + generator on ``ds`` and write the run folder ``out`` atomically."""
+    gen = get_model(model, **(config or {}))
+    preprocess = preprocess or DEFAULT_PREPROCESS.get(model, "none")
+    check_training_data(ds.X, ds.y)
+    pre = Preprocessing.from_spec(preprocess)
+    Xm = pre.fit_transform(ds.X)
+    if not np.all(np.isfinite(Xm)):
+        raise InputError(f"preprocessing {pre.spec!r} produced NaN/inf values on these data")
+    if hasattr(gen, "progress"):
+        gen.progress = progress
+    gen.fit(Xm, ds.y, seed=seed)
+    counts = ds.class_counts()
+    meta = {
+        "vaelab_version": __version__,
+        "model": model,
+        "seed": int(seed),
+        "preprocess": pre.spec,
+        "data": {
+            "source": ds.source,
+            "n": ds.n,
+            "feature_shape": list(ds.feature_shape),
+            "classes": list(counts),
+            "class_counts": list(counts.values()),
+            "axis": None if ds.axis is None else [float(a) for a in ds.axis],
+            "layout": ds.layout.to_dict(),
+            "has_groups": ds.groups is not None,
+        },
+    }
+    history = getattr(gen, "history_", None) or []
+    out = Path(out)
+    with atomic_dir(out) as tmp:
+        gen.save(tmp)
+        pre.save(tmp / "preprocessing.json")
+        write_text(tmp / RUN_FILE, json.dumps(meta, indent=1) + "\n")
+        if history:
+            write_text(tmp / "history.csv", history_to_csv(history))
+            from .plots import training_history
+
+            training_history(history, tmp / "loss.png", title=f"{model}: training loss")
+    return Run(path=out, generator=gen, preprocessing=pre, meta=meta)
+
+
+def load_run(path: str | Path) -> Run:
+    """Open a run folder (validating it; weights are read with safetensors only)."""
+    path = Path(path)
+    if not path.is_dir():
+        raise InputError(f"{path}: not a run folder")
+    f = path / RUN_FILE
+    if not f.is_file():
+        raise InputError(f"{path}: no {RUN_FILE}; not a vaelab run folder")
+    try:
+        meta = json.loads(f.read_text())
+        meta["data"]["classes"], meta["data"]["class_counts"], meta["data"]["feature_shape"]  # noqa: B018
+    except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError):
+        raise InputError(f"{f}: damaged run description") from None
+    pre = Preprocessing.load(path / "preprocessing.json")
+    gen = load_model(path)
+    return Run(path=path, generator=gen, preprocessing=pre, meta=meta)
+
+
+def per_class_counts(run: Run, *, per_class: int | None = None, factor: float | None = None) -> dict[Any, int]:
+    """``per_class`` samples of every class, or ``factor`` × the training count of each class."""
+    if (per_class is None) == (factor is None):
+        raise InputError("give exactly one of --per-class N and --factor K")
+    if per_class is not None:
+        if per_class < 1:
+            raise InputError("--per-class must be at least 1")
+        return {c: int(per_class) for c in run.class_counts}
+    if not (factor > 0 and math.isfinite(factor)):
+        raise InputError("--factor must be a positive number")
+    return {c: max(1, int(round(factor * n))) for c, n in run.class_counts.items()}
+
+
+def generate(run: Run, counts: dict[Any, int], *, seed: int = 0) -> Dataset:
+    """Sample from a run's generator; returns a Dataset in model space with the run's layout."""
+    X, y = run.generator.sample(counts, seed=seed)
+    return Dataset(X=X, y=np.asarray(y), axis=run.axis, layout=run.layout, source=f"generated by {run.path}")

@@ -92,8 +92,11 @@ def test_demo_writes_everything(tmp_path, capsys):
     assert main(["demo", "--out", str(out), "--epochs", "30", "--quiet"]) == 0
     names = {p.name for p in out.iterdir()}
     assert {"synthetic.csv", "metrics.json", "metrics.csv", "real_vs_synthetic.png", "loss.png", "run"} <= names
-    table = pd.read_csv(out / "metrics.csv")
+    table = pd.read_csv(out / "seed_metrics.csv")
     assert table["row"].tolist() == ["synthetic", "real_vs_real", "class_mean_copy"]
+    summary = pd.read_csv(out / "metrics.csv").set_index("metric")
+    assert {"c2st_auc", "dcr_ratio", "tstr", "trtr", "flag_collapse"} <= set(summary.index)
+    assert {"pca.png", "nn_distances.png"} <= names
     printed = capsys.readouterr().out
     assert "class mean copy" in printed and str(out.resolve()) in printed
     syn = pd.read_csv(out / "synthetic.csv")

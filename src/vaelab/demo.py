@@ -38,9 +38,11 @@ def run_demo(out: str | Path = "demo_output", *, model: str = "seed-cvae", seed:
         real_m = train.__class__(X=run.to_model_space(train), y=train.y, groups=train.groups, axis=train.axis,
                                  layout=train.layout)
         hold_m = holdout.__class__(X=run.to_model_space(holdout), y=holdout.y, axis=holdout.axis, layout=holdout.layout)
-        result = evaluate_arrays(real_m, synth, holdout=hold_m, seed=seed)
+        log("evaluating (two-sample tests, diversity, novelty, utility) ...")
+        result = evaluate_arrays(real_m, synth, holdout=hold_m, seed=seed, diagnostics=True)
         result["model"] = model
-        write_report_files(result, real_m, synth, tmp, axis=ds.axis)
+        write_report_files(result, real_m, synth, tmp, axis=ds.axis, holdout=hold_m)
+        result.pop("_diagnostics", None)
         if (tmp / "run" / "loss.png").exists():
             shutil.copyfile(tmp / "run" / "loss.png", tmp / "loss.png")
     log("")

@@ -26,19 +26,111 @@ def check_compatible(real: Dataset, synthetic: Dataset, what: str = "synthetic d
                          f"{what}: {sorted(_keys(synthetic.y))[:5]})")
 
 
-def evaluate_arrays(real: Dataset, synthetic: Dataset, *, holdout: Dataset | None = None, seed: int = 0) -> dict[str, Any]:
-    """All metrics for ``synthetic`` against ``real`` (both already in the same space)."""
+def _loo_nearest(real: np.ndarray, groups: np.ndarray | None) -> np.ndarray:
+    """Distance from each real sample to its nearest *other* real sample (of another group, if groups)."""
+    from sklearn.metrics import pairwise_distances
+
+    R = np.asarray(real, dtype=np.float64).reshape(len(real), -1)
+    out = np.empty(len(R))
+    g = None if groups is None else np.asarray([str(v) for v in np.asarray(groups).tolist()], dtype=object)
+    for i in range(0, len(R), 512):
+        D = pairwise_distances(R[i : i + 512], R)
+        rows = np.arange(i, min(i + 512, len(R)))
+        D[np.arange(len(rows)), rows] = np.inf
+        if g is not None:
+            D[g[rows][:, None] == g[None, :]] = np.inf
+        out[rows] = D.min(axis=1)
+    return out
+
+
+def evaluate_arrays(real: Dataset, synthetic: Dataset, *, holdout: Dataset | None = None, seed: int = 0,
+                    c2st_classifier: Any = None, c2st_folds: int = 5, prdc_k: int = 5,
+                    mmd_permutations: int = 200, diagnostics: bool = False) -> dict[str, Any]:
+    """All issue-3 metrics for ``synthetic`` against ``real`` (all three already in the same space).
+
+    ``real`` is the data the generator was trained on; ``holdout`` (optional) is real data it
+    never saw. Without a holdout, TSTR/TRTR are not computed (they need unseen real data)
+    and the novelty reference is each real sample's distance to its nearest other real
+    sample of another group (leave-one-group-out), stated in ``dcr_reference``.
+
+    Returns a JSON-ready dict; with ``diagnostics=True`` also ``_diagnostics`` (raw
+    distances for the figures), which :func:`write_report` does not store.
+    """
+    from .metrics import (
+        c2st_breakdown,
+        class_specificity,
+        compute_flags,
+        dcr_breakdown,
+        frechet_distance,
+        mmd,
+        nearest_distances,
+        prdc,
+        spread_ratio,
+        trtr,
+        tstr,
+    )
+
     check_compatible(real, synthetic)
     if holdout is not None:
         check_compatible(real, holdout, "holdout data")
+    R, S = real.X, synthetic.X
+    notes: list[str] = []
+    c2 = c2st_breakdown(R, S, classifier=c2st_classifier, folds=c2st_folds, seed=seed, groups_real=real.groups,
+                        groups_synthetic=synthetic.groups if real.groups is not None else None)
+    pr = prdc(R, S, k=prdc_k)
+    mm = mmd(R, S, n_permutations=mmd_permutations, seed=seed)
     result: dict[str, Any] = {
         "n_real": real.n,
         "n_synthetic": synthetic.n,
         "n_holdout": None if holdout is None else holdout.n,
         "seed": seed,
-        "seed_metrics": seed_metrics(real.X, real.y, synthetic.X, synthetic.y, seed=seed),
-        "references": seed_references(real.X, real.y, real.groups, seed=seed),
+        "c2st_auc": c2["auc"],
+        "c2st": {k: v for k, v in c2.items() if k != "auc"},
+        "precision": pr["precision"],
+        "recall": pr["recall"],
+        "density": pr["density"],
+        "coverage": pr["coverage"],
+        "prdc_k": prdc_k,
+        "mmd": mm["mmd2"],
+        "mmd_p_value": mm["p_value"],
+        "mmd_details": {k: v for k, v in mm.items() if k not in ("mmd2", "p_value")},
+        "frechet": frechet_distance(R, S, seed=seed),
     }
+    result["diversity"] = {str(k): float(v) for k, v in spread_ratio(R, S, real.y, synthetic.y).items()}
+    diag: dict[str, Any] = {}
+    if holdout is not None:
+        d = dcr_breakdown(S, R, holdout.X)
+        result["dcr_reference"] = "holdout"
+        diag["synthetic_to_train"], diag["reference_to_train"] = d["synthetic_to_train"], d["holdout_to_train"]
+        diag["reference_label"] = "holdout → train"
+        result["dcr_ratio"] = d["dcr_ratio"]
+        result["closer_than_holdout"] = d["closer_than_holdout"]
+        result["dcr"] = {k: v for k, v in d.items() if k not in ("synthetic_to_train", "holdout_to_train")}
+        result["tstr"] = tstr(S, synthetic.y, holdout.X, holdout.y, seed=seed)
+        result["trtr"] = trtr(R, real.y, holdout.X, holdout.y, seed=seed)
+    else:
+        syn_d = nearest_distances(S, R)
+        ref_d = _loo_nearest(R, real.groups)
+        med_ref = float(np.median(ref_d))
+        result["dcr_reference"] = "real leave-one-" + ("group" if real.groups is not None else "sample") + "-out"
+        result["dcr_ratio"] = float(np.median(syn_d)) / med_ref if med_ref > 0 else float("nan")
+        result["closer_than_holdout"] = float(np.mean(syn_d < ref_d.min()))
+        result["dcr"] = {"median_synthetic_to_train": float(np.median(syn_d)), "median_reference_to_train": med_ref}
+        diag["synthetic_to_train"], diag["reference_to_train"] = syn_d, ref_d
+        diag["reference_label"] = "real → nearest other real"
+        result["tstr"] = None
+        result["trtr"] = None
+        notes.append("tstr/trtr need real data the generator never saw: pass --holdout")
+        notes.append("no holdout: the novelty reference is each real sample's nearest other real sample"
+                     + (" of another group" if real.groups is not None else ""))
+    result["class_specificity"] = class_specificity(R, real.y, S, synthetic.y, seed=seed)
+    result["seed_metrics"] = seed_metrics(R, real.y, S, synthetic.y, seed=seed)
+    result["references"] = seed_references(R, real.y, real.groups, seed=seed)
+    result["flags"] = compute_flags({"spread_ratio": result["diversity"], "dcr_ratio": result["dcr_ratio"],
+                                     "c2st_auc": result["c2st_auc"]})
+    result["notes"] = notes
+    if diagnostics:
+        result["_diagnostics"] = diag
     return result
 
 
@@ -53,8 +145,58 @@ def seed_table(result: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
+SUMMARY = [
+    # key, label, goal
+    ("c2st_auc", "C2ST ROC AUC (random forest)", "0.5 ideal, 1 = separable"),
+    ("precision", "precision (PRDC)", "higher: samples look real"),
+    ("recall", "recall (PRDC)", "higher: real variety covered"),
+    ("density", "density (PRDC)", "~1"),
+    ("coverage", "coverage (PRDC)", "higher"),
+    ("mmd", "MMD² (RBF, median heuristic)", "lower, 0 = same"),
+    ("mmd_p_value", "MMD permutation p-value", "high = no detected difference"),
+    ("frechet", "Fréchet distance (PCA of real)", "lower"),
+    ("dcr_ratio", "DCR ratio (synthetic/new real)", "~1 novel, → 0 copies"),
+    ("closer_than_holdout", "share closer than any new real", "lower"),
+    ("tstr", "TSTR balanced accuracy", "close to TRTR"),
+    ("trtr", "TRTR balanced accuracy", "reference"),
+    ("class_specificity", "class specificity", "higher"),
+]
+
+
+def summary_rows(result: dict[str, Any]) -> list[tuple[str, str, Any, str]]:
+    rows = [(k, label, result.get(k), goal) for k, label, goal in SUMMARY]
+    for c, v in result.get("diversity", {}).items():
+        rows.append((f"diversity[{c}]", f"spread ratio, class {c}", v, "1 ideal, ≪1 collapse"))
+    return rows
+
+
+def _fmt(v: Any) -> str:
+    if v is None:
+        return "n/a"
+    if isinstance(v, float) and not np.isfinite(v):
+        return "nan"
+    return f"{v:.4g}" if isinstance(v, (float, int)) else str(v)
+
+
 def format_report(result: dict[str, Any]) -> str:
-    return "Seed-report metrics (same class, all pairs; references: real half vs half, class-mean copy)\n" + seed_table(result)
+    """A readable report: the metrics with how to read them, the flags, the seed table."""
+    lines = [f"real: {result['n_real']}  synthetic: {result['n_synthetic']}  holdout: {result.get('n_holdout') or '-'}"]
+    if "c2st_auc" in result:
+        lines.append("")
+        lines.append(f"{'metric':<34}{'value':>10}   how to read")
+        for _, label, v, goal in summary_rows(result):
+            lines.append(f"{label:<34}{_fmt(v):>10}   {goal}")
+        lines.append("")
+        lines.append("flags:")
+        for name, f in result.get("flags", {}).items():
+            state = {True: "RAISED", False: "ok", None: "not computed"}[f["raised"]]
+            lines.append(f"  {name:<16}{state:<14}{f['reason']}")
+        for n in result.get("notes", []):
+            lines.append(f"note: {n}")
+    lines.append("")
+    lines.append("Seed-report metrics (same class, all pairs; references: real half vs half, class-mean copy)")
+    lines.append(seed_table(result))
+    return "\n".join(lines)
 
 
 def seed_table_csv(result: dict[str, Any]) -> str:
@@ -65,27 +207,51 @@ def seed_table_csv(result: dict[str, Any]) -> str:
     return "\n".join(lines) + "\n"
 
 
+def summary_csv(result: dict[str, Any]) -> str:
+    lines = ["metric,value,how_to_read"]
+    for key, _, v, goal in summary_rows(result):
+        lines.append(f"{key},{'' if v is None else repr(float(v))},\"{goal}\"")
+    for name, f in result.get("flags", {}).items():
+        lines.append(f"flag_{name},{'' if f['raised'] is None else int(f['raised'])},\"{f['reason']}\"")
+    return "\n".join(lines) + "\n"
+
+
 def write_report(result: dict[str, Any], real: Dataset, synthetic: Dataset, out: str | Path, *,
-                 axis: np.ndarray | None = None) -> Path:
+                 axis: np.ndarray | None = None, holdout: Dataset | None = None) -> Path:
     """Write ``metrics.json``, ``metrics.csv``, ``report.txt`` and the figures into ``out`` (atomic)."""
     out = Path(out)
     with atomic_dir(out) as tmp:
-        write_report_files(result, real, synthetic, tmp, axis=axis)
+        write_report_files(result, real, synthetic, tmp, axis=axis, holdout=holdout)
     return out
 
 
 def write_report_files(result: dict[str, Any], real: Dataset, synthetic: Dataset, tmp: Path, *,
-                       axis: np.ndarray | None = None) -> None:
-    """The files of :func:`write_report`, written into an existing folder."""
-    from .plots import real_vs_synthetic
+                       axis: np.ndarray | None = None, holdout: Dataset | None = None) -> None:
+    """The files of :func:`write_report`, written into an existing folder.
 
-    write_text(tmp / "metrics.json", json.dumps(_jsonable(result), indent=1, allow_nan=True) + "\n")
-    write_text(tmp / "metrics.csv", seed_table_csv(result))
-    write_text(tmp / "report.txt", format_report(result) + "\n")
+    ``metrics.json`` (everything), ``metrics.csv`` (one row per metric and flag),
+    ``seed_metrics.csv`` (the seed table with its reference rows), ``report.txt``, and the
+    figures ``real_vs_synthetic.png``, ``pca.png``, ``nn_distances.png``.
+    """
+    from .plots import nn_distance_histogram, pca_scatter, real_vs_synthetic
+
+    diag = result.get("_diagnostics", {})
+    clean = {k: v for k, v in result.items() if k != "_diagnostics"}
+    write_text(tmp / "metrics.json", json.dumps(_jsonable(clean), indent=1, allow_nan=True) + "\n")
+    if "c2st_auc" in clean:
+        write_text(tmp / "metrics.csv", summary_csv(clean))
+    write_text(tmp / "seed_metrics.csv", seed_table_csv(clean))
+    write_text(tmp / "report.txt", format_report(clean) + "\n")
     ax = axis if axis is not None else real.axis
     real_vs_synthetic(real.X, real.y, synthetic.X, synthetic.y, tmp / "real_vs_synthetic.png", axis=ax,
                       axis_label="spectral axis" if ax is not None else "feature index",
                       title="real (grey) vs synthetic (colour)")
+    if len(real.X) > 2:
+        pca_scatter(real.X, real.y, synthetic.X, synthetic.y, tmp / "pca.png",
+                    holdout=None if holdout is None else holdout.X)
+    if "synthetic_to_train" in diag:
+        nn_distance_histogram(diag["synthetic_to_train"], diag["reference_to_train"], tmp / "nn_distances.png",
+                              reference_label=diag["reference_label"])
 
 
 def _jsonable(x: Any) -> Any:
@@ -124,8 +290,9 @@ def evaluate_files(real: str | Path, synthetic: str | Path, *, out: str | Path, 
             raise InputError(f"the synthetic data have {synth_ds.feature_shape} features per sample, "
                              f"the run was trained on {r.feature_shape}")
         axis = r.axis if r.axis is not None else axis
-    result = evaluate_arrays(real_ds, synth_ds, holdout=hold_ds, seed=seed)
-    write_report(result, real_ds, synth_ds, out, axis=axis)
+    result = evaluate_arrays(real_ds, synth_ds, holdout=hold_ds, seed=seed, diagnostics=True)
+    write_report(result, real_ds, synth_ds, out, axis=axis, holdout=hold_ds)
+    result.pop("_diagnostics", None)
     return result
 
 

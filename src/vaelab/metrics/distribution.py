@@ -168,6 +168,7 @@ def c2st_breakdown(
     folds: int = 5,
     seed: int = 0,
     groups_real: Any = None,
+    groups_synthetic: Any = None,
 ) -> dict[str, Any]:
     """Classifier two-sample test, with diagnostics. See :func:`c2st` for the method.
 
@@ -180,6 +181,11 @@ def c2st_breakdown(
         groups_real: optional array([N]) of group ids of the real samples (e.g. the
             patient or the measurement session); samples of one group never end up
             on both sides of a split.
+        groups_synthetic: optional array([M]) of group ids of the "synthetic" samples.
+            Generated samples are independent draws, so by default each is its own
+            group; pass groups when the "synthetic" set is itself grouped real data
+            (e.g. a held-out third of patients used as a negative control), otherwise
+            the forest learns those patients' signatures across folds.
     Returns:
         dict with
           ``auc`` (float, mean of the per-fold AUCs, NaN folds ignored),
@@ -195,6 +201,14 @@ def c2st_breakdown(
         raise InputError(f"folds must be >= 2, got {folds}")
 
     groups = None
+    gsyn = None
+    if groups_synthetic is not None:
+        if groups_real is None:
+            raise InputError("groups_synthetic needs groups_real too")
+        gsyn = np.asarray(groups_synthetic).reshape(-1)
+        if gsyn.shape[0] != x_syn.shape[0]:
+            raise InputError(f"groups_synthetic has {gsyn.shape[0]} entries for {x_syn.shape[0]} synthetic samples")
+        gsyn = np.unique(gsyn.astype(str), return_inverse=True)[1].reshape(-1)
     if groups_real is not None:
         groups = np.asarray(groups_real).reshape(-1)
         if groups.shape[0] != x_real.shape[0]:
@@ -213,6 +227,7 @@ def c2st_breakdown(
     elif n_syn_in > n:
         keep = np.sort(rng.choice(n_syn_in, size=n, replace=False))
         x_syn = x_syn[keep]
+        gsyn = None if gsyn is None else gsyn[keep]
         subsampled = "synthetic"
     if n < folds:
         raise InputError(f"need at least folds={folds} samples per class, got {n}")
@@ -231,7 +246,8 @@ def c2st_breakdown(
         if n_groups < folds:
             raise InputError(f"groups_real has {n_groups} distinct groups, fewer than folds={folds}")
         offset = int(groups.max()) + 1
-        all_groups = np.concatenate([groups, offset + np.arange(n)])  # each synthetic sample alone
+        # each synthetic sample alone, unless the synthetic set has groups of its own
+        all_groups = np.concatenate([groups, offset + (np.arange(n) if gsyn is None else gsyn)])
         cv = StratifiedGroupKFold(n_splits=folds, shuffle=True, random_state=seed)
         splits = cv.split(data, target, all_groups)
 
@@ -271,6 +287,7 @@ def c2st(
     folds: int = 5,
     seed: int = 0,
     groups_real: Any = None,
+    groups_synthetic: Any = None,
 ) -> float:
     """Classifier two-sample test (C2ST): cross-validated ROC AUC of real vs synthetic.
 
@@ -319,11 +336,14 @@ def c2st(
         folds: number of folds (>= 2, <= min(N, M)).
         seed: seed for subsampling, folds and the classifier.
         groups_real: optional array([N]) of group ids of the real samples.
+        groups_synthetic: optional array([M]) of group ids of the synthetic samples
+            (see :func:`c2st_breakdown`).
     Returns:
         mean out-of-fold ROC AUC (float). See :func:`c2st_breakdown` for per-fold values.
     """
     return c2st_breakdown(
-        real, synthetic, classifier=classifier, folds=folds, seed=seed, groups_real=groups_real
+        real, synthetic, classifier=classifier, folds=folds, seed=seed, groups_real=groups_real,
+        groups_synthetic=groups_synthetic,
     )["auc"]
 
 

@@ -19,8 +19,9 @@ $(STAMP): pyproject.toml constraints.txt
 demo: $(STAMP)
 	$(VENV)/bin/vaelab demo --out demo_output
 
+# one BLAS/OpenMP thread per test worker: 2 workers on 2 cores, no oversubscription
 test: $(STAMP)
-	$(PY) -m pytest -n 2 tests
+	OMP_NUM_THREADS=1 OPENBLAS_NUM_THREADS=1 MKL_NUM_THREADS=1 $(PY) -m pytest -n 2 tests
 
 lint: $(STAMP)
 	$(VENV)/bin/ruff check src tests benchmarks

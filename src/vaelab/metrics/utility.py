@@ -22,6 +22,8 @@ from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 
+from threadpoolctl import threadpool_limits
+
 from vaelab.errors import InputError
 from vaelab.metrics.distribution import _flatten, _same_width, _with_seed
 
@@ -79,8 +81,11 @@ def _fit_predict(
     if classes.size == 1:
         return np.repeat(classes, xp.shape[0])
     clf = _with_seed(default_classifier() if classifier is None else classifier, seed)
-    clf.fit(xf, yf)
-    return np.asarray(clf.predict(xp))
+    # One BLAS thread: lbfgs on (n ~ 1e3) × (d ~ 1e3) matrices is latency-bound, and
+    # multi-threaded BLAS on a busy or shared machine made one fit ~15× slower (measured).
+    with threadpool_limits(limits=1, user_api="blas"):
+        clf.fit(xf, yf)
+        return np.asarray(clf.predict(xp))
 
 
 def tstr(

@@ -55,7 +55,7 @@ def cmd_train(args: argparse.Namespace) -> int:
         overrides["epochs"] = args.epochs
     ds = _load(args.data, args)
     run = train_run(ds, args.out, model=model, preprocess=preprocess, seed=seed, config=overrides,
-                    progress=not args.quiet)
+                    progress=not args.quiet, resume=args.resume, checkpoint_every=args.checkpoint_every)
     counts = ", ".join(f"{k}: {v}" for k, v in run.class_counts.items())
     print(f"trained {model} on {ds.n} samples ({counts}); preprocessing {run.preprocessing.spec}")
     hist = getattr(run.generator, "history_", None)
@@ -96,6 +96,86 @@ def cmd_demo(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_ablate(args: argparse.Namespace) -> int:
+    from .experiments.ablation import ablation_table, run_ablation, write_ablation
+
+    ds = _load(args.data, args)
+    result = run_ablation(ds, args.models, seeds=args.seeds, folds=args.folds, preprocess=args.preprocess,
+                          epochs=args.epochs, c2st_trees=args.c2st_trees, mmd_permutations=args.mmd_permutations,
+                          jobs=args.jobs, backend=args.backend, address=args.address, progress=not args.quiet)
+    write_ablation(result, args.out)
+    print(ablation_table(result))
+    _warn_failures(result)
+    print(f"\nwrote {args.out}/ablation.json, ablation.csv, ablation.txt, ablation.png")
+    return 0
+
+
+def cmd_augment(args: argparse.Namespace) -> int:
+    from .experiments.augment import augment_table, run_augment, write_augment
+
+    ds = _load(args.data, args)
+    result = run_augment(ds, model=args.model, factors=args.factors, classifiers=args.classifiers,
+                         folds=args.folds, seeds=args.seeds, preprocess=args.preprocess, classical=args.classical,
+                         classical_factors=args.classical_factors, epochs=args.epochs, trees=args.trees,
+                         alpha=args.alpha, jobs=args.jobs, backend=args.backend, address=args.address,
+                         progress=not args.quiet)
+    write_augment(result, args.out)
+    print(augment_table(result))
+    _warn_failures(result)
+    print(f"\nwrote {args.out}/augment.json, augment.csv, augment.txt, augment.png")
+    return 0
+
+
+def _warn_failures(result: dict[str, Any]) -> None:
+    if result["failures"]:
+        first = result["failures"][0]["error"]
+        print(f"vaelab: warning: {result['n_failed_cells']} of {result['n_cells']} cells failed, "
+              f"{len(result['failures'])} failure(s) in all (first: {first}); listed under 'failures'",
+              file=sys.stderr)
+
+
+def _add_runner_args(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--folds", type=int, default=5, help="K of the (group-aware, stratified) K-fold (default 5)")
+    p.add_argument("--seeds", type=int, default=2,
+                   help="repeats with seeds 0..N-1, each a new partition (default 2: 5 × 2 = 10 paired values)")
+    p.add_argument("--preprocess", default=None, help="one preprocessing for all generators (default: the model's)")
+    p.add_argument("--epochs", type=int, default=None, help="override the epochs of torch models")
+    p.add_argument("--jobs", type=int, default=1, help="parallel cells (local processes or Ray CPUs; default 1)")
+    p.add_argument("--backend", choices=["local", "ray"], default="local",
+                   help="local processes (default) or Ray tasks (pip install 'vaelab[ray]')")
+    p.add_argument("--address", default=None, help="Ray cluster address (default: start a local Ray)")
+    p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--out", required=True, metavar="DIR")
+
+
+def _add_experiment_parsers(sub: Any) -> None:
+    from .experiments import DEFAULT_CLASSIFIERS, DEFAULT_FACTORS
+    from .models import DEFAULT_MODEL
+
+    a = sub.add_parser("ablate", help="compare generators over seeds × group-aware folds; write ablation.json")
+    a.add_argument("data", metavar="DATA", help="csv / tsv / xlsx table or npz")
+    _add_data_args(a)
+    a.add_argument("--models", required=True, metavar="A,B,...", help="generators; the first is the reference")
+    a.add_argument("--c2st-trees", type=int, default=300, help="trees of the C2ST random forest (default 300)")
+    a.add_argument("--mmd-permutations", type=int, default=200, help="MMD permutation-test size (default 200)")
+    _add_runner_args(a)
+    a.set_defaults(func=cmd_ablate)
+
+    u = sub.add_parser("augment", help="does synthetic augmentation help a classifier? write augment.json")
+    u.add_argument("data", metavar="DATA", help="csv / tsv / xlsx table or npz")
+    _add_data_args(u)
+    u.add_argument("--model", default=None, help=f"the generator studied (default {DEFAULT_MODEL})")
+    u.add_argument("--factors", default=DEFAULT_FACTORS, help=f"synthetic = factor × class counts (default {DEFAULT_FACTORS})")
+    u.add_argument("--classifiers", default=DEFAULT_CLASSIFIERS, help=f"default {DEFAULT_CLASSIFIERS}")
+    u.add_argument("--classical", default="auto",
+                   help="classical augmentations to compare with: auto (all registered), none, or a list")
+    u.add_argument("--classical-factors", default=None, help="their factors (default: same as --factors)")
+    u.add_argument("--trees", type=int, default=200, help="trees of the rf classifier (default 200)")
+    u.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
+    _add_runner_args(u)
+    u.set_defaults(func=cmd_augment)
+
+
 def build_parser() -> argparse.ArgumentParser:
     from .models import DEFAULT_MODEL, available
 
@@ -113,6 +193,11 @@ def build_parser() -> argparse.ArgumentParser:
     t.add_argument("--seed", type=int, default=None)
     t.add_argument("--config", default=None, metavar="FILE.toml", help="model/training options (CLI flags win)")
     t.add_argument("--quiet", action="store_true", help="no progress bar")
+    t.add_argument("--resume", action="store_true",
+                   help="continue from the checkpoint in RUN_DIR.partial/ left by an interrupted run (same data, "
+                        "model, seed and options); without one, train from the start")
+    t.add_argument("--checkpoint-every", type=int, default=25, metavar="N",
+                   help="write a checkpoint to RUN_DIR.partial/ every N epochs (default 25)")
     t.add_argument("--out", required=True, metavar="RUN_DIR")
     t.set_defaults(func=cmd_train)
 
@@ -134,6 +219,8 @@ def build_parser() -> argparse.ArgumentParser:
     e.add_argument("--seed", type=int, default=0)
     e.add_argument("--out", required=True, metavar="DIR")
     e.set_defaults(func=cmd_evaluate)
+
+    _add_experiment_parsers(sub)
 
     d = sub.add_parser("demo", help="the whole job on the bundled coffee FTIR set")
     d.add_argument("--out", default="demo_output", metavar="DIR")

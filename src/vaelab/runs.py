@@ -22,13 +22,14 @@ from typing import Any
 import numpy as np
 
 from . import __version__
-from ._atomic import atomic_dir, write_text
+from ._atomic import atomic_dir, is_replaceable, normalise_safetensors, write_text
+from .checkpoint import latest_checkpoint, partial_path, remove_checkpoints
 from .data.dataset import Dataset, Layout
 from .data.preprocess import Preprocessing
 from .errors import InputError
 from .models import DEFAULT_PREPROCESS, get_model, load_model
 from .models.base import check_training_data, labels_from_json, labels_to_json
-from .train import history_to_csv
+from .train import TrainingDiverged, history_to_csv
 
 RUN_FILE = "run.json"
 
@@ -84,18 +85,45 @@ def train_run(
     seed: int = 0,
     config: dict[str, Any] | None = None,
     progress: bool = True,
+    resume: bool = False,
+    checkpoint_every: int | None = 25,
 ) -> Run:
-    """Fit preprocessing + generator on ``ds`` and write the run folder ``out`` atomically."""
+    """Fit preprocessing + generator on ``ds`` and write the run folder ``out`` atomically.
+
+    While a torch model trains, checkpoints go to ``<out>.partial/`` every ``checkpoint_every``
+    epochs (``None``: no checkpoints); ``resume=True`` continues from the newest one there
+    (refusing one written for other data, model, seed or configuration). The run folder
+    itself appears only when training is complete; the checkpoints are then removed.
+    """
+    out = Path(out)
+    if not is_replaceable(out):
+        raise InputError(f"{out}: exists and is not a vaelab run folder; refusing to replace it — "
+                         "choose another --out or remove it")
     gen = get_model(model, **(config or {}))
     preprocess = preprocess or DEFAULT_PREPROCESS.get(model, "none")
-    check_training_data(ds.X, ds.y)
+    check_training_data(ds.X, ds.y, min_classes=1)
+    n_classes = len(ds.classes)
+    if n_classes < 2:
+        raise InputError(f"{ds.source or 'the data'}: only one class ({labels_to_json(ds.classes)[0]!r}); "
+                         "vaelab trains class-conditional generators and needs at least 2 classes")
     pre = Preprocessing.from_spec(preprocess)
     Xm = pre.fit_transform(ds.X)
     if not np.all(np.isfinite(Xm)):
         raise InputError(f"preprocessing {pre.spec!r} produced NaN/inf values on these data")
     if hasattr(gen, "progress"):
         gen.progress = progress
-    gen.fit(Xm, ds.y, seed=seed)
+    partial = partial_path(out)
+    if checkpoint_every is not None and hasattr(gen, "checkpoint_dir"):
+        if checkpoint_every < 1:
+            raise InputError(f"--checkpoint-every must be at least 1, got {checkpoint_every}")
+        gen.checkpoint_dir = partial
+        gen.checkpoint_every = int(checkpoint_every)
+        gen.resume = bool(resume)
+    try:
+        gen.fit(Xm, ds.y, seed=seed)
+    except TrainingDiverged:
+        remove_checkpoints(partial)  # deterministic: resuming would diverge the same way
+        raise
     counts = ds.class_counts()
     meta = {
         "vaelab_version": __version__,
@@ -114,9 +142,10 @@ def train_run(
         },
     }
     history = getattr(gen, "history_", None) or []
-    out = Path(out)
     with atomic_dir(out) as tmp:
         gen.save(tmp)
+        for f in sorted(tmp.rglob("*.safetensors")):
+            normalise_safetensors(f)  # every model's weights: same content, same bytes
         pre.save(tmp / "preprocessing.json")
         write_text(tmp / RUN_FILE, json.dumps(meta, indent=1) + "\n")
         if history:
@@ -124,6 +153,7 @@ def train_run(
             from .plots import training_history
 
             training_history(history, tmp / "loss.png", title=f"{model}: training loss")
+    remove_checkpoints(partial)
     return Run(path=out, generator=gen, preprocessing=pre, meta=meta)
 
 
@@ -134,14 +164,38 @@ def load_run(path: str | Path) -> Run:
         raise InputError(f"{path}: not a run folder")
     f = path / RUN_FILE
     if not f.is_file():
+        if latest_checkpoint(path) is not None:
+            raise InputError(f"{path}: holds the checkpoints of an unfinished training run, not a run; "
+                             "finish it with vaelab train ... --resume")
         raise InputError(f"{path}: no {RUN_FILE}; not a vaelab run folder")
     try:
-        meta = json.loads(f.read_text())
-        meta["data"]["classes"], meta["data"]["class_counts"], meta["data"]["feature_shape"]  # noqa: B018
-    except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError):
+        meta = json.loads(f.read_text(encoding="utf-8"))
+        data = meta["data"]
+        classes = labels_from_json(list(data["classes"]))
+        counts = [int(k) for k in data["class_counts"]]
+        shape = tuple(int(k) for k in data["feature_shape"])
+        layout = Layout.from_dict(data["layout"])
+        int(layout.label_position)
+        if layout.feature_names is not None and not all(isinstance(n, str) for n in layout.feature_names):
+            raise ValueError("feature names")
+        if data.get("axis") is not None:
+            np.asarray(data["axis"], dtype=np.float64).reshape(-1)
+        if len(counts) != len(classes) or not shape:
+            raise ValueError("inconsistent")
+    except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
         raise InputError(f"{f}: damaged run description") from None
     pre = Preprocessing.load(path / "preprocessing.json")
     gen = load_model(path)
+    # the model files and run.json must describe the same thing (a swapped or edited file would
+    # otherwise produce samples of the wrong width or with the wrong class names)
+    g_shape = getattr(gen, "feature_shape_", None)
+    if g_shape is not None and tuple(g_shape) != shape:
+        raise InputError(f"{path}: the model has {_fmt_shape(tuple(g_shape))} features per sample but {RUN_FILE} "
+                         f"says {_fmt_shape(shape)}; the run folder is inconsistent")
+    g_classes = getattr(gen, "classes_", None)
+    if g_classes is not None and labels_to_json(g_classes) != labels_to_json(classes):
+        raise InputError(f"{path}: the model's classes {labels_to_json(g_classes)[:6]} differ from {RUN_FILE}'s "
+                         f"{labels_to_json(classes)[:6]}; the run folder is inconsistent")
     return Run(path=path, generator=gen, preprocessing=pre, meta=meta)
 
 

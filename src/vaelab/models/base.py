@@ -123,7 +123,9 @@ def check_training_data(X: np.ndarray, y: np.ndarray, *, min_classes: int = 1, m
 
 
 def write_config(path: Path, payload: Mapping[str, Any]) -> None:
-    (Path(path) / CONFIG_FILE).write_text(json.dumps(payload, indent=2, sort_keys=True) + "\n")
+    from .._atomic import write_text
+
+    write_text(Path(path) / CONFIG_FILE, json.dumps(payload, indent=2, sort_keys=True) + "\n")
 
 
 def read_config(path: Path) -> dict[str, Any]:

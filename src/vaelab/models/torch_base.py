@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 import math
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
@@ -11,8 +12,9 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
+from .._atomic import atomic_file, normalise_safetensors
 from ..errors import InputError
-from ..train import TrainConfig, fit_module, set_determinism, stratified_split
+from ..train import TrainConfig, fit_module, set_determinism, stratified_split, torch_threads
 from .base import (
     WEIGHTS_FILE,
     ModelConfig,
@@ -26,19 +28,38 @@ from .base import (
 )
 
 
+def _check_weights_file(path: Path) -> Path:
+    """The weights file, after refusing a missing file or a pickle/zip without loading it."""
+    f = Path(path)
+    if not f.is_file():
+        raise InputError(f"{f}: missing weights file")
+    with f.open("rb") as fh:
+        head = fh.read(16)
+    if head[:2] == b"\x80\x02" or head[:1] == b"\x80" or head[:2] == b"PK":
+        raise InputError(f"{f}: is a pickle/zip (torch.save) file, not safetensors; refused without loading")
+    return f
+
+
 def load_safetensors(path: Path) -> dict[str, torch.Tensor]:
     """Load a safetensors file; anything else (a pickle, garbage) is refused, nothing executed."""
     from safetensors import SafetensorError
     from safetensors.torch import load_file
 
-    f = Path(path)
-    if not f.is_file():
-        raise InputError(f"{f}: missing weights file")
-    head = f.read_bytes()[:16]
-    if head[:2] == b"\x80\x02" or head[:1] == b"\x80" or head[:2] == b"PK":
-        raise InputError(f"{f}: is a pickle/zip (torch.save) file, not safetensors; refused without loading")
+    f = _check_weights_file(path)
     try:
         return load_file(str(f), device="cpu")
+    except (SafetensorError, OSError, ValueError, RuntimeError) as e:
+        raise InputError(f"{f}: not a valid safetensors file ({str(e).splitlines()[0][:80]})") from None
+
+
+def load_safetensors_numpy(path: Path) -> dict[str, np.ndarray]:
+    """The numpy twin of :func:`load_safetensors` (same refusals); arrays are copied out of the file."""
+    from safetensors import SafetensorError
+    from safetensors.numpy import load_file
+
+    f = _check_weights_file(path)
+    try:
+        return {k: np.array(v) for k, v in load_file(str(f)).items()}
     except (SafetensorError, OSError, ValueError, RuntimeError) as e:
         raise InputError(f"{f}: not a valid safetensors file ({str(e).splitlines()[0][:80]})") from None
 
@@ -67,6 +88,10 @@ class TorchGenerator(ABC):
         self.history_: list[dict[str, float]] = []
         self.extra_: dict[str, torch.Tensor] = {}
         self.progress = True
+        # checkpointing during fit (set by runs.train_run): folder, period in epochs, resume from it
+        self.checkpoint_dir: Path | None = None
+        self.checkpoint_every: int = 25
+        self.resume: bool = False
 
     # ------------------------------------------------------------------ to override
     @abstractmethod
@@ -84,12 +109,27 @@ class TorchGenerator(ABC):
     def after_fit(self, X: torch.Tensor, c: torch.Tensor) -> None:
         """Hook: compute extra state from the fitted module (saved with the weights)."""
 
+    def training_state(self) -> dict[str, torch.Tensor]:
+        """Hook: training state kept outside the module and the optimizer (e.g. EMA weights, as
+        tensors) that a checkpoint must hold for ``--resume`` to continue exactly."""
+        return {}
+
+    def load_training_state(self, state: dict[str, torch.Tensor]) -> None:
+        """Hook: restore what :meth:`training_state` returned (called when resuming)."""
+        if state:
+            raise InputError(f"{self.name}: the checkpoint holds training state ({sorted(state)[:3]}) "
+                             "this model does not restore")
+
     # ------------------------------------------------------------------ protocol
     def train_config(self) -> TrainConfig:
         d = self.config.to_dict()
         return TrainConfig(**{k: d[k] for k in TrainConfig.__dataclass_fields__ if k in d})
 
     def fit(self, X: np.ndarray, y: np.ndarray, *, seed: int = 0) -> TorchGenerator:
+        with torch_threads():
+            return self._fit(X, y, seed=seed)
+
+    def _fit(self, X: np.ndarray, y: np.ndarray, *, seed: int = 0) -> TorchGenerator:
         X = np.asarray(X)
         check_training_data(X, y)
         if self.needs_unit_interval and (X.min() < 0 or X.max() > 1):
@@ -113,7 +153,13 @@ class TorchGenerator(ABC):
             tr, va = stratified_split(c, cfg.val_fraction, seed)
             Xt, Xv, ct, cv = Xt[tr], Xt[va], ct[tr], ct[va]
         self.history_ = fit_module(self.module, self.loss, Xt, ct, cfg, seed=seed, X_val=Xv, c_val=cv,
-                                   progress=self.progress, desc=self.name)
+                                   progress=self.progress, desc=self.name,
+                                   checkpoint_dir=getattr(self, "checkpoint_dir", None),
+                                   checkpoint_every=getattr(self, "checkpoint_every", 25),
+                                   resume=getattr(self, "resume", False),
+                                   extra_state=(self.training_state, self.load_training_state),
+                                   fingerprint_extra=json.dumps({"model": self.name, "config": self.config.to_dict()},
+                                                                sort_keys=True, default=str))
         with torch.no_grad():
             self.after_fit(Xt, ct)
         return self
@@ -123,6 +169,10 @@ class TorchGenerator(ABC):
             raise InputError(f"{self.name}: the model is not fitted")
 
     def sample(self, counts: Mapping[Any, int], *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        with torch_threads():
+            return self._sample(counts, seed=seed)
+
+    def _sample(self, counts: Mapping[Any, int], *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
         self._check_fitted()
         assert self.classes_ is not None and self.feature_shape_ is not None and self.module is not None
         pairs = normalise_counts(counts, self.classes_)
@@ -144,7 +194,9 @@ class TorchGenerator(ABC):
         path.mkdir(parents=True, exist_ok=True)
         tensors = {f"module.{k}": v.detach().cpu().contiguous() for k, v in self.module.state_dict().items()}
         tensors.update({f"extra.{k}": v.detach().cpu().contiguous() for k, v in self.extra_.items()})
-        save_file(tensors, str(path / WEIGHTS_FILE), metadata={"format": "vaelab", "model": self.name})
+        with atomic_file(path / WEIGHTS_FILE) as tmp:
+            save_file(tensors, str(tmp), metadata={"format": "vaelab", "model": self.name})
+            normalise_safetensors(tmp)  # same weights, same bytes
         write_config(path, {
             "model": self.name,
             "config": self.config.to_dict(),
@@ -165,8 +217,24 @@ class TorchGenerator(ABC):
         except (KeyError, TypeError, ValueError) as e:
             raise InputError(f"{path}: damaged model config ({e.__class__.__name__}: {e})") from None
         tensors = load_safetensors(path / WEIGHTS_FILE)
-        self.module = self.build_module(int(math.prod(self.feature_shape_)), len(self.classes_))
         state = {k[len("module."):]: v for k, v in tensors.items() if k.startswith("module.")}
+        n_features, n_classes = int(math.prod(self.feature_shape_)), len(self.classes_)
+        if n_features < 1 or n_classes < 1:
+            raise InputError(f"{path}: damaged model config (feature shape {self.feature_shape_}, {n_classes} classes)")
+        # build on the meta device first (no memory) and compare shapes with the file, so a
+        # tampered config cannot make us allocate a huge network; a module that cannot be built
+        # there is checked by load_state_dict below instead
+        try:
+            with torch.device("meta"):
+                shapes = {k: tuple(v.shape) for k, v in self.build_module(n_features, n_classes).state_dict().items()}
+        except Exception:
+            shapes = None
+        if shapes is not None and shapes != {k: tuple(v.shape) for k, v in state.items()}:
+            raise InputError(f"{path}: weights do not match the model config (feature shape, classes or layers)")
+        try:
+            self.module = self.build_module(n_features, n_classes)
+        except (TypeError, ValueError, RuntimeError, OverflowError) as e:
+            raise InputError(f"{path}: damaged model config, cannot build the network ({e.__class__.__name__})") from None
         self.extra_ = {k[len("extra."):]: v for k, v in tensors.items() if k.startswith("extra.")}
         try:
             self.module.load_state_dict(state, strict=True)

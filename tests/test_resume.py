@@ -281,11 +281,7 @@ SMALL = {
 }
 
 
-@pytest.mark.parametrize("model", [
-    "seed-cvae", "seed-vae", "vaelab-cvae",
-    pytest.param("ddpm", marks=pytest.mark.xfail(strict=True, reason="the DDPM keeps its EMA weights outside the "
-                                                  "module; they reach checkpoints once it implements training_state")),
-])
+@pytest.mark.parametrize("model", ["seed-cvae", "seed-vae", "vaelab-cvae", "ddpm"])
 def test_every_torch_model_resumes_exactly(ds, tmp_path, monkeypatch, model):
     from vaelab.models import REGISTRY
 

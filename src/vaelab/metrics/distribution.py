@@ -169,6 +169,7 @@ def c2st_breakdown(
     seed: int = 0,
     groups_real: Any = None,
     groups_synthetic: Any = None,
+    max_per_side: int | None = 1000,
 ) -> dict[str, Any]:
     """Classifier two-sample test, with diagnostics. See :func:`c2st` for the method.
 
@@ -186,6 +187,10 @@ def c2st_breakdown(
             group; pass groups when the "synthetic" set is itself grouped real data
             (e.g. a held-out third of patients used as a negative control), otherwise
             the forest learns those patients' signatures across folds.
+        max_per_side: after balancing, at most this many samples per side are used
+            (a seeded random subset; ``None`` = all). 1000 per side keeps the standard
+            error of the AUC near 0.01 while bounding the cost of 5 × 300 trees on
+            large sets (2500 × 991 spectra per side took 3.4× as long as 1000).
     Returns:
         dict with
           ``auc`` (float, mean of the per-fold AUCs, NaN folds ignored),
@@ -229,6 +234,14 @@ def c2st_breakdown(
         x_syn = x_syn[keep]
         gsyn = None if gsyn is None else gsyn[keep]
         subsampled = "synthetic"
+    if max_per_side is not None and n > max_per_side:
+        keep_r = np.sort(rng.choice(n, size=max_per_side, replace=False))
+        keep_s = np.sort(rng.choice(n, size=max_per_side, replace=False))
+        x_real, x_syn = x_real[keep_r], x_syn[keep_s]
+        groups = None if groups is None else groups[keep_r]
+        gsyn = None if gsyn is None else gsyn[keep_s]
+        n = max_per_side
+        subsampled = "both" if subsampled is None else f"{subsampled}, then both to {max_per_side}"
     if n < folds:
         raise InputError(f"need at least folds={folds} samples per class, got {n}")
 
@@ -288,6 +301,7 @@ def c2st(
     seed: int = 0,
     groups_real: Any = None,
     groups_synthetic: Any = None,
+    max_per_side: int | None = 1000,
 ) -> float:
     """Classifier two-sample test (C2ST): cross-validated ROC AUC of real vs synthetic.
 
@@ -338,12 +352,13 @@ def c2st(
         groups_real: optional array([N]) of group ids of the real samples.
         groups_synthetic: optional array([M]) of group ids of the synthetic samples
             (see :func:`c2st_breakdown`).
+        max_per_side: cap on samples per side (see :func:`c2st_breakdown`).
     Returns:
         mean out-of-fold ROC AUC (float). See :func:`c2st_breakdown` for per-fold values.
     """
     return c2st_breakdown(
         real, synthetic, classifier=classifier, folds=folds, seed=seed, groups_real=groups_real,
-        groups_synthetic=groups_synthetic,
+        groups_synthetic=groups_synthetic, max_per_side=max_per_side,
     )["auc"]
 
 

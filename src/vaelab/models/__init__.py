@@ -12,7 +12,10 @@ from typing import Any
 
 from ..errors import InputError
 from .base import Generator, read_config
+from .classical import CLASSICAL_MODELS
+from .ddpm import DDPM
 from .seed import SeedCVAE, SeedVAE
+from .vaelab_cvae import VaelabCVAE
 
 REGISTRY: dict[str, type] = {}
 
@@ -28,6 +31,10 @@ def register(cls: type, *, default_preprocess: str = "minmax") -> type:
 
 register(SeedCVAE)
 register(SeedVAE)
+for _cls in CLASSICAL_MODELS:  # ppca, noise, shift, scale, mixup, smote
+    register(_cls, default_preprocess="minmax")
+register(DDPM, default_preprocess="minmax")  # standardises internally: any space works
+register(VaelabCVAE, default_preprocess="minmax")  # any space works; minmax = the seed's
 
 
 def available() -> list[str]:
@@ -52,4 +59,4 @@ def load_model(path: str | Path) -> Generator:
 
 __all__ = ["DEFAULT_PREPROCESS", "Generator", "REGISTRY", "available", "get_model", "load_model", "register"]
 
-DEFAULT_MODEL = "seed-cvae"
+DEFAULT_MODEL = "vaelab-cvae"

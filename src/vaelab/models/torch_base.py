@@ -35,7 +35,10 @@ def _check_weights_file(path: Path) -> Path:
         raise InputError(f"{f}: missing weights file")
     with f.open("rb") as fh:
         head = fh.read(16)
-    if head[:2] == b"\x80\x02" or head[:1] == b"\x80" or head[:2] == b"PK":
+    # safetensors: an 8-byte little-endian header length, then the JSON header ("{"). Test that
+    # first: a header length whose low byte is 0x80 (or whose first bytes spell "PK") is legal.
+    # Anything else that is not safetensors fails in load_file below; nothing is ever unpickled.
+    if head[8:9] != b"{" and (head[:1] == b"\x80" or head[:2] == b"PK"):
         raise InputError(f"{f}: is a pickle/zip (torch.save) file, not safetensors; refused without loading")
     return f
 

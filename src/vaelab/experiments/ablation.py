@@ -1,0 +1,288 @@
+"""``vaelab ablate``: every model × seed × (group-aware) fold, scored on the held-out fold.
+
+For each cell (model, seed, fold): the preprocessing and the generator are fitted on the
+training part only; the generator draws as many samples per class as the training part has;
+the metrics compare them with the held-out fold, real data the generator never saw:
+
+==========================  =========================================================  ==========
+key                         what                                                        goal
+==========================  =========================================================  ==========
+``c2st_auc``                C2ST ROC AUC, held-out real vs synthetic (random forest)    0.5
+``precision`` ``recall``    PRDC (k=5), held-out real vs synthetic                      higher
+``density``                                                                             1
+``coverage``                                                                            higher
+``mmd``                     unbiased MMD² (RBF, median bandwidth)                       lower
+``mmd_p``                   its permutation p-value (small: distinguishable)            higher
+``frechet``                 Fréchet distance on PCA scores of the held-out fold         lower
+``diversity``               mean over classes of the spread ratio synthetic/held-out    1
+``dcr_ratio``               median DCR synthetic→train / held-out→train                 >= 1
+``closer_than_holdout``     share of synthetic closer to train than any held-out        lower
+``tstr``                    train on synthetic, balanced accuracy on held-out           higher
+``trtr``                    train on the real training part, same test (reference)      —
+``class_specificity``       real-trained classifier recognises the intended class       higher
+==========================  =========================================================  ==========
+
+All models of one ablation share one preprocessing (``choose_preprocess``), so the numbers
+are in the same space. Paired two-sided Wilcoxon signed-rank tests over the (seed, fold)
+cells compare every model with the first one, metric by metric.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import __version__
+from .._atomic import atomic_dir, write_text
+from ..data.dataset import Dataset
+from .common import (
+    build_generator,
+    choose_preprocess,
+    class_counts,
+    data_summary,
+    fold_data,
+    jsonable,
+    make_splits,
+    model_overrides,
+    parse_names,
+    shared_data,
+)
+from .runner import is_failure, run_cells
+from .splits import cell_seed
+from .stats import paired_wilcoxon, summarise
+
+METRICS: dict[str, str] = {
+    "c2st_auc": "0.5",
+    "precision": "higher",
+    "recall": "higher",
+    "density": "1",
+    "coverage": "higher",
+    "mmd": "lower",
+    "mmd_p": "higher",
+    "frechet": "lower",
+    "diversity": "1",
+    "dcr_ratio": ">=1",
+    "closer_than_holdout": "lower",
+    "tstr": "higher",
+    "trtr": "reference",
+    "class_specificity": "higher",
+}
+
+
+def cell_metrics(X_train: np.ndarray, y_train: np.ndarray, X_synth: np.ndarray, y_synth: np.ndarray,
+                 X_test: np.ndarray, y_test: np.ndarray, *, seed: int, groups_test: np.ndarray | None = None,
+                 c2st_trees: int = 300, mmd_permutations: int = 200) -> tuple[dict[str, float], dict[str, str]]:
+    """All ablation metrics of one cell; returns ``(values, errors)`` — a metric that fails is in ``errors``.
+
+    Real reference for the distribution metrics is the held-out fold ``X_test``.
+    """
+    from sklearn.ensemble import RandomForestClassifier
+
+    from ..metrics.distribution import c2st, frechet_distance, mmd, prdc
+    from ..metrics.diversity import spread_ratio
+    from ..metrics.novelty import dcr
+    from ..metrics.utility import class_specificity, trtr, tstr
+    from .splits import label_keys
+
+    ytr, ys, yte = label_keys(y_train), label_keys(y_synth), label_keys(y_test)
+    values: dict[str, float] = {}
+    errors: dict[str, str] = {}
+
+    def attempt(keys: tuple[str, ...], fn) -> None:
+        try:
+            out = fn()
+            for k in keys:
+                values[k] = float(out[k]) if isinstance(out, dict) else float(out)
+        except Exception as e:  # noqa: BLE001 - recorded per metric, reported with the results
+            for k in keys:
+                errors[k] = f"{e.__class__.__name__}: {' '.join(str(e).split())}"
+
+    n_c2st = min(len(X_test), len(X_synth))
+    c2st_folds = max(2, min(5, n_c2st // 2))
+    forest = RandomForestClassifier(n_estimators=int(c2st_trees), random_state=seed, n_jobs=1)
+    attempt(("c2st_auc",), lambda: c2st(X_test, X_synth, classifier=forest, folds=c2st_folds, seed=seed,
+                                        groups_real=groups_test))
+    attempt(("precision", "recall", "density", "coverage"), lambda: prdc(X_test, X_synth, k=5))
+    attempt(("mmd", "mmd_p"), lambda: (lambda r: {"mmd": r["mmd2"], "mmd_p": r["p_value"]})(
+        mmd(X_test, X_synth, n_permutations=mmd_permutations, seed=seed)))
+    attempt(("frechet",), lambda: frechet_distance(X_test, X_synth, seed=seed))
+
+    def diversity() -> float:
+        ratios = [r for r in spread_ratio(X_test, X_synth, yte, ys).values() if np.isfinite(r)]
+        if not ratios:
+            raise ValueError("no class with a spread ratio (too few samples per class)")
+        return float(np.mean(ratios))
+
+    attempt(("diversity",), diversity)
+    attempt(("dcr_ratio", "closer_than_holdout"), lambda: dcr(X_synth, X_train, X_test))
+    attempt(("tstr",), lambda: tstr(X_synth, ys, X_test, yte, seed=seed))
+    attempt(("trtr",), lambda: trtr(X_train, ytr, X_test, yte, seed=seed))
+    attempt(("class_specificity",), lambda: class_specificity(X_train, ytr, X_synth, ys, seed=seed))
+    return values, errors
+
+
+def ablation_cell(shared: dict[str, Any], cell: dict[str, Any]) -> dict[str, Any]:
+    """One (model, seed, fold) cell; everything seeded from ``cell_seed(seed, fold)``."""
+    import random
+
+    import torch
+
+    seed, fold = int(cell["seed"]), int(cell["fold"])
+    cs = cell_seed(seed, fold)
+    random.seed(cs)
+    np.random.seed(cs)
+    torch.manual_seed(cs)
+    d = fold_data(shared, seed, fold)
+    gen = build_generator(cell["model"], cell["overrides"])
+    t0 = time.perf_counter()
+    gen.fit(d["X_train"], d["y_train"], seed=cs)
+    t1 = time.perf_counter()
+    Xs, ys = gen.sample(class_counts(d["y_train"]), seed=cs)
+    t2 = time.perf_counter()
+    values, errors = cell_metrics(d["X_train"], d["y_train"], Xs, ys, d["X_test"], d["y_test"], seed=cs,
+                                  groups_test=d["groups_test"], c2st_trees=cell["c2st_trees"],
+                                  mmd_permutations=cell["mmd_permutations"])
+    return {"metrics": values, "errors": errors, "n_train": len(d["X_train"]), "n_test": len(d["X_test"]),
+            "n_synthetic": len(Xs), "seconds": {"fit": t1 - t0, "sample": t2 - t1,
+                                                "metrics": time.perf_counter() - t2}}
+
+
+def run_ablation(ds: Dataset, models: str | list[str], *, seeds: int = 2, folds: int = 5,
+                 preprocess: str | None = None, epochs: int | None = None,
+                 model_config: dict[str, dict[str, Any]] | None = None, c2st_trees: int = 300,
+                 mmd_permutations: int = 200, jobs: int = 1, backend: str = "local", address: str | None = None,
+                 progress: bool = False) -> dict[str, Any]:
+    """Run the ablation grid and summarise it (see module docstring). Returns the ``ablation.json`` dict."""
+    from ..errors import InputError
+    from ..models.base import check_training_data
+
+    names = parse_names(models)
+    check_training_data(ds.X, ds.y)
+    if int(c2st_trees) < 1 or int(mmd_permutations) < 0:
+        raise InputError("--c2st-trees must be >= 1 and --mmd-permutations >= 0")
+    prep = choose_preprocess(names, preprocess)
+    splits = make_splits(ds, folds=folds, seeds=seeds)
+    overrides = {n: model_overrides(n, epochs, (model_config or {}).get(n)) for n in names}
+    shared = shared_data(ds, splits, prep)
+    cells = [{"model": m, "seed": s, "fold": k, "overrides": overrides[m], "c2st_trees": int(c2st_trees),
+              "mmd_permutations": int(mmd_permutations)}
+             for m in names for s in range(int(seeds)) for k in range(int(folds))]
+    t0 = time.perf_counter()
+    raw = run_cells(ablation_cell, cells, shared, jobs=jobs, backend=backend, address=address,
+                    progress=progress, desc="ablation")
+    wall = time.perf_counter() - t0
+    return summarise_ablation(ds, names, cells, raw, seeds=int(seeds), folds=int(folds), preprocess=prep,
+                              settings={"epochs": epochs, "c2st_trees": int(c2st_trees),
+                                        "mmd_permutations": int(mmd_permutations), "overrides": overrides,
+                                        "backend": backend, "jobs": int(jobs)}, wall=wall)
+
+
+def summarise_ablation(ds: Dataset, names: list[str], cells: list[dict[str, Any]], raw: list[dict[str, Any]], *,
+                       seeds: int, folds: int, preprocess: str, settings: dict[str, Any],
+                       wall: float) -> dict[str, Any]:
+    per_model: dict[str, dict[str, list]] = {n: {m: [] for m in METRICS} for n in names}
+    failures: list[dict[str, Any]] = []
+    timing: dict[str, list] = {n: [] for n in names}
+    for cell, res in zip(cells, raw, strict=True):
+        where = {"model": cell["model"], "seed": cell["seed"], "fold": cell["fold"]}
+        if is_failure(res):
+            failures.append({**where, "metric": None, "error": res["error"]})
+            for m in METRICS:
+                per_model[cell["model"]][m].append(None)
+            continue
+        timing[cell["model"]].append(res["seconds"])
+        for m in METRICS:
+            per_model[cell["model"]][m].append(res["metrics"].get(m))
+        for m, err in sorted(res["errors"].items()):
+            failures.append({**where, "metric": m, "error": err})
+    results = {n: {m: summarise(v) for m, v in per_model[n].items()} for n in names}
+    first = names[0]
+    tests = {n: {m: paired_wilcoxon(per_model[n][m], per_model[first][m]) for m in METRICS if m != "trtr"}
+             for n in names[1:]}
+    n_failed_cells = sum(1 for r in raw if is_failure(r))
+    return jsonable({
+        "command": "ablate",
+        "vaelab_version": __version__,
+        "data": data_summary(ds),
+        "models": names,
+        "reference_model": first,
+        "seeds": seeds,
+        "folds": folds,
+        "preprocess": preprocess,
+        "settings": settings,
+        "metric_goals": METRICS,
+        "results": results,
+        "tests_vs_reference": tests,
+        "n_cells": len(cells),
+        "n_failed_cells": n_failed_cells,
+        "failures": failures,
+        "notes": [
+            "values are per (seed, fold) cell in seed-major order; None marks a failed cell or metric "
+            "(counted in n_failed, never dropped silently)",
+            "distribution metrics compare the synthetic samples with the held-out fold; preprocessing and "
+            "generator are fitted on the training part only",
+            f"tests: two-sided Wilcoxon signed-rank over paired cells vs {first}; uncorrected p-values "
+            f"(smallest attainable with n pairs: 2/2^n)",
+        ],
+        "timing": {"wall_seconds": wall,
+                   "mean_fit_seconds": {n: (float(np.mean([t["fit"] for t in ts])) if ts else None)
+                                        for n, ts in timing.items()}},
+    })
+
+
+def _fmt(x: Any, digits: int = 4) -> str:
+    return "—" if x is None else f"{x:.{digits}g}"
+
+
+def ablation_table(result: dict[str, Any]) -> str:
+    """Aligned text: one row per metric, one column per model (mean ± sd [failed], p vs reference)."""
+    names = result["models"]
+    ref = result["reference_model"]
+    head = f"{'metric (goal)':<30}" + "".join(f"{n:>30}" for n in names)
+    lines = [f"Ablation: {result['folds']} folds × {result['seeds']} seeds, preprocessing {result['preprocess']}; "
+             f"mean ± sd over cells, p = paired Wilcoxon vs {ref}", head]
+    for m, goal in result["metric_goals"].items():
+        row = f"{m + ' (' + goal + ')':<30}"
+        for n in names:
+            s = result["results"][n][m]
+            cell = f"{_fmt(s['mean'])} ± {_fmt(s['std'], 2)}"
+            if s["n_failed"]:
+                cell += f" [{s['n_failed']} failed]"
+            if n != ref and m in result["tests_vs_reference"].get(n, {}):
+                cell += f" p={result['tests_vs_reference'][n][m]['p']:.2g}"
+            row += f"{cell:>30}"
+        lines.append(row)
+    lines.append(f"cells: {result['n_cells']}, failed cells: {result['n_failed_cells']}, "
+                 f"failed metrics: {sum(1 for f in result['failures'] if f['metric'])}")
+    return "\n".join(lines)
+
+
+def ablation_csv(result: dict[str, Any]) -> str:
+    lines = ["model,metric,goal,mean,std,n,n_failed,p_vs_reference"]
+    for n in result["models"]:
+        for m, goal in result["metric_goals"].items():
+            s = result["results"][n][m]
+            p = result["tests_vs_reference"].get(n, {}).get(m, {}).get("p")
+            vals = [s["mean"], s["std"], s["n"], s["n_failed"], p]
+            lines.append(f"{n},{m},{goal}," + ",".join("" if v is None else repr(v) for v in vals))
+    return "\n".join(lines) + "\n"
+
+
+def write_ablation(result: dict[str, Any], out: str | Path) -> Path:
+    """``ablation.json``, ``ablation.csv``, ``ablation.txt`` and ``ablation.png`` into ``out`` (atomic)."""
+    from ..plots import ablation_summary
+
+    out = Path(out)
+    with atomic_dir(out) as tmp:
+        write_text(tmp / "ablation.json", json.dumps(result, indent=1) + "\n")
+        write_text(tmp / "ablation.csv", ablation_csv(result))
+        write_text(tmp / "ablation.txt", ablation_table(result) + "\n")
+        ablation_summary(result, tmp / "ablation.png")
+    return out
+
+
+__all__ = ["METRICS", "ablation_cell", "ablation_table", "cell_metrics", "run_ablation", "write_ablation"]

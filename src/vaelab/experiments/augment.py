@@ -1,0 +1,501 @@
+"""``vaelab augment``: does adding synthetic samples help a downstream classifier? Measured, not assumed.
+
+For every (seed, fold) of a group-aware stratified K-fold (a new partition per seed):
+
+1. the preprocessing is fitted on the training part only and applied to the test part;
+2. the generator is fitted on the training part only and draws ``round(f × n_c)`` samples of
+   every class ``c`` (``n_c`` its training count) for each factor ``f``. One draw at the
+   largest factor is made and each factor takes the first samples of every class, so the
+   synthetic sets are nested (factor 1 ⊂ factor 5) and the factors are compared on the same
+   samples;
+3. every classifier (``classifiers.py``) is trained on training part + synthetic samples and
+   scored on the untouched test part: balanced accuracy and macro one-vs-rest ROC AUC.
+
+Factor 0 (no augmentation) is always included. The same cells are run for the classical
+augmentations (``noise``, ``shift``, ``scale``, ``mixup``, ``smote``, those registered, the
+studied model excluded) at the same factors (``classical_factors`` to change that). Per
+classifier the *best classical augmentation* is the (generator, factor > 0) with the highest
+mean balanced accuracy. It is chosen on the same folds it is then compared on, which flatters
+it: the comparison "model vs best classical" is conservative for the model.
+
+Statistics: paired two-sided Wilcoxon signed-rank tests over the folds × seeds values (zero
+differences dropped; all zero -> p = 1) of every factor vs factor 0 and vs the best classical
+augmentation. "Significant" means p < ``alpha`` after a Holm correction over the classifiers
+tested at that factor (the question "does factor f help at least one classifier" asks C
+questions). ``recommended_factor`` is the factor with the highest mean balanced accuracy
+averaged over classifiers if it is significantly better than factor 0 for at least one
+classifier, otherwise ``"0"``. With n pairs the exact test cannot give p below 2/2^n (0.0625
+for 5 folds × 1 seed), so use at least 5 folds × 2 seeds.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .. import __version__
+from .._atomic import atomic_dir, write_text
+from ..data.dataset import Dataset
+from ..errors import InputError
+from . import DEFAULT_CLASSIFIERS, DEFAULT_FACTORS
+from .classifiers import SCORES, fit_and_score, parse_classifiers
+from .common import (
+    build_generator,
+    choose_preprocess,
+    class_counts,
+    data_summary,
+    fold_data,
+    jsonable,
+    make_splits,
+    model_overrides,
+    parse_names,
+    scaled_counts,
+    shared_data,
+)
+from .runner import is_failure, run_cells
+from .splits import cell_seed, label_keys
+from .stats import holm, min_wilcoxon_p, paired_wilcoxon, summarise
+
+CLASSICAL = ("noise", "shift", "scale", "mixup", "smote")
+
+
+def parse_factors(spec: str | list[Any] | tuple[Any, ...]) -> list[tuple[str, float]]:
+    """``"0,0.5,5"`` -> ``[("0", 0.0), ("0.5", 0.5), ("5", 5.0)]``; keys are the text as written.
+
+    Factor 0 is added (first) when missing: every factor is compared with it.
+    """
+    items = [s.strip() for s in spec.split(",")] if isinstance(spec, str) else [
+        s.strip() if isinstance(s, str) else f"{float(s):g}" for s in spec]
+    items = [s for s in items if s]
+    if not items:
+        raise InputError("no augmentation factor given")
+    out: list[tuple[str, float]] = []
+    for s in items:
+        try:
+            f = float(s)
+        except ValueError:
+            raise InputError(f"augmentation factor {s!r} is not a number") from None
+        if not math.isfinite(f) or f < 0:
+            raise InputError(f"augmentation factor {s!r} must be a finite number >= 0")
+        if any(f == g for _, g in out):
+            raise InputError(f"augmentation factor {s!r} given twice")
+        out.append((s, f))
+    if not any(f == 0 for _, f in out):
+        out.insert(0, ("0", 0.0))
+    return sorted(out, key=lambda kv: kv[1])
+
+
+def augment_scores(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray, y_test: np.ndarray,
+                   X_synth: np.ndarray | None, y_synth: np.ndarray | None, factors: list[tuple[str, float]],
+                   classifiers: list[str], *, seed: int, trees: int = 200) -> dict[str, dict[str, dict[str, Any]]]:
+    """Scores ``{factor: {classifier: {metric: value} | {"error": ...}}}`` for one fold.
+
+    ``X_synth``/``y_synth`` hold at least ``round(f × n_c)`` samples of each class for the
+    largest factor; factor f uses the first ones of every class. A classifier that fails is
+    recorded as an error for that (factor, classifier), the others go on.
+    """
+    counts = class_counts(y_train)
+    ytr_keys = label_keys(y_train)
+    syn_keys = None if y_synth is None else label_keys(y_synth)
+    out: dict[str, dict[str, dict[str, Any]]] = {}
+    for key, f in factors:
+        if f == 0:
+            Xa, ya = X_train, ytr_keys
+        else:
+            if X_synth is None or syn_keys is None:
+                raise InputError(f"factor {key} needs synthetic samples")
+            take = []
+            for lab, n in scaled_counts(counts, f).items():
+                idx = np.flatnonzero(syn_keys == str(lab))
+                if len(idx) < n:
+                    raise InputError(f"the generator returned {len(idx)} samples of class {lab}, {n} needed")
+                take.append(idx[:n])
+            sel = np.concatenate(take) if take else np.zeros(0, dtype=int)
+            Xa = np.concatenate([X_train, X_synth[sel]])
+            ya = np.concatenate([ytr_keys, syn_keys[sel]])
+        out[key] = {}
+        for c in classifiers:
+            try:
+                out[key][c] = fit_and_score(c, Xa, ya, X_test, y_test, seed=seed, trees=trees)
+            except Exception as e:  # noqa: BLE001 - recorded and reported, the other classifiers go on
+                out[key][c] = {"error": f"{e.__class__.__name__}: {' '.join(str(e).split())}"}
+    return out
+
+
+def augment_cell(shared: dict[str, Any], cell: dict[str, Any]) -> dict[str, Any]:
+    """One (generator, seed, fold) cell; ``generator=None`` is the unaugmented baseline (factor 0)."""
+    import random
+
+    import torch
+
+    seed, fold = int(cell["seed"]), int(cell["fold"])
+    cs = cell_seed(seed, fold)
+    random.seed(cs)
+    np.random.seed(cs)
+    torch.manual_seed(cs)
+    d = fold_data(shared, seed, fold)
+    factors = [(k, float(f)) for k, f in cell["factors"]]
+    Xs = ys = None
+    t0 = time.perf_counter()
+    if cell["generator"] is not None:
+        gen = build_generator(cell["generator"], cell["overrides"])
+        gen.fit(d["X_train"], d["y_train"], seed=cs)
+        most = scaled_counts(class_counts(d["y_train"]), max(f for _, f in factors))
+        Xs, ys = gen.sample({k: n for k, n in most.items() if n > 0}, seed=cs)
+        Xs = np.asarray(Xs, dtype=np.float64)
+        if Xs.shape[1:] != d["X_train"].shape[1:] or not np.all(np.isfinite(Xs)):
+            raise InputError(f"{cell['generator']} returned samples of shape {Xs.shape[1:]} or non-finite values")
+    t1 = time.perf_counter()
+    scores = augment_scores(d["X_train"], d["y_train"], d["X_test"], d["y_test"], Xs, ys, factors,
+                            list(cell["classifiers"]), seed=cs, trees=int(cell["trees"]))
+    return {"scores": scores, "seconds": {"generator": t1 - t0, "classifiers": time.perf_counter() - t1}}
+
+
+def classical_names(classical: str | list[str] | None) -> list[str]:
+    """``auto`` (every registered classical augmentation), ``none``, or a list of names."""
+    from ..models import REGISTRY
+
+    if classical is None or classical == "auto":
+        return [n for n in CLASSICAL if n in REGISTRY]
+    if classical == "none" or classical == [] or classical == ():
+        return []
+    return parse_names(classical, "classical augmentation")
+
+
+def run_augment(ds: Dataset, *, model: str | None = None, factors: str | list[Any] = DEFAULT_FACTORS,
+                classifiers: str | list[str] = DEFAULT_CLASSIFIERS, folds: int = 5, seeds: int = 2,
+                preprocess: str | None = None, classical: str | list[str] | None = "auto",
+                classical_factors: str | list[Any] | None = None, epochs: int | None = None,
+                model_config: dict[str, Any] | None = None, trees: int = 200, alpha: float = 0.05,
+                jobs: int = 1, backend: str = "local", address: str | None = None,
+                progress: bool = False) -> dict[str, Any]:
+    """Run the augmentation study for one model (see module docstring). Returns the ``augment.json`` dict."""
+    from ..models import DEFAULT_MODEL
+
+    model = model or DEFAULT_MODEL
+    return run_augment_models(ds, [model], factors=factors, classifiers=classifiers, folds=folds, seeds=seeds,
+                              preprocess=preprocess, classical=classical, classical_factors=classical_factors,
+                              epochs=epochs, model_configs={model: dict(model_config or {})}, trees=trees,
+                              alpha=alpha, jobs=jobs, backend=backend, address=address, progress=progress)[model]
+
+
+def run_augment_models(ds: Dataset, models: str | list[str], *, factors: str | list[Any] = DEFAULT_FACTORS,
+                       classifiers: str | list[str] = DEFAULT_CLASSIFIERS, folds: int = 5, seeds: int = 2,
+                       preprocess: str | None = None, classical: str | list[str] | None = "auto",
+                       classical_factors: str | list[Any] | None = None, epochs: int | None = None,
+                       model_configs: dict[str, dict[str, Any]] | None = None, trees: int = 200,
+                       alpha: float = 0.05, jobs: int = 1, backend: str = "local", address: str | None = None,
+                       progress: bool = False) -> dict[str, dict[str, Any]]:
+    """The augmentation study for several models in one grid: ``{model: augment.json dict}``.
+
+    The baseline (factor 0) and classical-augmentation cells are run once and shared by every
+    model's summary (same seeds, folds and preprocessing, so the comparisons stay paired).
+    """
+    from ..models.base import check_training_data
+
+    names = parse_names(models)
+    fac = parse_factors(factors)
+    if len(fac) < 2:
+        raise InputError("give at least one augmentation factor above 0")
+    cfac = fac if classical_factors is None else parse_factors(classical_factors)
+    clfs = parse_classifiers(classifiers)
+    if not 0 < float(alpha) < 1:
+        raise InputError(f"--alpha must be in (0, 1), got {alpha}")
+    if int(trees) < 1:
+        raise InputError(f"--trees must be at least 1, got {trees}")
+    check_training_data(ds.X, ds.y)
+    classical_list = [g for g in classical_names(classical) if g not in names]
+    prep = choose_preprocess([*names, *classical_list], preprocess)
+    splits = make_splits(ds, folds=folds, seeds=seeds)
+    shared = shared_data(ds, splits, prep)
+    base = {"classifiers": clfs, "trees": int(trees)}
+    pos = [kv for kv in fac if kv[1] > 0]
+    cpos = [kv for kv in cfac if kv[1] > 0]
+    overrides = {m: model_overrides(m, epochs, (model_configs or {}).get(m)) for m in names}
+    cells: list[dict[str, Any]] = []
+    for s in range(int(seeds)):
+        for k in range(int(folds)):
+            cells.append({**base, "role": "baseline", "generator": None, "overrides": {}, "seed": s, "fold": k,
+                          "factors": [("0", 0.0)]})
+            for m in names:
+                cells.append({**base, "role": "model", "generator": m, "seed": s, "fold": k, "factors": pos,
+                              "overrides": overrides[m]})
+            for g in classical_list:
+                if cpos:
+                    cells.append({**base, "role": "classical", "generator": g, "seed": s, "fold": k,
+                                  "factors": cpos, "overrides": model_overrides(g, None)})
+    t0 = time.perf_counter()
+    raw = run_cells(augment_cell, cells, shared, jobs=jobs, backend=backend, address=address, progress=progress,
+                    desc="augment")
+    wall = time.perf_counter() - t0
+    return {m: summarise_augment(ds, cells, raw, model=m, factors=fac, classical_factors=cfac, classifiers=clfs,
+                                 classical=classical_list, seeds=int(seeds), folds=int(folds), preprocess=prep,
+                                 alpha=float(alpha), wall=wall,
+                                 settings={"epochs": epochs, "trees": int(trees), "backend": backend,
+                                           "jobs": int(jobs), "model_config": overrides[m]})
+            for m in names}
+
+
+def _collect(cells: list[dict[str, Any]], raw: list[dict[str, Any]], role: str, generator: str | None,
+             factors: list[tuple[str, float]], classifiers: list[str], failures: list[dict[str, Any]]
+             ) -> dict[str, dict[str, dict[str, list]]]:
+    """``{factor: {classifier: {metric: [value per cell]}}}`` for one generator, failures appended."""
+    vals = {k: {c: {m: [] for m in SCORES} for c in classifiers} for k, _ in factors}
+    for cell, res in zip(cells, raw, strict=True):
+        if cell["role"] != role or cell["generator"] != generator:
+            continue
+        where = {"generator": generator or "none", "seed": cell["seed"], "fold": cell["fold"]}
+        if is_failure(res):
+            failures.append({**where, "factor": None, "classifier": None, "error": res["error"]})
+        for k, _ in factors:
+            for c in classifiers:
+                entry = None if is_failure(res) else res["scores"].get(k, {}).get(c)
+                if entry is not None and "error" in entry:
+                    failures.append({**where, "factor": k, "classifier": c, "error": entry["error"]})
+                    entry = None
+                for m in SCORES:
+                    vals[k][c][m].append(None if entry is None else entry.get(m))
+    return vals
+
+
+def summarise_augment(ds: Dataset, cells: list[dict[str, Any]], raw: list[dict[str, Any]], *, model: str,
+                      factors: list[tuple[str, float]], classical_factors: list[tuple[str, float]],
+                      classifiers: list[str], classical: list[str], seeds: int, folds: int, preprocess: str,
+                      alpha: float, wall: float, settings: dict[str, Any]) -> dict[str, Any]:
+    keep = [i for i, c in enumerate(cells) if c["role"] != "model" or c["generator"] == model]
+    cells, raw = [cells[i] for i in keep], [raw[i] for i in keep]  # this model's cells, the baseline, classical
+    failures: list[dict[str, Any]] = []
+    base = _collect(cells, raw, "baseline", None, [("0", 0.0)], classifiers, failures)
+    pos = [kv for kv in factors if kv[1] > 0]
+    cpos = [kv for kv in classical_factors if kv[1] > 0]
+    mod = _collect(cells, raw, "model", model, pos, classifiers, failures)
+    vals = {"0": base["0"], **mod}
+    keys = [k for k, _ in factors]
+    results = {k: {c: {m: summarise(vals[k][c][m]) for m in SCORES} for c in classifiers} for k in keys}
+    cvals = {g: _collect(cells, raw, "classical", g, cpos, classifiers, failures) for g in classical}
+    classical_results = {g: {k: {c: {m: summarise(cvals[g][k][c][m]) for m in SCORES} for c in classifiers}
+                             for k, _ in cpos} for g in classical}
+    BA = "balanced_accuracy"
+
+    # best classical augmentation per classifier (highest mean balanced accuracy over generators × factors > 0)
+    best_classical: dict[str, Any] = {}
+    for c in classifiers:
+        best = None
+        for g in classical:
+            for k, _ in cpos:
+                mean = classical_results[g][k][c][BA]["mean"]
+                if mean is not None and (best is None or mean > best[2]):
+                    best = (g, k, mean)
+        if best is None:
+            best_classical[c] = None
+            continue
+        g, k, mean = best
+        t = paired_wilcoxon(cvals[g][k][c][BA], vals["0"][c][BA])
+        best_classical[c] = {"generator": g, "factor": k, "balanced_accuracy": mean,
+                             "roc_auc": classical_results[g][k][c]["roc_auc"]["mean"], "vs_0": t}
+
+    # paired tests: every factor > 0 vs 0 and vs the best classical augmentation, both metrics
+    tests: dict[str, dict[str, dict[str, Any]]] = {}
+    for k, _ in pos:
+        tests[k] = {c: {} for c in classifiers}
+        for m in SCORES:
+            vs0 = [paired_wilcoxon(vals[k][c][m], vals["0"][c][m]) for c in classifiers]
+            for c, t, ph in zip(classifiers, vs0, holm([t["p"] for t in vs0]), strict=True):
+                t["p_holm"] = ph
+                tests[k][c].setdefault("vs_0", {})[m] = t
+            vsb = []
+            for c in classifiers:
+                b = best_classical[c]
+                vsb.append(None if b is None else paired_wilcoxon(vals[k][c][m], cvals[b["generator"]][b["factor"]][c][m]))
+            adj = holm([t["p"] for t in vsb if t is not None])
+            it = iter(adj)
+            for c, t in zip(classifiers, vsb, strict=True):
+                if t is not None:
+                    t["p_holm"] = next(it)
+                tests[k][c].setdefault("vs_best_classical", {})[m] = t
+
+    mean_over = {}
+    for k in keys:
+        ms = [results[k][c][BA]["mean"] for c in classifiers]
+        mean_over[k] = float(np.mean(ms)) if all(v is not None for v in ms) else None
+
+    def significant(k: str, against: str, sign: int) -> list[str]:
+        out = []
+        for c in classifiers:
+            t = tests[k][c][against][BA]
+            if t is not None and t["p_holm"] < alpha and t["diff_mean"] is not None and sign * t["diff_mean"] > 0:
+                out.append(c)
+        return out
+
+    gains = {k: significant(k, "vs_0", +1) for k, _ in pos}
+    losses = {k: significant(k, "vs_0", -1) for k, _ in pos}
+    ranked = [k for k in keys if mean_over[k] is not None]
+    best_k = max(ranked, key=lambda k: mean_over[k]) if ranked else "0"
+    recommended = best_k if best_k != "0" and gains.get(best_k) else "0"
+
+    n_pairs = folds * seeds
+    min_p = min_wilcoxon_p(n_pairs)
+    verdict, notes = _verdict(model, keys, classifiers, tests, gains, losses, best_k, recommended, best_classical,
+                              mean_over, alpha, n_pairs, min_p, folds, seeds, n_failed=len(failures))
+    n_failed_cells = sum(1 for r in raw if is_failure(r))
+    timing: dict[str, float] = {}
+    for cell, res in zip(cells, raw, strict=True):
+        if not is_failure(res):
+            name = cell["generator"] or "none"
+            timing[name] = timing.get(name, 0.0) + sum(res["seconds"].values())
+    return jsonable({
+        "command": "augment",
+        "vaelab_version": __version__,
+        "data": data_summary(ds),
+        "model": model,
+        "preprocess": preprocess,
+        "factors": keys,
+        "classifiers": classifiers,
+        "folds": folds,
+        "seeds": seeds,
+        "n_pairs": n_pairs,
+        "alpha": alpha,
+        "settings": settings,
+        "results": results,
+        "mean_balanced_accuracy_over_classifiers": mean_over,
+        "classical": classical,
+        "classical_factors": [k for k, _ in cpos],
+        "classical_results": classical_results,
+        "best_classical": best_classical,
+        "tests": tests,
+        "significant_gain": gains,
+        "significant_loss": losses,
+        "recommended_factor": recommended,
+        "verdict": verdict,
+        "notes": notes,
+        "n_cells": len(cells),
+        "n_failed_cells": n_failed_cells,
+        "failures": failures,
+        "timing": {"wall_seconds": wall, "cell_seconds_by_generator": timing},
+    })
+
+
+def _verdict(model: str, keys: list[str], classifiers: list[str], tests: dict, gains: dict, losses: dict,
+             best_k: str, recommended: str, best_classical: dict, mean_over: dict, alpha: float, n_pairs: int,
+             min_p: float, folds: int, seeds: int, n_failed: int = 0) -> tuple[str, list[str]]:
+    BA = "balanced_accuracy"
+    how = (f"paired Wilcoxon over {folds} folds × {seeds} seeds = {n_pairs} pairs, Holm-corrected over "
+           f"{len(classifiers)} classifier(s), alpha {alpha:g}")
+    notes = []
+    too_few = min_p * len(classifiers) >= alpha if len(classifiers) > 1 else min_p >= alpha
+    if too_few:
+        notes.append(f"with {n_pairs} paired values the smallest attainable two-sided Wilcoxon p is {min_p:.3g}"
+                     f"{f' (×{len(classifiers)} classifiers after Holm)' if len(classifiers) > 1 else ''}, "
+                     f"so no difference can reach significance at {alpha:g}; use more folds × seeds "
+                     f"(e.g. --folds 5 --seeds 2 = 10 pairs, smallest p {min_wilcoxon_p(10):.3g})")
+    any_gain = [k for k in keys if gains.get(k)]
+    loss_txt = "; ".join(f"factor {k} significantly lowers balanced accuracy for {', '.join(losses[k])}"
+                         for k in keys if losses.get(k))
+    if not any_gain:
+        verdict = (f"{model} augmentation: no significant gain in balanced accuracy over no augmentation at any "
+                   f"factor ({', '.join(k for k in keys if k != '0')}) for any classifier ({how}).")
+    elif recommended != "0":
+        parts = []
+        for c in gains[recommended]:
+            t = tests[recommended][c]["vs_0"][BA]
+            parts.append(f"{c} {t['diff_mean']:+.3f} (p={t['p_holm']:.2g})")
+        verdict = (f"{model} augmentation at factor {recommended} significantly raises balanced accuracy over no "
+                   f"augmentation for {', '.join(parts)} ({how}).")
+        cmp = []
+        for c in classifiers:
+            t = tests[recommended][c]["vs_best_classical"][BA]
+            b = best_classical.get(c)
+            if t is None or b is None:
+                continue
+            word = ("better than" if t["p_holm"] < alpha and t["diff_mean"] > 0 else
+                    "worse than" if t["p_holm"] < alpha and t["diff_mean"] < 0 else "not significantly different from")
+            cmp.append(f"{c}: {word} {b['generator']}×{b['factor']} ({t['diff_mean']:+.3f}, p={t['p_holm']:.2g})")
+        if cmp:
+            verdict += " Against the best classical augmentation: " + "; ".join(cmp) + "."
+    else:
+        verdict = (f"{model} augmentation: no significant gain at the factor with the best mean balanced accuracy "
+                   f"({best_k}); significant gains only at factor(s) {', '.join(any_gain)} "
+                   f"for some classifiers, so factor 0 is recommended ({how}).")
+    if loss_txt:
+        verdict += " Note: " + loss_txt + "."
+    if n_failed:
+        verdict += (f" Warning: {n_failed} cell(s) or classifier fit(s) failed; their values are missing from the "
+                    f"means (see n_failed and failures).")
+    classical_gain = [f"{c} ({b['generator']}×{b['factor']})" for c, b in best_classical.items()
+                      if b is not None and b["vs_0"]["p"] < alpha and b["vs_0"]["diff_mean"] > 0]
+    if classical_gain:
+        notes.append("best classical augmentation beats no augmentation (uncorrected p < alpha; chosen on the "
+                     "same folds, so optimistic) for: " + ", ".join(classical_gain))
+    notes.append("the best classical augmentation per classifier is chosen on the same folds it is compared "
+                 "on, which favours it: model-vs-classical comparisons are conservative for the model")
+    notes.append("values are per (seed, fold) in seed-major order; None marks a failed cell or classifier "
+                 "(counted in n_failed, never dropped silently)")
+    return verdict, notes
+
+
+def augment_table(result: dict[str, Any]) -> str:
+    """Balanced accuracy (mean ± sd) per factor and classifier, with p vs factor 0 and the best classical."""
+    clfs = result["classifiers"]
+    lines = [f"Augmentation study: {result['model']}, {result['folds']} folds × {result['seeds']} seeds, "
+             f"preprocessing {result['preprocess']}",
+             "balanced accuracy, mean ± sd; p = Holm-corrected paired Wilcoxon vs factor 0",
+             f"{'factor':<10}" + "".join(f"{c:>26}" for c in clfs) + f"{'mean':>10}"]
+    for k in result["factors"]:
+        row = f"{k:<10}"
+        for c in clfs:
+            s = result["results"][k][c]["balanced_accuracy"]
+            cell = "—" if s["mean"] is None else f"{s['mean']:.3f} ± {(s['std'] or 0):.3f}"
+            if s["n_failed"]:
+                cell += f" [{s['n_failed']}✗]"
+            if k != "0":
+                cell += f" p={result['tests'][k][c]['vs_0']['balanced_accuracy']['p_holm']:.2g}"
+            row += f"{cell:>26}"
+        mo = result["mean_balanced_accuracy_over_classifiers"][k]
+        mo_txt = "—" if mo is None else f"{mo:.3f}"
+        lines.append(row + f"{mo_txt:>10}")
+    row = f"{'classical':<10}"
+    for c in clfs:
+        b = result["best_classical"].get(c)
+        txt = "—" if b is None else f"{b['balanced_accuracy']:.3f} {b['generator']}×{b['factor']}"
+        row += f"{txt:>26}"
+    lines.append(row)
+    lines.append(f"recommended factor: {result['recommended_factor']}")
+    lines.append(result["verdict"])
+    lines += [f"note: {n}" for n in result["notes"]]
+    lines.append(f"cells: {result['n_cells']}, failed cells: {result['n_failed_cells']}, "
+                 f"failures listed: {len(result['failures'])}")
+    return "\n".join(lines)
+
+
+def augment_csv(result: dict[str, Any]) -> str:
+    lines = ["generator,factor,classifier,metric,mean,std,n,n_failed"]
+    rows = [(result["model"], result["results"])] + list(result["classical_results"].items())
+    for g, res in rows:
+        for k, per in res.items():
+            for c, ms in per.items():
+                for m, s in ms.items():
+                    vals = [s["mean"], s["std"], s["n"], s["n_failed"]]
+                    lines.append(f"{g},{k},{c},{m}," + ",".join("" if v is None else repr(v) for v in vals))
+    return "\n".join(lines) + "\n"
+
+
+def write_augment(result: dict[str, Any], out: str | Path) -> Path:
+    """``augment.json``, ``augment.csv``, ``augment.txt`` and ``augment.png`` into ``out`` (atomic)."""
+    from ..plots import augmentation_curves
+
+    out = Path(out)
+    with atomic_dir(out) as tmp:
+        write_text(tmp / "augment.json", json.dumps(result, indent=1) + "\n")
+        write_text(tmp / "augment.csv", augment_csv(result))
+        write_text(tmp / "augment.txt", augment_table(result) + "\n")
+        augmentation_curves(result, tmp / "augment.png")
+    return out
+
+
+__all__ = ["CLASSICAL", "DEFAULT_CLASSIFIERS", "DEFAULT_FACTORS", "augment_cell", "augment_scores", "augment_table",
+           "parse_factors", "run_augment", "run_augment_models", "write_augment"]

@@ -1,0 +1,136 @@
+"""The downstream classifiers of the augmentation study, and how they are scored.
+
+Every classifier is a scikit-learn pipeline ``StandardScaler -> model``, fitted on the
+(augmented) training part only; nothing is tuned (tuning would need a nested
+cross-validation, and fixed settings keep factors comparable). Settings:
+
+``logreg``  ``LogisticRegression(C=1, max_iter=5000)`` (L2, lbfgs).
+``svm``     ``SVC(kernel="rbf", C=1, gamma="scale")``; scores for AUC from ``decision_function``
+            (no Platt scaling, which would run an inner random cross-validation).
+``plsda``   PLS-DA: ``PLSRegression`` on one-hot class targets, class = argmax of the
+            regression outputs, which are also the AUC scores; ``n_components=5`` (capped by
+            the training size and the feature count).
+``rf``      ``RandomForestClassifier(n_estimators=200)`` (``trees``), seeded, one job.
+``knn``     ``KNeighborsClassifier(n_neighbors=5)`` (Euclidean on standardised features).
+
+Scores: balanced accuracy (mean per-class recall over the classes in the test part; chance
+``1/K``) and macro one-vs-rest ROC AUC (mean over the classes that have both positives and
+negatives in the test part; NaN when there is only one class).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+from sklearn.base import BaseEstimator, ClassifierMixin
+from sklearn.cross_decomposition import PLSRegression
+from sklearn.ensemble import RandomForestClassifier
+from sklearn.linear_model import LogisticRegression
+from sklearn.metrics import roc_auc_score
+from sklearn.neighbors import KNeighborsClassifier
+from sklearn.pipeline import Pipeline
+from sklearn.preprocessing import StandardScaler
+from sklearn.svm import SVC
+
+from ..errors import InputError
+from ..metrics.utility import balanced_accuracy
+
+CLASSIFIERS = ("logreg", "svm", "plsda", "rf", "knn")
+SCORES = ("balanced_accuracy", "roc_auc")
+
+
+class PLSDA(ClassifierMixin, BaseEstimator):
+    """PLS discriminant analysis: PLS regression on one-hot targets, predicted class = argmax."""
+
+    def __init__(self, n_components: int = 5):
+        self.n_components = n_components
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> PLSDA:
+        X = np.asarray(X, dtype=np.float64)
+        self.classes_, codes = np.unique(np.asarray(y), return_inverse=True)
+        if len(self.classes_) < 2:
+            raise InputError("PLS-DA needs at least 2 classes in the training part")
+        T = np.eye(len(self.classes_))[codes]
+        k = max(1, min(int(self.n_components), X.shape[0] - 1, X.shape[1]))
+        self.pls_ = PLSRegression(n_components=k, scale=False).fit(X, T)
+        return self
+
+    def decision_function(self, X: np.ndarray) -> np.ndarray:
+        return np.asarray(self.pls_.predict(np.asarray(X, dtype=np.float64)))
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return self.classes_[np.argmax(self.decision_function(X), axis=1)]
+
+
+def make_classifier(name: str, *, seed: int = 0, trees: int = 200) -> Pipeline:
+    """An unfitted pipeline ``StandardScaler -> classifier`` by name (see module docstring)."""
+    if name == "logreg":
+        clf: Any = LogisticRegression(C=1.0, max_iter=5000)
+    elif name == "svm":
+        clf = SVC(kernel="rbf", C=1.0, gamma="scale", random_state=seed)
+    elif name == "plsda":
+        clf = PLSDA(n_components=5)
+    elif name == "rf":
+        clf = RandomForestClassifier(n_estimators=int(trees), random_state=seed, n_jobs=1)
+    elif name == "knn":
+        clf = KNeighborsClassifier(n_neighbors=5)
+    else:
+        raise InputError(f"unknown classifier {name!r}; choose from {', '.join(CLASSIFIERS)}")
+    return Pipeline([("scale", StandardScaler()), ("clf", clf)])
+
+
+def parse_classifiers(spec: str | list[str] | tuple[str, ...]) -> list[str]:
+    names = [s.strip() for s in spec.split(",")] if isinstance(spec, str) else [str(s).strip() for s in spec]
+    names = [n for n in names if n]
+    if not names:
+        raise InputError("no classifier given")
+    unknown = [n for n in names if n not in CLASSIFIERS]
+    if unknown:
+        raise InputError(f"unknown classifier(s) {unknown}; choose from {', '.join(CLASSIFIERS)}")
+    if len(set(names)) != len(names):
+        raise InputError(f"classifier listed twice in {names}")
+    return names
+
+
+def class_scores(fitted: Any, X: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Per-class scores ``(n, K)`` (higher = more likely) and the K classes, from a fitted classifier."""
+    classes = np.asarray(fitted.classes_)
+    if hasattr(fitted, "decision_function") and not hasattr(fitted[-1], "predict_proba"):
+        s = np.asarray(fitted.decision_function(X), dtype=np.float64)
+    else:
+        s = np.asarray(fitted.predict_proba(X), dtype=np.float64)
+    if s.ndim == 1:  # binary decision_function: score of classes_[1]
+        s = np.column_stack([-s, s])
+    return s, classes
+
+
+def macro_auc(y_true: np.ndarray, scores: np.ndarray, classes: np.ndarray) -> float:
+    """Mean one-vs-rest ROC AUC over the classes present with both positives and negatives.
+
+    ``scores[:, j]`` is the score of ``classes[j]``; NaN when no class qualifies.
+    """
+    y_true = np.asarray(y_true)
+    aucs = []
+    for j, c in enumerate(classes.tolist()):
+        pos = y_true == c
+        if 0 < pos.sum() < len(y_true):
+            aucs.append(float(roc_auc_score(pos.astype(int), scores[:, j])))
+    return float(np.mean(aucs)) if aucs else float("nan")
+
+
+def fit_and_score(name: str, X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray, y_test: np.ndarray,
+                  *, seed: int = 0, trees: int = 200) -> dict[str, float]:
+    """Fit classifier ``name`` on the training arrays, return its scores on the test arrays."""
+    Xtr = np.asarray(X_train, dtype=np.float64).reshape(len(X_train), -1)
+    Xte = np.asarray(X_test, dtype=np.float64).reshape(len(X_test), -1)
+    ytr = np.asarray([str(v) for v in np.asarray(y_train, dtype=object)], dtype=object)
+    yte = np.asarray([str(v) for v in np.asarray(y_test, dtype=object)], dtype=object)
+    clf = make_classifier(name, seed=seed, trees=trees).fit(Xtr, ytr)
+    pred = clf.predict(Xte)
+    scores, classes = class_scores(clf, Xte)
+    return {"balanced_accuracy": balanced_accuracy(yte, pred), "roc_auc": macro_auc(yte, scores, classes)}
+
+
+__all__ = ["CLASSIFIERS", "PLSDA", "SCORES", "class_scores", "fit_and_score", "macro_auc", "make_classifier",
+           "parse_classifiers"]

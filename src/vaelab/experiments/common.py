@@ -1,0 +1,149 @@
+"""Pieces shared by the ablation and the augmentation study: fold data, generators, data summary."""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ..data.dataset import Dataset
+from ..data.preprocess import Preprocessing
+from ..errors import InputError
+from ..models.base import labels_to_json
+from .splits import fold_splits, label_keys
+
+
+def parse_names(spec: str | list[str] | tuple[str, ...], what: str = "model") -> list[str]:
+    """``"a,b"`` or ``["a", "b"]`` -> checked list of registered model names (order kept)."""
+    from ..models import REGISTRY, available
+
+    names = [s.strip() for s in spec.split(",")] if isinstance(spec, str) else [str(s).strip() for s in spec]
+    names = [n for n in names if n]
+    if not names:
+        raise InputError(f"no {what} given")
+    unknown = [n for n in names if n not in REGISTRY]
+    if unknown:
+        raise InputError(f"unknown {what}(s) {unknown}; choose from {', '.join(available())}")
+    if len(set(names)) != len(names):
+        raise InputError(f"{what} listed twice in {names}")
+    return names
+
+
+def model_overrides(name: str, epochs: int | None, config: dict[str, Any] | None = None) -> dict[str, Any]:
+    """Config overrides for model ``name``: ``config`` plus ``epochs`` where the model has that option."""
+    from ..models import REGISTRY
+
+    out = dict(config or {})
+    if epochs is not None:
+        if int(epochs) < 1:
+            raise InputError(f"--epochs must be at least 1, got {epochs}")
+        cfg_cls = getattr(REGISTRY[name], "Config", None)
+        fields = getattr(cfg_cls, "__dataclass_fields__", {})
+        if "epochs" in fields:
+            out["epochs"] = int(epochs)
+    return out
+
+
+def build_generator(name: str, overrides: dict[str, Any]) -> Any:
+    """A fresh generator with progress bars off (cells run unattended)."""
+    from ..models import get_model
+
+    gen = get_model(name, **overrides)
+    if hasattr(gen, "progress"):
+        gen.progress = False
+    return gen
+
+
+def choose_preprocess(names: list[str], preprocess: str | None) -> str:
+    """One preprocessing for every model of an experiment, so all metrics live in one space.
+
+    Given: that one. Otherwise the first model's default, unless a later model needs data in
+    [0, 1] (a sigmoid/BCE model such as the seed CVAE): then that model's default.
+    """
+    from ..models import DEFAULT_PREPROCESS, REGISTRY
+
+    if preprocess:
+        Preprocessing.from_spec(preprocess)  # validates the names
+        return preprocess
+    chosen = DEFAULT_PREPROCESS.get(names[0], "none")
+    for n in names:
+        if getattr(REGISTRY[n], "needs_unit_interval", False):
+            return DEFAULT_PREPROCESS.get(n, "minmax")
+    return chosen
+
+
+def make_splits(ds: Dataset, *, folds: int, seeds: int) -> dict[int, list[tuple[np.ndarray, np.ndarray]]]:
+    """``{seed: [(train_idx, test_idx), ...]}`` for seeds ``0 .. seeds-1`` (group-aware)."""
+    if int(seeds) < 1:
+        raise InputError(f"--seeds must be at least 1, got {seeds}")
+    return {s: fold_splits(ds.y, ds.groups, folds=folds, seed=s) for s in range(int(seeds))}
+
+
+def shared_data(ds: Dataset, splits: dict[int, list], preprocess: str) -> dict[str, Any]:
+    """What every cell reads: the raw arrays, the splits and the preprocessing spec."""
+    return {"X": np.asarray(ds.X, dtype=np.float64), "y": np.asarray(ds.y), "groups": ds.groups,
+            "splits": splits, "preprocess": preprocess}
+
+
+def fold_data(shared: dict[str, Any], seed: int, fold: int) -> dict[str, Any]:
+    """Train/test arrays of one fold in model space; preprocessing fitted on the training part only."""
+    tr, te = shared["splits"][seed][fold]
+    X, y = shared["X"], shared["y"]
+    pre = Preprocessing.from_spec(shared["preprocess"])
+    Xtr = pre.fit_transform(X[tr])
+    Xte = pre.transform(X[te])
+    if not (np.all(np.isfinite(Xtr)) and np.all(np.isfinite(Xte))):
+        raise InputError(f"preprocessing {pre.spec!r} produced NaN/inf values on fold {fold}")
+    groups = shared.get("groups")
+    return {"X_train": Xtr, "y_train": y[tr], "X_test": Xte, "y_test": y[te],
+            "groups_train": None if groups is None else np.asarray(groups)[tr],
+            "groups_test": None if groups is None else np.asarray(groups)[te]}
+
+
+def class_counts(y: np.ndarray) -> dict[Any, int]:
+    """``{label: count}`` in sorted class order with the labels' own type (int or str)."""
+    from ..data.dataset import unique_labels
+
+    classes = unique_labels(y)
+    keys = label_keys(y)
+    return {lab: int(np.sum(keys == str(lab))) for lab in labels_to_json(classes)}
+
+
+def scaled_counts(counts: dict[Any, int], factor: float) -> dict[Any, int]:
+    """``round(factor × n)`` per class (halves round up)."""
+    return {k: int(math.floor(factor * n + 0.5)) for k, n in counts.items()}
+
+
+def data_summary(ds: Dataset) -> dict[str, Any]:
+    counts = ds.class_counts()
+    return {
+        "source": ds.source,
+        "n": ds.n,
+        "feature_shape": list(ds.feature_shape),
+        "classes": [str(k) for k in counts],
+        "class_counts": list(counts.values()),
+        "grouped": ds.groups is not None,
+        "n_groups": None if ds.groups is None else int(len(np.unique(label_keys(ds.groups)))),
+    }
+
+
+def jsonable(x: Any) -> Any:
+    """Plain JSON types; non-finite floats become None."""
+    if isinstance(x, dict):
+        return {str(k): jsonable(v) for k, v in x.items()}
+    if isinstance(x, (list, tuple)):
+        return [jsonable(v) for v in x]
+    if isinstance(x, np.ndarray):
+        return [jsonable(v) for v in x.tolist()]
+    if isinstance(x, (bool, np.bool_)):
+        return bool(x)
+    if isinstance(x, (np.integer,)):
+        return int(x)
+    if isinstance(x, (float, np.floating)):
+        return float(x) if math.isfinite(float(x)) else None
+    return x
+
+
+__all__ = ["build_generator", "choose_preprocess", "class_counts", "data_summary", "fold_data", "jsonable",
+           "make_splits", "model_overrides", "parse_names", "scaled_counts", "shared_data"]

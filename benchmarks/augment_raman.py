@@ -48,7 +48,7 @@ from vaelab.experiments.common import (
 )
 from vaelab.experiments.runner import execute_cell, is_failure
 
-DATA = "/work/shared/data/raman_saliva_covid.npz"
+DATA = str(Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "raman_saliva_covid.npz")
 
 
 def estimate(ds, args) -> None:

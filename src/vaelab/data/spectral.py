@@ -1,0 +1,186 @@
+"""Raman / IR preprocessing steps users expect, as chainable per-sample steps.
+
+Each step works on one sample at a time (no fitted state), so it can be chained with the
+others on the command line, e.g. ``--preprocess aspls+savgol+vector``. Parameters are
+plain JSON values (``Preprocessing.from_spec(spec, aspls={"lam": 1e6})``); they are saved
+with the run's ``preprocessing.json``.
+
+Baseline removal and smoothing act along the **last axis** (each row of the trailing shape
+is one spectrum); the normalisations act on all features of a sample.
+
+``asls``    asymmetric least squares baseline (Eilers & Boelens 2005), subtracted.
+``arpls``   asymmetrically reweighted penalised least squares (Baek et al. 2015), subtracted.
+``aspls``   adaptive smoothness penalised least squares (Zhang et al. 2020), subtracted.
+            All three via ``pybaselines.Baseline`` (x = channel index, so ``lam`` is in
+            units of channels).
+``savgol``  Savitzky–Golay smoothing (or derivative: ``deriv``), ``scipy.signal.savgol_filter``
+            with ``window`` (odd) and ``polyorder``; edges use ``mode="interp"``.
+``vector``  vector (L2) normalisation: each sample divided by its Euclidean norm.
+``area``    area (L1) normalisation: each sample divided by the sum of its absolute values.
+            An all-zero sample stays zero in both normalisations.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from ..errors import InputError
+from .preprocess import Step, register_step
+
+
+def _number(step: str, name: str, v: Any, *, lo: float | None = None, positive: bool = False) -> float:
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+        raise InputError(f"preprocessing {step!r}: {name} must be a finite number, got {v!r}")
+    if positive and v <= 0:
+        raise InputError(f"preprocessing {step!r}: {name} must be > 0, got {v!r}")
+    if lo is not None and v < lo:
+        raise InputError(f"preprocessing {step!r}: {name} must be >= {lo}, got {v!r}")
+    return float(v)
+
+
+def _integer(step: str, name: str, v: Any, lo: int) -> int:
+    if isinstance(v, bool) or not isinstance(v, (int, np.integer)) or v < lo:
+        raise InputError(f"preprocessing {step!r}: {name} must be an integer >= {lo}, got {v!r}")
+    return int(v)
+
+
+def _rows(X: np.ndarray) -> tuple[np.ndarray, tuple[int, ...]]:
+    """``X`` (n, ..., m) as float64 rows (k, m) along the last axis, and the original shape."""
+    X = np.asarray(X, dtype=np.float64)
+    if X.ndim < 2:
+        raise InputError(f"expected data of shape (n, features...), got {X.shape}")
+    return X.reshape(-1, X.shape[-1]), X.shape
+
+
+class _Baseline(Step):
+    """Subtract a pybaselines Whittaker-type baseline from every spectrum."""
+
+    method = ""
+    default_lam = 1e5
+    defaults: dict[str, float] = {}
+
+    def __init__(self, lam: float | None = None, diff_order: int = 2, max_iter: int = 50, tol: float = 1e-3,
+                 **extra: Any):
+        unknown = set(extra) - set(self.defaults) - {"lam"}
+        if unknown:
+            raise InputError(f"preprocessing {self.name!r}: unknown parameter(s) {sorted(unknown)}")
+        self.lam = _number(self.name, "lam", self.default_lam if lam is None else lam, positive=True)
+        self.diff_order = _integer(self.name, "diff_order", diff_order, 1)
+        self.max_iter = _integer(self.name, "max_iter", max_iter, 1)
+        self.tol = _number(self.name, "tol", tol, positive=True)
+        self.extra = {k: _number(self.name, k, extra.get(k, v), lo=0.0) for k, v in self.defaults.items()}
+
+    def params(self) -> dict[str, Any]:
+        return {"lam": self.lam, "diff_order": self.diff_order, "max_iter": self.max_iter, "tol": self.tol,
+                **self.extra}
+
+    def baseline(self, rows: np.ndarray) -> np.ndarray:
+        """The fitted baseline of each row of ``rows`` (k, m)."""
+        from pybaselines import Baseline
+
+        k, m = rows.shape
+        if m <= self.diff_order + 1:
+            raise InputError(f"preprocessing {self.name!r} needs more than {self.diff_order + 1} points per spectrum, got {m}")
+        fitter = Baseline(np.arange(m, dtype=np.float64), check_finite=False, assume_sorted=True)
+        method = getattr(fitter, self.method)
+        out = np.empty_like(rows)
+        for i in range(k):
+            out[i] = method(rows[i], lam=self.lam, diff_order=self.diff_order, max_iter=self.max_iter,
+                            tol=self.tol, **self.extra)[0]
+        return out
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        rows, shape = _rows(X)
+        if not np.all(np.isfinite(rows)):
+            raise InputError(f"preprocessing {self.name!r}: data contain NaN or infinite values")
+        return (rows - self.baseline(rows)).reshape(shape)
+
+
+@register_step
+class AsLS(_Baseline):
+    name = "asls"
+    method = "asls"
+    default_lam = 1e6
+    defaults = {"p": 0.01}
+
+
+@register_step
+class ArPLS(_Baseline):
+    name = "arpls"
+    method = "arpls"
+    default_lam = 1e5
+
+
+@register_step
+class AsPLS(_Baseline):
+    name = "aspls"
+    method = "aspls"
+    default_lam = 1e5
+    defaults = {"asymmetric_coef": 0.5}
+
+    def __init__(self, lam: float | None = None, diff_order: int = 2, max_iter: int = 100, tol: float = 1e-3,
+                 **extra: Any):
+        super().__init__(lam=lam, diff_order=diff_order, max_iter=max_iter, tol=tol, **extra)
+
+
+@register_step
+class SavGol(Step):
+    """Savitzky–Golay smoothing (``deriv=0``) or derivative along the last axis."""
+
+    name = "savgol"
+
+    def __init__(self, window: int = 11, polyorder: int = 3, deriv: int = 0):
+        self.window = _integer(self.name, "window", window, 1)
+        self.polyorder = _integer(self.name, "polyorder", polyorder, 0)
+        self.deriv = _integer(self.name, "deriv", deriv, 0)
+        if self.window % 2 == 0:
+            raise InputError(f"preprocessing 'savgol': window must be odd, got {window}")
+        if self.polyorder >= self.window:
+            raise InputError(f"preprocessing 'savgol': polyorder ({polyorder}) must be less than window ({window})")
+        if self.deriv > self.polyorder:
+            raise InputError(f"preprocessing 'savgol': deriv ({deriv}) must not exceed polyorder ({polyorder})")
+
+    def params(self) -> dict[str, Any]:
+        return {"window": self.window, "polyorder": self.polyorder, "deriv": self.deriv}
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        from scipy.signal import savgol_filter
+
+        rows, shape = _rows(X)
+        if rows.shape[1] < self.window:
+            raise InputError(f"preprocessing 'savgol': window {self.window} is longer than the spectra "
+                             f"({rows.shape[1]} points)")
+        out = savgol_filter(rows, self.window, self.polyorder, deriv=self.deriv, axis=1, mode="interp")
+        return out.reshape(shape)
+
+
+class _Norm(Step):
+    order = 2
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim < 2:
+            raise InputError(f"expected data of shape (n, features...), got {X.shape}")
+        flat = X.reshape(len(X), -1)
+        norm = np.linalg.norm(flat, ord=self.order, axis=1, keepdims=True)
+        out = np.where(norm > 0, flat / np.where(norm > 0, norm, 1.0), 0.0)
+        return out.reshape(X.shape)
+
+
+@register_step
+class VectorNorm(_Norm):
+    """Each sample divided by its Euclidean (L2) norm."""
+
+    name = "vector"
+    order = 2
+
+
+@register_step
+class AreaNorm(_Norm):
+    """Each sample divided by the sum of its absolute values (L1 norm)."""
+
+    name = "area"
+    order = 1

@@ -1,0 +1,570 @@
+"""``vaelab-cvae``: vaelab's own conditional VAE for spectra (and any flat feature vector).
+
+The design, each part kept because it measured better on the development Raman set (numbers
+in ``benchmarks/RESULTS.md``, section "vaelab-cvae"):
+
+* **Scale-free.** Features are z-scored with the training set's statistics (stored with the
+  weights), so the model works on min-max scaled, standardised, normalised or raw data alike.
+* **Signal / noise split.** The z-scored spectra are written as ``x = V a + r``: ``a`` holds
+  the coordinates on the top ``components`` principal axes ``V`` of the training set, ``r``
+  the rest, which is mostly measurement noise. The VAE models ``u = (a, log s)`` where
+  ``s = |r| / sqrt(d - K)`` is the noise level of the spectrum (it differs 3x between real
+  spectra); the rest ``r / s`` is modelled per class by a Gaussian (mean + rank-``texture_rank``
+  + diagonal) in the complement of ``V``. The VAE thus works on ~130 numbers instead of ~1000,
+  which makes an epoch about 10x cheaper (``components = 0``: the VAE models all features).
+* **Full likelihood, sampled in full.** The decoder outputs a mean and a log-variance per
+  coordinate (a heteroscedastic Gaussian) and samples are ``mean + sd * w``, not the mean
+  alone (the seed CVAE returns the mean, a curve without the noise texture of real spectra,
+  which a classifier tells from real ones at once). ``w`` is drawn from a per-class Gaussian
+  (mean + low rank + diagonal) of the training set's whitened residuals ``(u - mean) / sd``
+  (``noise = "texture"``): the decoder's variance also holds smooth misfit that independent
+  noise would turn into too-rough texture.
+* **Linear + MLP paths, started from probabilistic PCA** (``init = "pca"``): encoder mean
+  ``P u + MLP(u)``, decoder mean ``W z + MLP(z)``; the linear paths start at the PPCA
+  solution (Tipping & Bishop 1999) and the MLP outputs at zero, so training starts where a
+  linear model ends. ``beta < 1`` weights the KL term less, for sharper reconstructions.
+* **Second-stage latent density** (Dai & Wipf 2019, "Diagnosing and enhancing VAE models"):
+  sampling draws ``z`` from the aggregate posterior of the training samples of the class
+  (``prior = "aggregate"``: a random training sample's posterior), or from a per-class
+  Gaussian mixture fitted on posterior draws (``"gmm"``), instead of N(0, I) (``"standard"``,
+  which leaves the holes of the prior). Fitted on all training samples, the validation part
+  included.
+* **KL warm-up and free bits** against posterior collapse; **early stopping** on the
+  validation ELBO (un-annealed, the same noise draws every epoch) of a stratified part.
+* **Per-sample constraints kept.** When every training sample is min-max scaled (min 0,
+  max 1), L2-normalised or L1-normalised, samples are re-normalised the same way
+  (``renormalise = "auto"``); otherwise a classifier spots "max != 1" at once.
+
+Training uses :func:`vaelab.train.fit_module` (tensors sliced in memory, no DataLoader);
+``compile = true`` wraps the loss in :func:`torch.compile`.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from torch import nn
+
+from ..errors import InputError
+from .base import ModelConfig, check_training_data, encode_labels
+from .torch_base import TorchGenerator
+
+# renormalisation modes, stored as an integer code with the weights
+_RENORM_CODES = {"none": 0, "minmax": 1, "l2": 2, "l1": 3}
+_RENORM_NAMES = {v: k for k, v in _RENORM_CODES.items()}
+_TINY = 1e-12
+
+
+@dataclass
+class VaelabCVAEConfig(ModelConfig):
+    components: int = 128  # principal axes the VAE models (at most d/4, (n-1)/2); 0: all features
+    latent_dim: int = 32
+    hidden: tuple[int, ...] | list[int] = (128,)
+    likelihood: str = "hetero"  # "hetero": per-sample, per-coordinate variance | "homo": per-coordinate only
+    min_logvar: float = -9.0  # lower bound of the decoder log-variance (z-scored units)
+    logvar_rank: int = 16  # > 0: the log-variance goes through a rank-r bottleneck
+    init: str = "pca"  # "pca": start from probabilistic PCA (linear paths), MLP outputs at zero | "random"
+    beta: float = 0.3  # weight of the KL term (after warm-up); < 1 for sharper reconstructions
+    kl_warmup: int = 10  # epochs over which the KL weight rises linearly from 0 to beta
+    free_bits: float = 0.0  # nats per latent dimension below which the KL is not penalised
+    prior: str = "aggregate"  # "aggregate" | "gmm" | "standard"
+    gmm_components: int = 8
+    gmm_draws: int = 4  # posterior draws per training sample for the latent mixture
+    noise: str = "texture"  # "texture" | "decoder": independent noise | "none": means only (as the seed CVAE)
+    texture_rank: int = 16  # rank of the per-class Gaussians of the residuals
+    renormalise: str = "auto"  # "auto" | "none" | "minmax" | "l2" | "l1"
+    epochs: int = 300
+    batch_size: int = 128
+    lr: float = 2e-3
+    weight_decay: float = 0.0
+    grad_clip: float | None = 100.0
+    val_fraction: float = 0.1
+    patience: int | None = 30
+    min_epochs: int = 0
+    compile: bool = False
+
+
+def _check_config(cfg: VaelabCVAEConfig) -> None:
+    def int_at_least(name: str, v: object, lo: int = 1) -> None:
+        if isinstance(v, bool) or not isinstance(v, int) or v < lo:
+            raise InputError(f"vaelab-cvae: {name} must be an integer >= {lo}, got {v!r}")
+
+    for name in ("latent_dim", "epochs", "batch_size", "gmm_components", "gmm_draws"):
+        int_at_least(name, getattr(cfg, name))
+    for name in ("components", "kl_warmup", "logvar_rank", "texture_rank", "min_epochs"):
+        int_at_least(name, getattr(cfg, name), 0)
+    if cfg.patience is not None:
+        int_at_least("patience", cfg.patience)
+    hidden = list(cfg.hidden) if isinstance(cfg.hidden, (list, tuple)) else None
+    if not hidden or any(isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in hidden):
+        raise InputError(f"vaelab-cvae: hidden must be a non-empty list of positive integers, got {cfg.hidden!r}")
+    choices = {"likelihood": ("hetero", "homo"), "prior": ("aggregate", "gmm", "standard"),
+               "noise": ("texture", "decoder", "none"), "init": ("pca", "random"),
+               "renormalise": ("auto", *_RENORM_CODES)}
+    for key, allowed in choices.items():
+        if getattr(cfg, key) not in allowed:
+            raise InputError(f"vaelab-cvae: {key} must be one of {', '.join(allowed)}, got {getattr(cfg, key)!r}")
+    for key in ("beta", "free_bits", "lr", "min_logvar", "weight_decay"):
+        v = getattr(cfg, key)
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or (key != "min_logvar" and v < 0):
+            raise InputError(f"vaelab-cvae: {key} must be a finite number{'' if key == 'min_logvar' else ' >= 0'}, got {v!r}")
+    if cfg.grad_clip is not None and (isinstance(cfg.grad_clip, bool) or not isinstance(cfg.grad_clip, (int, float))
+                                      or not cfg.grad_clip > 0):
+        raise InputError(f"vaelab-cvae: grad_clip must be a number > 0 or null, got {cfg.grad_clip!r}")
+    if isinstance(cfg.val_fraction, bool) or not isinstance(cfg.val_fraction, (int, float)) or not 0 <= cfg.val_fraction < 1:
+        raise InputError(f"vaelab-cvae: val_fraction must be in [0, 1), got {cfg.val_fraction!r}")
+    if not isinstance(cfg.compile, bool):
+        raise InputError(f"vaelab-cvae: compile must be true or false, got {cfg.compile!r}")
+
+
+def _mlp(sizes: list[int]) -> nn.Sequential:
+    layers: list[nn.Module] = []
+    for i in range(len(sizes) - 1):
+        layers.append(nn.Linear(sizes[i], sizes[i + 1]))
+        layers.append(nn.SiLU())
+    return nn.Sequential(*layers)
+
+
+class CVAENet(nn.Module):
+    """Conditional VAE on the model coordinates ``u`` (see the module docstring), plus the map x <-> u.
+
+    ``d`` features, ``k`` principal axes (0: ``u`` is the z-scored ``x`` itself), ``D`` = dim u.
+    """
+
+    def __init__(self, d: int, k: int, n_classes: int, latent: int, hidden: list[int], hetero: bool,
+                 min_logvar: float, logvar_rank: int):
+        super().__init__()
+        self.d, self.k, self.n_classes, self.latent, self.hetero = d, k, n_classes, latent, hetero
+        D = k + 1 if k > 0 else d
+        self.D = D  # dim u (encoder input)
+        self.D_out = k if k > 0 else d  # modelled by the decoder; the noise level is its input
+        n_cond = n_classes + (1 if k > 0 else 0)
+        self.min_logvar = float(min_logvar)
+        self.register_buffer("x_mean", torch.zeros(d))
+        self.register_buffer("x_scale", torch.ones(d))
+        self.register_buffer("basis", torch.zeros(d, k))  # orthonormal columns (unused ones are zero)
+        self.register_buffer("u_mean", torch.zeros(D))
+        self.register_buffer("u_scale", torch.ones(D))
+        self.enc = _mlp([D + n_classes, *hidden])
+        self.enc_out = nn.Linear(hidden[-1], 2 * latent)
+        self.dec = _mlp([latent + n_cond, *reversed(hidden)])
+        self.dec_mean = nn.Linear(hidden[0], self.D_out)
+        if hetero and logvar_rank > 0:
+            self.dec_logvar = nn.Sequential(nn.Linear(hidden[0], logvar_rank), nn.Linear(logvar_rank, self.D_out))
+        elif hetero:
+            self.dec_logvar = nn.Linear(hidden[0], self.D_out)
+        else:
+            self.logvar = nn.Parameter(torch.zeros(self.D_out))
+        # linear (residual) paths: z_mean = MLP(u) + P u, mean = MLP(z) + W z
+        self.enc_skip = nn.Linear(D, latent, bias=False)
+        self.dec_skip = nn.Linear(latent, self.D_out, bias=False)
+
+    # ------------------------------------------------------------------ x <-> u
+    def split(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        """``x`` (n, d) -> (u (n, D) standardised, rest ``r / s`` (n, d); zeros without principal axes)."""
+        xs = (x - self.x_mean) / self.x_scale
+        if self.k == 0:
+            return (xs - self.u_mean) / self.u_scale, torch.zeros_like(xs)
+        a = xs @ self.basis
+        r = xs - a @ self.basis.T
+        dof = max(self.d - int((self.basis.abs().sum(dim=0) > 0).sum()), 1)
+        s = r.norm(dim=1, keepdim=True) / math.sqrt(dof)
+        u = torch.cat([a, torch.log(s + _TINY)], dim=1)
+        rest = torch.where(s > _TINY, r / s.clamp_min(_TINY), torch.zeros_like(r))
+        return (u - self.u_mean) / self.u_scale, rest
+
+    def merge(self, u_std: torch.Tensor, rest: torch.Tensor | None) -> torch.Tensor:
+        """Inverse of :meth:`split`: ``rest`` is projected onto the complement of the axes."""
+        u = u_std * self.u_scale + self.u_mean
+        if self.k == 0:
+            xs = u
+        else:
+            xs = u[:, : self.k] @ self.basis.T
+            if rest is not None:
+                rest = rest - (rest @ self.basis) @ self.basis.T
+                xs = xs + torch.exp(u[:, self.k :]) * rest
+        return xs * self.x_scale + self.x_mean
+
+    # ------------------------------------------------------------------ VAE
+    def _onehot(self, c: torch.Tensor) -> torch.Tensor:
+        return F.one_hot(c, self.n_classes).to(self.u_mean.dtype)
+
+    def encode(self, u: torch.Tensor, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.enc_out(self.enc(torch.cat([u, self._onehot(c)], dim=1)))
+        mu, logvar = h.chunk(2, dim=1)
+        return mu + self.enc_skip(u), logvar.clamp(-12.0, 8.0)
+
+    def level(self, u: torch.Tensor) -> torch.Tensor | None:
+        """The (standardised) noise-level column of ``u``; None without principal axes."""
+        return u[:, self.D_out :] if self.k > 0 else None
+
+    def decode(self, z: torch.Tensor, c: torch.Tensor, level: torch.Tensor | None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Mean and log-variance of the modelled coordinates ``u[:, :D_out]`` given z, class and noise level."""
+        parts = [z, self._onehot(c)] + ([level] if self.k > 0 else [])
+        h = self.dec(torch.cat(parts, dim=1))
+        mean = self.dec_mean(h) + self.dec_skip(z)
+        raw = self.dec_logvar(h) if self.hetero else self.logvar.expand_as(mean)
+        # smooth lower bound: min_logvar + softplus(raw - min_logvar)
+        return mean, self.min_logvar + F.softplus(raw - self.min_logvar)
+
+
+def _elbo_terms(module: CVAENet, u: torch.Tensor, c: torch.Tensor, beta: float, free_bits: float,
+                eps: torch.Tensor) -> dict[str, torch.Tensor]:
+    mu, logvar = module.encode(u, c)
+    z = mu + torch.exp(0.5 * logvar) * eps
+    mean, dec_logvar = module.decode(z, c, module.level(u))
+    target = u[:, : module.D_out]
+    nll = 0.5 * (((target - mean) ** 2) * torch.exp(-dec_logvar) + dec_logvar + math.log(2 * math.pi)).sum()
+    kl_dims = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar)  # (n, latent)
+    kl = kl_dims.sum()
+    if free_bits > 0:
+        kl_pen = torch.clamp(kl_dims.mean(dim=0), min=free_bits).sum() * u.shape[0]
+    else:
+        kl_pen = kl
+    return {"loss": nll + beta * kl_pen, "nll": nll, "kl": kl, "elbo": -(nll + kl)}
+
+
+class VaelabCVAE(TorchGenerator):
+    """vaelab's conditional VAE for spectra (see the module docstring)."""
+
+    name = "vaelab-cvae"
+    Config = VaelabCVAEConfig
+
+    def __init__(self, config: ModelConfig | None = None, **overrides):
+        super().__init__(config, **overrides)
+        _check_config(self.config)
+        self._space: dict[str, np.ndarray] | None = None  # x <-> u map of the current fit
+        self._fit_d: int | None = None
+        self._all: tuple[torch.Tensor, torch.Tensor, np.ndarray] | None = None  # (u, rest, y) of all of X
+        self._seed = 0
+        self._terms = _elbo_terms
+
+    def _k(self, d: int) -> int:
+        """Principal axes for ``d`` features: at most a quarter of them, so that the rest, from which
+        the noise level is measured, keeps at least three quarters; none for fewer than 8 features."""
+        return min(self.config.components, d // 4) if self.config.components > 0 and d >= 8 else 0
+
+    # ------------------------------------------------------------------ network
+    def build_module(self, n_features: int, n_classes: int) -> nn.Module:
+        cfg = self.config
+        d = self._fit_d if self._fit_d is not None else n_features  # fit trains on u, load passes d
+        net = CVAENet(d, self._k(d), n_classes, cfg.latent_dim, list(cfg.hidden), cfg.likelihood == "hetero",
+                      cfg.min_logvar, cfg.logvar_rank)
+        if self._space is not None:
+            with torch.no_grad():
+                for key in ("x_mean", "x_scale", "basis", "u_mean", "u_scale"):
+                    getattr(net, key).copy_(torch.as_tensor(self._space[key], dtype=torch.float32))
+                if cfg.init == "pca":
+                    _ppca_init(net, self._space["u_train"])
+        return net
+
+    def loss(self, module: nn.Module, x: torch.Tensor, c: torch.Tensor, epoch: int) -> dict[str, torch.Tensor]:
+        cfg = self.config
+        if module.training:
+            warm = 1.0 if cfg.kl_warmup == 0 else min(1.0, (epoch + 1) / cfg.kl_warmup)
+            beta, fb = cfg.beta * warm, cfg.free_bits
+            eps = torch.randn(x.shape[0], cfg.latent_dim, device=x.device)
+        else:
+            # validation: the plain (negative) ELBO, with the same noise every epoch (common random
+            # numbers), so early stopping compares epochs, not noise draws
+            beta, fb = 1.0, 0.0
+            gen = torch.Generator(device=x.device).manual_seed(0)
+            eps = torch.randn(x.shape[0], cfg.latent_dim, device=x.device, generator=gen)
+        return self._terms(module, x, c, beta, fb, eps)
+
+    # ------------------------------------------------------------------ fit
+    def fit(self, X: np.ndarray, y: np.ndarray, *, seed: int = 0) -> VaelabCVAE:
+        X = np.asarray(X)
+        check_training_data(X, y)
+        shape = tuple(int(s) for s in X.shape[1:])
+        flat = X.reshape(len(X), -1).astype(np.float64)
+        d = flat.shape[1]
+        mode = self.config.renormalise
+        renorm = torch.tensor([_RENORM_CODES[_detect_renorm(flat) if mode == "auto" else mode]])
+        self._space = _fit_space(flat, self._k(d))
+        self._fit_d = d
+        probe = CVAENet(d, self._k(d), 1, 1, [1], False, 0.0, 0)
+        with torch.no_grad():
+            for key in ("x_mean", "x_scale", "basis", "u_mean", "u_scale"):
+                getattr(probe, key).copy_(torch.as_tensor(self._space[key], dtype=torch.float32))
+            U, rest = probe.split(torch.as_tensor(flat, dtype=torch.float32))
+        self._space["u_train"] = U.numpy()
+        self._all = (U, rest, np.asarray(y))
+        self._seed = int(seed)
+        self._terms = torch.compile(_elbo_terms, dynamic=True) if self.config.compile else _elbo_terms
+        self.extra_ = {"renorm": renorm}
+        try:
+            super().fit(U.numpy(), y, seed=seed)
+        finally:
+            self._terms = _elbo_terms
+            self._space, self._fit_d, self._all = None, None, None
+        self.feature_shape_ = shape
+        return self
+
+    def after_fit(self, X: torch.Tensor, c: torch.Tensor) -> None:
+        cfg = self.config
+        module = self.module
+        module.eval()
+        rest = None
+        if self._all is not None and self.classes_ is not None:
+            # early stopping needed the validation part; the latent density and the textures are
+            # fitted on all training samples, so no training sample is left out of the synthetic data
+            X, rest, y_all = self._all
+            c = torch.as_tensor(encode_labels(y_all, self.classes_), dtype=torch.long)
+        extra: dict[str, torch.Tensor] = {"renorm": self.extra_.get("renorm", torch.tensor([0]))}
+        mu, logvar = module.encode(X, c)
+        level = module.level(X)
+        if cfg.prior == "gmm":
+            extra.update(_fit_latent_gmm(mu, logvar, c, module.n_classes, cfg.gmm_components, cfg.gmm_draws,
+                                         self._seed, level))
+        else:  # the training samples' posteriors ("aggregate") or only their noise levels ("standard")
+            extra.update({"train_mu": mu, "train_logvar": logvar, "train_class": c})
+            if level is not None:
+                extra["train_level"] = level
+        mean, dec_logvar = module.decode(mu, c, level)
+        w = (X[:, : module.D_out] - mean) * torch.exp(-0.5 * dec_logvar)
+        extra.update(_prefixed("tex", _fit_gaussians(w, c, module.n_classes, cfg.texture_rank)))
+        if module.k > 0:
+            if rest is None:
+                rest = torch.zeros(len(X), module.d)
+            extra.update(_prefixed("rest", _fit_gaussians(rest, c, module.n_classes, cfg.texture_rank)))
+        self.extra_ = extra
+
+    # ------------------------------------------------------------------ sampling
+    def _latents(self, c: torch.Tensor, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor | None]:
+        """Latent codes and (with principal axes) noise levels for class indices ``c``.
+
+        "aggregate": a random training sample of the class, its posterior and its noise level;
+        "gmm": the per-class mixture fitted on (posterior draw, noise level); "standard":
+        N(0, I) codes with the noise level of a random training sample of the class.
+        """
+        cfg = self.config
+        L = cfg.latent_dim
+        has_level = self.module.k > 0
+        z = torch.empty(len(c), L)
+        level = torch.empty(len(c), 1) if has_level else None
+        for k in torch.unique(c).tolist():
+            where = torch.nonzero(c == k).flatten()
+            m = len(where)
+            if cfg.prior == "gmm":
+                w, means, chol = self.extra_["gmm_weight"][k], self.extra_["gmm_mean"][k], self.extra_["gmm_chol"][k]
+                comp = torch.multinomial(w, m, replacement=True, generator=gen)
+                draw = means[comp] + (chol[comp] @ torch.randn(m, means.shape[-1], 1, generator=gen)).squeeze(-1)
+                z[where] = draw[:, :L]
+                if level is not None:
+                    level[where] = draw[:, L:]
+                continue
+            mu, logvar, tc = self.extra_["train_mu"], self.extra_["train_logvar"], self.extra_["train_class"]
+            pool = torch.nonzero(tc == k).flatten()
+            pick = pool[torch.randint(len(pool), (m,), generator=gen)]
+            if cfg.prior == "aggregate":
+                z[where] = mu[pick] + torch.exp(0.5 * logvar[pick]) * torch.randn(m, L, generator=gen)
+            else:
+                z[where] = torch.randn(m, L, generator=gen)
+            if level is not None:
+                level[where] = self.extra_["train_level"][pick]
+        return z, level
+
+    def _draw(self, prefix: str, c: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        """Draws from the per-class residual Gaussians ``prefix`` (low rank + diagonal for "texture",
+        independent with the same per-coordinate variance for "decoder")."""
+        mean, basis, psi = (self.extra_[f"{prefix}_{k}"] for k in ("mean", "basis", "psi"))
+        out = torch.empty(len(c), mean.shape[1])
+        for k in torch.unique(c).tolist():
+            where = torch.nonzero(c == k).flatten()
+            a = torch.randn(len(where), basis.shape[2], generator=gen)
+            e = torch.randn(len(where), mean.shape[1], generator=gen)
+            if self.config.noise == "texture":
+                out[where] = mean[k] + a @ basis[k].T + torch.sqrt(psi[k]) * e
+            else:
+                out[where] = torch.sqrt(psi[k] + basis[k].pow(2).sum(dim=1) + mean[k].pow(2)) * e
+        return out
+
+    def generate(self, c: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        module = self.module
+        z, level = self._latents(c, gen)
+        mean, logvar = module.decode(z, c, level)
+        if self.config.noise == "none":
+            u, rest = mean, None
+        else:
+            u = mean + torch.exp(0.5 * logvar) * self._draw("tex", c, gen)
+            rest = self._draw("rest", c, gen) if module.k > 0 else None
+        if level is not None:
+            u = torch.cat([u, level], dim=1)
+        x = module.merge(u, rest)
+        code = int(self.extra_.get("renorm", torch.tensor([0]))[0])
+        return _renormalise(x, _RENORM_NAMES.get(code, "none"))
+
+
+# ---------------------------------------------------------------------- helpers
+def _fit_space(flat: np.ndarray, k: int) -> dict[str, np.ndarray]:
+    """Feature statistics and the principal axes of the z-scored training data."""
+    n, d = flat.shape
+    mean = flat.mean(axis=0)
+    sd = flat.std(axis=0)
+    # features with (almost) no spread: scale by the data's overall spread instead
+    typical = max(float(sd.mean()), _TINY)
+    scale = np.where(sd > typical * 1e-3, sd, typical)
+    out = {"x_mean": mean, "x_scale": scale, "basis": np.zeros((d, k)), "u_mean": np.zeros(k + 1 if k else d),
+           "u_scale": np.ones(k + 1 if k else d)}
+    if k == 0:
+        return out
+    xs = (flat - mean) / scale
+    sv, axes = _top_axes(xs, min(k, max((n - 1) // 2, 1)))
+    # keep half of the degrees of freedom for the noise model; axes without variance stay zero
+    k_eff = int((sv > sv[0] * 1e-6).sum()) if len(sv) and sv[0] > 0 else 0
+    out["basis"][:, :k_eff] = axes[:, :k_eff]
+    a = xs @ out["basis"]
+    r = xs - a @ out["basis"].T
+    s = np.linalg.norm(r, axis=1) / math.sqrt(max(d - k_eff, 1))
+    log_s = np.log(s + _TINY)
+    out["u_mean"][k] = log_s.mean()
+    out["u_scale"][k] = log_s.std() if log_s.std() > 1e-6 else 1.0
+    return out
+
+
+def _top_axes(xs: np.ndarray, q: int) -> tuple[np.ndarray, np.ndarray]:
+    """Top ``q`` singular values and right singular vectors (d, q) of ``xs``.
+
+    Randomised SVD (Halko et al. 2011; ``torch.svd_lowrank``, float32, 2 power iterations) with
+    a fixed seed: deterministic, and ~5-10x faster than a full SVD of a 1651 x 991 matrix (the
+    axes span the same subspace to 0.99); exact SVD for small matrices.
+    """
+    n, d = xs.shape
+    q = min(q, n, d)
+    if q <= 0:
+        return np.zeros(0), np.zeros((d, 0))
+    if min(n, d) <= 4 * q + 200:
+        _, sv, vt = np.linalg.svd(xs, full_matrices=False)
+        return sv[:q], vt[:q].T
+    with torch.random.fork_rng(devices=[]):
+        torch.manual_seed(0)
+        _, sv, v = torch.svd_lowrank(torch.as_tensor(xs, dtype=torch.float32), q=q + 10, niter=2, M=None)
+    return sv[:q].numpy(), v[:, :q].numpy()
+
+
+def _ppca_init(net: CVAENet, u: np.ndarray) -> None:
+    """Start as probabilistic PCA of ``u``: linear paths from its principal axes, MLP outputs at zero.
+
+    Decoder ``mean = W z`` with ``W = V (Lambda - s2)^1/2``; encoder ``z_mean = P u`` with
+    ``P = (Lambda - s2)^1/2 Lambda^-1 V^T`` and log-variance ``log(s2 / Lambda)`` (the PPCA
+    posterior, Tipping & Bishop 1999); decoder log-variance = the per-coordinate variance the
+    axes leave unexplained.
+    """
+    u = u[:, : net.D_out]
+    uc = u - u.mean(axis=0)
+    _, sv, vt = np.linalg.svd(uc, full_matrices=False)
+    q = min(net.latent, len(sv))
+    V = vt[:q].T
+    lam = sv[:q] ** 2 / max(len(u) - 1, 1)
+    rest_var = (uc - (uc @ V) @ V.T).var(axis=0)
+    s2 = max(float(rest_var.mean()), _TINY)
+    lam_t = torch.as_tensor(np.maximum(lam, _TINY), dtype=torch.float32)
+    gain = torch.sqrt(torch.clamp(lam_t - s2, min=1e-6))
+    Vt = torch.as_tensor(V, dtype=torch.float32)
+    L = net.latent
+    net.dec_skip.weight.zero_()
+    net.dec_skip.weight[:, :q] = Vt * gain
+    net.enc_skip.weight.zero_()
+    net.enc_skip.weight[:q, : net.D_out] = (Vt * (gain / lam_t)).T
+    net.enc_out.weight.zero_()
+    net.enc_out.bias.zero_()
+    net.enc_out.bias[L : L + q] = torch.log(torch.clamp(s2 / lam_t, max=1.0))
+    net.dec_mean.weight.zero_()
+    net.dec_mean.bias.copy_(torch.as_tensor(u.mean(axis=0), dtype=torch.float32))
+    if net.hetero:
+        last = net.dec_logvar[-1] if isinstance(net.dec_logvar, nn.Sequential) else net.dec_logvar
+        last.weight.mul_(0.01)
+        target = torch.clamp(torch.log(torch.as_tensor(rest_var, dtype=torch.float32) + _TINY), min=net.min_logvar + 0.05)
+        # invert the soft lower bound of decode(): raw = min + log(exp(target - min) - 1)
+        last.bias.copy_(net.min_logvar + torch.log(torch.expm1(target - net.min_logvar)))
+
+
+def _prefixed(prefix: str, d: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {f"{prefix}_{k}": v for k, v in d.items()}
+
+
+def _fit_gaussians(w: torch.Tensor, c: torch.Tensor, n_classes: int, rank: int) -> dict[str, torch.Tensor]:
+    """Per-class Gaussian (mean + rank-r + diagonal) of the rows of ``w``.
+
+    Used for the decoder-whitened residuals ``(u - mean(z)) / sd(z)`` at the posterior mean of
+    each training sample (if the decoder's independent-noise model were exact they would be white
+    N(0, I); part of their variance is smooth, correlated misfit) and for the rest ``r / s``
+    outside the principal axes (the noise texture of the spectra). ``r`` takes at most half the
+    degrees of freedom, the diagonal gets the rest.
+    """
+    n, D = w.shape
+    mean = torch.zeros(n_classes, D)
+    basis = torch.zeros(n_classes, D, rank)
+    psi = torch.ones(n_classes, D)
+    for k in range(n_classes):
+        wk = w[c == k].double()
+        if len(wk) < 2:
+            continue
+        m = wk.mean(dim=0)
+        centred = wk - m
+        r = min(rank, (len(wk) - 1) // 2, D)
+        rest = centred
+        if r > 0:
+            _, s, vt = torch.linalg.svd(centred, full_matrices=False)
+            basis[k, :, :r] = (vt[:r].T * (s[:r] / math.sqrt(len(wk) - 1))).float()
+            rest = centred - (centred @ vt[:r].T) @ vt[:r]
+        mean[k] = m.float()
+        psi[k] = (rest.pow(2).sum(dim=0) / max(len(wk) - 1 - r, 1)).float()
+    return {"mean": mean, "basis": basis, "psi": psi}
+
+
+def _detect_renorm(flat: np.ndarray, tol: float = 1e-6) -> str:
+    """Which per-sample normalisation every row of ``flat`` satisfies ("none" if none)."""
+    if flat.shape[1] < 2:
+        return "none"
+    if np.all(np.abs(flat.min(axis=1)) <= tol) and np.all(np.abs(flat.max(axis=1) - 1) <= tol):
+        return "minmax"
+    if np.all(np.abs(np.linalg.norm(flat, axis=1) - 1) <= tol):
+        return "l2"
+    if np.all(np.abs(np.abs(flat).sum(axis=1) - 1) <= tol):
+        return "l1"
+    return "none"
+
+
+def _renormalise(x: torch.Tensor, mode: str) -> torch.Tensor:
+    if mode == "minmax":
+        lo = x.min(dim=1, keepdim=True).values
+        rng = x.max(dim=1, keepdim=True).values - lo
+        return torch.where(rng > 0, (x - lo) / torch.where(rng > 0, rng, torch.ones_like(rng)), torch.zeros_like(x))
+    if mode == "l2":
+        return x / x.norm(dim=1, keepdim=True).clamp_min(_TINY)
+    if mode == "l1":
+        return x / x.abs().sum(dim=1, keepdim=True).clamp_min(_TINY)
+    return x
+
+
+def _fit_latent_gmm(mu: torch.Tensor, logvar: torch.Tensor, c: torch.Tensor, n_classes: int, components: int,
+                    draws: int, seed: int, level: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
+    """Per-class Gaussian mixtures on posterior draws (with the noise level appended, if given);
+    padded to a common number of components."""
+    from sklearn.mixture import GaussianMixture
+
+    gen = torch.Generator().manual_seed(seed + 104729)
+    L = mu.shape[1] + (0 if level is None else level.shape[1])
+    weights = torch.zeros(n_classes, components)
+    means = torch.zeros(n_classes, components, L)
+    chols = torch.eye(L).repeat(n_classes, components, 1, 1)
+    for k in range(n_classes):
+        idx = torch.nonzero(c == k).flatten()
+        m, lv = mu[idx], logvar[idx]
+        z = m.unsqueeze(0) + torch.exp(0.5 * lv).unsqueeze(0) * torch.randn(draws, *m.shape, generator=gen)
+        if level is not None:
+            z = torch.cat([z, level[idx].unsqueeze(0).expand(draws, -1, -1)], dim=2)
+        z = z.reshape(-1, L).double().numpy()
+        n_comp = max(1, min(components, len(idx) // 10))
+        gm = GaussianMixture(n_comp, covariance_type="full", reg_covar=1e-4, random_state=seed, max_iter=200)
+        gm.fit(z)
+        weights[k, :n_comp] = torch.as_tensor(gm.weights_, dtype=torch.float32)
+        means[k, :n_comp] = torch.as_tensor(gm.means_, dtype=torch.float32)
+        chols[k, :n_comp] = torch.as_tensor(np.linalg.cholesky(gm.covariances_), dtype=torch.float32)
+    return {"gmm_weight": weights, "gmm_mean": means, "gmm_chol": chols}

@@ -21,7 +21,6 @@ import numpy as np
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
-
 from threadpoolctl import threadpool_limits
 
 from vaelab.errors import InputError

@@ -1,42 +1,49 @@
 """``vaelab-cvae``: vaelab's own conditional VAE for spectra (and any flat feature vector).
 
-The design, each part kept because it measured better on the development Raman set (numbers
-in ``benchmarks/RESULTS.md``, section "vaelab-cvae"):
+Every part below was kept because it measured better (numbers: ``benchmarks/RESULTS.md``,
+section "vaelab-cvae"); the alternatives stay available as options for ablations.
 
 * **Scale-free.** Features are z-scored with the training set's statistics (stored with the
   weights), so the model works on min-max scaled, standardised, normalised or raw data alike.
-* **Signal / noise split.** The z-scored spectra are written as ``x = V a + r``: ``a`` holds
-  the coordinates on the top ``components`` principal axes ``V`` of the training set, ``r``
-  the rest, which is mostly measurement noise. The VAE models ``u = (a, log s)`` where
-  ``s = |r| / sqrt(d - K)`` is the noise level of the spectrum (it differs 3x between real
-  spectra); the rest ``r / s`` is modelled per class by a Gaussian (mean + rank-``texture_rank``
-  + diagonal) in the complement of ``V``. The VAE thus works on ~130 numbers instead of ~1000,
-  which makes an epoch about 10x cheaper (``components = 0``: the VAE models all features).
-* **Full likelihood, sampled in full.** The decoder outputs a mean and a log-variance per
-  coordinate (a heteroscedastic Gaussian) and samples are ``mean + sd * w``, not the mean
-  alone (the seed CVAE returns the mean, a curve without the noise texture of real spectra,
-  which a classifier tells from real ones at once). ``w`` is drawn from a per-class Gaussian
-  (mean + low rank + diagonal) of the training set's whitened residuals ``(u - mean) / sd``
-  (``noise = "texture"``): the decoder's variance also holds smooth misfit that independent
-  noise would turn into too-rough texture.
+* **Signal / noise split** (``components``). The z-scored spectra are written ``x = V a + r``:
+  ``a`` holds the coordinates on the top principal axes ``V`` of the training set (at most
+  ``components``, a quarter of the features and half the samples), ``r`` the rest, mostly
+  measurement noise. ``s = |r| / sqrt(d - K)`` is the spectrum's noise level (it differs 3x
+  between real Raman spectra). The VAE models ``a`` given the class and ``log s`` (~130 numbers
+  instead of ~1000: an epoch is ~10x cheaper); the rest ``r / s`` is modelled per class by a
+  Gaussian (mean + rank-``texture_rank`` + diagonal) in the complement of ``V``, scaled by the
+  sample's noise level. ``components = 0``: the VAE models all features directly.
+* **Full likelihood, sampled in full** (``noise = "texture"``). The decoder outputs a mean and
+  a log-variance per coordinate (a heteroscedastic Gaussian, the log-variance bounded between
+  ``min_logvar`` and log(2 x the coordinate's variance)). Samples are mean + residual, not the
+  mean alone: the seed CVAE returns the mean, a curve without the noise texture of real
+  spectra, which a classifier tells from real ones at once. The residual is drawn from a
+  per-class Gaussian (mean + low rank + diagonal) of the training residuals divided by the
+  noise level (``whiten = "level"``; by the decoder's sd without principal axes), which keeps
+  their correlation (the decoder's variance also holds smooth misfit that independent noise
+  would turn into too-rough texture).
 * **Linear + MLP paths, started from probabilistic PCA** (``init = "pca"``): encoder mean
   ``P u + MLP(u)``, decoder mean ``W z + MLP(z)``; the linear paths start at the PPCA
-  solution (Tipping & Bishop 1999) and the MLP outputs at zero, so training starts where a
-  linear model ends. ``beta < 1`` weights the KL term less, for sharper reconstructions.
+  solution (Tipping & Bishop 1999), the MLP outputs at zero, so training starts where a linear
+  model ends (a few epochs suffice). ``beta < 1`` weights the KL term less, for sharper
+  reconstructions; the second stage repairs the sampling.
 * **Second-stage latent density** (Dai & Wipf 2019, "Diagnosing and enhancing VAE models"):
-  sampling draws ``z`` from the aggregate posterior of the training samples of the class
-  (``prior = "aggregate"``: a random training sample's posterior), or from a per-class
-  Gaussian mixture fitted on posterior draws (``"gmm"``), instead of N(0, I) (``"standard"``,
-  which leaves the holes of the prior). Fitted on all training samples, the validation part
-  included.
+  ``z`` is not drawn from N(0, I) (``prior = "standard"``; it leaves the holes of the
+  aggregate posterior) but per class from the aggregate posterior of the training samples,
+  as a smoothed bootstrap (``"kde"``): a random training sample's posterior draw and noise
+  level, plus Gaussian kernel noise whose width is calibrated so that samples lie as far from
+  their nearest training sample as a left-out training sample does (not copies). Alternatives:
+  ``"aggregate"`` (no kernel noise), ``"gmm"`` (a per-class Gaussian mixture).
 * **KL warm-up and free bits** against posterior collapse; **early stopping** on the
-  validation ELBO (un-annealed, the same noise draws every epoch) of a stratified part.
+  validation ELBO (un-annealed, the same noise draws every epoch) of a stratified part; the
+  second stage is fitted on all training samples, the validation part included.
 * **Per-sample constraints kept.** When every training sample is min-max scaled (min 0,
   max 1), L2-normalised or L1-normalised, samples are re-normalised the same way
   (``renormalise = "auto"``); otherwise a classifier spots "max != 1" at once.
 
 Training uses :func:`vaelab.train.fit_module` (tensors sliced in memory, no DataLoader);
-``compile = true`` wraps the loss in :func:`torch.compile`.
+``compile = true`` wraps the loss in :func:`torch.compile` (works on CPU, but compiling takes
+~50 s, more than a whole default training: for GPUs and long runs).
 """
 
 from __future__ import annotations
@@ -57,6 +64,7 @@ from .torch_base import TorchGenerator
 _RENORM_CODES = {"none": 0, "minmax": 1, "l2": 2, "l1": 3}
 _RENORM_NAMES = {v: k for k, v in _RENORM_CODES.items()}
 _TINY = 1e-12
+_LEVEL_FLOOR = 1e-6  # noise level (rms per free dimension, z-scored units) below which data count as noise-free
 
 
 @dataclass
@@ -65,17 +73,20 @@ class VaelabCVAEConfig(ModelConfig):
     latent_dim: int = 32
     hidden: tuple[int, ...] | list[int] = (128,)
     likelihood: str = "hetero"  # "hetero": per-sample, per-coordinate variance | "homo": per-coordinate only
-    min_logvar: float = -9.0  # lower bound of the decoder log-variance (z-scored units)
+    min_logvar: float = -9.0  # lower bound of the decoder log-variance (z-scored units); upper: log(2 var)
     logvar_rank: int = 16  # > 0: the log-variance goes through a rank-r bottleneck
     init: str = "pca"  # "pca": start from probabilistic PCA (linear paths), MLP outputs at zero | "random"
     beta: float = 0.3  # weight of the KL term (after warm-up); < 1 for sharper reconstructions
     kl_warmup: int = 10  # epochs over which the KL weight rises linearly from 0 to beta
     free_bits: float = 0.0  # nats per latent dimension below which the KL is not penalised
-    prior: str = "aggregate"  # "aggregate" | "gmm" | "standard"
+    prior: str = "kde"  # "kde" | "aggregate" | "gmm" | "standard"
+    kde_shrink: bool = False  # "kde": shrink the kernel draws towards the class mean (keeps the latent variance)
+    kde_kernel: str = "gaussian"  # "gaussian": N(0, h^2 sd^2) | "neighbours": h x (a near code - the code)
     gmm_components: int = 8
     gmm_draws: int = 4  # posterior draws per training sample for the latent mixture
     noise: str = "texture"  # "texture" | "decoder": independent noise | "none": means only (as the seed CVAE)
     texture_rank: int = 16  # rank of the per-class Gaussians of the residuals
+    whiten: str = "level"  # residuals divided by: "level" (noise level s; decoder sd without axes) | "decoder" | "none"
     renormalise: str = "auto"  # "auto" | "none" | "minmax" | "l2" | "l1"
     epochs: int = 300
     batch_size: int = 128
@@ -83,7 +94,7 @@ class VaelabCVAEConfig(ModelConfig):
     weight_decay: float = 0.0
     grad_clip: float | None = 100.0
     val_fraction: float = 0.1
-    patience: int | None = 30
+    patience: int | None = 15
     min_epochs: int = 0
     compile: bool = False
 
@@ -102,8 +113,9 @@ def _check_config(cfg: VaelabCVAEConfig) -> None:
     hidden = list(cfg.hidden) if isinstance(cfg.hidden, (list, tuple)) else None
     if not hidden or any(isinstance(h, bool) or not isinstance(h, int) or h < 1 for h in hidden):
         raise InputError(f"vaelab-cvae: hidden must be a non-empty list of positive integers, got {cfg.hidden!r}")
-    choices = {"likelihood": ("hetero", "homo"), "prior": ("aggregate", "gmm", "standard"),
+    choices = {"likelihood": ("hetero", "homo"), "prior": ("kde", "aggregate", "gmm", "standard"),
                "noise": ("texture", "decoder", "none"), "init": ("pca", "random"),
+               "whiten": ("decoder", "level", "none"), "kde_kernel": ("gaussian", "neighbours"),
                "renormalise": ("auto", *_RENORM_CODES)}
     for key, allowed in choices.items():
         if getattr(cfg, key) not in allowed:
@@ -149,6 +161,11 @@ class CVAENet(nn.Module):
         self.register_buffer("basis", torch.zeros(d, k))  # orthonormal columns (unused ones are zero)
         self.register_buffer("u_mean", torch.zeros(D))
         self.register_buffer("u_scale", torch.ones(D))
+        # upper bound of the decoder log-variance per coordinate: log(2 x its training variance)
+        self.register_buffer("logvar_hi", torch.full((self.D_out,), self.min_logvar + 10.0))
+        # per-coordinate sd of u: the MLPs see u / sd and emit mean corrections in units of sd (the
+        # leading principal coordinates have sd ~ 20, the last ones ~ 0.1)
+        self.register_buffer("u_sd", torch.ones(D))
         self.enc = _mlp([D + n_classes, *hidden])
         self.enc_out = nn.Linear(hidden[-1], 2 * latent)
         self.dec = _mlp([latent + n_cond, *reversed(hidden)])
@@ -173,8 +190,9 @@ class CVAENet(nn.Module):
         r = xs - a @ self.basis.T
         dof = max(self.d - int((self.basis.abs().sum(dim=0) > 0).sum()), 1)
         s = r.norm(dim=1, keepdim=True) / math.sqrt(dof)
-        u = torch.cat([a, torch.log(s + _TINY)], dim=1)
-        rest = torch.where(s > _TINY, r / s.clamp_min(_TINY), torch.zeros_like(r))
+        s = s.clamp_min(_LEVEL_FLOOR)
+        u = torch.cat([a, torch.log(s)], dim=1)
+        rest = r / s
         return (u - self.u_mean) / self.u_scale, rest
 
     def merge(self, u_std: torch.Tensor, rest: torch.Tensor | None) -> torch.Tensor:
@@ -194,7 +212,7 @@ class CVAENet(nn.Module):
         return F.one_hot(c, self.n_classes).to(self.u_mean.dtype)
 
     def encode(self, u: torch.Tensor, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-        h = self.enc_out(self.enc(torch.cat([u, self._onehot(c)], dim=1)))
+        h = self.enc_out(self.enc(torch.cat([u / self.u_sd, self._onehot(c)], dim=1)))
         mu, logvar = h.chunk(2, dim=1)
         return mu + self.enc_skip(u), logvar.clamp(-12.0, 8.0)
 
@@ -206,10 +224,11 @@ class CVAENet(nn.Module):
         """Mean and log-variance of the modelled coordinates ``u[:, :D_out]`` given z, class and noise level."""
         parts = [z, self._onehot(c)] + ([level] if self.k > 0 else [])
         h = self.dec(torch.cat(parts, dim=1))
-        mean = self.dec_mean(h) + self.dec_skip(z)
+        mean = self.dec_mean(h) * self.u_sd[: self.D_out] + self.dec_skip(z)
         raw = self.dec_logvar(h) if self.hetero else self.logvar.expand_as(mean)
-        # smooth lower bound: min_logvar + softplus(raw - min_logvar)
-        return mean, self.min_logvar + F.softplus(raw - self.min_logvar)
+        # bounded: between min_logvar and log(2 x the coordinate's variance), so that a decoder fitted on
+        # few samples cannot promise near-zero noise nor extrapolate to huge noise
+        return mean, self.min_logvar + (self.logvar_hi - self.min_logvar) * torch.sigmoid(raw)
 
 
 def _elbo_terms(module: CVAENet, u: torch.Tensor, c: torch.Tensor, beta: float, free_bits: float,
@@ -258,6 +277,11 @@ class VaelabCVAE(TorchGenerator):
             with torch.no_grad():
                 for key in ("x_mean", "x_scale", "basis", "u_mean", "u_scale"):
                     getattr(net, key).copy_(torch.as_tensor(self._space[key], dtype=torch.float32))
+                var_all = torch.as_tensor(self._space["u_train"]).var(dim=0, unbiased=False)
+                sd = var_all.sqrt()
+                net.u_sd.copy_(torch.where(sd > 1e-3 * float(sd.max()), sd, torch.ones_like(sd)).float())
+                var = var_all[: net.D_out]
+                net.logvar_hi.copy_(torch.clamp(torch.log(2 * var + _TINY), min=cfg.min_logvar + 1.0))
                 if cfg.init == "pca":
                     _ppca_init(net, self._space["u_train"])
         return net
@@ -321,24 +345,32 @@ class VaelabCVAE(TorchGenerator):
         if cfg.prior == "gmm":
             extra.update(_fit_latent_gmm(mu, logvar, c, module.n_classes, cfg.gmm_components, cfg.gmm_draws,
                                          self._seed, level))
-        else:  # the training samples' posteriors ("aggregate") or only their noise levels ("standard")
+        else:  # the training samples' posteriors ("kde", "aggregate") or only their noise levels ("standard")
             extra.update({"train_mu": mu, "train_logvar": logvar, "train_class": c})
             if level is not None:
                 extra["train_level"] = level
+            if cfg.prior == "kde":
+                extra.update(_kde_stats(mu, logvar, c, module.n_classes))
+                if cfg.kde_kernel == "neighbours":
+                    extra["kde_nn"] = _class_neighbours(mu, c, 5)
         mean, dec_logvar = module.decode(mu, c, level)
-        w = (X[:, : module.D_out] - mean) * torch.exp(-0.5 * dec_logvar)
+        w = (X[:, : module.D_out] - mean) / self._residual_scale(dec_logvar, level)
         extra.update(_prefixed("tex", _fit_gaussians(w, c, module.n_classes, cfg.texture_rank)))
         if module.k > 0:
             if rest is None:
                 rest = torch.zeros(len(X), module.d)
             extra.update(_prefixed("rest", _fit_gaussians(rest, c, module.n_classes, cfg.texture_rank)))
         self.extra_ = extra
+        if cfg.prior == "kde":
+            self._calibrate_kde(module.merge(X, rest if module.k > 0 else None), c)
 
     # ------------------------------------------------------------------ sampling
     def _latents(self, c: torch.Tensor, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Latent codes and (with principal axes) noise levels for class indices ``c``.
 
         "aggregate": a random training sample of the class, its posterior and its noise level;
+        "kde": the same, plus Gaussian kernel noise with the leave-one-out bandwidth of the class's
+        codes, shrunk towards the class mean so that the variance is kept (smoothed bootstrap);
         "gmm": the per-class mixture fitted on (posterior draw, noise level); "standard":
         N(0, I) codes with the noise level of a random training sample of the class.
         """
@@ -361,13 +393,76 @@ class VaelabCVAE(TorchGenerator):
             mu, logvar, tc = self.extra_["train_mu"], self.extra_["train_logvar"], self.extra_["train_class"]
             pool = torch.nonzero(tc == k).flatten()
             pick = pool[torch.randint(len(pool), (m,), generator=gen)]
-            if cfg.prior == "aggregate":
+            if cfg.prior in ("aggregate", "kde"):
                 z[where] = mu[pick] + torch.exp(0.5 * logvar[pick]) * torch.randn(m, L, generator=gen)
+                if cfg.prior == "kde":
+                    z[where] = self._smooth(z[where], k, float(self.extra_["kde_h"][k]), gen, pick)
             else:
                 z[where] = torch.randn(m, L, generator=gen)
             if level is not None:
                 level[where] = self.extra_["train_level"][pick]
         return z, level
+
+    def _smooth(self, a: torch.Tensor, k: int, h: float, gen: torch.Generator, pick: torch.Tensor) -> torch.Tensor:
+        """Smoothed bootstrap (Silverman 1986, section 6.4.1): posterior draws ``a`` of class ``k`` plus
+        Gaussian kernel noise of sd ``h * sd`` per dimension, shrunk towards the class mean so that the
+        variance of the aggregate posterior is kept."""
+        centre, sd, var = (self.extra_[f"kde_{key}"][k] for key in ("mean", "sd", "var"))
+        if self.config.kde_kernel == "neighbours":
+            # towards (h < 1) or past (h > 1) one of the 5 nearest codes of the same class (as SMOTE)
+            nn_idx = self.extra_["kde_nn"][pick]
+            other = nn_idx[torch.arange(len(pick)), torch.randint(nn_idx.shape[1], (len(pick),), generator=gen)]
+            step = torch.rand(len(pick), 1, generator=gen)
+            return a + h * step * (self.extra_["train_mu"][other] - self.extra_["train_mu"][pick])
+        e = torch.randn(a.shape, generator=gen)
+        if not self.config.kde_shrink:
+            return a + h * sd * e
+        return centre + (a - centre + h * sd * e) * torch.sqrt(var / (var + (h * sd) ** 2))
+
+    def _calibrate_kde(self, x: torch.Tensor, c: torch.Tensor) -> None:
+        """Per class, the smallest kernel width ``h`` at which samples lie as far from their nearest
+        training sample (median, in model space) as a left-out training sample lies from the others.
+
+        A copy of a training sample is at distance 0, a new real sample is not; where measurement
+        noise already makes samples novel (dense Raman data) ``h`` stays 0, where the classes are
+        a handful of smooth spectra the kernel widens until samples are as novel as real ones.
+        """
+        grid = [0.0, *torch.logspace(-2, 1, 31).tolist()]
+        gen = torch.Generator().manual_seed(self._seed + 15485863)
+        sub = min(len(x), 4096)
+        ref = x[torch.randperm(len(x), generator=gen)[:sub]] if sub < len(x) else x
+        for k in torch.unique(c).tolist():
+            own = torch.nonzero(c == k).flatten()
+            if len(own) < 2:
+                continue
+            own = own[torch.randperm(len(own), generator=gen)[:256]]
+            d = torch.cdist(x[own], x)
+            d[torch.arange(len(own)), own] = float("inf")  # leave each sample out
+            target = float(d.min(dim=1).values.median())
+            ck = torch.full((len(own),), k, dtype=torch.long)
+            lo, hi = 0, len(grid) - 1
+            if self._novelty(k, grid[lo], ck, ref) >= target:
+                hi = lo
+            while hi - lo > 1:  # bisection: the smallest grid index reaching the target
+                mid = (lo + hi) // 2
+                lo, hi = (lo, mid) if self._novelty(k, grid[mid], ck, ref) >= target else (mid, hi)
+            self.extra_["kde_h"][k] = grid[hi]
+
+    def _novelty(self, k: int, h: float, ck: torch.Tensor, ref: torch.Tensor) -> float:
+        """Median distance of samples of class ``k`` (kernel width ``h``) to their nearest ``ref`` row."""
+        self.extra_["kde_h"][k] = h
+        g = torch.Generator().manual_seed(self._seed + 7)
+        return float(torch.cdist(self.generate(ck, g), ref).min(dim=1).values.median())
+
+    def _residual_scale(self, logvar: torch.Tensor, level: torch.Tensor | None) -> torch.Tensor:
+        """What the residuals of the decoded coordinates are divided by before their Gaussian is fitted."""
+        mode = self.config.whiten
+        if mode == "level" and level is not None:
+            m = self.module
+            return torch.exp(level * m.u_scale[m.D_out :] + m.u_mean[m.D_out :])
+        if mode == "none":
+            return torch.ones_like(logvar)
+        return torch.exp(0.5 * logvar)
 
     def _draw(self, prefix: str, c: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         """Draws from the per-class residual Gaussians ``prefix`` (low rank + diagonal for "texture",
@@ -391,7 +486,7 @@ class VaelabCVAE(TorchGenerator):
         if self.config.noise == "none":
             u, rest = mean, None
         else:
-            u = mean + torch.exp(0.5 * logvar) * self._draw("tex", c, gen)
+            u = mean + self._residual_scale(logvar, level) * self._draw("tex", c, gen)
             rest = self._draw("rest", c, gen) if module.k > 0 else None
         if level is not None:
             u = torch.cat([u, level], dim=1)
@@ -413,38 +508,55 @@ def _fit_space(flat: np.ndarray, k: int) -> dict[str, np.ndarray]:
            "u_scale": np.ones(k + 1 if k else d)}
     if k == 0:
         return out
-    xs = (flat - mean) / scale
+    xs = torch.as_tensor((flat - mean) / scale)
     sv, axes = _top_axes(xs, min(k, max((n - 1) // 2, 1)))
     # keep half of the degrees of freedom for the noise model; axes without variance stay zero
     k_eff = int((sv > sv[0] * 1e-6).sum()) if len(sv) and sv[0] > 0 else 0
-    out["basis"][:, :k_eff] = axes[:, :k_eff]
-    a = xs @ out["basis"]
-    r = xs - a @ out["basis"].T
-    s = np.linalg.norm(r, axis=1) / math.sqrt(max(d - k_eff, 1))
-    log_s = np.log(s + _TINY)
+    out["basis"][:, :k_eff] = axes[:, :k_eff].numpy()
+    B = axes[:, :k_eff]
+    r = xs - (xs @ B) @ B.T
+    s = (r.norm(dim=1) / math.sqrt(max(d - k_eff, 1))).numpy()
+    log_s = np.log(np.maximum(s, _LEVEL_FLOOR))
     out["u_mean"][k] = log_s.mean()
-    out["u_scale"][k] = log_s.std() if log_s.std() > 1e-6 else 1.0
+    out["u_scale"][k] = max(float(log_s.std()), 0.05)  # levels within 5 % of each other count as one
     return out
 
 
-def _top_axes(xs: np.ndarray, q: int) -> tuple[np.ndarray, np.ndarray]:
-    """Top ``q`` singular values and right singular vectors (d, q) of ``xs``.
+def _top_axes(xs: torch.Tensor, q: int) -> tuple[torch.Tensor, torch.Tensor]:
+    """Top ``q`` singular values (q,) and right singular vectors (d, q) of ``xs`` (float64).
 
-    Randomised SVD (Halko et al. 2011; ``torch.svd_lowrank``, float32, 2 power iterations) with
-    a fixed seed: deterministic, and ~5-10x faster than a full SVD of a 1651 x 991 matrix (the
-    axes span the same subspace to 0.99); exact SVD for small matrices.
+    Exact, from the eigendecomposition of the smaller of ``xs^T xs`` and ``xs xs^T`` when that is
+    at most 2048 x 2048 (the top axes are well separated from zero, so squaring costs no useful
+    precision); otherwise a randomised SVD (Halko et al. 2011, ``torch.svd_lowrank``, seeded).
+    Runs on one thread: on 2 busy cores MKL's multi-threaded eigh/svd took 15 s instead of 0.2 s.
     """
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    try:
+        return _top_axes_impl(xs, q)
+    finally:
+        torch.set_num_threads(threads)
+
+
+def _top_axes_impl(xs: torch.Tensor, q: int) -> tuple[torch.Tensor, torch.Tensor]:
+    xs = xs.double()
     n, d = xs.shape
     q = min(q, n, d)
     if q <= 0:
-        return np.zeros(0), np.zeros((d, 0))
-    if min(n, d) <= 4 * q + 200:
-        _, sv, vt = np.linalg.svd(xs, full_matrices=False)
-        return sv[:q], vt[:q].T
+        return torch.zeros(0, dtype=xs.dtype), torch.zeros(d, 0, dtype=xs.dtype)
+    if min(n, d) <= 2048:
+        if d <= n:
+            w, V = torch.linalg.eigh(xs.T @ xs)
+            w, V = w.flip(0)[:q], V.flip(1)[:, :q]
+        else:
+            w, U = torch.linalg.eigh(xs @ xs.T)
+            w, U = w.flip(0)[:q], U.flip(1)[:, :q]
+            V = (xs.T @ U) / torch.sqrt(w.clamp_min(_TINY))
+        return torch.sqrt(w.clamp_min(0.0)), V
     with torch.random.fork_rng(devices=[]):
         torch.manual_seed(0)
-        _, sv, v = torch.svd_lowrank(torch.as_tensor(xs, dtype=torch.float32), q=q + 10, niter=2, M=None)
-    return sv[:q].numpy(), v[:, :q].numpy()
+        _, sv, V = torch.svd_lowrank(xs, q=q + 10, niter=2, M=None)
+    return sv[:q], V[:, :q]
 
 
 def _ppca_init(net: CVAENet, u: np.ndarray) -> None:
@@ -452,19 +564,24 @@ def _ppca_init(net: CVAENet, u: np.ndarray) -> None:
 
     Decoder ``mean = W z`` with ``W = V (Lambda - s2)^1/2``; encoder ``z_mean = P u`` with
     ``P = (Lambda - s2)^1/2 Lambda^-1 V^T`` and log-variance ``log(s2 / Lambda)`` (the PPCA
-    posterior, Tipping & Bishop 1999); decoder log-variance = the per-coordinate variance the
-    axes leave unexplained.
+    posterior, Tipping & Bishop 1999); decoder log-variance = the expected squared error of a
+    decoded posterior draw (the variance the axes leave unexplained + ``W (s2 / Lambda) W^T``).
+    ``s2`` is the mean unexplained variance of the coordinates that vary at all; latent
+    dimensions beyond the axes with variance above ``s2`` start unused (posterior = prior).
     """
-    u = u[:, : net.D_out]
-    uc = u - u.mean(axis=0)
-    _, sv, vt = np.linalg.svd(uc, full_matrices=False)
-    q = min(net.latent, len(sv))
-    V = vt[:q].T
-    lam = sv[:q] ** 2 / max(len(u) - 1, 1)
-    rest_var = (uc - (uc @ V) @ V.T).var(axis=0)
-    s2 = max(float(rest_var.mean()), _TINY)
-    lam_t = torch.as_tensor(np.maximum(lam, _TINY), dtype=torch.float32)
-    gain = torch.sqrt(torch.clamp(lam_t - s2, min=1e-6))
+    ut = torch.as_tensor(u[:, : net.D_out], dtype=torch.float64)
+    uc = ut - ut.mean(dim=0)
+    sv, Vd = _top_axes(uc, net.latent)
+    lam = (sv**2 / max(len(u) - 1, 1)).numpy()
+    rest_var = (uc - (uc @ Vd) @ Vd.T).var(dim=0, unbiased=False).numpy()
+    varying = uc.var(dim=0, unbiased=False).numpy() > _TINY
+    s2 = max(float(rest_var[varying].mean()) if varying.any() else 0.0, _TINY)
+    q = int((lam > s2 * (1 + 1e-6)).sum())  # axes above the noise floor (sorted by variance)
+    V, lam = Vd.numpy()[:, :q], lam[:q]
+    # expected squared error of a decoded posterior draw: unexplained variance + W (s2 / Lambda) W^T
+    err_var = rest_var + s2 * ((V**2) * ((lam - s2) / lam)).sum(axis=1)
+    lam_t = torch.as_tensor(lam, dtype=torch.float32)
+    gain = torch.sqrt(lam_t - s2)
     Vt = torch.as_tensor(V, dtype=torch.float32)
     L = net.latent
     net.dec_skip.weight.zero_()
@@ -473,15 +590,16 @@ def _ppca_init(net: CVAENet, u: np.ndarray) -> None:
     net.enc_skip.weight[:q, : net.D_out] = (Vt * (gain / lam_t)).T
     net.enc_out.weight.zero_()
     net.enc_out.bias.zero_()
-    net.enc_out.bias[L : L + q] = torch.log(torch.clamp(s2 / lam_t, max=1.0))
+    net.enc_out.bias[L : L + q] = torch.log(s2 / lam_t)
     net.dec_mean.weight.zero_()
-    net.dec_mean.bias.copy_(torch.as_tensor(u.mean(axis=0), dtype=torch.float32))
+    net.dec_mean.bias.copy_((ut.mean(dim=0) / net.u_sd[: net.D_out].double()).float())
     if net.hetero:
         last = net.dec_logvar[-1] if isinstance(net.dec_logvar, nn.Sequential) else net.dec_logvar
         last.weight.mul_(0.01)
-        target = torch.clamp(torch.log(torch.as_tensor(rest_var, dtype=torch.float32) + _TINY), min=net.min_logvar + 0.05)
-        # invert the soft lower bound of decode(): raw = min + log(exp(target - min) - 1)
-        last.bias.copy_(net.min_logvar + torch.log(torch.expm1(target - net.min_logvar)))
+        lo, hi = net.min_logvar, net.logvar_hi
+        target = torch.log(torch.as_tensor(err_var, dtype=torch.float32) + _TINY)
+        frac = torch.clamp((target - lo) / (hi - lo), 0.01, 0.99)
+        last.bias.copy_(torch.log(frac / (1 - frac)))  # invert decode()'s bounds
 
 
 def _prefixed(prefix: str, d: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
@@ -510,9 +628,9 @@ def _fit_gaussians(w: torch.Tensor, c: torch.Tensor, n_classes: int, rank: int) 
         r = min(rank, (len(wk) - 1) // 2, D)
         rest = centred
         if r > 0:
-            _, s, vt = torch.linalg.svd(centred, full_matrices=False)
-            basis[k, :, :r] = (vt[:r].T * (s[:r] / math.sqrt(len(wk) - 1))).float()
-            rest = centred - (centred @ vt[:r].T) @ vt[:r]
+            s, V = _top_axes(centred, r)
+            basis[k, :, :r] = (V * (s / math.sqrt(len(wk) - 1))).float()
+            rest = centred - (centred @ V) @ V.T
         mean[k] = m.float()
         psi[k] = (rest.pow(2).sum(dim=0) / max(len(wk) - 1 - r, 1)).float()
     return {"mean": mean, "basis": basis, "psi": psi}
@@ -568,3 +686,34 @@ def _fit_latent_gmm(mu: torch.Tensor, logvar: torch.Tensor, c: torch.Tensor, n_c
         means[k, :n_comp] = torch.as_tensor(gm.means_, dtype=torch.float32)
         chols[k, :n_comp] = torch.as_tensor(np.linalg.cholesky(gm.covariances_), dtype=torch.float32)
     return {"gmm_weight": weights, "gmm_mean": means, "gmm_chol": chols}
+
+
+def _kde_stats(mu: torch.Tensor, logvar: torch.Tensor, c: torch.Tensor, n_classes: int) -> dict[str, torch.Tensor]:
+    """Per-class mean, spread of the posterior means and variance of the aggregate posterior."""
+    L = mu.shape[1]
+    out = {"kde_mean": torch.zeros(n_classes, L), "kde_sd": torch.zeros(n_classes, L),
+           "kde_var": torch.ones(n_classes, L), "kde_h": torch.zeros(n_classes)}
+    for k in range(n_classes):
+        m = mu[c == k]
+        if len(m) < 2:
+            continue
+        out["kde_mean"][k] = m.mean(dim=0)
+        out["kde_sd"][k] = m.std(dim=0)
+        out["kde_var"][k] = m.var(dim=0) + logvar[c == k].exp().mean(dim=0)
+    return out
+
+
+def _class_neighbours(mu: torch.Tensor, c: torch.Tensor, k: int) -> torch.Tensor:
+    """Indices (n, k) of the k nearest codes of the same class (itself when the class is smaller)."""
+    out = torch.arange(len(mu)).unsqueeze(1).repeat(1, k)
+    for cls in torch.unique(c).tolist():
+        idx = torch.nonzero(c == cls).flatten()
+        if len(idx) < 2:
+            continue
+        d = torch.cdist(mu[idx], mu[idx])
+        d.fill_diagonal_(float("inf"))
+        kk = min(k, len(idx) - 1)
+        near = idx[d.topk(kk, largest=False).indices]
+        out[idx, :kk] = near
+        out[idx, kk:] = near[:, :1]
+    return out

@@ -1,0 +1,303 @@
+"""Generators side by side: vaelab-cvae, seed-cvae, ppca, pythae's VAE and ctgan's TVAE.
+
+For the bundled coffee set and the development Raman set (patient-level split), every
+generator is trained on the training part in the min-max space (the seed's), asked for as
+many samples per class as the training part has, and scored with the issue-3 metrics:
+
+* ``c2st``    random forest (300 trees, z-scored with the real statistics), 5-fold ROC AUC,
+              real training part vs synthetic (0.5 = indistinguishable); target <= 0.60
+* ``spread``  per-class mean per-feature sd, synthetic / real training part; target 0.85..1.15
+* ``tstr``    balanced accuracy of a logistic regression trained on synthetic, tested on the
+              real holdout; ``trtr`` the same trained on the real training part;
+              target tstr >= 0.95 trtr
+* ``dcr``     median nearest-training-sample distance, synthetic / real holdout; target >= 0.9
+* ``fit s``   training time inside this process (wall clock)
+
+The ``floor`` row scores the real holdout (other patients / samples) against the training
+part in the same way: how far apart two real samples of the data are.
+
+Also timed, side by side: the whole ``vaelab train`` process (start-up, loading, preprocessing,
+training, writing the run folder) for ``vaelab-cvae`` and the seed recipe (``seed-cvae``: 500
+epochs, batch 32, the seed's loop) on the same training part.
+
+pythae and ctgan are not vaelab dependencies (they pin other pandas versions); install them in
+a separate environment that sees vaelab's::
+
+    python3 -m venv /tmp/bench-venv
+    echo "import site; site.addsitedir('$PWD/.venv/lib/python3.11/site-packages')" \\
+        > /tmp/bench-venv/lib/python3.11/site-packages/zz_vaelab.pth
+    /tmp/bench-venv/bin/pip install -c constraints.txt pythae ctgan
+
+and run ``/tmp/bench-venv/bin/python benchmarks/generators.py``. With ``.venv/bin/python`` the
+two are skipped with a note. Options: ``--datasets coffee,raman``, ``--models a,b``,
+``--data PATH`` (the Raman npz), ``--seed S``, ``--no-process-timing``; ``--ablation`` instead
+scores variants of vaelab-cvae (one design choice changed at a time; no TSTR, to save time).
+
+Splits: coffee (60 spectra, no groups) stratified 2/3 train, 1/3 holdout; Raman 2/3 of the
+patients of each class train, 1/3 holdout (no patient on both sides).
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+
+import numpy as np
+
+from vaelab.data.preprocess import Preprocessing
+from vaelab.metrics.distribution import c2st
+from vaelab.metrics.diversity import spread_ratio
+from vaelab.metrics.novelty import dcr
+from vaelab.metrics.utility import trtr, tstr
+
+RAMAN = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "raman_saliva_covid.npz"
+MODELS = ["vaelab-cvae", "seed-cvae", "ppca", "pythae-vae", "ctgan-tvae"]
+# one design choice of vaelab-cvae changed at a time (see the module docstring of vaelab_cvae)
+ABLATION = {
+    "default": {},
+    "all features in the VAE (components=0)": {"components": 0},
+    "independent noise (noise=decoder)": {"noise": "decoder"},
+    "no noise, means only (noise=none)": {"noise": "none"},
+    "residuals whitened by decoder sd": {"whiten": "decoder"},
+    "latent N(0, I) (prior=standard)": {"prior": "standard"},
+    "latent aggregate posterior, no kernel": {"prior": "aggregate"},
+    "latent Gaussian mixture (prior=gmm)": {"prior": "gmm"},
+    "random init (init=random)": {"init": "random"},
+    "beta = 1": {"beta": 1.0},
+    "no early stopping (300 epochs)": {"patience": None},
+}
+
+
+# ---------------------------------------------------------------------------- data
+def split_by_group(y: np.ndarray, groups: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """2/3 of the groups of every class train, 1/3 holdout."""
+    rng = np.random.default_rng(seed)
+    tr, ho = [], []
+    for c in np.unique(y):
+        g = np.unique(groups[y == c])
+        rng.shuffle(g)
+        k = int(round(len(g) / 3))
+        ho.append(np.flatnonzero((y == c) & np.isin(groups, g[:k])))
+        tr.append(np.flatnonzero((y == c) & np.isin(groups, g[k:])))
+    return np.sort(np.concatenate(tr)), np.sort(np.concatenate(ho))
+
+
+def load_sets(names: list[str], raman_path: Path, seed: int) -> dict[str, dict]:
+    from vaelab.datasets import coffee
+
+    out = {}
+    for name in names:
+        if name == "coffee":
+            ds = coffee()
+            X, y = np.asarray(ds.X, dtype=np.float64), np.asarray(ds.y).astype(str)
+            groups = np.arange(len(y)).astype(str)  # no groups: every spectrum its own
+        elif name == "raman":
+            if not raman_path.is_file():
+                print(f"note: {raman_path} not found; Raman set skipped")
+                continue
+            d = np.load(raman_path, allow_pickle=False)
+            X, y, groups = d["X"].astype(np.float64), d["y"].astype(str), d["groups"].astype(str)
+        else:
+            raise SystemExit(f"unknown data set {name!r}")
+        tr, ho = split_by_group(y, groups, seed)
+        out[name] = {"X_raw": X[tr], "y": y[tr], "X_raw_ho": X[ho], "y_ho": y[ho], "groups": groups[tr]}
+    return out
+
+
+# ---------------------------------------------------------------------------- external generators
+class PerClass:
+    """One unconditional generator per class (how pythae's VAE / ctgan's TVAE give class labels)."""
+
+    def __init__(self, fit_one, sample_one):
+        self.fit_one, self.sample_one, self.models = fit_one, sample_one, {}
+
+    def fit(self, X: np.ndarray, y: np.ndarray, *, seed: int = 0) -> PerClass:
+        self.models = {c: self.fit_one(X[y == c], seed + i) for i, c in enumerate(np.unique(y))}
+        return self
+
+    def sample(self, counts: dict, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        Xs, ys = [], []
+        for i, (c, n) in enumerate(counts.items()):
+            Xs.append(self.sample_one(self.models[c], n, seed + i))
+            ys += [c] * n
+        return np.vstack(Xs), np.asarray(ys)
+
+
+def pythae_vae() -> PerClass:
+    """pythae's VAE with its default MLP networks (sigmoid output, MSE loss), latent 16, 100 epochs."""
+    import torch
+    from pythae.models import VAE, VAEConfig
+    from pythae.pipelines import TrainingPipeline
+    from pythae.samplers import NormalSampler
+    from pythae.trainers import BaseTrainerConfig
+
+    tmp = tempfile.mkdtemp(prefix="pythae-")
+
+    def fit_one(X, seed):
+        torch.manual_seed(seed)
+        model = VAE(VAEConfig(input_dim=(X.shape[1],), latent_dim=16, reconstruction_loss="mse"))
+        cfg = BaseTrainerConfig(output_dir=tmp, num_epochs=100, learning_rate=1e-3, per_device_train_batch_size=64,
+                                per_device_eval_batch_size=64, seed=seed, no_cuda=True)
+        TrainingPipeline(model=model, training_config=cfg)(train_data=X.astype(np.float32))
+        return model
+
+    def sample_one(model, n, seed):
+        torch.manual_seed(seed)
+        model.eval()
+        with torch.no_grad():
+            return NormalSampler(model).sample(num_samples=n).reshape(n, -1).cpu().numpy().astype(np.float64)
+
+    return PerClass(fit_one, sample_one)
+
+
+def ctgan_tvae() -> PerClass:
+    """ctgan's TVAE with its defaults (300 epochs, batch 500), one per class."""
+    import pandas as pd
+    import torch
+    from ctgan import TVAE
+
+    def fit_one(X, seed):
+        torch.manual_seed(seed)
+        np.random.seed(seed)
+        m = TVAE(enable_gpu=False)
+        m.fit(pd.DataFrame(X, columns=[f"f{j}" for j in range(X.shape[1])]))
+        return m
+
+    def sample_one(model, n, seed):
+        model.set_random_state(seed)
+        return model.sample(n).to_numpy(dtype=np.float64)
+
+    return PerClass(fit_one, sample_one)
+
+
+def make(name: str):
+    if name == "pythae-vae":
+        return pythae_vae()
+    if name == "ctgan-tvae":
+        return ctgan_tvae()
+    from vaelab.models import get_model
+
+    g = get_model(name)
+    if hasattr(g, "progress"):
+        g.progress = False
+    return g
+
+
+def available(name: str) -> str | None:
+    """None if usable, else why not."""
+    mod = {"pythae-vae": "pythae", "ctgan-tvae": "ctgan"}.get(name)
+    if mod is None:
+        return None
+    try:
+        __import__(mod)
+    except ImportError:
+        return f"{mod} is not installed (see the module docstring); skipped"
+    return None
+
+
+# ---------------------------------------------------------------------------- scoring
+def score(real, y_real, holdout, y_ho, synth, y_syn, seed: int) -> dict:
+    sr = spread_ratio(real, synth, y_real, y_syn)
+    t, r = tstr(synth, y_syn, holdout, y_ho, seed=seed), trtr(real, y_real, holdout, y_ho, seed=seed)
+    return {"c2st": c2st(real, synth, seed=seed), "spread": sr, "tstr": t, "trtr": r, "tstr/trtr": t / r,
+            "dcr": dcr(synth, real, holdout)["dcr_ratio"]}
+
+
+def fmt_row(name: str, m: dict, fit_s: float | None, utility: bool = True) -> str:
+    spread = " ".join(f"{v:.2f}" for v in m["spread"].values())
+    fit = "" if fit_s is None else f"{fit_s:.1f}"
+    util = f"{m['tstr']:.3f} | {m['trtr']:.3f} | {m['tstr/trtr']:.3f}" if utility else "- | - | -"
+    return f"| {name} | {m['c2st']:.3f} | {spread} | {util} | {m['dcr']:.3f} | {fit} |"
+
+
+def process_time(X_raw, y, model: str, workdir: Path) -> float:
+    """Wall-clock seconds of a whole ``vaelab train`` process (python start-up included)."""
+    data = workdir / "train.npz"
+    if not data.exists():
+        np.savez(data, X=X_raw, y=y)
+    out = workdir / f"run-{model}"
+    env = dict(os.environ)
+    t = time.perf_counter()
+    subprocess.run([sys.executable, "-m", "vaelab", "train", str(data), "--model", model, "--preprocess", "minmax",
+                    "--seed", "0", "--quiet", "--out", str(out)], check=True, env=env, stdout=subprocess.DEVNULL)
+    return time.perf_counter() - t
+
+
+def ablation(sets: dict[str, dict], seed: int) -> None:
+    from vaelab.metrics.novelty import dcr as dcr_fn
+    from vaelab.models.vaelab_cvae import VaelabCVAE
+
+    for name, s in sets.items():
+        pre = Preprocessing.from_spec("minmax")
+        X, y = pre.fit_transform(s["X_raw"]), s["y"]
+        Xh = pre.transform(s["X_raw_ho"])
+        classes, n_per = np.unique(y, return_counts=True)
+        counts = dict(zip(classes.tolist(), n_per.tolist(), strict=True))
+        print(f"\n## vaelab-cvae ablation on {name} (minmax space, seed {seed})\n")
+        print(f"| variant | C2ST AUC | spread ratio ({' / '.join(map(str, classes))}) | DCR ratio | epochs | fit s |")
+        print("|---|---|---|---|---|---|")
+        for label, cfg in ABLATION.items():
+            g = VaelabCVAE(**cfg)
+            g.progress = False
+            t = time.perf_counter()
+            g.fit(X, y, seed=seed)
+            fit_s = time.perf_counter() - t
+            S, ys = g.sample(counts, seed=seed + 1)
+            spread = " ".join(f"{v:.2f}" for v in spread_ratio(X, S, y, ys).values())
+            print(f"| {label} | {c2st(X, S, seed=seed):.3f} | {spread} | {dcr_fn(S, X, Xh)['dcr_ratio']:.3f} | "
+                  f"{len(g.history_)} | {fit_s:.1f} |", flush=True)
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--datasets", default="coffee,raman")
+    ap.add_argument("--models", default=",".join(MODELS))
+    ap.add_argument("--data", default=str(RAMAN), help="the development Raman npz")
+    ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--no-process-timing", action="store_true")
+    ap.add_argument("--ablation", action="store_true", help="score variants of vaelab-cvae instead")
+    args = ap.parse_args(argv)
+    models = [m for m in args.models.split(",") if m]
+    sets = load_sets([s for s in args.datasets.split(",") if s], Path(args.data), args.seed)
+    if args.ablation:
+        ablation(sets, args.seed)
+        return
+    for name, s in sets.items():
+        pre = Preprocessing.from_spec("minmax")
+        X, y = pre.fit_transform(s["X_raw"]), s["y"]
+        Xh, yh = pre.transform(s["X_raw_ho"]), s["y_ho"]
+        classes, n_per = np.unique(y, return_counts=True)
+        counts = dict(zip(classes.tolist(), n_per.tolist(), strict=True))
+        print(f"\n## {name}: train {len(X)} spectra ({counts}), holdout {len(Xh)}, {X.shape[1]} features, "
+              f"minmax space, seed {args.seed}\n")
+        print(f"| generator | C2ST AUC | spread ratio ({' / '.join(map(str, classes))}) | TSTR | TRTR | TSTR/TRTR "
+              f"| DCR ratio | fit s |")
+        print("|---|---|---|---|---|---|---|---|")
+        # the holdout scored as if it were synthetic (its TSTR would test on itself: not shown)
+        print(fmt_row("floor: real holdout", score(X, y, Xh, yh, Xh, yh, args.seed), None, utility=False), flush=True)
+        for model in models:
+            why = available(model)
+            if why:
+                print(f"| {model} | {why} |", flush=True)
+                continue
+            g = make(model)
+            t = time.perf_counter()
+            g.fit(X, y, seed=args.seed)
+            fit_s = time.perf_counter() - t
+            S, ys = g.sample(counts, seed=args.seed + 1)
+            print(fmt_row(model, score(X, y, Xh, yh, S, np.asarray(ys).astype(str), args.seed), fit_s), flush=True)
+        if not args.no_process_timing:
+            with tempfile.TemporaryDirectory() as tmp:
+                times = {m: process_time(s["X_raw"], y, m, Path(tmp)) for m in ("vaelab-cvae", "seed-cvae")}
+            print(f"\nwhole `vaelab train` process on the training part: vaelab-cvae {times['vaelab-cvae']:.1f} s, "
+                  f"seed-cvae (500 epochs, batch 32) {times['seed-cvae']:.1f} s, "
+                  f"speed-up {times['seed-cvae'] / times['vaelab-cvae']:.1f}x", flush=True)
+
+
+if __name__ == "__main__":
+    main()

@@ -40,6 +40,7 @@ patients of each class train, 1/3 holdout (no patient on both sides).
 from __future__ import annotations
 
 import argparse
+import contextlib
 import os
 import subprocess
 import sys
@@ -110,6 +111,24 @@ def load_sets(names: list[str], raman_path: Path, seed: int) -> dict[str, dict]:
 
 
 # ---------------------------------------------------------------------------- external generators
+@contextlib.contextmanager
+def _quiet():
+    """Silence a library's console output (its loggers and progress bars) for the duration."""
+    import logging
+
+    loggers = [logging.getLogger(n) for n in list(logging.root.manager.loggerDict) if n.split(".")[0] in
+               ("pythae", "ctgan", "rdt")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.WARNING)
+    try:
+        with open(os.devnull, "w") as sink, contextlib.redirect_stdout(sink), contextlib.redirect_stderr(sink):
+            yield
+    finally:
+        for lg, lv in zip(loggers, levels, strict=True):
+            lg.setLevel(lv)
+
+
 class PerClass:
     """One unconditional generator per class (how pythae's VAE / ctgan's TVAE give class labels)."""
 
@@ -143,7 +162,8 @@ def pythae_vae() -> PerClass:
         model = VAE(VAEConfig(input_dim=(X.shape[1],), latent_dim=16, reconstruction_loss="mse"))
         cfg = BaseTrainerConfig(output_dir=tmp, num_epochs=100, learning_rate=1e-3, per_device_train_batch_size=64,
                                 per_device_eval_batch_size=64, seed=seed, no_cuda=True)
-        TrainingPipeline(model=model, training_config=cfg)(train_data=X.astype(np.float32))
+        with _quiet():  # pythae logs every epoch to stdout and draws progress bars
+            TrainingPipeline(model=model, training_config=cfg)(train_data=X.astype(np.float32))
         return model
 
     def sample_one(model, n, seed):

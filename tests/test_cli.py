@@ -101,3 +101,19 @@ def test_demo_writes_everything(tmp_path, capsys):
     assert "class mean copy" in printed and str(out.resolve()) in printed
     syn = pd.read_csv(out / "synthetic.csv")
     assert syn.shape[1] == 1842 and set(syn["origin"]) == {"Brasil", "Ethiopia", "Vietnam"}
+    # vaelab's generator on the same split, side by side
+    assert {"synthetic.csv", "metrics.json", "run"} <= {p.name for p in (out / "vaelab-cvae").iterdir()}
+    comp = pd.read_csv(out / "comparison.csv").set_index("metric")
+    assert list(comp.columns[:2]) == ["seed-cvae", "vaelab-cvae"]
+    m_seed = json.loads((out / "metrics.json").read_text())
+    m_ours = json.loads((out / "vaelab-cvae" / "metrics.json").read_text())
+    assert float(comp.loc["C2ST AUC (random forest)", "seed-cvae"]) == pytest.approx(m_seed["c2st_auc"])
+    assert float(comp.loc["C2ST AUC (random forest)", "vaelab-cvae"]) == pytest.approx(m_ours["c2st_auc"])
+    assert "side by side" in printed
+
+
+def test_demo_compare_unknown_model_is_a_one_line_error(tmp_path, capsys):
+    out = tmp_path / "demo"
+    assert main(["demo", "--out", str(out), "--compare", "nope", "--quiet"]) == 2
+    assert "unknown model" in capsys.readouterr().err
+    assert not out.exists()

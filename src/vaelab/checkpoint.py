@@ -260,7 +260,7 @@ def load_checkpoint(path: str | Path, *, expect_fingerprint: str | None = None) 
     return st
 
 
-def restore_optimizer(opt: torch.optim.Optimizer, saved: Mapping[str, Any]) -> None:
+def restore_optimizer(opt: Any, saved: Mapping[str, Any]) -> None:
     """Load the optimizer part of a :func:`load_checkpoint` result into ``opt``."""
     try:
         opt.load_state_dict(_unflatten_optimizer(saved["tensors"], saved["meta"], opt.state_dict()))

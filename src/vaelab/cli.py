@@ -92,7 +92,12 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
 
-    run_demo(args.out, seed=args.seed, epochs=args.epochs, progress=not args.quiet)
+    from .models import get_model
+
+    compare = None if args.compare in ("", "none") else args.compare
+    if compare is not None:
+        get_model(compare)  # an unknown name: one-line error before anything is trained
+    run_demo(args.out, seed=args.seed, epochs=args.epochs, compare=compare, progress=not args.quiet)
     return 0
 
 
@@ -225,7 +230,10 @@ def build_parser() -> argparse.ArgumentParser:
     d = sub.add_parser("demo", help="the whole job on the bundled coffee FTIR set")
     d.add_argument("--out", default="demo_output", metavar="DIR")
     d.add_argument("--seed", type=int, default=0)
-    d.add_argument("--epochs", type=int, default=None, help="override the model's epochs (for a quick look)")
+    d.add_argument("--epochs", type=int, default=None, help="override the seed model's epochs (for a quick look)")
+    d.add_argument("--compare", default="vaelab-cvae", metavar="MODEL",
+                   help="also train MODEL on the same split and print both side by side (default vaelab-cvae; "
+                        "'none' to skip)")
     d.add_argument("--quiet", action="store_true")
     d.set_defaults(func=cmd_demo)
     return p

@@ -125,7 +125,9 @@ def fit_module(
     """
     from . import checkpoint as ckpt
 
-    opt = torch.optim.Adam(module.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+    from .optim import Adam
+
+    opt = Adam(module.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     gen = torch.Generator(device="cpu").manual_seed(int(seed) + 7919)
     n = len(X)
     history: list[dict[str, float]] = []

@@ -44,6 +44,7 @@ import torch
 from torch import nn
 
 from .errors import InputError, VaelabError
+from .optim import Adam
 from .train import TrainConfig
 
 _LOCK = threading.Lock()
@@ -199,7 +200,7 @@ def _train_lockstep(jobs: list[dict[str, Any]]) -> list[list[dict[str, float]]]:
     Xv = torch.stack([j["X_val"] for j in jobs]) if has_val else None
     cv = torch.stack([j["c_val"] for j in jobs]) if has_val else None
     plist = list(params.values())
-    opt = torch.optim.Adam(plist, lr=cfg.lr, weight_decay=cfg.weight_decay)
+    opt = Adam(plist, lr=cfg.lr, weight_decay=cfg.weight_decay)
     gens = [torch.Generator(device="cpu").manual_seed(int(j["seed"]) + 7919) for j in jobs]
     n = Xs.shape[1]
     rows = torch.arange(M).unsqueeze(1)

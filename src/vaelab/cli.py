@@ -91,7 +91,6 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 def cmd_demo(args: argparse.Namespace) -> int:
     from .demo import run_demo
-
     from .models import get_model
 
     compare = None if args.compare in ("", "none") else args.compare

@@ -105,7 +105,7 @@ def comparison_rows(results: dict[str, tuple[dict[str, Any], float]]) -> list[tu
     for c in classes:
         rows.append((f"spread ratio, class {c}", [r.get("diversity", {}).get(c) for r, _ in results.values()],
                      "1 ideal, <<1 collapse"))
-    for name, f in next(iter(results.values()))[0].get("flags", {}).items():
+    for name in next(iter(results.values()))[0].get("flags", {}):
         vals = [{True: "RAISED", False: "ok", None: "n/a"}[r.get("flags", {}).get(name, {}).get("raised")]
                 for r, _ in results.values()]
         rows.append((f"flag {name}", vals, "ok expected"))

@@ -124,7 +124,6 @@ def fit_module(
     (e.g. EMA weights) as a dict of tensors.
     """
     from . import checkpoint as ckpt
-
     from .optim import Adam
 
     opt = Adam(module.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)

@@ -1,7 +1,8 @@
 """``vaelab-cvae``: vaelab's own conditional VAE for spectra (and any flat feature vector).
 
 Every part below was kept because it measured better (numbers: ``benchmarks/RESULTS.md``,
-section "vaelab-cvae"); the alternatives stay available as options for ablations.
+sections "vaelab-cvae against the seed CVAE, ..." and "Design choices, one at a time"); the
+alternatives stay available as options for ablations.
 
 * **Scale-free.** Features are z-scored with the training set's statistics (stored with the
   weights), so the model works on min-max scaled, standardised, normalised or raw data alike.

@@ -63,6 +63,7 @@ ABLATION = {
     "default": {},
     "all features in the VAE (components=0)": {"components": 0},
     "independent noise (noise=decoder)": {"noise": "decoder"},
+    "residual covariance low rank + diagonal (texture_cov=lowrank)": {"texture_cov": "lowrank"},
     "no noise, means only (noise=none)": {"noise": "none"},
     "residuals whitened by decoder sd": {"whiten": "decoder"},
     "latent N(0, I) (prior=standard)": {"prior": "standard"},

@@ -12,14 +12,14 @@ alternatives stay available as options for ablations.
   measurement noise. ``s = |r| / sqrt(d - K)`` is the spectrum's noise level (it differs 3x
   between real Raman spectra). The VAE models ``a`` given the class and ``log s`` (~130 numbers
   instead of ~1000: an epoch is ~10x cheaper); the rest ``r / s`` is modelled per class by a
-  Gaussian (mean + rank-``texture_rank`` + diagonal) in the complement of ``V``, scaled by the
-  sample's noise level. ``components = 0``: the VAE models all features directly.
+  Gaussian with the class's empirical covariance (``texture_cov``; or mean + rank-
+  ``texture_rank`` + diagonal) in the complement of ``V``, scaled by the sample's noise level. ``components = 0``: the VAE models all features directly.
 * **Full likelihood, sampled in full** (``noise = "texture"``). The decoder outputs a mean and
   a log-variance per coordinate (a heteroscedastic Gaussian, the log-variance bounded between
   ``min_logvar`` and log(2 x the coordinate's variance)). Samples are mean + residual, not the
   mean alone: the seed CVAE returns the mean, a curve without the noise texture of real
   spectra, which a classifier tells from real ones at once. The residual is drawn from a
-  per-class Gaussian (mean + low rank + diagonal) of the training residuals divided by the
+  per-class Gaussian (empirical covariance) of the training residuals divided by the
   noise level (``whiten = "level"``; by the decoder's sd without principal axes), which keeps
   their correlation (the decoder's variance also holds smooth misfit that independent noise
   would turn into too-rough texture).
@@ -86,7 +86,8 @@ class VaelabCVAEConfig(ModelConfig):
     gmm_components: int = 8
     gmm_draws: int = 4  # posterior draws per training sample for the latent mixture
     noise: str = "texture"  # "texture" | "decoder": independent noise | "none": means only (as the seed CVAE)
-    texture_rank: int = 16  # rank of the per-class Gaussians of the residuals
+    texture_rank: int = 16  # rank of the per-class Gaussians of the residuals ("lowrank")
+    texture_cov: str = "empirical"  # residual covariance per class: "empirical" (full) | "lowrank" (+ diagonal)
     whiten: str = "level"  # residuals divided by: "level" (noise level s; decoder sd without axes) | "decoder" | "none"
     renormalise: str = "auto"  # "auto" | "none" | "minmax" | "l2" | "l1"
     epochs: int = 300
@@ -116,6 +117,7 @@ def _check_config(cfg: VaelabCVAEConfig) -> None:
         raise InputError(f"vaelab-cvae: hidden must be a non-empty list of positive integers, got {cfg.hidden!r}")
     choices = {"likelihood": ("hetero", "homo"), "prior": ("kde", "aggregate", "gmm", "standard"),
                "noise": ("texture", "decoder", "none"), "init": ("pca", "random"),
+               "texture_cov": ("empirical", "lowrank"),
                "whiten": ("decoder", "level", "none"), "kde_kernel": ("gaussian", "neighbours"),
                "renormalise": ("auto", *_RENORM_CODES)}
     for key, allowed in choices.items():
@@ -356,11 +358,13 @@ class VaelabCVAE(TorchGenerator):
                     extra["kde_nn"] = _class_neighbours(mu, c, 5)
         mean, dec_logvar = module.decode(mu, c, level)
         w = (X[:, : module.D_out] - mean) / self._residual_scale(dec_logvar, level)
-        extra.update(_prefixed("tex", _fit_gaussians(w, c, module.n_classes, cfg.texture_rank)))
+        extra.update(_prefixed("tex", _fit_gaussians(w, c, module.n_classes, cfg.texture_rank, cfg.texture_cov,
+                                                      self._seed)))
         if module.k > 0:
             if rest is None:
                 rest = torch.zeros(len(X), module.d)
-            extra.update(_prefixed("rest", _fit_gaussians(rest, c, module.n_classes, cfg.texture_rank)))
+            extra.update(_prefixed("rest", _fit_gaussians(rest, c, module.n_classes, cfg.texture_rank,
+                                                           cfg.texture_cov, self._seed)))
         self.extra_ = extra
         if cfg.prior == "kde":
             self._calibrate_kde(module.merge(X, rest if module.k > 0 else None), c)
@@ -466,18 +470,28 @@ class VaelabCVAE(TorchGenerator):
         return torch.exp(0.5 * logvar)
 
     def _draw(self, prefix: str, c: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-        """Draws from the per-class residual Gaussians ``prefix`` (low rank + diagonal for "texture",
-        independent with the same per-coordinate variance for "decoder")."""
-        mean, basis, psi = (self.extra_[f"{prefix}_{k}"] for k in ("mean", "basis", "psi"))
+        """Draws from the per-class residual Gaussians ``prefix``: for ``noise = "texture"`` with the
+        class's full empirical covariance (``texture_cov = "empirical"``: a Gaussian combination of
+        the centred training residuals) or mean + low rank + diagonal (``"lowrank"``); for
+        ``noise = "decoder"`` independent, with the same per-coordinate variance."""
+        mean = self.extra_[f"{prefix}_mean"]
+        rows = self.extra_.get(f"{prefix}_rows")
+        if rows is None:
+            basis, psi = self.extra_[f"{prefix}_basis"], self.extra_[f"{prefix}_psi"]
+            var = psi + basis.pow(2).sum(dim=2)
+        else:
+            var = rows.pow(2).sum(dim=1)
         out = torch.empty(len(c), mean.shape[1])
         for k in torch.unique(c).tolist():
             where = torch.nonzero(c == k).flatten()
-            a = torch.randn(len(where), basis.shape[2], generator=gen)
-            e = torch.randn(len(where), mean.shape[1], generator=gen)
-            if self.config.noise == "texture":
-                out[where] = mean[k] + a @ basis[k].T + torch.sqrt(psi[k]) * e
+            if self.config.noise != "texture":
+                out[where] = torch.sqrt(var[k] + mean[k].pow(2)) * torch.randn(len(where), mean.shape[1], generator=gen)
+            elif rows is not None:
+                out[where] = mean[k] + torch.randn(len(where), rows.shape[1], generator=gen) @ rows[k]
             else:
-                out[where] = torch.sqrt(psi[k] + basis[k].pow(2).sum(dim=1) + mean[k].pow(2)) * e
+                a = torch.randn(len(where), basis.shape[2], generator=gen)
+                e = torch.randn(len(where), mean.shape[1], generator=gen)
+                out[where] = mean[k] + a @ basis[k].T + torch.sqrt(psi[k]) * e
         return out
 
     def generate(self, c: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
@@ -607,17 +621,40 @@ def _prefixed(prefix: str, d: dict[str, torch.Tensor]) -> dict[str, torch.Tensor
     return {f"{prefix}_{k}": v for k, v in d.items()}
 
 
-def _fit_gaussians(w: torch.Tensor, c: torch.Tensor, n_classes: int, rank: int) -> dict[str, torch.Tensor]:
-    """Per-class Gaussian (mean + rank-r + diagonal) of the rows of ``w``.
+def _fit_gaussians(w: torch.Tensor, c: torch.Tensor, n_classes: int, rank: int, cov: str = "lowrank",
+                   seed: int = 0, max_cells: int = 1 << 22) -> dict[str, torch.Tensor]:
+    """Per-class Gaussian of the rows of ``w``: mean + covariance.
 
-    Used for the decoder-whitened residuals ``(u - mean(z)) / sd(z)`` at the posterior mean of
-    each training sample (if the decoder's independent-noise model were exact they would be white
-    N(0, I); part of their variance is smooth, correlated misfit) and for the rest ``r / s``
-    outside the principal axes (the noise texture of the spectra). ``r`` takes at most half the
-    degrees of freedom, the diagonal gets the rest.
+    Used for the decoder-whitened residuals ``(u - mean(z)) / scale`` at the posterior mean of
+    each training sample (part of their variance is smooth, correlated misfit) and for the rest
+    ``r / s`` outside the principal axes (the noise texture of the spectra).
+
+    ``cov = "empirical"`` (default): the class's full sample covariance, stored as its centred rows
+    divided by sqrt(n_k - 1) (``rows``, zero-padded), so ``mean + N(0, I) @ rows`` is an exact
+    draw; it keeps the correlation between neighbouring points (e.g. after Savitzky-Golay
+    smoothing) that a diagonal term would turn into white noise. Against "lowrank" it raised
+    TSTR/TRTR on Raman patient splits at the same C2ST (``benchmarks/RESULTS.md``). At most
+    ``max_cells`` numbers per class are kept (a seeded random subset of rows beyond that).
+    ``cov = "lowrank"``: mean + rank-``rank`` + diagonal (``basis``, ``psi``); the rank takes at
+    most half the degrees of freedom, the diagonal the rest.
     """
     n, D = w.shape
     mean = torch.zeros(n_classes, D)
+    if cov == "empirical":
+        counts = torch.bincount(c, minlength=n_classes)
+        m = int(min(max(int(counts.max()), 1), max(max_cells // max(D, 1), 2)))
+        rows = torch.zeros(n_classes, m, D)
+        gen = torch.Generator().manual_seed(seed + 4099)
+        for k in range(n_classes):
+            wk = w[c == k].double()
+            if len(wk) < 2:
+                continue
+            mean[k] = wk.mean(dim=0).float()
+            centred = (wk - wk.mean(dim=0)) / math.sqrt(len(wk) - 1)
+            if len(wk) > m:  # a random subset, rescaled to keep the total variance
+                centred = centred[torch.randperm(len(wk), generator=gen)[:m]] * math.sqrt(len(wk) / m)
+            rows[k, : len(centred)] = centred.float()
+        return {"mean": mean, "rows": rows}
     basis = torch.zeros(n_classes, D, rank)
     psi = torch.ones(n_classes, D)
     for k in range(n_classes):

@@ -29,7 +29,6 @@ cells compare every model with the first one, metric by metric.
 
 from __future__ import annotations
 
-import json
 import time
 from pathlib import Path
 from typing import Any
@@ -37,7 +36,6 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
-from .._atomic import atomic_dir, write_text
 from ..data.dataset import Dataset
 from .common import (
     build_generator,
@@ -50,6 +48,7 @@ from .common import (
     model_overrides,
     parse_names,
     shared_data,
+    write_result_folder,
 )
 from .runner import is_failure, run_cells
 from .splits import cell_seed
@@ -276,13 +275,7 @@ def write_ablation(result: dict[str, Any], out: str | Path) -> Path:
     """``ablation.json``, ``ablation.csv``, ``ablation.txt`` and ``ablation.png`` into ``out`` (atomic)."""
     from ..plots import ablation_summary
 
-    out = Path(out)
-    with atomic_dir(out) as tmp:
-        write_text(tmp / "ablation.json", json.dumps(result, indent=1) + "\n")
-        write_text(tmp / "ablation.csv", ablation_csv(result))
-        write_text(tmp / "ablation.txt", ablation_table(result) + "\n")
-        ablation_summary(result, tmp / "ablation.png")
-    return out
+    return write_result_folder(out, "ablation", result, ablation_csv(result), ablation_table(result), ablation_summary)
 
 
 __all__ = ["METRICS", "ablation_cell", "ablation_table", "cell_metrics", "run_ablation", "write_ablation"]

@@ -30,7 +30,6 @@ for 5 folds × 1 seed), so use at least 5 folds × 2 seeds.
 
 from __future__ import annotations
 
-import json
 import math
 import time
 from pathlib import Path
@@ -39,7 +38,6 @@ from typing import Any
 import numpy as np
 
 from .. import __version__
-from .._atomic import atomic_dir, write_text
 from ..data.dataset import Dataset
 from ..errors import InputError
 from . import DEFAULT_CLASSIFIERS, DEFAULT_FACTORS
@@ -56,6 +54,7 @@ from .common import (
     parse_names,
     scaled_counts,
     shared_data,
+    write_result_folder,
 )
 from .runner import is_failure, run_cells
 from .splits import cell_seed, label_keys
@@ -488,13 +487,8 @@ def write_augment(result: dict[str, Any], out: str | Path) -> Path:
     """``augment.json``, ``augment.csv``, ``augment.txt`` and ``augment.png`` into ``out`` (atomic)."""
     from ..plots import augmentation_curves
 
-    out = Path(out)
-    with atomic_dir(out) as tmp:
-        write_text(tmp / "augment.json", json.dumps(result, indent=1) + "\n")
-        write_text(tmp / "augment.csv", augment_csv(result))
-        write_text(tmp / "augment.txt", augment_table(result) + "\n")
-        augmentation_curves(result, tmp / "augment.png")
-    return out
+    return write_result_folder(out, "augment", result, augment_csv(result), augment_table(result),
+                               augmentation_curves)
 
 
 __all__ = ["CLASSICAL", "DEFAULT_CLASSIFIERS", "DEFAULT_FACTORS", "augment_cell", "augment_scores", "augment_table",

@@ -2,11 +2,15 @@
 
 from __future__ import annotations
 
+import json
 import math
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from .._atomic import atomic_dir, write_text
 from ..data.dataset import Dataset
 from ..data.preprocess import Preprocessing
 from ..errors import InputError
@@ -147,3 +151,15 @@ def jsonable(x: Any) -> Any:
 
 __all__ = ["build_generator", "choose_preprocess", "class_counts", "data_summary", "fold_data", "jsonable",
            "make_splits", "model_overrides", "parse_names", "scaled_counts", "shared_data"]
+
+
+def write_result_folder(out: str | Path, stem: str, result: dict[str, Any], csv_text: str, table: str,
+                        plot: Callable[[dict[str, Any], Path], Any]) -> Path:
+    """``STEM.json``, ``STEM.csv``, ``STEM.txt`` and ``STEM.png`` (drawn by ``plot``) into ``out``, atomically."""
+    out = Path(out)
+    with atomic_dir(out) as tmp:
+        write_text(tmp / f"{stem}.json", json.dumps(result, indent=1) + "\n")
+        write_text(tmp / f"{stem}.csv", csv_text)
+        write_text(tmp / f"{stem}.txt", table + "\n")
+        plot(result, tmp / f"{stem}.png")
+    return out

@@ -139,3 +139,28 @@ def read_config(path: Path) -> dict[str, Any]:
     if not isinstance(cfg, dict) or "model" not in cfg:
         raise InputError(f"{f}: not a vaelab model config (no 'model' key)")
     return cfg
+
+
+def write_model_config(path: Path, gen: Any) -> None:
+    """``config.json`` of a fitted generator: model name, configuration, classes, feature shape."""
+    write_config(path, {
+        "model": gen.name,
+        "config": gen.config.to_dict(),
+        "classes": labels_to_json(gen.classes_),
+        "feature_shape": list(gen.feature_shape_),
+    })
+
+
+def new_from_config(cls: Any, path: Path) -> Any:
+    """An instance of ``cls`` with configuration, classes and feature shape read from ``path``'s
+    ``config.json`` (weights not loaded); one-line errors for a wrong model or a damaged config."""
+    cfg = read_config(path)
+    if cfg["model"] != cls.name:
+        raise InputError(f"{path}: holds a {cfg['model']!r} model, not {cls.name!r}")
+    try:
+        self = cls(cls.Config.from_dict(cfg.get("config", {})))
+        self.classes_ = labels_from_json(list(cfg["classes"]))
+        self.feature_shape_ = tuple(int(s) for s in cfg["feature_shape"])
+    except (KeyError, TypeError, ValueError) as e:
+        raise InputError(f"{path}: damaged model config ({e.__class__.__name__}: {e})") from None
+    return self

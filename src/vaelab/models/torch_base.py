@@ -20,11 +20,9 @@ from .base import (
     ModelConfig,
     check_training_data,
     encode_labels,
-    labels_from_json,
-    labels_to_json,
+    new_from_config,
     normalise_counts,
-    read_config,
-    write_config,
+    write_model_config,
 )
 
 
@@ -200,25 +198,12 @@ class TorchGenerator(ABC):
         with atomic_file(path / WEIGHTS_FILE) as tmp:
             save_file(tensors, str(tmp), metadata={"format": "vaelab", "model": self.name})
             normalise_safetensors(tmp)  # same weights, same bytes
-        write_config(path, {
-            "model": self.name,
-            "config": self.config.to_dict(),
-            "classes": labels_to_json(self.classes_),
-            "feature_shape": list(self.feature_shape_),
-        })
+        write_model_config(path, self)
 
     @classmethod
     def load(cls, path: str | Path) -> TorchGenerator:
         path = Path(path)
-        cfg = read_config(path)
-        if cfg["model"] != cls.name:
-            raise InputError(f"{path}: holds a {cfg['model']!r} model, not {cls.name!r}")
-        try:
-            self = cls(cls.Config.from_dict(cfg.get("config", {})))
-            self.classes_ = labels_from_json(list(cfg["classes"]))
-            self.feature_shape_ = tuple(int(s) for s in cfg["feature_shape"])
-        except (KeyError, TypeError, ValueError) as e:
-            raise InputError(f"{path}: damaged model config ({e.__class__.__name__}: {e})") from None
+        self = new_from_config(cls, path)
         tensors = load_safetensors(path / WEIGHTS_FILE)
         state = {k[len("module."):]: v for k, v in tensors.items() if k.startswith("module.")}
         n_features, n_classes = int(math.prod(self.feature_shape_)), len(self.classes_)

@@ -206,6 +206,16 @@ def _resolve_column(spec: str | int | None, header_row: list[str] | None, ncols:
 
 
 def _detect_header(cells: np.ndarray, label_idx: int, feature_idx: list[int]) -> bool:
+    """Whether the first row is a header, judged from the cells alone.
+
+    It is a header when (1) a feature cell is text that is not a number, or (2) its label cell
+    is text above labels that are all numbers, or (3) its label cell matches no other label
+    and either its feature cells are not data (a strictly monotonic axis, a NaN / infinite
+    spelling such as ``nan``) or every other label occurs at least twice (a class of one
+    sample in the first row is far less likely than a column name; vaelab needs two samples
+    per class anyway). Rule (3) makes every header that :func:`write_data` writes — whatever
+    its feature names, ``"1e-400"`` or ``"nan"`` included — read back as a header.
+    """
     first = cells[0]
     feats = [_to_float(first[j]) for j in feature_idx]
     if any(f is None for f in feats):
@@ -216,12 +226,20 @@ def _detect_header(cells: np.ndarray, label_idx: int, feature_idx: list[int]) ->
     rest = [_to_float(v) for v in cells[1:, label_idx]]
     if label0 is None and all(r is not None for r in rest):
         return True  # "label" above numeric labels
-    # numeric header: an axis (strictly monotonic) whose label cell matches no other label
-    lab0 = str(first[label_idx]).strip()
-    others = {str(v).strip() for v in cells[1:, label_idx]}
-    diffs = np.diff(np.asarray(feats, dtype=float))
-    monotonic = len(diffs) > 0 and (np.all(diffs > 0) or np.all(diffs < 0))
-    return bool(monotonic and lab0 not in others)
+    lab0 = _text(first[label_idx])
+    others = [_text(v) for v in cells[1:, label_idx]]
+    if lab0 in set(others):
+        return False
+    values = np.asarray(feats, dtype=float)
+    if not np.all(np.isfinite(values)):
+        return True  # "nan" / "inf" as a column name above a data row
+    diffs = np.diff(values)
+    if len(diffs) > 0 and (np.all(diffs > 0) or np.all(diffs < 0)):
+        return True  # a numeric header that is a spectral axis
+    counts: dict[str, int] = {}
+    for o in others:
+        counts[o] = counts.get(o, 0) + 1
+    return min(counts.values()) >= 2
 
 
 def _as_int(v: Any) -> int | None:

@@ -26,7 +26,7 @@ import numpy as np
 from vaelab.data.dataset import Dataset
 from vaelab.data.io import load_data
 from vaelab.data.preprocess import Preprocessing
-from vaelab.evaluation import evaluate_arrays
+from vaelab.evaluation.suite import evaluate_arrays
 from vaelab.metrics.seed import class_mean_copy
 
 DEFAULT = Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "raman_saliva_covid.npz"

@@ -1,11 +1,11 @@
-"""Cost of training 10 seeds at once (``vaelab.train_multi.fit_many``) vs one seed, side by side.
+"""Cost of training 10 seeds at once (``vaelab.training.multi.fit_many``) vs one seed, side by side.
 
 For each data set (the bundled coffee set; the development Raman set's training part when
 ``../shared`` is present) and each torch generator, in one process, after one warm-up fit:
 
 * ``1 seed``: ``generator.fit(X, y, seed=0)``, wall clock (median of 3);
 * ``10 separate``: ``fit`` for seeds 0..9, one after the other;
-* ``fit_many 10``: :func:`vaelab.train_multi.fit_many` for seeds 0..9 (one stacked loop);
+* ``fit_many 10``: :func:`vaelab.training.multi.fit_many` for seeds 0..9 (one stacked loop);
 
 and prints the ratios ``10 separate / 1 seed`` and ``fit_many 10 / 1 seed`` (target: <= 3).
 Run with one BLAS / torch thread, as ``make test`` does::
@@ -28,7 +28,7 @@ from generators import RAMAN, load_sets  # noqa: E402
 
 from vaelab.data.preprocess import Preprocessing  # noqa: E402
 from vaelab.models import get_model  # noqa: E402
-from vaelab.train_multi import fit_many  # noqa: E402
+from vaelab.training.multi import fit_many  # noqa: E402
 
 
 def main(argv: list[str] | None = None) -> None:

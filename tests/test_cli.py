@@ -6,7 +6,7 @@ import numpy as np
 import pandas as pd
 import pytest
 
-from vaelab.cli import main
+from vaelab.cli.main import main
 
 
 @pytest.fixture

@@ -14,7 +14,7 @@ import pytest
 from vaelab.data.dataset import Dataset
 from vaelab.data.preprocess import Preprocessing
 from vaelab.datasets import coffee
-from vaelab.evaluation import evaluate_arrays, evaluate_files, format_report
+from vaelab.evaluation.suite import evaluate_arrays, evaluate_files, format_report
 from vaelab.metrics.seed import class_mean_copy
 
 KEYS = {"c2st_auc", "precision", "recall", "density", "coverage", "mmd", "frechet", "diversity", "dcr_ratio",

@@ -8,10 +8,10 @@ import math
 import numpy as np
 import pytest
 
-from vaelab.cli import main
+from vaelab.cli.main import main
+from vaelab.core.errors import InputError
 from vaelab.data.dataset import Dataset
 from vaelab.data.preprocess import Preprocessing
-from vaelab.errors import InputError
 from vaelab.experiments.ablation import run_ablation, write_ablation
 from vaelab.experiments.augment import (
     augment_scores,

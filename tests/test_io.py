@@ -4,8 +4,8 @@ import numpy as np
 import pandas as pd
 import pytest
 
+from vaelab.core.errors import InputError
 from vaelab.data.io import load_data, write_data
-from vaelab.errors import InputError
 
 
 def _frame(X, y, header=None, label_pos=0):

@@ -14,7 +14,6 @@ from __future__ import annotations
 import contextlib
 import csv
 import io
-import os
 import string
 import tempfile
 from pathlib import Path
@@ -27,10 +26,10 @@ from hypothesis import strategies as st
 from hypothesis.extra import numpy as hnp
 from openpyxl.cell.cell import ILLEGAL_CHARACTERS_RE
 
-from vaelab.cli import main
+from vaelab.cli.main import main
+from vaelab.core.errors import InputError
 from vaelab.data.dataset import Dataset
 from vaelab.data.io import load_data, write_data
-from vaelab.errors import InputError
 
 # the active profile (tests/conftest.py) decides: derandomised 40 examples by default and in CI,
 # VAELAB_HYPOTHESIS=deep for a random search with many examples

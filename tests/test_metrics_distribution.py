@@ -12,7 +12,7 @@ from sklearn.ensemble import RandomForestClassifier
 from sklearn.linear_model import LogisticRegression
 from sklearn.pipeline import make_pipeline
 
-from vaelab.errors import InputError
+from vaelab.core.errors import InputError
 from vaelab.metrics import c2st, c2st_breakdown, frechet_distance, frechet_from_stats, mmd, prdc
 
 

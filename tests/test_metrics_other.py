@@ -8,7 +8,7 @@ import numpy as np
 import pytest
 from sklearn.neighbors import KNeighborsClassifier
 
-from vaelab.errors import InputError
+from vaelab.core.errors import InputError
 from vaelab.metrics import (
     Thresholds,
     balanced_accuracy,

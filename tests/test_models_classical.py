@@ -8,7 +8,7 @@ import pickle
 import numpy as np
 import pytest
 
-from vaelab.errors import InputError
+from vaelab.core.errors import InputError
 from vaelab.models import get_model, load_model
 from vaelab.models.base import WEIGHTS_FILE
 from vaelab.models.classical import (

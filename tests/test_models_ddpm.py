@@ -10,7 +10,7 @@ import numpy as np
 import pytest
 import torch
 
-from vaelab.errors import InputError
+from vaelab.core.errors import InputError
 from vaelab.models import get_model, load_model
 from vaelab.models.base import WEIGHTS_FILE
 from vaelab.models.ddpm import DDPM, cosine_alpha_bar

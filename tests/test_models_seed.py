@@ -4,7 +4,7 @@ import numpy as np
 import pytest
 import torch
 
-from vaelab.errors import InputError
+from vaelab.core.errors import InputError
 from vaelab.models import get_model, load_model
 
 

@@ -1,4 +1,4 @@
-"""vaelab.optim.Adam: the arithmetic of torch.optim.Adam, without importing torch._dynamo."""
+"""vaelab.training.optim.Adam: the arithmetic of torch.optim.Adam, without importing torch._dynamo."""
 
 import copy
 import subprocess
@@ -7,7 +7,7 @@ import sys
 import pytest
 import torch
 
-from vaelab.optim import Adam
+from vaelab.training.optim import Adam
 
 
 def _net(seed):

@@ -3,8 +3,8 @@
 import numpy as np
 import pytest
 
+from vaelab.core.errors import InputError
 from vaelab.data.preprocess import Preprocessing
-from vaelab.errors import InputError
 
 
 def test_minmax_per_sample_by_hand():

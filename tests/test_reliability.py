@@ -1,7 +1,7 @@
 """Reliability and security (issue 6).
 
 * Bad input of every kind gives one line on stderr, exit code 2, no traceback, and leaves
-  no output file or folder behind — in-process through ``vaelab.cli.main`` and (a subset)
+  no output file or folder behind — in-process through ``vaelab.cli.main.main`` and (a subset)
   through the installed ``vaelab`` command and ``python -m vaelab``.
 * Outputs are atomic; a failure half-way leaves the old output or nothing.
 * Model files are safetensors + JSON only: a run folder whose weights were replaced by a
@@ -31,9 +31,9 @@ import pandas as pd
 import pytest
 import torch
 
-from vaelab._atomic import MARKER, atomic_dir, atomic_file
-from vaelab.cli import main
-from vaelab.errors import InputError
+from vaelab.cli.main import main
+from vaelab.core.atomic import MARKER, atomic_dir, atomic_file
+from vaelab.core.errors import InputError
 
 # Tiny networks train several times faster on one thread, and a shared, busy machine makes
 # multi-threaded torch far slower still; subprocesses get the same setting so that their
@@ -665,20 +665,20 @@ def test_write_failure_half_way_leaves_no_file(trained, tmp_path, monkeypatch, c
 
 def test_train_failure_while_writing_leaves_no_run_folder(trained, tmp_path, monkeypatch, capsys):
     """No half-written run folder; the final checkpoint survives, so --resume only has to write."""
-    import vaelab.plots
+    import vaelab.reporting.figures
 
-    real = vaelab.plots.training_history
+    real = vaelab.reporting.figures.training_history
 
     def broken(*a, **k):
         raise InputError("cannot draw (simulated)")
 
-    monkeypatch.setattr(vaelab.plots, "training_history", broken)
+    monkeypatch.setattr(vaelab.reporting.figures, "training_history", broken)
     run = tmp_path / "a" / "run"
     argv = ["train", str(trained["data16"]), "--epochs", "2", "--quiet", "--out", str(run)]
     assert main(argv) == 2
     assert "cannot draw" in capsys.readouterr().err
     assert not run.exists() and [p.name for p in (tmp_path / "a").iterdir()] == ["run.partial"]
-    monkeypatch.setattr(vaelab.plots, "training_history", real)
+    monkeypatch.setattr(vaelab.reporting.figures, "training_history", real)
     assert main([*argv, "--resume"]) == 0
     assert "(2 of 2 epochs done)" in capsys.readouterr().err
     assert [p.name for p in (tmp_path / "a").iterdir()] == ["run"] and (run / "loss.png").is_file()
@@ -725,7 +725,7 @@ def test_safetensors_header_is_canonical(tmp_path):
     """safetensors keeps metadata in a hash map (order changes between processes); vaelab sorts it."""
     from safetensors.torch import load_file, save_file
 
-    from vaelab._atomic import normalise_safetensors
+    from vaelab.core.atomic import normalise_safetensors
 
     f = tmp_path / "w.safetensors"
     save_file({"b": torch.ones(2), "a": torch.zeros(3)}, str(f), metadata={"z": "1", "a": "2", "m": "3"})

@@ -25,13 +25,13 @@ import pytest
 import torch
 from torch import nn
 
-from vaelab import checkpoint as ckpt
-from vaelab.cli import main
+from vaelab.cli.main import main
+from vaelab.core.errors import InputError
 from vaelab.data.dataset import Dataset
-from vaelab.errors import InputError
 from vaelab.models.seed import SeedCVAE
 from vaelab.runs import load_run, train_run
-from vaelab.train import TrainConfig, fit_module
+from vaelab.training import checkpoint as ckpt
+from vaelab.training.trainer import TrainConfig, fit_module
 
 # Tiny networks train several times faster on one thread, and a shared, busy machine makes
 # multi-threaded torch far slower still; subprocesses get the same setting so that their

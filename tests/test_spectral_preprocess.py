@@ -7,8 +7,8 @@ import json
 import numpy as np
 import pytest
 
+from vaelab.core.errors import InputError
 from vaelab.data.preprocess import STEPS, Preprocessing
-from vaelab.errors import InputError
 
 M = 300
 T = np.arange(M, dtype=np.float64)

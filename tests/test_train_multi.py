@@ -9,12 +9,12 @@ import pytest
 import torch
 from torch import nn
 
-from vaelab.errors import InputError
+from vaelab.core.errors import InputError
 from vaelab.models import torch_base
 from vaelab.models.base import ModelConfig
 from vaelab.models.torch_base import TorchGenerator
 from vaelab.models.vaelab_cvae import VaelabCVAE
-from vaelab.train_multi import fit_many
+from vaelab.training.multi import fit_many
 
 
 @dataclass

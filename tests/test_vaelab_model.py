@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 import torch
 
-from vaelab.errors import InputError
+from vaelab.core.errors import InputError
 from vaelab.models import DEFAULT_MODEL, DEFAULT_PREPROCESS, get_model, load_model
 from vaelab.models.vaelab_cvae import (
     CVAENet,

@@ -11,12 +11,12 @@ from typing import Any
 
 import numpy as np
 
-from ._atomic import atomic_dir
-from .data.io import write_data
-from .datasets import COFFEE_CREDIT, coffee
-from .evaluation import evaluate_arrays, format_report, write_report_files
-from .runs import generate, per_class_counts, train_run
-from .train import stratified_split
+from vaelab.core.atomic import atomic_dir
+from vaelab.data.io import write_data
+from vaelab.datasets import COFFEE_CREDIT, coffee
+from vaelab.evaluation.suite import evaluate_arrays, format_report, write_report_files
+from vaelab.runs import generate, per_class_counts, train_run
+from vaelab.training.trainer import stratified_split
 
 
 def run_demo(out: str | Path = "demo_output", *, model: str = "seed-cvae", seed: int = 0, epochs: int | None = None,

@@ -21,15 +21,15 @@ from typing import Any
 
 import numpy as np
 
-from . import __version__
-from ._atomic import atomic_dir, is_replaceable, normalise_safetensors, write_text
-from .checkpoint import latest_checkpoint, partial_path, remove_checkpoints
-from .data.dataset import Dataset, Layout
-from .data.preprocess import Preprocessing
-from .errors import InputError
-from .models import DEFAULT_PREPROCESS, get_model, load_model
-from .models.base import check_training_data, labels_from_json, labels_to_json
-from .train import TrainingDiverged, history_to_csv
+from vaelab import __version__
+from vaelab.core.atomic import atomic_dir, is_replaceable, normalise_safetensors, write_text
+from vaelab.core.errors import InputError
+from vaelab.data.dataset import Dataset, Layout
+from vaelab.data.preprocess import Preprocessing
+from vaelab.models import DEFAULT_PREPROCESS, get_model, load_model
+from vaelab.models.base import check_training_data, labels_from_json, labels_to_json
+from vaelab.training.checkpoint import latest_checkpoint, partial_path, remove_checkpoints
+from vaelab.training.trainer import TrainingDiverged, history_to_csv
 
 RUN_FILE = "run.json"
 
@@ -150,7 +150,7 @@ def train_run(
         write_text(tmp / RUN_FILE, json.dumps(meta, indent=1) + "\n")
         if history:
             write_text(tmp / "history.csv", history_to_csv(history))
-            from .plots import training_history
+            from vaelab.reporting.figures import training_history
 
             training_history(history, tmp / "loss.png", title=f"{model}: training loss")
     remove_checkpoints(partial)

@@ -1,8 +1,8 @@
 """Data sets, readers/writers and preprocessing."""
 
-from . import spectral  # noqa: F401,I001  (registers asls/arpls/aspls/savgol/vector/area)
-from .dataset import Dataset, Layout, unique_labels
-from .io import load_data, write_data
-from .preprocess import Preprocessing
+from vaelab.data.dataset import Dataset, Layout, unique_labels
+from vaelab.data.io import load_data, write_data
+from vaelab.data.preprocess import Preprocessing
+from vaelab.modalities.spectra import preprocess as _spectra  # noqa: F401,E402  (registers asls/arpls/aspls/savgol/vector/area)
 
 __all__ = ["Dataset", "Layout", "Preprocessing", "load_data", "unique_labels", "write_data"]

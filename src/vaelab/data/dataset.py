@@ -70,7 +70,7 @@ class Dataset:
         return unique_labels(self.y)
 
     def class_counts(self) -> dict[Any, int]:
-        from ..models.base import labels_to_json
+        from vaelab.models.base import labels_to_json
 
         cls = self.classes
         keys = labels_to_json(cls)

@@ -6,7 +6,7 @@ A header whose feature cells are all numbers becomes the spectral axis. ``label_
 and ``group_column`` may be a header name or a 0-based column index (negative counts from
 the end). npz: ``X`` (n × features...), ``y`` (n), optional ``groups`` (n) and ``axis``.
 
-Everything read here is untrusted: problems raise :class:`~vaelab.errors.InputError` with
+Everything read here is untrusted: problems raise :class:`~vaelab.core.errors.InputError` with
 one line that says what and where; npz files are opened with ``allow_pickle=False``.
 """
 
@@ -21,9 +21,9 @@ from typing import Any
 import numpy as np
 import pandas as pd
 
-from .._atomic import atomic_file, normalise_zip
-from ..errors import InputError
-from .dataset import Dataset, Layout
+from vaelab.core.atomic import atomic_file, normalise_zip
+from vaelab.core.errors import InputError
+from vaelab.data.dataset import Dataset, Layout
 
 TABLE_SUFFIXES = {".csv": ",", ".tsv": "\t", ".tab": "\t", ".txt": None}
 EXCEL_SUFFIXES = {".xlsx", ".xlsm"}

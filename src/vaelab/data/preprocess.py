@@ -22,8 +22,8 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .._atomic import write_text
-from ..errors import InputError
+from vaelab.core.atomic import write_text
+from vaelab.core.errors import InputError
 
 
 class Step(ABC):

@@ -13,7 +13,7 @@ from importlib import resources
 
 import numpy as np
 
-from ..data.dataset import Dataset, Layout
+from vaelab.data.dataset import Dataset, Layout
 
 COFFEE_CREDIT = (
     "Coffee ATR-FTIR spectra (60 spectra, 3 origins) from the chemotools package by Pau Cabaneros, "

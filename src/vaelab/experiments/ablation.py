@@ -35,9 +35,9 @@ from typing import Any
 
 import numpy as np
 
-from .. import __version__
-from ..data.dataset import Dataset
-from .common import (
+from vaelab import __version__
+from vaelab.data.dataset import Dataset
+from vaelab.experiments.common import (
     build_generator,
     choose_preprocess,
     class_counts,
@@ -50,9 +50,9 @@ from .common import (
     shared_data,
     write_result_folder,
 )
-from .runner import is_failure, run_cells
-from .splits import cell_seed
-from .stats import paired_wilcoxon, summarise
+from vaelab.experiments.runner import is_failure, run_cells
+from vaelab.experiments.splits import cell_seed
+from vaelab.experiments.stats import paired_wilcoxon, summarise
 
 METRICS: dict[str, str] = {
     "c2st_auc": "0.5",
@@ -81,11 +81,11 @@ def cell_metrics(X_train: np.ndarray, y_train: np.ndarray, X_synth: np.ndarray, 
     """
     from sklearn.ensemble import RandomForestClassifier
 
-    from ..metrics.distribution import c2st, frechet_distance, mmd, prdc
-    from ..metrics.diversity import spread_ratio
-    from ..metrics.novelty import dcr
-    from ..metrics.utility import class_specificity, trtr, tstr
-    from .splits import label_keys
+    from vaelab.experiments.splits import label_keys
+    from vaelab.metrics.distribution import c2st, frechet_distance, mmd, prdc
+    from vaelab.metrics.diversity import spread_ratio
+    from vaelab.metrics.novelty import dcr
+    from vaelab.metrics.utility import class_specificity, trtr, tstr
 
     ytr, ys, yte = label_keys(y_train), label_keys(y_synth), label_keys(y_test)
     values: dict[str, float] = {}
@@ -156,8 +156,8 @@ def run_ablation(ds: Dataset, models: str | list[str], *, seeds: int = 2, folds:
                  mmd_permutations: int = 200, jobs: int = 1, backend: str = "local", address: str | None = None,
                  progress: bool = False) -> dict[str, Any]:
     """Run the ablation grid and summarise it (see module docstring). Returns the ``ablation.json`` dict."""
-    from ..errors import InputError
-    from ..models.base import check_training_data
+    from vaelab.core.errors import InputError
+    from vaelab.models.base import check_training_data
 
     names = parse_names(models)
     check_training_data(ds.X, ds.y)
@@ -273,7 +273,7 @@ def ablation_csv(result: dict[str, Any]) -> str:
 
 def write_ablation(result: dict[str, Any], out: str | Path) -> Path:
     """``ablation.json``, ``ablation.csv``, ``ablation.txt`` and ``ablation.png`` into ``out`` (atomic)."""
-    from ..plots import ablation_summary
+    from vaelab.reporting.figures import ablation_summary
 
     return write_result_folder(out, "ablation", result, ablation_csv(result), ablation_table(result), ablation_summary)
 

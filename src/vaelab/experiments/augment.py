@@ -37,12 +37,12 @@ from typing import Any
 
 import numpy as np
 
-from .. import __version__
-from ..data.dataset import Dataset
-from ..errors import InputError
-from . import DEFAULT_CLASSIFIERS, DEFAULT_FACTORS
-from .classifiers import SCORES, fit_and_score, parse_classifiers
-from .common import (
+from vaelab import __version__
+from vaelab.core.errors import InputError
+from vaelab.data.dataset import Dataset
+from vaelab.experiments import DEFAULT_CLASSIFIERS, DEFAULT_FACTORS
+from vaelab.experiments.classifiers import SCORES, fit_and_score, parse_classifiers
+from vaelab.experiments.common import (
     build_generator,
     choose_preprocess,
     class_counts,
@@ -56,9 +56,9 @@ from .common import (
     shared_data,
     write_result_folder,
 )
-from .runner import is_failure, run_cells
-from .splits import cell_seed, label_keys
-from .stats import holm, min_wilcoxon_p, paired_wilcoxon, summarise
+from vaelab.experiments.runner import is_failure, run_cells
+from vaelab.experiments.splits import cell_seed, label_keys
+from vaelab.experiments.stats import holm, min_wilcoxon_p, paired_wilcoxon, summarise
 
 CLASSICAL = ("noise", "shift", "scale", "mixup", "smote")
 
@@ -157,7 +157,7 @@ def augment_cell(shared: dict[str, Any], cell: dict[str, Any]) -> dict[str, Any]
 
 def classical_names(classical: str | list[str] | None) -> list[str]:
     """``auto`` (every registered classical augmentation), ``none``, or a list of names."""
-    from ..models import REGISTRY
+    from vaelab.models import REGISTRY
 
     if classical is None or classical == "auto":
         return [n for n in CLASSICAL if n in REGISTRY]
@@ -174,7 +174,7 @@ def run_augment(ds: Dataset, *, model: str | None = None, factors: str | list[An
                 jobs: int = 1, backend: str = "local", address: str | None = None,
                 progress: bool = False) -> dict[str, Any]:
     """Run the augmentation study for one model (see module docstring). Returns the ``augment.json`` dict."""
-    from ..models import DEFAULT_MODEL
+    from vaelab.models import DEFAULT_MODEL
 
     model = model or DEFAULT_MODEL
     return run_augment_models(ds, [model], factors=factors, classifiers=classifiers, folds=folds, seeds=seeds,
@@ -195,7 +195,7 @@ def run_augment_models(ds: Dataset, models: str | list[str], *, factors: str | l
     The baseline (factor 0) and classical-augmentation cells are run once and shared by every
     model's summary (same seeds, folds and preprocessing, so the comparisons stay paired).
     """
-    from ..models.base import check_training_data
+    from vaelab.models.base import check_training_data
 
     names = parse_names(models)
     fac = parse_factors(factors)
@@ -485,7 +485,7 @@ def augment_csv(result: dict[str, Any]) -> str:
 
 def write_augment(result: dict[str, Any], out: str | Path) -> Path:
     """``augment.json``, ``augment.csv``, ``augment.txt`` and ``augment.png`` into ``out`` (atomic)."""
-    from ..plots import augmentation_curves
+    from vaelab.reporting.figures import augmentation_curves
 
     return write_result_folder(out, "augment", result, augment_csv(result), augment_table(result),
                                augmentation_curves)

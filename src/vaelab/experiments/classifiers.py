@@ -33,8 +33,8 @@ from sklearn.pipeline import Pipeline
 from sklearn.preprocessing import StandardScaler
 from sklearn.svm import SVC
 
-from ..errors import InputError
-from ..metrics.utility import balanced_accuracy
+from vaelab.core.errors import InputError
+from vaelab.metrics.utility import balanced_accuracy
 
 CLASSIFIERS = ("logreg", "svm", "plsda", "rf", "knn")
 SCORES = ("balanced_accuracy", "roc_auc")

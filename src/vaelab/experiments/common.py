@@ -10,17 +10,17 @@ from typing import Any
 
 import numpy as np
 
-from .._atomic import atomic_dir, write_text
-from ..data.dataset import Dataset
-from ..data.preprocess import Preprocessing
-from ..errors import InputError
-from ..models.base import labels_to_json
-from .splits import fold_splits, label_keys
+from vaelab.core.atomic import atomic_dir, write_text
+from vaelab.core.errors import InputError
+from vaelab.data.dataset import Dataset
+from vaelab.data.preprocess import Preprocessing
+from vaelab.experiments.splits import fold_splits, label_keys
+from vaelab.models.base import labels_to_json
 
 
 def parse_names(spec: str | list[str] | tuple[str, ...], what: str = "model") -> list[str]:
     """``"a,b"`` or ``["a", "b"]`` -> checked list of registered model names (order kept)."""
-    from ..models import REGISTRY, available
+    from vaelab.models import REGISTRY, available
 
     names = [s.strip() for s in spec.split(",")] if isinstance(spec, str) else [str(s).strip() for s in spec]
     names = [n for n in names if n]
@@ -36,7 +36,7 @@ def parse_names(spec: str | list[str] | tuple[str, ...], what: str = "model") ->
 
 def model_overrides(name: str, epochs: int | None, config: dict[str, Any] | None = None) -> dict[str, Any]:
     """Config overrides for model ``name``: ``config`` plus ``epochs`` where the model has that option."""
-    from ..models import REGISTRY
+    from vaelab.models import REGISTRY
 
     out = dict(config or {})
     if epochs is not None:
@@ -51,7 +51,7 @@ def model_overrides(name: str, epochs: int | None, config: dict[str, Any] | None
 
 def build_generator(name: str, overrides: dict[str, Any]) -> Any:
     """A fresh generator with progress bars off (cells run unattended)."""
-    from ..models import get_model
+    from vaelab.models import get_model
 
     gen = get_model(name, **overrides)
     if hasattr(gen, "progress"):
@@ -65,7 +65,7 @@ def choose_preprocess(names: list[str], preprocess: str | None) -> str:
     Given: that one. Otherwise the first model's default, unless a later model needs data in
     [0, 1] (a sigmoid/BCE model such as the seed CVAE): then that model's default.
     """
-    from ..models import DEFAULT_PREPROCESS, REGISTRY
+    from vaelab.models import DEFAULT_PREPROCESS, REGISTRY
 
     if preprocess:
         Preprocessing.from_spec(preprocess)  # validates the names
@@ -107,7 +107,7 @@ def fold_data(shared: dict[str, Any], seed: int, fold: int) -> dict[str, Any]:
 
 def class_counts(y: np.ndarray) -> dict[Any, int]:
     """``{label: count}`` in sorted class order with the labels' own type (int or str)."""
-    from ..data.dataset import unique_labels
+    from vaelab.data.dataset import unique_labels
 
     classes = unique_labels(y)
     keys = label_keys(y)

@@ -25,7 +25,7 @@ import traceback
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from ..errors import InputError
+from vaelab.core.errors import InputError
 
 CellFn = Callable[[Any, dict[str, Any]], dict[str, Any]]
 

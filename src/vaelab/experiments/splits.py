@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
-from ..errors import InputError
+from vaelab.core.errors import InputError
 
 
 def label_keys(y: Any) -> np.ndarray:

@@ -28,7 +28,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.metrics.pairwise import euclidean_distances
 from sklearn.model_selection import StratifiedGroupKFold, StratifiedKFold
 
-from vaelab.errors import InputError
+from vaelab.core.errors import InputError
 
 __all__ = [
     "c2st",

@@ -10,7 +10,7 @@ from typing import Any
 
 import numpy as np
 
-from vaelab.errors import InputError
+from vaelab.core.errors import InputError
 from vaelab.metrics.distribution import _flatten, _same_width
 
 __all__ = ["mean_spread", "spread_ratio"]

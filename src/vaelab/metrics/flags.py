@@ -13,7 +13,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Any
 
-from vaelab.errors import InputError
+from vaelab.core.errors import InputError
 
 __all__ = ["Thresholds", "compute_flags"]
 

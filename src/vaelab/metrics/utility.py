@@ -23,7 +23,7 @@ from sklearn.pipeline import make_pipeline
 from sklearn.preprocessing import StandardScaler
 from threadpoolctl import threadpool_limits
 
-from vaelab.errors import InputError
+from vaelab.core.errors import InputError
 from vaelab.metrics.distribution import _flatten, _same_width, _with_seed
 
 __all__ = ["balanced_accuracy", "class_specificity", "default_classifier", "trtr", "tstr"]

@@ -10,12 +10,12 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from ..errors import InputError
-from .base import Generator, read_config
-from .classical import CLASSICAL_MODELS
-from .ddpm import DDPM
-from .seed import SeedCVAE, SeedVAE
-from .vaelab_cvae import VaelabCVAE
+from vaelab.core.errors import InputError
+from vaelab.models.base import Generator, read_config
+from vaelab.models.classical import CLASSICAL_MODELS
+from vaelab.models.ddpm import DDPM
+from vaelab.models.seed import SeedCVAE, SeedVAE
+from vaelab.models.vaelab_cvae import VaelabCVAE
 
 REGISTRY: dict[str, type] = {}
 

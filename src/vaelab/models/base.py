@@ -18,7 +18,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 
 import numpy as np
 
-from ..errors import InputError
+from vaelab.core.errors import InputError
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "weights.safetensors"
@@ -123,7 +123,7 @@ def check_training_data(X: np.ndarray, y: np.ndarray, *, min_classes: int = 1, m
 
 
 def write_config(path: Path, payload: Mapping[str, Any]) -> None:
-    from .._atomic import write_text
+    from vaelab.core.atomic import write_text
 
     write_text(Path(path) / CONFIG_FILE, json.dumps(payload, indent=2, sort_keys=True) + "\n")
 

@@ -66,9 +66,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from .._atomic import atomic_file, normalise_safetensors
-from ..errors import InputError
-from .base import (
+from vaelab.core.atomic import atomic_file, normalise_safetensors
+from vaelab.core.errors import InputError
+from vaelab.models.base import (
     WEIGHTS_FILE,
     ModelConfig,
     check_training_data,
@@ -126,7 +126,7 @@ class ClassicalGenerator(ABC):
     def fit(self, X: np.ndarray, y: np.ndarray, *, seed: int = 0) -> ClassicalGenerator:
         X = np.asarray(X)
         check_training_data(X, y)
-        from ..data.dataset import unique_labels
+        from vaelab.data.dataset import unique_labels
 
         self.classes_ = unique_labels(y)
         self.feature_shape_ = tuple(int(s) for s in X.shape[1:])
@@ -171,7 +171,7 @@ class ClassicalGenerator(ABC):
 
     @classmethod
     def load(cls, path: str | Path) -> ClassicalGenerator:
-        from .torch_base import load_safetensors_numpy
+        from vaelab.models.torch_base import load_safetensors_numpy
 
         path = Path(path)
         self = new_from_config(cls, path)

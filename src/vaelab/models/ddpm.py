@@ -66,10 +66,10 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import InputError
-from ..train import TrainConfig, stratified_split
-from .base import ModelConfig, check_training_data
-from .torch_base import TorchGenerator
+from vaelab.core.errors import InputError
+from vaelab.models.base import ModelConfig, check_training_data
+from vaelab.models.torch_base import TorchGenerator
+from vaelab.training.trainer import TrainConfig, stratified_split
 
 
 @dataclass

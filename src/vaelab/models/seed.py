@@ -22,8 +22,8 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from .base import ModelConfig
-from .torch_base import TorchGenerator
+from vaelab.models.base import ModelConfig
+from vaelab.models.torch_base import TorchGenerator
 
 
 @dataclass

@@ -12,10 +12,9 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from .._atomic import atomic_file, normalise_safetensors
-from ..errors import InputError
-from ..train import TrainConfig, fit_module, set_determinism, stratified_split, torch_threads
-from .base import (
+from vaelab.core.atomic import atomic_file, normalise_safetensors
+from vaelab.core.errors import InputError
+from vaelab.models.base import (
     WEIGHTS_FILE,
     ModelConfig,
     check_training_data,
@@ -24,6 +23,7 @@ from .base import (
     normalise_counts,
     write_model_config,
 )
+from vaelab.training.trainer import TrainConfig, fit_module, set_determinism, stratified_split, torch_threads
 
 
 def _check_weights_file(path: Path) -> Path:
@@ -138,7 +138,7 @@ class TorchGenerator(ABC):
                 f"{self.name} has a sigmoid output and a BCE loss, so it needs data in [0, 1] "
                 f"(found {X.min():.3g}..{X.max():.3g}); use --preprocess minmax"
             )
-        from ..data.dataset import unique_labels
+        from vaelab.data.dataset import unique_labels
 
         self.classes_ = unique_labels(y)
         self.feature_shape_ = tuple(int(s) for s in X.shape[1:])

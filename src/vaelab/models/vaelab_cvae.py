@@ -42,7 +42,7 @@ alternatives stay available as options for ablations.
   max 1), L2-normalised or L1-normalised, samples are re-normalised the same way
   (``renormalise = "auto"``); otherwise a classifier spots "max != 1" at once.
 
-Training uses :func:`vaelab.train.fit_module` (tensors sliced in memory, no DataLoader);
+Training uses :func:`vaelab.training.trainer.fit_module` (tensors sliced in memory, no DataLoader);
 ``compile = true`` wraps the loss in :func:`torch.compile` (works on CPU, but compiling takes
 ~50 s, more than a whole default training: for GPUs and long runs).
 """
@@ -57,9 +57,9 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import InputError
-from .base import ModelConfig, check_training_data, encode_labels
-from .torch_base import TorchGenerator
+from vaelab.core.errors import InputError
+from vaelab.models.base import ModelConfig, check_training_data, encode_labels
+from vaelab.models.torch_base import TorchGenerator
 
 # renormalisation modes, stored as an integer code with the weights
 _RENORM_CODES = {"none": 0, "minmax": 1, "l2": 2, "l1": 3}

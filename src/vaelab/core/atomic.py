@@ -3,7 +3,7 @@
 A crash, an error or Ctrl-C leaves either the old output or nothing — never a
 half-written file or folder that looks complete. Parent folders created for an output
 that then fails are removed again, and a location that cannot be written is reported as
-an :class:`~vaelab.errors.InputError` (one line), not a traceback.
+an :class:`~vaelab.core.errors.InputError` (one line), not a traceback.
 
 Output folders carry a small marker file (:data:`MARKER`). An existing folder is replaced
 only when it is empty or carries the marker, so ``--out ~/project`` can never wipe a
@@ -20,7 +20,7 @@ import zipfile
 from collections.abc import Callable, Iterator
 from pathlib import Path
 
-from .errors import InputError
+from vaelab.core.errors import InputError
 
 MARKER = ".vaelab"
 MARKER_TEXT = "written by vaelab; a later vaelab command may replace this folder\n"

@@ -37,8 +37,8 @@ from typing import Any
 import numpy as np
 import torch
 
-from ._atomic import atomic_dir
-from .errors import InputError
+from vaelab.core.atomic import atomic_dir
+from vaelab.core.errors import InputError
 
 FORMAT = "vaelab-checkpoint"
 VERSION = 1
@@ -50,7 +50,7 @@ _NAME = re.compile(rf"{PREFIX}(\d{{6,}})")
 
 @dataclass
 class TrainingState:
-    """The state of :func:`vaelab.train.fit_module` after ``epoch`` completed epochs."""
+    """The state of :func:`vaelab.training.trainer.fit_module` after ``epoch`` completed epochs."""
 
     epoch: int
     done: bool
@@ -222,7 +222,7 @@ def remove_checkpoints(folder: str | Path) -> None:
 def load_checkpoint(path: str | Path, *, expect_fingerprint: str | None = None) -> TrainingState:
     """Read a checkpoint folder; refuses pickles, damaged files and (given ``expect_fingerprint``)
     a checkpoint written for another data set / model / seed / configuration."""
-    from .models.torch_base import load_safetensors
+    from vaelab.models.torch_base import load_safetensors
 
     path = Path(path)
     f = path / STATE_JSON

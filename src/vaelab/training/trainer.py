@@ -27,7 +27,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from .errors import InputError, VaelabError
+from vaelab.core.errors import InputError, VaelabError
 
 
 class TrainingDiverged(VaelabError):
@@ -115,7 +115,7 @@ def fit_module(
     history stores per-sample means.
 
     With ``checkpoint_dir``, a checkpoint (module, optimizer, history, early-stopping state
-    and both random generators; see :mod:`vaelab.checkpoint`) is written atomically every
+    and both random generators; see :mod:`vaelab.training.checkpoint`) is written atomically every
     ``checkpoint_every`` epochs and when training ends. With ``resume=True`` training
     continues from the newest checkpoint there, if any, and gives exactly the result of an
     uninterrupted run; a checkpoint written for other data / model / seed / configuration is
@@ -123,8 +123,8 @@ def fit_module(
     ``(get, set)`` saves and restores training state kept outside the module and optimizer
     (e.g. EMA weights) as a dict of tensors.
     """
-    from . import checkpoint as ckpt
-    from .optim import Adam
+    from vaelab.training import checkpoint as ckpt
+    from vaelab.training.optim import Adam
 
     opt = Adam(module.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
     gen = torch.Generator(device="cpu").manual_seed(int(seed) + 7919)

@@ -27,8 +27,8 @@ from typing import Any
 
 import numpy as np
 
-from ..errors import InputError
-from .preprocess import Step, register_step
+from vaelab.core.errors import InputError
+from vaelab.data.preprocess import Step, register_step
 
 
 def _number(step: str, name: str, v: Any, *, lo: float | None = None, positive: bool = False) -> float:

@@ -8,7 +8,7 @@ from typing import Any
 
 import numpy as np
 
-from ._atomic import atomic_file
+from vaelab.core.atomic import atomic_file
 
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
 

@@ -13,7 +13,7 @@ What is kept identical to ``generator.fit(X, y, seed=s)`` for each seed ``s``:
   the stratified validation split, ``after_fit``): ``fit`` is called for every seed, one
   after the other, and only its call to the training loop is replaced;
 * the initial weights, the per-epoch batch order (the same seeded permutation as
-  :func:`vaelab.train.fit_module`), the optimiser, gradient clipping (per model), the
+  :func:`vaelab.training.trainer.fit_module`), the optimiser, gradient clipping (per model), the
   per-model early stopping on the validation loss and the restore of each model's best
   weights.
 
@@ -43,9 +43,9 @@ import numpy as np
 import torch
 from torch import nn
 
-from .errors import InputError, VaelabError
-from .optim import Adam
-from .train import TrainConfig
+from vaelab.core.errors import InputError, VaelabError
+from vaelab.training.optim import Adam
+from vaelab.training.trainer import TrainConfig
 
 _LOCK = threading.Lock()
 
@@ -86,7 +86,7 @@ def fit_many(make: Callable[[], Any], X: np.ndarray, y: np.ndarray, seeds: Seque
     Returns:
         list of fitted generators, in the order of ``seeds``.
     """
-    from .models import torch_base
+    from vaelab.models import torch_base
 
     seeds = [int(s) for s in seeds]
     if not seeds:
@@ -171,7 +171,7 @@ def _same(jobs: list[dict[str, Any]], key: Callable[[dict[str, Any]], Any], what
 
 
 def _train_lockstep(jobs: list[dict[str, Any]]) -> list[list[dict[str, float]]]:
-    """The loop of :func:`vaelab.train.fit_module`, run for all jobs at once."""
+    """The loop of :func:`vaelab.training.trainer.fit_module`, run for all jobs at once."""
     from torch.func import functional_call, stack_module_state, vmap
 
     cfg: TrainConfig = jobs[0]["cfg"]

@@ -11,8 +11,8 @@ from collections.abc import Sequence
 from pathlib import Path
 from typing import Any
 
-from . import __version__
-from .errors import InputError, VaelabError
+from vaelab import __version__
+from vaelab.core.errors import InputError, VaelabError
 
 
 def _add_data_args(p: argparse.ArgumentParser) -> None:
@@ -21,7 +21,7 @@ def _add_data_args(p: argparse.ArgumentParser) -> None:
 
 
 def _load(path: str, args: argparse.Namespace | None = None):
-    from .data.io import load_data
+    from vaelab.data.io import load_data
 
     return load_data(path, label_column=getattr(args, "label_column", None), group_column=getattr(args, "group_column", None))
 
@@ -41,8 +41,8 @@ def _read_toml(path: str) -> dict[str, Any]:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from .models import DEFAULT_MODEL
-    from .runs import train_run
+    from vaelab.models import DEFAULT_MODEL
+    from vaelab.runs import train_run
 
     cfg = _read_toml(args.config) if args.config else {}
     model = args.model or cfg.pop("model", None) or DEFAULT_MODEL
@@ -66,8 +66,8 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_generate(args: argparse.Namespace) -> int:
-    from .data.io import write_data
-    from .runs import generate, load_run, per_class_counts
+    from vaelab.data.io import write_data
+    from vaelab.runs import generate, load_run, per_class_counts
 
     run = load_run(args.run)
     counts = per_class_counts(run, per_class=args.per_class, factor=args.factor)
@@ -78,11 +78,11 @@ def cmd_generate(args: argparse.Namespace) -> int:
 
 
 def cmd_evaluate(args: argparse.Namespace) -> int:
-    from .evaluation import evaluate_files
+    from vaelab.evaluation.suite import evaluate_files
 
     result = evaluate_files(args.real, args.synthetic, holdout=args.holdout, run=args.run, out=args.out,
                             seed=args.seed, label_column=args.label_column, group_column=args.group_column)
-    from .evaluation import format_report
+    from vaelab.evaluation.suite import format_report
 
     print(format_report(result))
     print(f"\nwrote {args.out}/metrics.json and figures")
@@ -90,8 +90,8 @@ def cmd_evaluate(args: argparse.Namespace) -> int:
 
 
 def cmd_demo(args: argparse.Namespace) -> int:
-    from .demo import run_demo
-    from .models import get_model
+    from vaelab.demo import run_demo
+    from vaelab.models import get_model
 
     compare = None if args.compare in ("", "none") else args.compare
     if compare is not None:
@@ -101,7 +101,7 @@ def cmd_demo(args: argparse.Namespace) -> int:
 
 
 def cmd_ablate(args: argparse.Namespace) -> int:
-    from .experiments.ablation import ablation_table, run_ablation, write_ablation
+    from vaelab.experiments.ablation import ablation_table, run_ablation, write_ablation
 
     ds = _load(args.data, args)
     result = run_ablation(ds, args.models, seeds=args.seeds, folds=args.folds, preprocess=args.preprocess,
@@ -115,7 +115,7 @@ def cmd_ablate(args: argparse.Namespace) -> int:
 
 
 def cmd_augment(args: argparse.Namespace) -> int:
-    from .experiments.augment import augment_table, run_augment, write_augment
+    from vaelab.experiments.augment import augment_table, run_augment, write_augment
 
     ds = _load(args.data, args)
     result = run_augment(ds, model=args.model, factors=args.factors, classifiers=args.classifiers,
@@ -153,8 +153,8 @@ def _add_runner_args(p: argparse.ArgumentParser) -> None:
 
 
 def _add_experiment_parsers(sub: Any) -> None:
-    from .experiments import DEFAULT_CLASSIFIERS, DEFAULT_FACTORS
-    from .models import DEFAULT_MODEL
+    from vaelab.experiments import DEFAULT_CLASSIFIERS, DEFAULT_FACTORS
+    from vaelab.models import DEFAULT_MODEL
 
     a = sub.add_parser("ablate", help="compare generators over seeds × group-aware folds; write ablation.json")
     a.add_argument("data", metavar="DATA", help="csv / tsv / xlsx table or npz")
@@ -181,7 +181,7 @@ def _add_experiment_parsers(sub: Any) -> None:
 
 
 def build_parser() -> argparse.ArgumentParser:
-    from .models import DEFAULT_MODEL, available
+    from vaelab.models import DEFAULT_MODEL, available
 
     p = argparse.ArgumentParser(prog="vaelab", description="Conditional VAEs and honest evaluation of synthetic data.")
     p.add_argument("--version", action="version", version=f"vaelab {__version__}")

@@ -8,10 +8,10 @@ from typing import Any
 
 import numpy as np
 
-from ._atomic import atomic_dir, write_text
-from .data.dataset import Dataset
-from .errors import InputError
-from .metrics.seed import METRIC_NAMES, seed_metrics, seed_references
+from vaelab.core.atomic import atomic_dir, write_text
+from vaelab.core.errors import InputError
+from vaelab.data.dataset import Dataset
+from vaelab.metrics.seed import METRIC_NAMES, seed_metrics, seed_references
 
 
 def _keys(y: np.ndarray) -> set[str]:
@@ -56,7 +56,7 @@ def evaluate_arrays(real: Dataset, synthetic: Dataset, *, holdout: Dataset | Non
     Returns a JSON-ready dict; with ``diagnostics=True`` also ``_diagnostics`` (raw
     distances for the figures), which :func:`write_report` does not store.
     """
-    from .metrics import (
+    from vaelab.metrics import (
         c2st_breakdown,
         class_specificity,
         compute_flags,
@@ -233,7 +233,7 @@ def write_report_files(result: dict[str, Any], real: Dataset, synthetic: Dataset
     ``seed_metrics.csv`` (the seed table with its reference rows), ``report.txt``, and the
     figures ``real_vs_synthetic.png``, ``pca.png``, ``nn_distances.png``.
     """
-    from .plots import nn_distance_histogram, pca_scatter, real_vs_synthetic
+    from vaelab.reporting.figures import nn_distance_histogram, pca_scatter, real_vs_synthetic
 
     diag = result.get("_diagnostics", {})
     clean = {k: v for k, v in result.items() if k != "_diagnostics"}
@@ -274,8 +274,8 @@ def evaluate_files(real: str | Path, synthetic: str | Path, *, out: str | Path, 
                    run: str | Path | None = None, seed: int = 0, label_column: str | int | None = None,
                    group_column: str | int | None = None) -> dict[str, Any]:
     """``vaelab evaluate``: load the files, bring the real ones into model space, compute, write."""
-    from .data.io import load_data
-    from .runs import load_run
+    from vaelab.data.io import load_data
+    from vaelab.runs import load_run
 
     real_ds = load_data(real, label_column=label_column, group_column=group_column)
     synth_ds = load_data(synthetic)

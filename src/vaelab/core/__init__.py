@@ -1,0 +1,1 @@
+"""Core services every stage uses: errors, atomic files."""

@@ -1,0 +1,1 @@
+"""What only one modality needs: spectra (preprocessing), images, audio."""

@@ -1,0 +1,1 @@
+"""Spectra: baseline removal, smoothing and normalisation steps."""

@@ -1,0 +1,1 @@
+"""Training: the loop, checkpoints, multi-seed training, the optimiser."""

@@ -7,6 +7,9 @@ from typing import Any
 
 import numpy as np
 
+from vaelab.core.labels import labels_to_json, unique_labels
+from vaelab.data.sample import SampleSpec
+
 
 @dataclass
 class Layout:
@@ -16,7 +19,7 @@ class Layout:
     features); ``header`` whether the table had a header row; ``label_name`` its header text.
     """
 
-    kind: str = "table"  # "table" | "npz"
+    kind: str = "table"  # "table" | "npz": the file layout; what a sample is lives in Dataset.spec
     header: bool = False
     label_position: int = 0
     label_name: str | None = None
@@ -42,6 +45,11 @@ class Dataset:
 
     Labels keep their original type: integer labels stay integers, strings stay strings
     (an object array), so class names survive end to end.
+
+    ``spec`` describes one sample (:class:`~vaelab.data.sample.SampleSpec`: spectrum, image,
+    audio or generic). Left out, it is inferred from ``X``'s shape and ``axis``
+    (:meth:`SampleSpec.infer`); given, it must match ``X.shape[1:]``. For spectra ``axis`` and
+    ``spec.axis`` are kept equal (``axis`` wins when both are given).
     """
 
     X: np.ndarray
@@ -50,12 +58,22 @@ class Dataset:
     axis: np.ndarray | None = None
     layout: Layout = field(default_factory=Layout)
     source: str | None = None
+    spec: SampleSpec | None = None
 
     def __post_init__(self) -> None:
         if len(self.X) != len(self.y):
             raise ValueError(f"X has {len(self.X)} rows but y has {len(self.y)}")
         if self.groups is not None and len(self.groups) != len(self.X):
             raise ValueError("groups must have one entry per sample")
+        shape = tuple(int(s) for s in np.shape(self.X)[1:])
+        if self.spec is None:
+            self.spec = SampleSpec.infer(shape, axis=self.axis, dtype=np.asarray(self.X).dtype)
+        elif self.spec.shape != shape:
+            raise ValueError(f"the sample description says shape {self.spec.shape}, X has {shape} per sample")
+        elif self.axis is not None:
+            self.spec = self.spec.with_axis(self.axis)
+        if self.axis is None and self.spec.axis is not None:
+            self.axis = np.asarray(self.spec.axis, dtype=np.float64)
 
     @property
     def n(self) -> int:
@@ -70,8 +88,6 @@ class Dataset:
         return unique_labels(self.y)
 
     def class_counts(self) -> dict[Any, int]:
-        from vaelab.models.base import labels_to_json
-
         cls = self.classes
         keys = labels_to_json(cls)
         ys = labels_to_json(np.asarray(self.y, dtype=object))
@@ -87,9 +103,4 @@ class Dataset:
         )
 
 
-def unique_labels(y: np.ndarray) -> np.ndarray:
-    """Sorted unique labels, keeping ints as int64 and strings as an object array."""
-    y = np.asarray(y)
-    if y.dtype.kind in "iu":
-        return np.unique(y).astype(np.int64)
-    return np.asarray(sorted({str(v) for v in y}), dtype=object)
+__all__ = ["Dataset", "Layout", "SampleSpec", "unique_labels"]

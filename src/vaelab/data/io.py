@@ -4,7 +4,14 @@ Tables: by default the first column holds the label and the other columns are fe
 with or without a header row (the seed report's ``pd.read_excel(header=None)`` layout).
 A header whose feature cells are all numbers becomes the spectral axis. ``label_column``
 and ``group_column`` may be a header name or a 0-based column index (negative counts from
-the end). npz: ``X`` (n × features...), ``y`` (n), optional ``groups`` (n) and ``axis``.
+the end). A table holds spectra (one row per sample).
+
+npz: ``X`` (n, ...), ``y`` (n), optional ``groups`` (n) and ``axis``. The shape of one sample
+decides what it is (:meth:`~vaelab.data.sample.SampleSpec.infer`): ``X`` (n, d) holds spectra
+(``axis``, if present, gives their d axis values; only spectra have one); (n, H, W) grey images
+and (n, H, W, C) with C <= 4 colour images, channels last — kept in memory exactly as in the
+file; any other shape is generic. ``X`` is read as float (float32 / float64 kept, other numbers
+become float64) and its dtype in the file is recorded in ``Dataset.spec.dtype``.
 
 Everything read here is untrusted: problems raise :class:`~vaelab.core.errors.InputError` with
 one line that says what and where; npz files are opened with ``allow_pickle=False``.
@@ -24,6 +31,7 @@ import pandas as pd
 from vaelab.core.atomic import atomic_file, normalise_zip
 from vaelab.core.errors import InputError
 from vaelab.data.dataset import Dataset, Layout
+from vaelab.data.sample import SampleSpec
 
 TABLE_SUFFIXES = {".csv": ",", ".tsv": "\t", ".tab": "\t", ".txt": None}
 EXCEL_SUFFIXES = {".xlsx", ".xlsm"}
@@ -379,6 +387,7 @@ def _load_npz(path: Path) -> Dataset:
         raise InputError(f"{path}: X holds no samples")
     if X.size == 0:
         raise InputError(f"{path}: X has no features (shape {X.shape})")
+    file_dtype = X.dtype
     X = X if X.dtype in (np.float32, np.float64) else X.astype(np.float64)
     if not np.all(np.isfinite(X)):
         r = int(np.argwhere(~np.isfinite(X.reshape(len(X), -1)))[0][0])
@@ -413,12 +422,17 @@ def _load_npz(path: Path) -> Dataset:
         groups = np.asarray([_group_str(v) for v in vals], dtype=object)
     axis = arrays.get("axis")
     if axis is not None:
-        if axis.dtype.kind not in "iuf" or axis.shape != X.shape[1:2] or X.ndim != 2:
-            raise InputError(f"{path}: axis must be numeric with one value per feature ({X.shape[1:]}), got {axis.shape}")
+        if X.ndim != 2:
+            raise InputError(f"{path}: axis is for spectra, X of shape (n, points); "
+                             f"X here has shape {X.shape}, so leave axis out")
+        if axis.dtype.kind not in "iuf" or axis.shape != X.shape[1:2]:
+            raise InputError(f"{path}: axis must be numeric with one value per feature ({X.shape[1:]}), got "
+                             f"{axis.dtype} {axis.shape}")
         axis = axis.astype(np.float64)
         if not np.all(np.isfinite(axis)):
             raise InputError(f"{path}: axis contains NaN or infinite values")
-    return Dataset(X=X, y=y, groups=groups, axis=axis, layout=Layout(kind="npz"), source=str(path))
+    spec = SampleSpec.infer(X.shape[1:], axis=axis, dtype=file_dtype)
+    return Dataset(X=X, y=y, groups=groups, axis=axis, layout=Layout(kind="npz"), source=str(path), spec=spec)
 
 
 # --------------------------------------------------------------------------- writing
@@ -432,16 +446,23 @@ def write_data(ds: Dataset, path: str | Path, *, layout: Layout | None = None) -
     """Write ``ds`` atomically to csv / tsv / xlsx / npz in ``layout`` (default: the data set's own).
 
     Tables: the label column at ``layout.label_position``, features after it, a header row if
-    the layout has one (feature names or the axis). npz: ``X``, ``y`` (strings), ``axis``.
+    the layout has one (feature names or the axis); only for samples of one dimension (spectra).
+    npz: ``X``, ``y`` (strings), ``axis`` (spectra), ``groups``. ``X`` keeps its shape; images are
+    written in ``ds.spec.dtype`` (integer types rounded and clipped to the type's range, so uint8
+    in gives uint8 out), everything else as float32.
     """
     path = Path(path)
     layout = layout or ds.layout
     suffix = path.suffix.lower()
     if suffix not in SUPPORTED:
         raise InputError(f"{path}: unsupported output type {suffix!r}; use one of {', '.join(SUPPORTED)}")
+    spec = ds.spec
+    if suffix not in NPZ_SUFFIXES and spec is not None and len(spec.shape) != 1:
+        raise InputError(f"{path}: a table holds one row of numbers per sample; {spec.describe()} "
+                         "go to an npz file (.npz)")
     with atomic_file(path) as tmp:
         if suffix in NPZ_SUFFIXES:
-            payload = {"X": np.asarray(ds.X, dtype=np.float32), "y": np.asarray([str(v) for v in ds.y.tolist()])}
+            payload = {"X": _npz_X(ds), "y": np.asarray([str(v) for v in ds.y.tolist()])}
             if ds.axis is not None:
                 payload["axis"] = np.asarray(ds.axis, dtype=np.float64)
             if ds.groups is not None:
@@ -457,6 +478,19 @@ def write_data(ds: Dataset, path: str | Path, *, layout: Layout | None = None) -
                 sep = TABLE_SUFFIXES[suffix] or ","
                 df.to_csv(tmp, sep=sep, header=layout.header, index=False, float_format="%.9g")
     return path
+
+
+def _npz_X(ds: Dataset) -> np.ndarray:
+    """``X`` as written to npz: images in their recorded dtype, everything else float32."""
+    X = np.asarray(ds.X)
+    spec = ds.spec
+    if spec is None or spec.kind != "image" or spec.dtype is None:
+        return X.astype(np.float32)
+    dtype = np.dtype(spec.dtype)
+    if dtype.kind in "iu":
+        info = np.iinfo(dtype)
+        return np.clip(np.rint(X), info.min, info.max).astype(dtype)
+    return X.astype(dtype)
 
 
 def _as_frame(ds: Dataset, layout: Layout) -> pd.DataFrame:

@@ -10,13 +10,21 @@ Steps:
 ``minmax``    the seed report's per-spectrum min–max scaling: each sample is mapped to
               [0, 1] by its own minimum and maximum (no fitted state).
 ``standard``  per-feature z-score with the training set's mean and standard deviation.
+
+These three apply to every kind of sample. Each step declares the kinds of sample it applies to
+(``Step.modalities``, see :mod:`vaelab.data.sample`); :meth:`Preprocessing.check` refuses a step
+given other data (baseline removal must never run along the rows of an image). Steps of one
+modality live in ``vaelab.modalities.<modality>.preprocess`` and register themselves with
+:func:`register_step`; the registry ``STEPS`` imports the modules listed in ``STEP_MODULES``
+the first time it is read, so ``vaelab.data`` never imports a modality.
 """
 
 from __future__ import annotations
 
+import importlib
 import json
 from abc import ABC, abstractmethod
-from collections.abc import Callable
+from collections.abc import Iterator, MutableMapping
 from pathlib import Path
 from typing import Any, ClassVar
 
@@ -24,6 +32,7 @@ import numpy as np
 
 from vaelab.core.atomic import write_text
 from vaelab.core.errors import InputError
+from vaelab.data.sample import KINDS, SampleSpec, applies_to
 
 
 class Step(ABC):
@@ -31,6 +40,7 @@ class Step(ABC):
 
     name: ClassVar[str] = ""
     per_sample: ClassVar[bool] = True  # True: no fitted state, each sample on its own
+    modalities: ClassVar[frozenset[str]] = frozenset(KINDS)  # the kinds of sample it applies to
 
     def fit(self, X: np.ndarray) -> Step:
         return self
@@ -122,7 +132,47 @@ class Standard(Step):
         self.scale_ = np.asarray(state["scale"], dtype=np.float64).reshape(shape)
 
 
-STEPS: dict[str, Callable[..., Step]] = {"none": Identity, "minmax": MinMax, "standard": Standard}
+# modules whose import registers more steps (one per modality); read on the first look-up
+STEP_MODULES: list[str] = ["vaelab.modalities.spectra.preprocess"]
+
+
+class _Registry(MutableMapping):
+    """``{name: step class}``; imports ``STEP_MODULES`` the first time it is read."""
+
+    def __init__(self, steps: dict[str, type[Step]]):
+        self._steps = dict(steps)
+        self._loaded: set[str] = set()
+
+    def _discover(self) -> None:
+        for mod in STEP_MODULES:
+            if mod not in self._loaded:
+                self._loaded.add(mod)
+                importlib.import_module(mod)
+
+    def __getitem__(self, name: str) -> type[Step]:
+        self._discover()
+        return self._steps[name]
+
+    def __setitem__(self, name: str, cls: type[Step]) -> None:
+        self._steps[name] = cls
+
+    def __delitem__(self, name: str) -> None:
+        del self._steps[name]
+
+    def __iter__(self) -> Iterator[str]:
+        self._discover()
+        return iter(self._steps)
+
+    def __len__(self) -> int:
+        self._discover()
+        return len(self._steps)
+
+    def __contains__(self, name: object) -> bool:
+        self._discover()
+        return name in self._steps
+
+
+STEPS: MutableMapping[str, type[Step]] = _Registry({"none": Identity, "minmax": MinMax, "standard": Standard})
 
 
 def register_step(cls: type[Step]) -> type[Step]:
@@ -152,6 +202,14 @@ class Preprocessing:
     @property
     def spec(self) -> str:
         return "+".join(s.name for s in self.steps)
+
+    def check(self, sample: SampleSpec) -> Preprocessing:
+        """Refuse (``InputError``) a step that does not apply to this kind of sample; returns self."""
+        for s in self.steps:
+            if sample.kind not in s.modalities:
+                raise InputError(f"preprocessing step {s.name!r} applies to {applies_to(s.modalities)}; "
+                                 f"this data set holds {sample.describe()}")
+        return self
 
     def fit(self, X: np.ndarray) -> Preprocessing:
         for s in self.steps:

@@ -163,7 +163,7 @@ def run_ablation(ds: Dataset, models: str | list[str], *, seeds: int = 2, folds:
     check_training_data(ds.X, ds.y)
     if int(c2st_trees) < 1 or int(mmd_permutations) < 0:
         raise InputError("--c2st-trees must be >= 1 and --mmd-permutations >= 0")
-    prep = choose_preprocess(names, preprocess)
+    prep = choose_preprocess(names, preprocess, ds.spec)
     splits = make_splits(ds, folds=folds, seeds=seeds)
     overrides = {n: model_overrides(n, epochs, (model_config or {}).get(n)) for n in names}
     shared = shared_data(ds, splits, prep)

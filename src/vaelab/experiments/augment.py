@@ -209,7 +209,7 @@ def run_augment_models(ds: Dataset, models: str | list[str], *, factors: str | l
         raise InputError(f"--trees must be at least 1, got {trees}")
     check_training_data(ds.X, ds.y)
     classical_list = [g for g in classical_names(classical) if g not in names]
-    prep = choose_preprocess([*names, *classical_list], preprocess)
+    prep = choose_preprocess([*names, *classical_list], preprocess, ds.spec)
     splits = make_splits(ds, folds=folds, seeds=seeds)
     shared = shared_data(ds, splits, prep)
     base = {"classifiers": clfs, "trees": int(trees)}

@@ -12,10 +12,11 @@ import numpy as np
 
 from vaelab.core.atomic import atomic_dir, write_text
 from vaelab.core.errors import InputError
+from vaelab.core.labels import labels_to_json, unique_labels
 from vaelab.data.dataset import Dataset
 from vaelab.data.preprocess import Preprocessing
+from vaelab.data.sample import SampleSpec
 from vaelab.experiments.splits import fold_splits, label_keys
-from vaelab.models.base import labels_to_json
 
 
 def parse_names(spec: str | list[str] | tuple[str, ...], what: str = "model") -> list[str]:
@@ -59,16 +60,19 @@ def build_generator(name: str, overrides: dict[str, Any]) -> Any:
     return gen
 
 
-def choose_preprocess(names: list[str], preprocess: str | None) -> str:
+def choose_preprocess(names: list[str], preprocess: str | None, sample: SampleSpec | None = None) -> str:
     """One preprocessing for every model of an experiment, so all metrics live in one space.
 
     Given: that one. Otherwise the first model's default, unless a later model needs data in
-    [0, 1] (a sigmoid/BCE model such as the seed CVAE): then that model's default.
+    [0, 1] (a sigmoid/BCE model such as the seed CVAE): then that model's default. With
+    ``sample``, a step that does not apply to that kind of data is refused.
     """
     from vaelab.models import DEFAULT_PREPROCESS, REGISTRY
 
     if preprocess:
-        Preprocessing.from_spec(preprocess)  # validates the names
+        pre = Preprocessing.from_spec(preprocess)  # validates the names
+        if sample is not None:
+            pre.check(sample)
         return preprocess
     chosen = DEFAULT_PREPROCESS.get(names[0], "none")
     for n in names:
@@ -107,8 +111,6 @@ def fold_data(shared: dict[str, Any], seed: int, fold: int) -> dict[str, Any]:
 
 def class_counts(y: np.ndarray) -> dict[Any, int]:
     """``{label: count}`` in sorted class order with the labels' own type (int or str)."""
-    from vaelab.data.dataset import unique_labels
-
     classes = unique_labels(y)
     keys = label_keys(y)
     return {lab: int(np.sum(keys == str(lab))) for lab in labels_to_json(classes)}

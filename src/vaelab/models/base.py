@@ -19,6 +19,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 import numpy as np
 
 from vaelab.core.errors import InputError
+from vaelab.core.labels import encode_labels, labels_from_json, labels_to_json  # noqa: F401  (re-exported)
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "weights.safetensors"
@@ -54,34 +55,6 @@ class ModelConfig:
         if unknown:
             raise InputError(f"{cls.__name__}: unknown option(s) {sorted(unknown)}; known: {sorted(known)}")
         return cls(**dict(d))
-
-
-def labels_to_json(classes: np.ndarray) -> list:
-    """Class labels as JSON values (python int or str), in order."""
-    out = []
-    for c in classes:
-        if isinstance(c, (np.integer, int)) and not isinstance(c, bool):
-            out.append(int(c))
-        else:
-            out.append(str(c))
-    return out
-
-
-def labels_from_json(values: list) -> np.ndarray:
-    if all(isinstance(v, int) for v in values):
-        return np.asarray(values, dtype=np.int64)
-    return np.asarray([str(v) for v in values], dtype=object)
-
-
-def encode_labels(y: np.ndarray, classes: np.ndarray) -> np.ndarray:
-    """Map labels to indices into ``classes``; unknown labels raise ``InputError``."""
-    lookup = {c: i for i, c in enumerate(labels_to_json(classes))}
-    out = np.empty(len(y), dtype=np.int64)
-    for i, v in enumerate(labels_to_json(np.asarray(y, dtype=object))):
-        if v not in lookup:
-            raise InputError(f"label {v!r} is not one of the model's classes {list(lookup)}")
-        out[i] = lookup[v]
-    return out
 
 
 def normalise_counts(counts: Mapping[Any, int], classes: np.ndarray) -> list[tuple[int, int]]:

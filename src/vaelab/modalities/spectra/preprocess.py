@@ -5,8 +5,10 @@ others on the command line, e.g. ``--preprocess aspls+savgol+vector``. Parameter
 plain JSON values (``Preprocessing.from_spec(spec, aspls={"lam": 1e6})``); they are saved
 with the run's ``preprocessing.json``.
 
-Baseline removal and smoothing act along the **last axis** (each row of the trailing shape
-is one spectrum); the normalisations act on all features of a sample.
+All of them apply to spectra only (``modalities = {"spectrum"}``): ``Preprocessing.check``
+refuses them for images or audio, and baseline removal and smoothing also refuse arrays that
+are not ``(n, points)``, so a baseline is never fitted along the rows of an image. Baseline removal and smoothing act along
+each spectrum; the normalisations on all points of a sample.
 
 ``asls``    asymmetric least squares baseline (Eilers & Boelens 2005), subtracted.
 ``arpls``   asymmetrically reweighted penalised least squares (Baek et al. 2015), subtracted.
@@ -47,15 +49,23 @@ def _integer(step: str, name: str, v: Any, lo: int) -> int:
     return int(v)
 
 
-def _rows(X: np.ndarray) -> tuple[np.ndarray, tuple[int, ...]]:
-    """``X`` (n, ..., m) as float64 rows (k, m) along the last axis, and the original shape."""
+SPECTRA = frozenset({"spectrum"})
+
+
+def _spectra(step: str, X: np.ndarray) -> np.ndarray:
+    """``X`` as float64 spectra (n, points); any other shape is refused."""
     X = np.asarray(X, dtype=np.float64)
-    if X.ndim < 2:
-        raise InputError(f"expected data of shape (n, features...), got {X.shape}")
-    return X.reshape(-1, X.shape[-1]), X.shape
+    if X.ndim != 2:
+        raise InputError(f"preprocessing step {step!r} applies to spectra, data of shape (n, points); "
+                         f"got shape {X.shape}")
+    return X
 
 
-class _Baseline(Step):
+class _SpectralStep(Step):
+    modalities = SPECTRA
+
+
+class _Baseline(_SpectralStep):
     """Subtract a pybaselines Whittaker-type baseline from every spectrum."""
 
     method = ""
@@ -93,10 +103,10 @@ class _Baseline(Step):
         return out
 
     def transform(self, X: np.ndarray) -> np.ndarray:
-        rows, shape = _rows(X)
+        rows = _spectra(self.name, X)
         if not np.all(np.isfinite(rows)):
             raise InputError(f"preprocessing {self.name!r}: data contain NaN or infinite values")
-        return (rows - self.baseline(rows)).reshape(shape)
+        return rows - self.baseline(rows)
 
 
 @register_step
@@ -127,7 +137,7 @@ class AsPLS(_Baseline):
 
 
 @register_step
-class SavGol(Step):
+class SavGol(_SpectralStep):
     """Savitzky–Golay smoothing (``deriv=0``) or derivative along the last axis."""
 
     name = "savgol"
@@ -149,18 +159,19 @@ class SavGol(Step):
     def transform(self, X: np.ndarray) -> np.ndarray:
         from scipy.signal import savgol_filter
 
-        rows, shape = _rows(X)
+        rows = _spectra(self.name, X)
         if rows.shape[1] < self.window:
             raise InputError(f"preprocessing 'savgol': window {self.window} is longer than the spectra "
                              f"({rows.shape[1]} points)")
-        out = savgol_filter(rows, self.window, self.polyorder, deriv=self.deriv, axis=1, mode="interp")
-        return out.reshape(shape)
+        return savgol_filter(rows, self.window, self.polyorder, deriv=self.deriv, axis=1, mode="interp")
 
 
-class _Norm(Step):
+class _Norm(_SpectralStep):
     order = 2
 
     def transform(self, X: np.ndarray) -> np.ndarray:
+        # over all features of a sample, whatever its shape (harmless on arrays); the data-set
+        # level check (modalities) still keeps it to spectra
         X = np.asarray(X, dtype=np.float64)
         if X.ndim < 2:
             raise InputError(f"expected data of shape (n, features...), got {X.shape}")

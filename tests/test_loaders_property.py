@@ -3,8 +3,11 @@
 * Any table written by pandas / numpy in a supported layout (random shape, header or not,
   integer or text labels, label column anywhere, optional group column; csv / tsv / xlsx /
   npz) loads back with exactly the same values, labels, groups and axis.
+* npz images — ``X`` (n, H, W) or (n, H, W, C), uint8 / uint16 / int16 / float32 / float64 —
+  load as images with their dtype recorded, and ``write_data`` gives back the same shape,
+  dtype and values.
 * Anything else — random bytes, random cell text, a valid table with one cell replaced,
-  npz files of random arrays — either loads (finite numbers, consistent shapes; a table
+  npz files of random arrays (any number of dimensions) — either loads (finite numbers, consistent shapes; a table
   then survives ``write_data`` + ``load_data``) or is rejected with :class:`InputError`; never any other exception. A rejected file given to
   ``vaelab train`` gives exit code 2, one line on stderr and no output.
 """
@@ -145,6 +148,13 @@ def _loads_or_rejects(path: Path, **kwargs) -> Dataset | None:
     assert isinstance(ds, Dataset) and ds.n >= 1 and ds.X.ndim >= 2 and ds.X.shape[1] >= 1
     assert np.all(np.isfinite(ds.X)) and len(ds.y) == ds.n
     assert ds.y.dtype == np.int64 or all(isinstance(v, str) and v != "" for v in ds.y)
+    assert ds.spec.shape == ds.feature_shape
+    if ds.spec.kind == "image":  # written back in its own dtype and read again unchanged
+        again = path.parent / "again.npz"
+        write_data(ds, again)
+        ds2 = load_data(again)
+        assert ds2.spec == ds.spec and list(ds2.y) == [str(v) for v in ds.y]
+        np.testing.assert_allclose(ds2.X, ds.X, rtol=1e-15, atol=0)  # exact below 2**53
     if ds.layout.kind == "table":  # what was accepted is written back and read again unchanged
         again = path.parent / "again.csv"
         write_data(ds, again)
@@ -228,9 +238,9 @@ def test_one_cell_replaced_loads_or_is_rejected(t, data):
 
 
 npz_arrays = hnp.arrays(
-    dtype=st.sampled_from([np.float64, np.float32, np.float16, np.int64, np.uint64, np.int8, np.bool_,
+    dtype=st.sampled_from([np.float64, np.float32, np.float16, np.int64, np.uint64, np.int8, np.uint8, np.bool_,
                            np.complex64, np.dtype("U3"), np.dtype("S2")]),
-    shape=hnp.array_shapes(min_dims=0, max_dims=3, min_side=0, max_side=4),
+    shape=hnp.array_shapes(min_dims=0, max_dims=5, min_side=0, max_side=4),
 )
 
 
@@ -253,3 +263,44 @@ def test_label_column_that_does_not_exist_is_rejected(tmp_path, label_column):
     with pytest.raises(InputError, match="not found|out of range"):
         load_data(p, label_column=label_column)
     _cli_rejects(p, {"label_column": label_column})
+
+
+IMAGE_DTYPES = [np.uint8, np.uint16, np.int16, np.float32, np.float64]
+
+
+@st.composite
+def image_sets(draw):
+    """An npz image set as np.savez writes it: X (n, H, W) or (n, H, W, C) with C <= 4, y, maybe groups."""
+    n_classes = draw(st.integers(2, 3))
+    classes = draw(st.lists(st.one_of(int_labels, text_labels), min_size=n_classes, max_size=n_classes,
+                            unique_by=str))
+    y = [c for c in classes for _ in range(draw(st.integers(2, 3)))]
+    shape = draw(st.one_of(st.tuples(st.integers(1, 6), st.integers(1, 6)),
+                           st.tuples(st.integers(1, 6), st.integers(1, 6), st.integers(1, 4))))
+    dtype = np.dtype(draw(st.sampled_from(IMAGE_DTYPES)))
+    elements = (st.floats(allow_nan=False, allow_infinity=False, width=dtype.itemsize * 8)
+                if dtype.kind == "f" else None)
+    X = draw(hnp.arrays(dtype, (len(y), *shape), elements=elements))
+    groups = draw(st.none() | st.lists(st.integers(0, 3), min_size=len(y), max_size=len(y)))
+    return X, y, groups
+
+
+@SETTINGS
+@given(image_sets())
+def test_npz_images_round_trip_in_shape_and_dtype(data):
+    X, y, groups = data
+    with tempfile.TemporaryDirectory() as tmp:
+        p = Path(tmp) / "images.npz"
+        arrays = {"X": X, "y": np.asarray([str(v) for v in y])}
+        if groups is not None:
+            arrays["groups"] = np.asarray(groups)
+        np.savez(p, **arrays)
+        ds = load_data(p)
+        assert ds.spec.kind == "image" and ds.spec.shape == X.shape[1:] and ds.spec.dtype == X.dtype.name
+        assert ds.X.dtype.kind == "f" and np.array_equal(ds.X, X)  # every value exact in float
+        assert ds.spec.channels == (X.shape[3] if X.ndim == 4 else 1)
+        write_data(ds, Path(tmp) / "out.npz")
+        with np.load(Path(tmp) / "out.npz", allow_pickle=False) as z:
+            assert z["X"].dtype == X.dtype and z["X"].shape == X.shape and np.array_equal(z["X"], X)
+            assert z["y"].tolist() == [str(v) for v in y]
+            assert (groups is None) == ("groups" not in z.files)

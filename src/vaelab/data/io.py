@@ -489,7 +489,11 @@ def _npz_X(ds: Dataset) -> np.ndarray:
     dtype = np.dtype(spec.dtype)
     if dtype.kind in "iu":
         info = np.iinfo(dtype)
-        return np.clip(np.rint(X), info.min, info.max).astype(dtype)
+        # the type's range as floats that convert back without overflow (float(2**64 - 1) is 2**64)
+        lo, hi = float(info.min), float(info.max)
+        if hi > info.max:
+            hi = float(np.nextafter(hi, 0.0))
+        return np.clip(np.rint(X), lo, hi).astype(dtype)
     return X.astype(dtype)
 
 

@@ -210,5 +210,9 @@ def test_old_run_json_without_a_sample_description_loads(tmp_path, small_spectra
     assert load_run(tmp_path / "run").spec == SampleSpec.spectrum(64, axis=axis)
     meta["data"]["sample"] = {"kind": "image", "shape": [8, 8]}  # disagrees with feature_shape
     f.write_text(json.dumps(meta))
+    with pytest.raises(InputError, match="shape 8×8 but feature_shape 64; the run folder is inconsistent"):
+        load_run(tmp_path / "run")
+    meta["data"]["sample"] = {"kind": "spectrum", "shape": [64], "dtype": "complex64"}
+    f.write_text(json.dumps(meta))
     with pytest.raises(InputError, match="damaged run description"):
         load_run(tmp_path / "run")

@@ -88,7 +88,8 @@ def _sample_spec(data: dict[str, Any]) -> SampleSpec:
         return SampleSpec.infer(shape, axis=axis)
     spec = SampleSpec.from_dict(data["sample"])
     if spec.shape != shape:
-        raise InputError(f"sample description shape {spec.shape} differs from feature_shape {shape}")
+        raise InputError(f"{RUN_FILE} describes samples of shape {_fmt_shape(spec.shape)} but feature_shape "
+                         f"{_fmt_shape(shape)}; the run folder is inconsistent")
     return spec.with_axis(axis) if spec.kind == "spectrum" else spec
 
 
@@ -201,7 +202,8 @@ def load_run(path: str | Path) -> Run:
             raise ValueError("feature names")
         if data.get("axis") is not None:
             np.asarray(data["axis"], dtype=np.float64).reshape(-1)
-        _sample_spec(data)
+        if data.get("sample") is not None:
+            SampleSpec.from_dict(data["sample"])
         if len(counts) != len(classes) or not shape:
             raise ValueError("inconsistent")
     except (UnicodeDecodeError, json.JSONDecodeError, KeyError, TypeError, ValueError, AttributeError):
@@ -218,6 +220,7 @@ def load_run(path: str | Path) -> Run:
     if g_classes is not None and labels_to_json(g_classes) != labels_to_json(classes):
         raise InputError(f"{path}: the model's classes {labels_to_json(g_classes)[:6]} differ from {RUN_FILE}'s "
                          f"{labels_to_json(classes)[:6]}; the run folder is inconsistent")
+    _sample_spec(data)  # its shape must agree with feature_shape
     return Run(path=path, generator=gen, preprocessing=pre, meta=meta)
 
 

@@ -74,8 +74,8 @@ def _module_level_imports(tree: ast.Module, name: str, is_pkg: bool) -> list[str
     return found
 
 
-def import_graph() -> dict[str, set[str]]:
-    """``{module: {modules it imports at module level}}`` within the package."""
+def _graph(statements) -> dict[str, set[str]]:
+    """``{module: {package modules it imports}}``; ``statements(tree)`` picks the import statements."""
     mods = _modules()
     graph: dict[str, set[str]] = {m: set() for m in mods}
     for m, path in mods.items():
@@ -83,13 +83,24 @@ def import_graph() -> dict[str, set[str]]:
         own_parents = {".".join(m.split(".")[:i]) for i in range(1, m.count(".") + 1)}
         if is_pkg:
             own_parents.add(m)
-        for target in _module_level_imports(ast.parse(path.read_text()), m, is_pkg):
+        tree = ast.Module(body=statements(ast.parse(path.read_text())), type_ignores=[])
+        for target in _module_level_imports(tree, m, is_pkg):
             parts = target.split(".")
             for i in range(1, len(parts) + 1):
                 t = ".".join(parts[:i])
                 if t in mods and t != m and t not in own_parents:
                     graph[m].add(t)
     return graph
+
+
+def import_graph() -> dict[str, set[str]]:
+    """``{module: {modules it imports at module level}}`` within the package."""
+    return _graph(lambda tree: tree.body)
+
+
+def _all_imports_graph() -> dict[str, set[str]]:
+    """Like :func:`import_graph` but with every import statement, function-level ones included."""
+    return _graph(lambda tree: [n for n in ast.walk(tree) if isinstance(n, (ast.Import, ast.ImportFrom))])
 
 
 def find_cycles(graph: dict[str, set[str]]) -> list[list[str]]:
@@ -161,26 +172,6 @@ def test_module_level_imports_form_a_dag():
     gone = [c for c in KNOWN_ELSEWHERE if c not in cycles]
     assert not new, "import cycles (module-level imports): " + "; ".join(" <-> ".join(c) for c in new)
     assert not gone, f"fixed, remove from KNOWN_ELSEWHERE: {gone}"
-
-
-def _all_imports_graph() -> dict[str, set[str]]:
-    """Like :func:`import_graph` but with every import statement, function-level ones included."""
-    mods = _modules()
-    graph: dict[str, set[str]] = {m: set() for m in mods}
-    for m, path in mods.items():
-        own = {".".join(m.split(".")[:i]) for i in range(1, m.count(".") + 1)}
-        if path.name == "__init__.py":
-            own.add(m)
-        for node in ast.walk(ast.parse(path.read_text())):
-            if isinstance(node, (ast.Import, ast.ImportFrom)):
-                wrapper = ast.Module(body=[node], type_ignores=[])
-                for target in _module_level_imports(wrapper, m, path.name == "__init__.py"):
-                    parts = target.split(".")
-                    for i in range(1, len(parts) + 1):
-                        t = ".".join(parts[:i])
-                        if t in mods and t != m and t not in own:
-                            graph[m].add(t)
-    return graph
 
 
 def test_evaluation_side_has_no_cycle_even_through_function_level_imports():

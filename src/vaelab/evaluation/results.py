@@ -16,7 +16,7 @@ from typing import Any, ClassVar, TypeVar
 
 from vaelab.core.errors import InputError
 
-__all__ = ["AblationResult", "AugmentResult", "EvaluationResult", "Result"]
+__all__ = ["AblationResult", "AugmentResult", "EvaluationResult", "ExperimentResult", "Result"]
 
 R = TypeVar("R", bound="Result")
 
@@ -128,14 +128,20 @@ class EvaluationResult(Result):
 
 
 @dataclass(kw_only=True)
-class AblationResult(Result):
-    """``ablation.json`` (see :func:`vaelab.experiments.ablation.run_ablation`)."""
-
-    what: ClassVar[str] = "ablation.json"
+class ExperimentResult(Result):
+    """The head every experiment document starts with: the command, the version, the data summary."""
 
     command: str
     vaelab_version: str
     data: dict[str, Any]
+
+
+@dataclass(kw_only=True)
+class AblationResult(ExperimentResult):
+    """``ablation.json`` (see :func:`vaelab.experiments.ablation.run_ablation`)."""
+
+    what: ClassVar[str] = "ablation.json"
+
     models: list[str]
     reference_model: str
     seeds: int
@@ -169,14 +175,11 @@ class AblationResult(Result):
 
 
 @dataclass(kw_only=True)
-class AugmentResult(Result):
+class AugmentResult(ExperimentResult):
     """``augment.json`` (see :func:`vaelab.experiments.augment.run_augment`)."""
 
     what: ClassVar[str] = "augment.json"
 
-    command: str
-    vaelab_version: str
-    data: dict[str, Any]
     model: str
     preprocess: str
     factors: list[str]

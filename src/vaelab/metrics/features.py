@@ -29,6 +29,7 @@ import numpy as np
 from vaelab.core.errors import InputError
 
 __all__ = [
+    "DEFAULT_FEATURES",
     "FEATURE_EXTRACTORS",
     "FeatureExtractor",
     "IdentityFeatures",

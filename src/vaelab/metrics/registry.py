@@ -16,7 +16,8 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-__all__ = ["METRICS", "MetricInfo", "goal_text", "metric", "register_metric"]
+__all__ = ["ABLATION_METRICS", "EVALUATE_SUMMARY", "HEADLINE", "METRICS", "SEED_METRICS", "MetricInfo", "goal_text",
+           "metric", "register_metric"]
 
 GOALS = ("higher", "lower", "target", "at_least", "reference")
 

@@ -24,10 +24,11 @@ import numpy as np
 from vaelab import __version__
 from vaelab.core.atomic import atomic_dir, is_replaceable, normalise_safetensors, write_text
 from vaelab.core.errors import InputError
+from vaelab.core.labels import labels_from_json, labels_to_json
 from vaelab.data.dataset import Dataset, Layout
 from vaelab.data.preprocess import Preprocessing
 from vaelab.models import DEFAULT_PREPROCESS, get_model, load_model
-from vaelab.models.base import check_training_data, labels_from_json, labels_to_json
+from vaelab.models.base import check_training_data
 from vaelab.training.checkpoint import latest_checkpoint, partial_path, remove_checkpoints
 from vaelab.training.trainer import TrainingDiverged, history_to_csv
 

@@ -7,6 +7,10 @@ from typing import Any
 
 import numpy as np
 
+from vaelab.core.labels import labels_to_json, unique_labels
+
+__all__ = ["Dataset", "Layout", "unique_labels"]
+
 
 @dataclass
 class Layout:
@@ -70,8 +74,6 @@ class Dataset:
         return unique_labels(self.y)
 
     def class_counts(self) -> dict[Any, int]:
-        from vaelab.models.base import labels_to_json
-
         cls = self.classes
         keys = labels_to_json(cls)
         ys = labels_to_json(np.asarray(self.y, dtype=object))
@@ -85,11 +87,3 @@ class Dataset:
             y=self.y[idx],
             groups=None if self.groups is None else self.groups[idx],
         )
-
-
-def unique_labels(y: np.ndarray) -> np.ndarray:
-    """Sorted unique labels, keeping ints as int64 and strings as an object array."""
-    y = np.asarray(y)
-    if y.dtype.kind in "iu":
-        return np.unique(y).astype(np.int64)
-    return np.asarray(sorted({str(v) for v in y}), dtype=object)

@@ -12,10 +12,10 @@ import numpy as np
 
 from vaelab.core.atomic import atomic_dir, write_text
 from vaelab.core.errors import InputError
+from vaelab.core.labels import labels_to_json
 from vaelab.data.dataset import Dataset
 from vaelab.data.preprocess import Preprocessing
 from vaelab.experiments.splits import fold_splits, label_keys
-from vaelab.models.base import labels_to_json
 
 
 def parse_names(spec: str | list[str] | tuple[str, ...], what: str = "model") -> list[str]:
@@ -107,7 +107,7 @@ def fold_data(shared: dict[str, Any], seed: int, fold: int) -> dict[str, Any]:
 
 def class_counts(y: np.ndarray) -> dict[Any, int]:
     """``{label: count}`` in sorted class order with the labels' own type (int or str)."""
-    from vaelab.data.dataset import unique_labels
+    from vaelab.core.labels import unique_labels
 
     classes = unique_labels(y)
     keys = label_keys(y)

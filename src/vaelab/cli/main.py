@@ -41,11 +41,12 @@ def _read_toml(path: str) -> dict[str, Any]:
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from vaelab.models import DEFAULT_MODEL
+    from vaelab.models import data_kind, default_model
     from vaelab.runs import train_run
 
     cfg = _read_toml(args.config) if args.config else {}
-    model = args.model or cfg.pop("model", None) or DEFAULT_MODEL
+    ds = _load(args.data, args)
+    model = args.model or cfg.pop("model", None) or default_model(data_kind(ds))
     preprocess = args.preprocess or cfg.pop("preprocess", None)
     seed = args.seed if args.seed is not None else int(cfg.pop("seed", 0))
     cfg.pop("model", None), cfg.pop("preprocess", None), cfg.pop("seed", None)
@@ -53,9 +54,9 @@ def cmd_train(args: argparse.Namespace) -> int:
     overrides.update({k: v for k, v in cfg.items() if not isinstance(v, dict)})
     if args.epochs is not None:
         overrides["epochs"] = args.epochs
-    ds = _load(args.data, args)
     run = train_run(ds, args.out, model=model, preprocess=preprocess, seed=seed, config=overrides,
-                    progress=not args.quiet, resume=args.resume, checkpoint_every=args.checkpoint_every)
+                    progress=not args.quiet, resume=args.resume, checkpoint_every=args.checkpoint_every,
+                    device=args.device)
     counts = ", ".join(f"{k}: {v}" for k, v in run.class_counts.items())
     print(f"trained {model} on {ds.n} samples ({counts}); preprocessing {run.preprocessing.spec}")
     hist = getattr(run.generator, "history_", None)
@@ -190,7 +191,7 @@ def build_parser() -> argparse.ArgumentParser:
     t = sub.add_parser("train", help="train a generator on a data file and write a run folder")
     t.add_argument("data", metavar="DATA", help="csv / tsv / xlsx table or npz")
     _add_data_args(t)
-    t.add_argument("--model", default=None, help=f"one of {', '.join(available())} (default {DEFAULT_MODEL})")
+    t.add_argument("--model", default=None, help=f"one of {', '.join(available())} (default: per modality, {DEFAULT_MODEL} for spectra)")
     t.add_argument("--preprocess", default=None,
                    help="none | minmax | standard, chain with '+' (default: the model's own, minmax for seed models)")
     t.add_argument("--epochs", type=int, default=None)
@@ -202,6 +203,8 @@ def build_parser() -> argparse.ArgumentParser:
                         "model, seed and options); without one, train from the start")
     t.add_argument("--checkpoint-every", type=int, default=25, metavar="N",
                    help="write a checkpoint to RUN_DIR.partial/ every N epochs (default 25)")
+    t.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
+                   help="where torch models train: auto (CUDA when present), cpu or cuda (default auto)")
     t.add_argument("--out", required=True, metavar="RUN_DIR")
     t.set_defaults(func=cmd_train)
 

@@ -144,14 +144,12 @@ def fit_many(make: Callable[[], Any], X: np.ndarray, y: np.ndarray, seeds: Seque
     Returns:
         list of fitted generators, in the order of ``seeds``.
     """
-    from vaelab.models.torch_base import TorchGenerator
-
     seeds = [int(s) for s in seeds]
     if not seeds:
         raise InputError("fit_many needs at least one seed")
     gens = [make() for _ in seeds]
     for g in gens:
-        if not isinstance(g, TorchGenerator):
+        if not all(hasattr(g, a) for a in ("prepare_fit", "finish_fit", "loss", "callbacks")):
             raise InputError(f"fit_many trains torch generators only, got {type(g).__name__}")
         g.progress = False
     if len({(g.name, repr(g.config.to_dict())) for g in gens}) != 1:

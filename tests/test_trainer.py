@@ -92,8 +92,8 @@ def test_callback_hooks_and_ema_is_the_average_of_the_weights_after_each_step():
     net = _net()
     Trainer(cfg, callbacks=[EMA(0.9), rec]).fit(net, _mse, TensorSource(X, c), seed=1)
     steps = 3 * 4  # 30 rows, batches of 8
-    assert rec.events == ["start"] + (["step"] * 4 + ["epoch1"])[:5] + ["step"] * 4 + ["epoch2"] + ["step"] * 4 \
-        + ["epoch3", "end"]
+    assert rec.events == ["start", *(["step"] * 4 + ["epoch1"]), *(["step"] * 4 + ["epoch2"]),
+                          *(["step"] * 4 + ["epoch3"]), "end"]
     # EMA by hand: shadow = initial weights, then shadow <- beta shadow + (1 - beta) theta_k
     shadow = [p.clone() for p in rec.params[0]]
     for k in range(1, steps + 1):

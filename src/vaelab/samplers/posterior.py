@@ -34,6 +34,10 @@ class StandardNormal(SamplerBase):
 
     def sample(self, c: torch.Tensor, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Codes (len(c), L) and attached values (len(c), a) or None, class by class in class order."""
+        if self.latent_dim is None:
+            from vaelab.core.errors import InputError
+
+            raise InputError("latent sampler 'standard': latent_dim unknown; make_sampler('standard', latent_dim=L)")
         L = int(self.latent_dim)
         z = torch.empty(len(c), L)
         att = self._attached_out(c)

@@ -10,8 +10,12 @@ import numpy as np
 
 from vaelab.core.atomic import atomic_dir, write_text
 from vaelab.core.errors import InputError
+from vaelab.core.jsonable import jsonable
 from vaelab.data.dataset import Dataset
-from vaelab.metrics.seed import METRIC_NAMES, seed_metrics, seed_references
+from vaelab.evaluation.results import EvaluationResult
+from vaelab.metrics.features import FeatureExtractor, get_extractor, sample_kind
+from vaelab.metrics.seed import seed_metrics, seed_references
+from vaelab.reporting.tables import format_report, seed_table_csv, summary_csv
 
 
 def _keys(y: np.ndarray) -> set[str]:
@@ -45,7 +49,8 @@ def _loo_nearest(real: np.ndarray, groups: np.ndarray | None) -> np.ndarray:
 
 def evaluate_arrays(real: Dataset, synthetic: Dataset, *, holdout: Dataset | None = None, seed: int = 0,
                     c2st_classifier: Any = None, c2st_folds: int = 5, prdc_k: int = 5,
-                    mmd_permutations: int = 200, diagnostics: bool = False) -> dict[str, Any]:
+                    mmd_permutations: int = 200, diagnostics: bool = False,
+                    features: str | FeatureExtractor | None = None) -> dict[str, Any]:
     """All issue-3 metrics for ``synthetic`` against ``real`` (all three already in the same space).
 
     ``real`` is the data the generator was trained on; ``holdout`` (optional) is real data it
@@ -53,8 +58,16 @@ def evaluate_arrays(real: Dataset, synthetic: Dataset, *, holdout: Dataset | Non
     and the novelty reference is each real sample's distance to its nearest other real
     sample of another group (leave-one-group-out), stated in ``dcr_reference``.
 
-    Returns a JSON-ready dict; with ``diagnostics=True`` also ``_diagnostics`` (raw
-    distances for the figures), which :func:`write_report` does not store.
+    The distribution metrics (C2ST, PRDC, MMD, Fréchet) and DCR run on features from
+    ``features`` (:func:`vaelab.metrics.features.get_extractor`: a registered name such as
+    ``"identity"`` or ``"pca:20"``, an extractor, or ``None`` for the default of the data's
+    kind: ``identity`` for spectra), fitted on ``real`` only; its description is stored
+    under ``features``. Diversity, TSTR/TRTR, class specificity and the seed metrics use
+    the samples themselves.
+
+    Returns the ``metrics.json`` dict (:class:`~vaelab.evaluation.results.EvaluationResult`
+    reads it); with ``diagnostics=True`` also ``_diagnostics`` (raw distances for the
+    figures), which :func:`write_report` does not store.
     """
     from vaelab.metrics import (
         c2st_breakdown,
@@ -74,16 +87,20 @@ def evaluate_arrays(real: Dataset, synthetic: Dataset, *, holdout: Dataset | Non
     if holdout is not None:
         check_compatible(real, holdout, "holdout data")
     R, S = real.X, synthetic.X
+    extractor = get_extractor(features, seed=seed, kind=sample_kind(real)).fit(R, real.y)
+    FR, FS = extractor.transform(R), extractor.transform(S)
+    FH = None if holdout is None else extractor.transform(holdout.X)
     notes: list[str] = []
-    c2 = c2st_breakdown(R, S, classifier=c2st_classifier, folds=c2st_folds, seed=seed, groups_real=real.groups,
+    c2 = c2st_breakdown(FR, FS, classifier=c2st_classifier, folds=c2st_folds, seed=seed, groups_real=real.groups,
                         groups_synthetic=synthetic.groups if real.groups is not None else None)
-    pr = prdc(R, S, k=prdc_k)
-    mm = mmd(R, S, n_permutations=mmd_permutations, seed=seed)
+    pr = prdc(FR, FS, k=prdc_k)
+    mm = mmd(FR, FS, n_permutations=mmd_permutations, seed=seed)
     result: dict[str, Any] = {
         "n_real": real.n,
         "n_synthetic": synthetic.n,
         "n_holdout": None if holdout is None else holdout.n,
         "seed": seed,
+        "features": extractor.describe(),
         "c2st_auc": c2["auc"],
         "c2st": {k: v for k, v in c2.items() if k != "auc"},
         "precision": pr["precision"],
@@ -94,12 +111,12 @@ def evaluate_arrays(real: Dataset, synthetic: Dataset, *, holdout: Dataset | Non
         "mmd": mm["mmd2"],
         "mmd_p_value": mm["p_value"],
         "mmd_details": {k: v for k, v in mm.items() if k not in ("mmd2", "p_value")},
-        "frechet": frechet_distance(R, S, seed=seed),
+        "frechet": frechet_distance(FR, FS, seed=seed),
     }
     result["diversity"] = {str(k): float(v) for k, v in spread_ratio(R, S, real.y, synthetic.y).items()}
     diag: dict[str, Any] = {}
     if holdout is not None:
-        d = dcr_breakdown(S, R, holdout.X)
+        d = dcr_breakdown(FS, FR, FH)
         result["dcr_reference"] = "holdout"
         diag["synthetic_to_train"], diag["reference_to_train"] = d["synthetic_to_train"], d["holdout_to_train"]
         diag["reference_label"] = "holdout → train"
@@ -109,8 +126,8 @@ def evaluate_arrays(real: Dataset, synthetic: Dataset, *, holdout: Dataset | Non
         result["tstr"] = tstr(S, synthetic.y, holdout.X, holdout.y, seed=seed)
         result["trtr"] = trtr(R, real.y, holdout.X, holdout.y, seed=seed)
     else:
-        syn_d = nearest_distances(S, R)
-        ref_d = _loo_nearest(R, real.groups)
+        syn_d = nearest_distances(FS, FR)
+        ref_d = _loo_nearest(FR, real.groups)
         med_ref = float(np.median(ref_d))
         result["dcr_reference"] = "real leave-one-" + ("group" if real.groups is not None else "sample") + "-out"
         result["dcr_ratio"] = float(np.median(syn_d)) / med_ref if med_ref > 0 else float("nan")
@@ -134,89 +151,7 @@ def evaluate_arrays(real: Dataset, synthetic: Dataset, *, holdout: Dataset | Non
     return result
 
 
-def seed_table(result: dict[str, Any]) -> str:
-    """The seed metrics with their two reference rows, as an aligned text table."""
-    rows = [("synthetic", result["seed_metrics"])]
-    rows += [(name.replace("_", " "), vals) for name, vals in result["references"].items()]
-    head = f"{'':<18}" + "".join(f"{m:>15}" for m in ("cosine ↑", "MSE ↓", "Pearson ↑", "Wasserstein ↓"))
-    lines = [head]
-    for name, vals in rows:
-        lines.append(f"{name:<18}" + "".join(f"{vals[m]:>15.5g}" for m in METRIC_NAMES))
-    return "\n".join(lines)
-
-
-SUMMARY = [
-    # key, label, goal
-    ("c2st_auc", "C2ST ROC AUC (random forest)", "0.5 ideal, 1 = separable"),
-    ("precision", "precision (PRDC)", "higher: samples look real"),
-    ("recall", "recall (PRDC)", "higher: real variety covered"),
-    ("density", "density (PRDC)", "~1"),
-    ("coverage", "coverage (PRDC)", "higher"),
-    ("mmd", "MMD² (RBF, median heuristic)", "lower, 0 = same"),
-    ("mmd_p_value", "MMD permutation p-value", "high = no detected difference"),
-    ("frechet", "Fréchet distance (PCA of real)", "lower"),
-    ("dcr_ratio", "DCR ratio (synthetic/new real)", "~1 novel, → 0 copies"),
-    ("closer_than_holdout", "share closer than any new real", "lower"),
-    ("tstr", "TSTR balanced accuracy", "close to TRTR"),
-    ("trtr", "TRTR balanced accuracy", "reference"),
-    ("class_specificity", "class specificity", "higher"),
-]
-
-
-def summary_rows(result: dict[str, Any]) -> list[tuple[str, str, Any, str]]:
-    rows = [(k, label, result.get(k), goal) for k, label, goal in SUMMARY]
-    for c, v in result.get("diversity", {}).items():
-        rows.append((f"diversity[{c}]", f"spread ratio, class {c}", v, "1 ideal, ≪1 collapse"))
-    return rows
-
-
-def _fmt(v: Any) -> str:
-    if v is None:
-        return "n/a"
-    if isinstance(v, float) and not np.isfinite(v):
-        return "nan"
-    return f"{v:.4g}" if isinstance(v, (float, int)) else str(v)
-
-
-def format_report(result: dict[str, Any]) -> str:
-    """A readable report: the metrics with how to read them, the flags, the seed table."""
-    lines = [f"real: {result['n_real']}  synthetic: {result['n_synthetic']}  holdout: {result.get('n_holdout') or '-'}"]
-    if "c2st_auc" in result:
-        lines.append("")
-        lines.append(f"{'metric':<34}{'value':>10}   how to read")
-        for _, label, v, goal in summary_rows(result):
-            lines.append(f"{label:<34}{_fmt(v):>10}   {goal}")
-        lines.append("")
-        lines.append("flags:")
-        for name, f in result.get("flags", {}).items():
-            state = {True: "RAISED", False: "ok", None: "not computed"}[f["raised"]]
-            lines.append(f"  {name:<16}{state:<14}{f['reason']}")
-        for n in result.get("notes", []):
-            lines.append(f"note: {n}")
-    lines.append("")
-    lines.append("Seed-report metrics (same class, all pairs; references: real half vs half, class-mean copy)")
-    lines.append(seed_table(result))
-    return "\n".join(lines)
-
-
-def seed_table_csv(result: dict[str, Any]) -> str:
-    lines = ["row," + ",".join(METRIC_NAMES)]
-    rows = [("synthetic", result["seed_metrics"])] + list(result["references"].items())
-    for name, vals in rows:
-        lines.append(name + "," + ",".join(repr(float(vals[m])) for m in METRIC_NAMES))
-    return "\n".join(lines) + "\n"
-
-
-def summary_csv(result: dict[str, Any]) -> str:
-    lines = ["metric,value,how_to_read"]
-    for key, _, v, goal in summary_rows(result):
-        lines.append(f"{key},{'' if v is None else repr(float(v))},\"{goal}\"")
-    for name, f in result.get("flags", {}).items():
-        lines.append(f"flag_{name},{'' if f['raised'] is None else int(f['raised'])},\"{f['reason']}\"")
-    return "\n".join(lines) + "\n"
-
-
-def write_report(result: dict[str, Any], real: Dataset, synthetic: Dataset, out: str | Path, *,
+def write_report(result: EvaluationResult | dict[str, Any], real: Dataset, synthetic: Dataset, out: str | Path, *,
                  axis: np.ndarray | None = None, holdout: Dataset | None = None) -> Path:
     """Write ``metrics.json``, ``metrics.csv``, ``report.txt`` and the figures into ``out`` (atomic)."""
     out = Path(out)
@@ -225,7 +160,7 @@ def write_report(result: dict[str, Any], real: Dataset, synthetic: Dataset, out:
     return out
 
 
-def write_report_files(result: dict[str, Any], real: Dataset, synthetic: Dataset, tmp: Path, *,
+def write_report_files(result: EvaluationResult | dict[str, Any], real: Dataset, synthetic: Dataset, tmp: Path, *,
                        axis: np.ndarray | None = None, holdout: Dataset | None = None) -> None:
     """The files of :func:`write_report`, written into an existing folder.
 
@@ -235,11 +170,12 @@ def write_report_files(result: dict[str, Any], real: Dataset, synthetic: Dataset
     """
     from vaelab.reporting.figures import nn_distance_histogram, pca_scatter, real_vs_synthetic
 
-    diag = result.get("_diagnostics", {})
-    clean = {k: v for k, v in result.items() if k != "_diagnostics"}
-    write_text(tmp / "metrics.json", json.dumps(_jsonable(clean), indent=1, allow_nan=True) + "\n")
-    if "c2st_auc" in clean:
-        write_text(tmp / "metrics.csv", summary_csv(clean))
+    diag = {} if isinstance(result, EvaluationResult) else result.get("_diagnostics", {})
+    clean = EvaluationResult.coerce(
+        result if isinstance(result, EvaluationResult) else {k: v for k, v in result.items() if k != "_diagnostics"})
+    write_text(tmp / "metrics.json", json.dumps(jsonable(clean.to_dict(), nonfinite="keep"), indent=1,
+                                                allow_nan=True) + "\n")
+    write_text(tmp / "metrics.csv", summary_csv(clean))
     write_text(tmp / "seed_metrics.csv", seed_table_csv(clean))
     write_text(tmp / "report.txt", format_report(clean) + "\n")
     ax = axis if axis is not None else real.axis
@@ -254,25 +190,10 @@ def write_report_files(result: dict[str, Any], real: Dataset, synthetic: Dataset
                               reference_label=diag["reference_label"])
 
 
-def _jsonable(x: Any) -> Any:
-    if isinstance(x, dict):
-        return {str(k): _jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [_jsonable(v) for v in x]
-    if isinstance(x, np.ndarray):
-        return [_jsonable(v) for v in x.tolist()]
-    if isinstance(x, (np.floating,)):
-        return float(x)
-    if isinstance(x, (np.integer,)):
-        return int(x)
-    if isinstance(x, np.bool_):
-        return bool(x)
-    return x
-
-
 def evaluate_files(real: str | Path, synthetic: str | Path, *, out: str | Path, holdout: str | Path | None = None,
                    run: str | Path | None = None, seed: int = 0, label_column: str | int | None = None,
-                   group_column: str | int | None = None) -> dict[str, Any]:
+                   group_column: str | int | None = None,
+                   features: str | FeatureExtractor | None = None) -> dict[str, Any]:
     """``vaelab evaluate``: load the files, bring the real ones into model space, compute, write."""
     from vaelab.data.io import load_data
     from vaelab.runs import load_run
@@ -290,7 +211,7 @@ def evaluate_files(real: str | Path, synthetic: str | Path, *, out: str | Path, 
             raise InputError(f"the synthetic data have {synth_ds.feature_shape} features per sample, "
                              f"the run was trained on {r.feature_shape}")
         axis = r.axis if r.axis is not None else axis
-    result = evaluate_arrays(real_ds, synth_ds, holdout=hold_ds, seed=seed, diagnostics=True)
+    result = evaluate_arrays(real_ds, synth_ds, holdout=hold_ds, seed=seed, diagnostics=True, features=features)
     write_report(result, real_ds, synth_ds, out, axis=axis, holdout=hold_ds)
     result.pop("_diagnostics", None)
     return result

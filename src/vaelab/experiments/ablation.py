@@ -4,23 +4,16 @@ For each cell (model, seed, fold): the preprocessing and the generator are fitte
 training part only; the generator draws as many samples per class as the training part has;
 the metrics compare them with the held-out fold, real data the generator never saw:
 
-==========================  =========================================================  ==========
-key                         what                                                        goal
-==========================  =========================================================  ==========
-``c2st_auc``                C2ST ROC AUC, held-out real vs synthetic (random forest)    0.5
-``precision`` ``recall``    PRDC (k=5), held-out real vs synthetic                      higher
-``density``                                                                             1
-``coverage``                                                                            higher
-``mmd``                     unbiased MMD² (RBF, median bandwidth)                       lower
-``mmd_p``                   its permutation p-value (small: distinguishable)            higher
-``frechet``                 Fréchet distance on PCA scores of the held-out fold         lower
-``diversity``               mean over classes of the spread ratio synthetic/held-out    1
-``dcr_ratio``               median DCR synthetic→train / held-out→train                 >= 1
-``closer_than_holdout``     share of synthetic closer to train than any held-out        lower
-``tstr``                    train on synthetic, balanced accuracy on held-out           higher
-``trtr``                    train on the real training part, same test (reference)      —
-``class_specificity``       real-trained classifier recognises the intended class       higher
-==========================  =========================================================  ==========
+``c2st_auc`` (C2ST ROC AUC, held-out real vs synthetic, random forest), ``precision``,
+``recall``, ``density``, ``coverage`` (PRDC, k=5), ``mmd`` and ``mmd_p`` (unbiased MMD², RBF with
+the median bandwidth, and its permutation p-value), ``frechet`` (Fréchet distance on PCA scores
+of the held-out fold), ``diversity`` (mean over classes of the spread ratio synthetic/held-out),
+``dcr_ratio`` and ``closer_than_holdout`` (DCR synthetic→train against held-out→train),
+``tstr`` (train on synthetic, balanced accuracy on held-out), ``trtr`` (train on the real
+training part, same test: the reference) and ``class_specificity``. Their goals and how to read
+them come from the metric registry (:mod:`vaelab.metrics.registry`) and are stored in
+``ablation.json`` under ``metric_goals``. The distribution metrics and DCR run on the features
+of ``features`` (:mod:`vaelab.metrics.features`), fitted on each cell's real training part.
 
 All models of one ablation share one preprocessing (``choose_preprocess``), so the numbers
 are in the same space. Paired two-sided Wilcoxon signed-rank tests over the (seed, fold)
@@ -53,37 +46,28 @@ from vaelab.experiments.common import (
 from vaelab.experiments.runner import is_failure, run_cells
 from vaelab.experiments.splits import cell_seed
 from vaelab.experiments.stats import paired_wilcoxon, summarise
+from vaelab.metrics.registry import ABLATION_METRICS, metric
+from vaelab.reporting.tables import ablation_csv, ablation_table
 
-METRICS: dict[str, str] = {
-    "c2st_auc": "0.5",
-    "precision": "higher",
-    "recall": "higher",
-    "density": "1",
-    "coverage": "higher",
-    "mmd": "lower",
-    "mmd_p": "higher",
-    "frechet": "lower",
-    "diversity": "1",
-    "dcr_ratio": ">=1",
-    "closer_than_holdout": "lower",
-    "tstr": "higher",
-    "trtr": "reference",
-    "class_specificity": "higher",
-}
+#: metric key -> short goal, in table order (from the metric registry)
+METRICS: dict[str, str] = {k: metric(k).short_goal for k in ABLATION_METRICS}
 
 
 def cell_metrics(X_train: np.ndarray, y_train: np.ndarray, X_synth: np.ndarray, y_synth: np.ndarray,
                  X_test: np.ndarray, y_test: np.ndarray, *, seed: int, groups_test: np.ndarray | None = None,
-                 c2st_trees: int = 300, mmd_permutations: int = 200) -> tuple[dict[str, float], dict[str, str]]:
+                 c2st_trees: int = 300, mmd_permutations: int = 200,
+                 features: str | None = None) -> tuple[dict[str, float], dict[str, str]]:
     """All ablation metrics of one cell; returns ``(values, errors)`` — a metric that fails is in ``errors``.
 
-    Real reference for the distribution metrics is the held-out fold ``X_test``.
+    Real reference for the distribution metrics is the held-out fold ``X_test``; they and DCR
+    run on ``features`` (an extractor name, fitted on the real training part ``X_train``).
     """
     from sklearn.ensemble import RandomForestClassifier
 
     from vaelab.experiments.splits import label_keys
     from vaelab.metrics.distribution import c2st, frechet_distance, mmd, prdc
     from vaelab.metrics.diversity import spread_ratio
+    from vaelab.metrics.features import get_extractor
     from vaelab.metrics.novelty import dcr
     from vaelab.metrics.utility import class_specificity, trtr, tstr
 
@@ -100,15 +84,17 @@ def cell_metrics(X_train: np.ndarray, y_train: np.ndarray, X_synth: np.ndarray, 
             for k in keys:
                 errors[k] = f"{e.__class__.__name__}: {' '.join(str(e).split())}"
 
+    ext = get_extractor(features, seed=seed).fit(X_train, y_train)
+    F_train, F_synth, F_test = ext.transform(X_train), ext.transform(X_synth), ext.transform(X_test)
     n_c2st = min(len(X_test), len(X_synth))
     c2st_folds = max(2, min(5, n_c2st // 2))
     forest = RandomForestClassifier(n_estimators=int(c2st_trees), random_state=seed, n_jobs=1)
-    attempt(("c2st_auc",), lambda: c2st(X_test, X_synth, classifier=forest, folds=c2st_folds, seed=seed,
+    attempt(("c2st_auc",), lambda: c2st(F_test, F_synth, classifier=forest, folds=c2st_folds, seed=seed,
                                         groups_real=groups_test))
-    attempt(("precision", "recall", "density", "coverage"), lambda: prdc(X_test, X_synth, k=5))
+    attempt(("precision", "recall", "density", "coverage"), lambda: prdc(F_test, F_synth, k=5))
     attempt(("mmd", "mmd_p"), lambda: (lambda r: {"mmd": r["mmd2"], "mmd_p": r["p_value"]})(
-        mmd(X_test, X_synth, n_permutations=mmd_permutations, seed=seed)))
-    attempt(("frechet",), lambda: frechet_distance(X_test, X_synth, seed=seed))
+        mmd(F_test, F_synth, n_permutations=mmd_permutations, seed=seed)))
+    attempt(("frechet",), lambda: frechet_distance(F_test, F_synth, seed=seed))
 
     def diversity() -> float:
         ratios = [r for r in spread_ratio(X_test, X_synth, yte, ys).values() if np.isfinite(r)]
@@ -117,7 +103,7 @@ def cell_metrics(X_train: np.ndarray, y_train: np.ndarray, X_synth: np.ndarray, 
         return float(np.mean(ratios))
 
     attempt(("diversity",), diversity)
-    attempt(("dcr_ratio", "closer_than_holdout"), lambda: dcr(X_synth, X_train, X_test))
+    attempt(("dcr_ratio", "closer_than_holdout"), lambda: dcr(F_synth, F_train, F_test))
     attempt(("tstr",), lambda: tstr(X_synth, ys, X_test, yte, seed=seed))
     attempt(("trtr",), lambda: trtr(X_train, ytr, X_test, yte, seed=seed))
     attempt(("class_specificity",), lambda: class_specificity(X_train, ytr, X_synth, ys, seed=seed))
@@ -144,7 +130,7 @@ def ablation_cell(shared: dict[str, Any], cell: dict[str, Any]) -> dict[str, Any
     t2 = time.perf_counter()
     values, errors = cell_metrics(d["X_train"], d["y_train"], Xs, ys, d["X_test"], d["y_test"], seed=cs,
                                   groups_test=d["groups_test"], c2st_trees=cell["c2st_trees"],
-                                  mmd_permutations=cell["mmd_permutations"])
+                                  mmd_permutations=cell["mmd_permutations"], features=cell.get("features"))
     return {"metrics": values, "errors": errors, "n_train": len(d["X_train"]), "n_test": len(d["X_test"]),
             "n_synthetic": len(Xs), "seconds": {"fit": t1 - t0, "sample": t2 - t1,
                                                 "metrics": time.perf_counter() - t2}}
@@ -154,12 +140,16 @@ def run_ablation(ds: Dataset, models: str | list[str], *, seeds: int = 2, folds:
                  preprocess: str | None = None, epochs: int | None = None,
                  model_config: dict[str, dict[str, Any]] | None = None, c2st_trees: int = 300,
                  mmd_permutations: int = 200, jobs: int = 1, backend: str = "local", address: str | None = None,
-                 progress: bool = False) -> dict[str, Any]:
+                 progress: bool = False, features: str | None = None) -> dict[str, Any]:
     """Run the ablation grid and summarise it (see module docstring). Returns the ``ablation.json`` dict."""
     from vaelab.core.errors import InputError
+    from vaelab.metrics.features import default_features, get_extractor, sample_kind
     from vaelab.models.base import check_training_data
 
     names = parse_names(models)
+    if features is None:
+        features = default_features(sample_kind(ds))
+    get_extractor(features)  # an unknown name or bad parameters: one-line error before any cell runs
     check_training_data(ds.X, ds.y)
     if int(c2st_trees) < 1 or int(mmd_permutations) < 0:
         raise InputError("--c2st-trees must be >= 1 and --mmd-permutations >= 0")
@@ -168,7 +158,7 @@ def run_ablation(ds: Dataset, models: str | list[str], *, seeds: int = 2, folds:
     overrides = {n: model_overrides(n, epochs, (model_config or {}).get(n)) for n in names}
     shared = shared_data(ds, splits, prep)
     cells = [{"model": m, "seed": s, "fold": k, "overrides": overrides[m], "c2st_trees": int(c2st_trees),
-              "mmd_permutations": int(mmd_permutations)}
+              "mmd_permutations": int(mmd_permutations), "features": features}
              for m in names for s in range(int(seeds)) for k in range(int(folds))]
     t0 = time.perf_counter()
     raw = run_cells(ablation_cell, cells, shared, jobs=jobs, backend=backend, address=address,
@@ -177,7 +167,8 @@ def run_ablation(ds: Dataset, models: str | list[str], *, seeds: int = 2, folds:
     return summarise_ablation(ds, names, cells, raw, seeds=int(seeds), folds=int(folds), preprocess=prep,
                               settings={"epochs": epochs, "c2st_trees": int(c2st_trees),
                                         "mmd_permutations": int(mmd_permutations), "overrides": overrides,
-                                        "backend": backend, "jobs": int(jobs)}, wall=wall)
+                                        "backend": backend, "jobs": int(jobs),
+                                        "features": features}, wall=wall)
 
 
 def summarise_ablation(ds: Dataset, names: list[str], cells: list[dict[str, Any]], raw: list[dict[str, Any]], *,
@@ -231,44 +222,6 @@ def summarise_ablation(ds: Dataset, names: list[str], cells: list[dict[str, Any]
                    "mean_fit_seconds": {n: (float(np.mean([t["fit"] for t in ts])) if ts else None)
                                         for n, ts in timing.items()}},
     })
-
-
-def _fmt(x: Any, digits: int = 4) -> str:
-    return "—" if x is None else f"{x:.{digits}g}"
-
-
-def ablation_table(result: dict[str, Any]) -> str:
-    """Aligned text: one row per metric, one column per model (mean ± sd [failed], p vs reference)."""
-    names = result["models"]
-    ref = result["reference_model"]
-    head = f"{'metric (goal)':<30}" + "".join(f"{n:>30}" for n in names)
-    lines = [f"Ablation: {result['folds']} folds × {result['seeds']} seeds, preprocessing {result['preprocess']}; "
-             f"mean ± sd over cells, p = paired Wilcoxon vs {ref}", head]
-    for m, goal in result["metric_goals"].items():
-        row = f"{m + ' (' + goal + ')':<30}"
-        for n in names:
-            s = result["results"][n][m]
-            cell = f"{_fmt(s['mean'])} ± {_fmt(s['std'], 2)}"
-            if s["n_failed"]:
-                cell += f" [{s['n_failed']} failed]"
-            if n != ref and m in result["tests_vs_reference"].get(n, {}):
-                cell += f" p={result['tests_vs_reference'][n][m]['p']:.2g}"
-            row += f"{cell:>30}"
-        lines.append(row)
-    lines.append(f"cells: {result['n_cells']}, failed cells: {result['n_failed_cells']}, "
-                 f"failed metrics: {sum(1 for f in result['failures'] if f['metric'])}")
-    return "\n".join(lines)
-
-
-def ablation_csv(result: dict[str, Any]) -> str:
-    lines = ["model,metric,goal,mean,std,n,n_failed,p_vs_reference"]
-    for n in result["models"]:
-        for m, goal in result["metric_goals"].items():
-            s = result["results"][n][m]
-            p = result["tests_vs_reference"].get(n, {}).get(m, {}).get("p")
-            vals = [s["mean"], s["std"], s["n"], s["n_failed"], p]
-            lines.append(f"{n},{m},{goal}," + ",".join("" if v is None else repr(v) for v in vals))
-    return "\n".join(lines) + "\n"
 
 
 def write_ablation(result: dict[str, Any], out: str | Path) -> Path:

@@ -59,6 +59,7 @@ from vaelab.experiments.common import (
 from vaelab.experiments.runner import is_failure, run_cells
 from vaelab.experiments.splits import cell_seed, label_keys
 from vaelab.experiments.stats import holm, min_wilcoxon_p, paired_wilcoxon, summarise
+from vaelab.reporting.tables import augment_csv, augment_table
 
 CLASSICAL = ("noise", "shift", "scale", "mixup", "smote")
 
@@ -435,52 +436,6 @@ def _verdict(model: str, keys: list[str], classifiers: list[str], tests: dict, g
     notes.append("values are per (seed, fold) in seed-major order; None marks a failed cell or classifier "
                  "(counted in n_failed, never dropped silently)")
     return verdict, notes
-
-
-def augment_table(result: dict[str, Any]) -> str:
-    """Balanced accuracy (mean ± sd) per factor and classifier, with p vs factor 0 and the best classical."""
-    clfs = result["classifiers"]
-    lines = [f"Augmentation study: {result['model']}, {result['folds']} folds × {result['seeds']} seeds, "
-             f"preprocessing {result['preprocess']}",
-             "balanced accuracy, mean ± sd; p = Holm-corrected paired Wilcoxon vs factor 0",
-             f"{'factor':<10}" + "".join(f"{c:>26}" for c in clfs) + f"{'mean':>10}"]
-    for k in result["factors"]:
-        row = f"{k:<10}"
-        for c in clfs:
-            s = result["results"][k][c]["balanced_accuracy"]
-            cell = "—" if s["mean"] is None else f"{s['mean']:.3f} ± {(s['std'] or 0):.3f}"
-            if s["n_failed"]:
-                cell += f" [{s['n_failed']}✗]"
-            if k != "0":
-                cell += f" p={result['tests'][k][c]['vs_0']['balanced_accuracy']['p_holm']:.2g}"
-            row += f"{cell:>26}"
-        mo = result["mean_balanced_accuracy_over_classifiers"][k]
-        mo_txt = "—" if mo is None else f"{mo:.3f}"
-        lines.append(row + f"{mo_txt:>10}")
-    row = f"{'classical':<10}"
-    for c in clfs:
-        b = result["best_classical"].get(c)
-        txt = "—" if b is None else f"{b['balanced_accuracy']:.3f} {b['generator']}×{b['factor']}"
-        row += f"{txt:>26}"
-    lines.append(row)
-    lines.append(f"recommended factor: {result['recommended_factor']}")
-    lines.append(result["verdict"])
-    lines += [f"note: {n}" for n in result["notes"]]
-    lines.append(f"cells: {result['n_cells']}, failed cells: {result['n_failed_cells']}, "
-                 f"failures listed: {len(result['failures'])}")
-    return "\n".join(lines)
-
-
-def augment_csv(result: dict[str, Any]) -> str:
-    lines = ["generator,factor,classifier,metric,mean,std,n,n_failed"]
-    rows = [(result["model"], result["results"])] + list(result["classical_results"].items())
-    for g, res in rows:
-        for k, per in res.items():
-            for c, ms in per.items():
-                for m, s in ms.items():
-                    vals = [s["mean"], s["std"], s["n"], s["n_failed"]]
-                    lines.append(f"{g},{k},{c},{m}," + ",".join("" if v is None else repr(v) for v in vals))
-    return "\n".join(lines) + "\n"
 
 
 def write_augment(result: dict[str, Any], out: str | Path) -> Path:

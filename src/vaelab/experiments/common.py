@@ -12,6 +12,7 @@ import numpy as np
 
 from vaelab.core.atomic import atomic_dir, write_text
 from vaelab.core.errors import InputError
+from vaelab.core.jsonable import jsonable
 from vaelab.core.labels import labels_to_json
 from vaelab.data.dataset import Dataset
 from vaelab.data.preprocess import Preprocessing
@@ -130,23 +131,6 @@ def data_summary(ds: Dataset) -> dict[str, Any]:
         "grouped": ds.groups is not None,
         "n_groups": None if ds.groups is None else int(len(np.unique(label_keys(ds.groups)))),
     }
-
-
-def jsonable(x: Any) -> Any:
-    """Plain JSON types; non-finite floats become None."""
-    if isinstance(x, dict):
-        return {str(k): jsonable(v) for k, v in x.items()}
-    if isinstance(x, (list, tuple)):
-        return [jsonable(v) for v in x]
-    if isinstance(x, np.ndarray):
-        return [jsonable(v) for v in x.tolist()]
-    if isinstance(x, (bool, np.bool_)):
-        return bool(x)
-    if isinstance(x, (np.integer,)):
-        return int(x)
-    if isinstance(x, (float, np.floating)):
-        return float(x) if math.isfinite(float(x)) else None
-    return x
 
 
 __all__ = ["build_generator", "choose_preprocess", "class_counts", "data_summary", "fold_data", "jsonable",

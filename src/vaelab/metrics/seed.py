@@ -35,8 +35,7 @@ from typing import Any
 import numpy as np
 from scipy.spatial.distance import cdist
 
-METRIC_NAMES = ("cosine", "mse", "pearson", "wasserstein")
-HIGHER_IS_BETTER = {"cosine": True, "mse": False, "pearson": True, "wasserstein": False}
+from vaelab.metrics.registry import SEED_METRICS as METRIC_NAMES  # goals: vaelab.metrics.registry
 
 
 def _flat(X: np.ndarray) -> np.ndarray:

@@ -60,8 +60,9 @@ def default_model(kind: str | None = "spectrum") -> str:
 
 
 def data_kind(ds: Any) -> str | None:
-    """The modality of a data set (``ds.sample.kind`` when the data set describes its samples), else None."""
-    return getattr(getattr(ds, "sample", None), "kind", None)
+    """The modality of a data set (``ds.spec.kind`` when the data set describes its samples), else None."""
+    spec = getattr(ds, "spec", None) or getattr(ds, "sample", None)
+    return getattr(spec, "kind", None)
 
 
 def check_model_supports(name: str, feature_shape: tuple[int, ...], kind: str | None = None) -> None:

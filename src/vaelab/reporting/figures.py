@@ -9,6 +9,7 @@ from typing import Any
 import numpy as np
 
 from vaelab.core.atomic import atomic_file
+from vaelab.evaluation.results import AblationResult, AugmentResult
 
 PALETTE = ["#1f77b4", "#d62728", "#2ca02c", "#9467bd", "#ff7f0e", "#8c564b", "#e377c2", "#17becf"]
 
@@ -155,7 +156,7 @@ def nn_distance_histogram(synthetic_to_train: np.ndarray, reference_to_train: np
     return _save(fig, path)
 
 
-def augmentation_curves(result: dict[str, Any], path: str | Path) -> Path:
+def augmentation_curves(result: AugmentResult | dict[str, Any], path: str | Path) -> Path:
     """``vaelab augment``: balanced accuracy against augmentation factor, one panel per classifier.
 
     The studied model is drawn as mean ± sd over folds × seeds (a star marks a factor that is
@@ -163,28 +164,29 @@ def augmentation_curves(result: dict[str, Any], path: str | Path) -> Path:
     a dotted horizontal reference. Factors are equally spaced and labelled as given.
     """
     plt = _plt()
-    clfs = list(result["classifiers"])
-    keys = list(result["factors"])
+    r = AugmentResult.coerce(result)
+    clfs = list(r.classifiers)
+    keys = list(r.factors)
     x = np.arange(len(keys))
     ncols = min(3, len(clfs))
     nrows = int(np.ceil(len(clfs) / ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(4.2 * ncols, 3.3 * nrows + 0.5), squeeze=False, sharey=True)
     for i, c in enumerate(clfs):
         ax = axes[i // ncols, i % ncols]
-        for j, (g, res) in enumerate(result.get("classical_results", {}).items()):
+        for j, (g, res) in enumerate(r.classical_results.items()):
             xs = [0] + [keys.index(k) for k in res if k in keys]  # factor 0 (no augmentation) is shared
-            ys = [result["results"][keys[0]][c]["balanced_accuracy"]["mean"]]
+            ys = [r.summary(keys[0], c)["mean"]]
             ys += [res[k][c]["balanced_accuracy"]["mean"] for k in res if k in keys]
             ys = [np.nan if v is None else v for v in ys]
             ax.plot(xs, ys, color=PALETTE[(j + 1) % len(PALETTE)], lw=0.9, alpha=0.7, marker=".", label=g)
-        m = [result["results"][k][c]["balanced_accuracy"]["mean"] for k in keys]
-        s = [result["results"][k][c]["balanced_accuracy"]["std"] for k in keys]
+        m = [r.summary(k, c)["mean"] for k in keys]
+        s = [r.summary(k, c)["std"] for k in keys]
         m = np.asarray([np.nan if v is None else v for v in m], dtype=float)
         s = np.asarray([0.0 if v is None else v for v in s], dtype=float)
-        ax.errorbar(x, m, yerr=s, color=PALETTE[0], lw=2, marker="o", capsize=3, label=result["model"])
+        ax.errorbar(x, m, yerr=s, color=PALETTE[0], lw=2, marker="o", capsize=3, label=r.model)
         ax.axhline(m[0], color="0.4", ls=":", lw=1)
-        for k in result.get("significant_gain", {}):
-            if c in result["significant_gain"][k]:
+        for k, gains in r.significant_gain.items():
+            if c in gains:
                 ax.annotate("*", (keys.index(k), m[keys.index(k)]), textcoords="offset points", xytext=(0, 8),
                             ha="center", fontsize=14)
         ax.set_xticks(x, keys)
@@ -195,17 +197,18 @@ def augmentation_curves(result: dict[str, Any], path: str | Path) -> Path:
     for i in range(len(clfs), nrows * ncols):
         axes[i // ncols, i % ncols].axis("off")
     axes[0, 0].legend(fontsize=7, frameon=False, loc="lower left")
-    fig.suptitle(f"augmentation with {result['model']}: {result['folds']} folds × {result['seeds']} seeds "
-                 f"(recommended factor {result['recommended_factor']})", fontsize=10)
+    fig.suptitle(f"augmentation with {r.model}: {r.folds} folds × {r.seeds} seeds "
+                 f"(recommended factor {r.recommended_factor})", fontsize=10)
     fig.tight_layout()
     return _save(fig, path)
 
 
-def ablation_summary(result: dict[str, Any], path: str | Path) -> Path:
+def ablation_summary(result: AblationResult | dict[str, Any], path: str | Path) -> Path:
     """``vaelab ablate``: one panel per metric, each model's per-cell values with mean ± sd."""
     plt = _plt()
-    names = list(result["models"])
-    metrics = list(result["metric_goals"])
+    r = AblationResult.coerce(result)
+    names = list(r.models)
+    metrics = r.metrics
     ncols = 4
     nrows = int(np.ceil(len(metrics) / ncols))
     fig, axes = plt.subplots(nrows, ncols, figsize=(3.6 * ncols, 2.8 * nrows + 0.4), squeeze=False)
@@ -213,17 +216,17 @@ def ablation_summary(result: dict[str, Any], path: str | Path) -> Path:
     for i, metric in enumerate(metrics):
         ax = axes[i // ncols, i % ncols]
         for j, n in enumerate(names):
-            s = result["results"][n][metric]
+            s = r.summary(n, metric)
             v = np.asarray([np.nan if a is None else a for a in s["values"]], dtype=float)
             col = PALETTE[j % len(PALETTE)]
             ax.scatter(j + rng.uniform(-0.12, 0.12, len(v)), v, s=10, color=col, alpha=0.6)
             if s["mean"] is not None:
                 ax.errorbar(j + 0.25, s["mean"], yerr=s["std"] or 0.0, color=col, marker="D", capsize=3)
         ax.set_xticks(range(len(names)), names, rotation=30, ha="right", fontsize=8)
-        ax.set_title(f"{metric} (goal {result['metric_goals'][metric]})", fontsize=9, loc="left")
+        ax.set_title(f"{metric} (goal {r.metric_goals[metric]})", fontsize=9, loc="left")
     for i in range(len(metrics), nrows * ncols):
         axes[i // ncols, i % ncols].axis("off")
-    fig.suptitle(f"ablation: {result['folds']} folds × {result['seeds']} seeds, held-out fold as reference",
+    fig.suptitle(f"ablation: {r.folds} folds × {r.seeds} seeds, held-out fold as reference",
                  fontsize=10)
     fig.tight_layout()
     return _save(fig, path)

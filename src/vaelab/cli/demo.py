@@ -1,0 +1,29 @@
+"""``vaelab demo [--out DIR]``: the whole job on the bundled coffee FTIR set."""
+
+from __future__ import annotations
+
+import argparse
+from typing import Any
+
+
+def add_parser(sub: Any) -> None:
+    d = sub.add_parser("demo", help="the whole job on the bundled coffee FTIR set")
+    d.add_argument("--out", default="demo_output", metavar="DIR")
+    d.add_argument("--seed", type=int, default=0)
+    d.add_argument("--epochs", type=int, default=None, help="override the seed model's epochs (for a quick look)")
+    d.add_argument("--compare", default="vaelab-cvae", metavar="MODEL",
+                   help="also train MODEL on the same split and print both side by side (default vaelab-cvae; "
+                        "'none' to skip)")
+    d.add_argument("--quiet", action="store_true")
+    d.set_defaults(func=run)
+
+
+def run(args: argparse.Namespace) -> int:
+    from vaelab.demo import run_demo
+    from vaelab.models import get_model
+
+    compare = None if args.compare in ("", "none") else args.compare
+    if compare is not None:
+        get_model(compare)  # an unknown name: one-line error before anything is trained
+    run_demo(args.out, seed=args.seed, epochs=args.epochs, compare=compare, progress=not args.quiet)
+    return 0

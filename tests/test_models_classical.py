@@ -300,7 +300,7 @@ def test_safetensors_whose_header_length_looks_like_a_pickle_is_accepted(tmp_pat
     """A header length with low byte 0x80 (the pickle opcode) is legal safetensors, not a pickle."""
     from safetensors.numpy import save_file
 
-    from vaelab.models.torch_base import load_safetensors, load_safetensors_numpy
+    from vaelab.core.safetensors_io import load_safetensors, load_safetensors_numpy
 
     f = tmp_path / "w.safetensors"
     arrays = {"class0.X": np.arange(6.0).reshape(2, 3)}

@@ -16,7 +16,7 @@ def _data(small_spectra):
 
 def test_seed_cvae_architecture_matches_the_report():
     m = get_model("seed-cvae")
-    net = m.build_module(991, 3)
+    net = m.build_module((991,), 3)
     assert net.embed.weight.shape == (3, 10)
     enc = [layer for layer in net.enc if isinstance(layer, torch.nn.Linear)]
     dec = [layer for layer in net.dec if isinstance(layer, torch.nn.Linear)]
@@ -25,7 +25,7 @@ def test_seed_cvae_architecture_matches_the_report():
     assert [(lyr.in_features, lyr.out_features) for lyr in dec] == [(42, 64), (64, 128), (128, 991)]
     cfg = m.config
     assert (cfg.epochs, cfg.batch_size, cfg.lr, cfg.latent_dim) == (500, 32, 1e-3, 32)
-    vae = get_model("seed-vae").build_module(991, 3)
+    vae = get_model("seed-vae").build_module((991,), 3)
     assert not hasattr(vae, "embed") and vae.enc[0].in_features == 991 and vae.dec[0].in_features == 32
 
 

@@ -85,7 +85,7 @@ def test_standard_prior_draws_unit_gaussian_latents():
     X, y = _data()
     m = VaelabCVAE(**FAST, prior="standard").fit(X, y, seed=0)
     assert "gmm_weight" not in m.extra_
-    z, _ = m._latents(torch.zeros(4000, dtype=torch.long), torch.Generator().manual_seed(0))
+    z, _ = m._latent_sampler().sample(torch.zeros(4000, dtype=torch.long), torch.Generator().manual_seed(0))
     np.testing.assert_allclose(z.mean(dim=0).numpy(), 0.0, atol=0.06)
     np.testing.assert_allclose(z.std(dim=0).numpy(), 1.0, atol=0.05)
 

@@ -4,10 +4,11 @@ A run folder holds
 
 * ``config.json`` + ``weights.safetensors`` — the generator (safetensors + JSON, never a pickle)
 * ``preprocessing.json`` — the fitted preprocessing (model space = after it)
-* ``run.json`` — what was trained on what: model, seed, data shape, classes and their counts,
-  the input's layout (so outputs can be written the same way), the spectral axis (``data.axis``)
-  and the sample description (``data.sample``: :class:`~vaelab.data.sample.SampleSpec` without
-  the axis; run folders written before it existed get one inferred from ``feature_shape``)
+* ``run.json`` — what was trained on what: model, seed, the device it trained on, data shape,
+  classes and their counts, the input's layout (so outputs can be written the same way), the
+  spectral axis (``data.axis``) and the sample description (``data.sample``:
+  :class:`~vaelab.data.sample.SampleSpec` without the axis; run folders written before it existed
+  get one inferred from ``feature_shape``)
 * ``history.csv`` and ``loss.png`` — loss terms per epoch (torch models)
 
 The folder is assembled under a temporary name and renamed into place when complete.
@@ -26,11 +27,18 @@ import numpy as np
 from vaelab import __version__
 from vaelab.core.atomic import atomic_dir, is_replaceable, normalise_safetensors, write_text
 from vaelab.core.errors import InputError
+from vaelab.core.labels import labels_from_json, labels_to_json
 from vaelab.data.dataset import Dataset, Layout
 from vaelab.data.preprocess import Preprocessing
 from vaelab.data.sample import SampleSpec
-from vaelab.models import DEFAULT_PREPROCESS, get_model, load_model
-from vaelab.models.base import check_training_data, labels_from_json, labels_to_json
+from vaelab.models import (
+    DEFAULT_PREPROCESS,
+    check_model_supports,
+    default_model,
+    get_model,
+    load_model,
+)
+from vaelab.models.base import check_training_data
 from vaelab.training.checkpoint import latest_checkpoint, partial_path, remove_checkpoints
 from vaelab.training.trainer import TrainingDiverged, history_to_csv
 
@@ -101,13 +109,14 @@ def train_run(
     ds: Dataset,
     out: str | Path,
     *,
-    model: str = "seed-cvae",
+    model: str | None = "seed-cvae",
     preprocess: str | None = None,
     seed: int = 0,
     config: dict[str, Any] | None = None,
     progress: bool = True,
     resume: bool = False,
     checkpoint_every: int | None = 25,
+    device: str = "auto",
 ) -> Run:
     """Fit preprocessing + generator on ``ds`` and write the run folder ``out`` atomically.
 
@@ -115,12 +124,25 @@ def train_run(
     epochs (``None``: no checkpoints); ``resume=True`` continues from the newest one there
     (refusing one written for other data, model, seed or configuration). The run folder
     itself appears only when training is complete; the checkpoints are then removed.
+
+    ``model=None`` picks the default model of the data's modality. ``device``: ``auto`` (CUDA when
+    present), ``cpu`` or ``cuda`` (an InputError when CUDA is not available); recorded in ``run.json``
+    (models without training record ``cpu``).
     """
+    from vaelab.training.device import resolve_device
+
     out = Path(out)
     if not is_replaceable(out):
         raise InputError(f"{out}: exists and is not a vaelab run folder; refusing to replace it — "
                          "choose another --out or remove it")
+    resolved = resolve_device(device)
+    model = model or default_model(ds.spec.kind)
+    check_model_supports(model, ds.feature_shape, ds.spec.kind)
     gen = get_model(model, **(config or {}))
+    if hasattr(gen, "device"):
+        gen.device = resolved
+    else:
+        resolved = "cpu"
     preprocess = preprocess or DEFAULT_PREPROCESS.get(model, "none")
     check_training_data(ds.X, ds.y, min_classes=1)
     n_classes = len(ds.classes)
@@ -150,6 +172,7 @@ def train_run(
         "vaelab_version": __version__,
         "model": model,
         "seed": int(seed),
+        "device": resolved,
         "preprocess": pre.spec,
         "data": {
             "source": ds.source,

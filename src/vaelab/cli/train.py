@@ -24,16 +24,19 @@ def add_parser(sub: Any) -> None:
                         "model, seed and options); without one, train from the start")
     t.add_argument("--checkpoint-every", type=int, default=25, metavar="N",
                    help="write a checkpoint to RUN_DIR.partial/ every N epochs (default 25)")
+    t.add_argument("--device", default="auto", choices=("auto", "cpu", "cuda"),
+                   help="where torch models train: auto (CUDA when present), cpu or cuda (default auto)")
     t.add_argument("--out", required=True, metavar="RUN_DIR")
     t.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
-    from vaelab.models import DEFAULT_MODEL
+    from vaelab.models import default_model
     from vaelab.runs import train_run
 
     cfg = read_toml(args.config) if args.config else {}
-    model = args.model or cfg.pop("model", None) or DEFAULT_MODEL
+    ds = load(args.data, args)
+    model = args.model or cfg.pop("model", None) or default_model(ds.spec.kind)
     preprocess = args.preprocess or cfg.pop("preprocess", None)
     seed = args.seed if args.seed is not None else int(cfg.pop("seed", 0))
     cfg.pop("model", None), cfg.pop("preprocess", None), cfg.pop("seed", None)
@@ -41,9 +44,9 @@ def run(args: argparse.Namespace) -> int:
     overrides.update({k: v for k, v in cfg.items() if not isinstance(v, dict)})
     if args.epochs is not None:
         overrides["epochs"] = args.epochs
-    ds = load(args.data, args)
     run = train_run(ds, args.out, model=model, preprocess=preprocess, seed=seed, config=overrides,
-                    progress=not args.quiet, resume=args.resume, checkpoint_every=args.checkpoint_every)
+                    progress=not args.quiet, resume=args.resume, checkpoint_every=args.checkpoint_every,
+                    device=args.device)
     counts = ", ".join(f"{k}: {v}" for k, v in run.class_counts.items())
     print(f"trained {model} on {ds.n} samples ({counts}); preprocessing {run.preprocessing.spec}")
     hist = getattr(run.generator, "history_", None)

@@ -1,11 +1,13 @@
-"""Class labels as vaelab keeps them: integers stay int64, anything else becomes text.
+"""Class labels: sorted unique labels, JSON round-trip, label -> index, per-class counts.
 
-Labels are compared and stored through their JSON form (python ``int`` or ``str``), so a
-class called ``1`` in a table and ``"1"`` typed on the command line can be matched, and
-class names survive a round trip through ``run.json`` / ``config.json``.
+Labels keep their type end to end: integer labels are ``int64``, anything else is kept as
+strings in an object array, so class names survive training, saving and sampling.
 """
 
 from __future__ import annotations
+
+from collections.abc import Mapping
+from typing import Any
 
 import numpy as np
 
@@ -13,7 +15,7 @@ from vaelab.core.errors import InputError
 
 
 def unique_labels(y: np.ndarray) -> np.ndarray:
-    """Sorted unique labels of ``y`` (n,): int64 for integer labels, else an object array of str."""
+    """Sorted unique labels, keeping ints as int64 and strings as an object array."""
     y = np.asarray(y)
     if y.dtype.kind in "iu":
         return np.unique(y).astype(np.int64)
@@ -32,14 +34,14 @@ def labels_to_json(classes: np.ndarray) -> list:
 
 
 def labels_from_json(values: list) -> np.ndarray:
-    """The inverse of :func:`labels_to_json`: int64 when every value is an int, else str objects."""
+    """Inverse of :func:`labels_to_json`: an int64 array if every value is an int, else strings."""
     if all(isinstance(v, int) for v in values):
         return np.asarray(values, dtype=np.int64)
     return np.asarray([str(v) for v in values], dtype=object)
 
 
 def encode_labels(y: np.ndarray, classes: np.ndarray) -> np.ndarray:
-    """Map labels ``y`` (n,) to indices (n,) int64 into ``classes``; unknown labels raise ``InputError``."""
+    """Map labels to indices into ``classes``; unknown labels raise ``InputError``."""
     lookup = {c: i for i, c in enumerate(labels_to_json(classes))}
     out = np.empty(len(y), dtype=np.int64)
     for i, v in enumerate(labels_to_json(np.asarray(y, dtype=object))):
@@ -49,4 +51,22 @@ def encode_labels(y: np.ndarray, classes: np.ndarray) -> np.ndarray:
     return out
 
 
-__all__ = ["encode_labels", "labels_from_json", "labels_to_json", "unique_labels"]
+def normalise_counts(counts: Mapping[Any, int], classes: np.ndarray) -> list[tuple[int, int]]:
+    """Validate per-class counts; returns ``[(class_index, n), ...]`` in class order."""
+    idx = {c: i for i, c in enumerate(labels_to_json(classes))}
+    out = []
+    for label, n in counts.items():
+        key = labels_to_json(np.asarray([label], dtype=object))[0]
+        if key not in idx:
+            # allow "1" for an int class given on the command line
+            if isinstance(key, str) and key.lstrip("-").isdigit() and int(key) in idx:
+                key = int(key)
+            else:
+                raise InputError(f"unknown class {label!r}; the model knows {list(idx)}")
+        n = int(n)
+        if n < 0:
+            raise InputError(f"negative sample count {n} for class {label!r}")
+        out.append((idx[key], n))
+    return sorted(out)
+
+__all__ = ["encode_labels", "labels_from_json", "labels_to_json", "normalise_counts", "unique_labels"]

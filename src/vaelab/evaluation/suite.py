@@ -13,7 +13,7 @@ from vaelab.core.errors import InputError
 from vaelab.core.jsonable import jsonable
 from vaelab.data.dataset import Dataset
 from vaelab.evaluation.results import EvaluationResult
-from vaelab.metrics.features import FeatureExtractor, get_extractor, sample_kind
+from vaelab.metrics.features import FeatureExtractor, get_extractor
 from vaelab.metrics.seed import seed_metrics, seed_references
 from vaelab.reporting.tables import format_report, seed_table_csv, summary_csv
 
@@ -87,7 +87,7 @@ def evaluate_arrays(real: Dataset, synthetic: Dataset, *, holdout: Dataset | Non
     if holdout is not None:
         check_compatible(real, holdout, "holdout data")
     R, S = real.X, synthetic.X
-    extractor = get_extractor(features, seed=seed, kind=sample_kind(real)).fit(R, real.y)
+    extractor = get_extractor(features, seed=seed, kind=real.spec.kind).fit(R, real.y)
     FR, FS = extractor.transform(R), extractor.transform(S)
     FH = None if holdout is None else extractor.transform(holdout.X)
     notes: list[str] = []

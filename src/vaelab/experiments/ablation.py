@@ -143,12 +143,12 @@ def run_ablation(ds: Dataset, models: str | list[str], *, seeds: int = 2, folds:
                  progress: bool = False, features: str | None = None) -> dict[str, Any]:
     """Run the ablation grid and summarise it (see module docstring). Returns the ``ablation.json`` dict."""
     from vaelab.core.errors import InputError
-    from vaelab.metrics.features import default_features, get_extractor, sample_kind
+    from vaelab.metrics.features import default_features, get_extractor
     from vaelab.models.base import check_training_data
 
     names = parse_names(models)
     if features is None:
-        features = default_features(sample_kind(ds))
+        features = default_features(ds.spec.kind)
     get_extractor(features)  # an unknown name or bad parameters: one-line error before any cell runs
     check_training_data(ds.X, ds.y)
     if int(c2st_trees) < 1 or int(mmd_permutations) < 0:

@@ -38,7 +38,6 @@ __all__ = [
     "get_extractor",
     "parse_features_spec",
     "register_features",
-    "sample_kind",
 ]
 
 
@@ -164,12 +163,6 @@ def register_features(name: str, factory: Callable[..., FeatureExtractor], *,
 
 register_features("identity", IdentityFeatures, default_for=("spectrum",))
 register_features("pca", PCAFeatures)
-
-
-def sample_kind(ds: Any) -> str | None:
-    """The sample kind of a :class:`~vaelab.data.dataset.Dataset` (``ds.spec.kind``), ``None`` if it has none."""
-    spec = getattr(ds, "spec", None)
-    return getattr(spec, "kind", None)
 
 
 def default_features(kind: str | None) -> str:

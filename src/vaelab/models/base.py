@@ -19,7 +19,7 @@ from typing import Any, ClassVar, Protocol, runtime_checkable
 import numpy as np
 
 from vaelab.core.errors import InputError
-from vaelab.core.labels import encode_labels, labels_from_json, labels_to_json  # noqa: F401  (re-exported)
+from vaelab.core.labels import encode_labels, labels_from_json, labels_to_json, normalise_counts  # noqa: F401  (re-exported)
 
 CONFIG_FILE = "config.json"
 WEIGHTS_FILE = "weights.safetensors"
@@ -55,25 +55,6 @@ class ModelConfig:
         if unknown:
             raise InputError(f"{cls.__name__}: unknown option(s) {sorted(unknown)}; known: {sorted(known)}")
         return cls(**dict(d))
-
-
-def normalise_counts(counts: Mapping[Any, int], classes: np.ndarray) -> list[tuple[int, int]]:
-    """Validate per-class counts; returns ``[(class_index, n), ...]`` in class order."""
-    idx = {c: i for i, c in enumerate(labels_to_json(classes))}
-    out = []
-    for label, n in counts.items():
-        key = labels_to_json(np.asarray([label], dtype=object))[0]
-        if key not in idx:
-            # allow "1" for an int class given on the command line
-            if isinstance(key, str) and key.lstrip("-").isdigit() and int(key) in idx:
-                key = int(key)
-            else:
-                raise InputError(f"unknown class {label!r}; the model knows {list(idx)}")
-        n = int(n)
-        if n < 0:
-            raise InputError(f"negative sample count {n} for class {label!r}")
-        out.append((idx[key], n))
-    return sorted(out)
 
 
 def check_training_data(X: np.ndarray, y: np.ndarray, *, min_classes: int = 1, min_per_class: int = 2) -> None:

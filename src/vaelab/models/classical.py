@@ -68,13 +68,13 @@ import numpy as np
 
 from vaelab.core.atomic import atomic_file, normalise_safetensors
 from vaelab.core.errors import InputError
+from vaelab.core.labels import encode_labels, normalise_counts, unique_labels
+from vaelab.core.safetensors_io import load_safetensors_numpy
 from vaelab.models.base import (
     WEIGHTS_FILE,
     ModelConfig,
     check_training_data,
-    encode_labels,
     new_from_config,
-    normalise_counts,
     write_model_config,
 )
 
@@ -97,6 +97,12 @@ class ClassicalGenerator(ABC):
     name: ClassVar[str]
     Config: ClassVar[type[ModelConfig]]
     state_keys: ClassVar[tuple[str, ...]]
+    modalities: ClassVar[tuple[str, ...]] = ("spectrum", "image", "audio")  # flattened: any sample shape
+
+    @classmethod
+    def supports(cls, feature_shape: tuple[int, ...]) -> str | None:
+        """None: every class here flattens samples, so any non-empty shape works."""
+        return None if len(feature_shape) >= 1 and all(s >= 1 for s in feature_shape) else "empty samples"
 
     def __init__(self, config: ModelConfig | None = None, **overrides: Any):
         cfg = config or self.Config()
@@ -126,8 +132,6 @@ class ClassicalGenerator(ABC):
     def fit(self, X: np.ndarray, y: np.ndarray, *, seed: int = 0) -> ClassicalGenerator:
         X = np.asarray(X)
         check_training_data(X, y)
-        from vaelab.data.dataset import unique_labels
-
         self.classes_ = unique_labels(y)
         self.feature_shape_ = tuple(int(s) for s in X.shape[1:])
         c = encode_labels(y, self.classes_)
@@ -171,8 +175,6 @@ class ClassicalGenerator(ABC):
 
     @classmethod
     def load(cls, path: str | Path) -> ClassicalGenerator:
-        from vaelab.models.torch_base import load_safetensors_numpy
-
         path = Path(path)
         self = new_from_config(cls, path)
         arrays = load_safetensors_numpy(path / WEIGHTS_FILE)

@@ -43,12 +43,11 @@ What it is (each choice from the literature, not invented here):
 * **Weight averaging** — the weights used for sampling are an exponential moving average
   of the weights after every optimiser step (decay ``ema_decay`` = 0.999, warmed up as
   min(decay, (1 + k)/(10 + k)) over the first updates; ``None`` keeps the last weights),
-  the standard practice for diffusion models since Ho et al. 2020. The shared training
-  loop has no EMA hook, so the average is updated at the start of each training-mode
-  loss evaluation (which sees the weights after the previous step) and once more after
-  training. Checkpoints (``--resume``) hold the average too (``training_state``), so a
-  resumed run ends with the same weights as an uninterrupted one. With ``val_fraction > 0`` the validation loss and early stopping judge the
-  raw weights; the EMA still replaces them at the end.
+  the standard practice for diffusion models since Ho et al. 2020: the trainer's
+  :class:`~vaelab.training.callbacks.EMA` callback. Checkpoints (``--resume``) hold the average
+  too, so a resumed run ends with the same weights as an uninterrupted one. With
+  ``val_fraction > 0`` the validation loss and early stopping judge the raw weights; the EMA
+  still replaces them at the end.
 * **Training length** — ``epochs=None`` (default) trains for ``train_steps`` optimiser
   steps whatever the data size (epochs = ⌈train_steps / batches per epoch⌉); an explicit
   ``epochs`` overrides it.
@@ -67,9 +66,10 @@ import torch.nn.functional as F
 from torch import nn
 
 from vaelab.core.errors import InputError
-from vaelab.models.base import ModelConfig, check_training_data
-from vaelab.models.torch_base import TorchGenerator
-from vaelab.training.trainer import TrainConfig, stratified_split
+from vaelab.models.base import ModelConfig
+from vaelab.models.torch_base import FitJob, TorchGenerator
+from vaelab.training.callbacks import EMA
+from vaelab.training.trainer import TrainConfig
 
 
 @dataclass
@@ -111,7 +111,7 @@ def cosine_alpha_bar(timesteps: int, s: float = 0.008, max_beta: float = 0.999) 
 def sinusoidal_embedding(t: torch.Tensor, dim: int) -> torch.Tensor:
     """(len(t), dim) sin/cos features of integer time steps (Vaswani et al. 2017)."""
     half = dim // 2
-    freqs = torch.exp(-math.log(10000.0) * torch.arange(half, dtype=torch.float32) / max(half, 1))
+    freqs = torch.exp(-math.log(10000.0) * torch.arange(half, dtype=torch.float32, device=t.device) / max(half, 1))
     args = t.to(torch.float32)[:, None] * freqs[None, :]
     emb = torch.cat([torch.sin(args), torch.cos(args)], dim=1)
     return F.pad(emb, (0, dim - 2 * half))
@@ -166,9 +166,6 @@ class DDPM(TorchGenerator):
         super().__init__(config, **overrides)
         self._validate()
         self._alpha_bar = cosine_alpha_bar(self.config.timesteps)
-        self._n_fit: int | None = None
-        self._ema: list[torch.Tensor] | None = None
-        self._ema_updates = 0
 
     def _validate(self) -> None:
         c = self.config
@@ -204,31 +201,30 @@ class DDPM(TorchGenerator):
             raise InputError("ddpm: guidance_scale != 1 needs an unconditional model; train with p_uncond > 0")
 
     # ------------------------------------------------------------------ TorchGenerator hooks
-    def build_module(self, n_features: int, n_classes: int) -> nn.Module:
+    def build_module(self, feature_shape: tuple[int, ...], n_classes: int) -> nn.Module:
         c = self.config
-        return Denoiser(n_features, n_classes, c.hidden, c.n_blocks, c.time_embed_dim, c.dropout)
+        return Denoiser(math.prod(feature_shape), n_classes, c.hidden, c.n_blocks, c.time_embed_dim, c.dropout)
 
-    def train_config(self) -> TrainConfig:
-        tc = super().train_config()
+    def train_config(self, n_train: int | None = None) -> TrainConfig:
+        tc = super().train_config(n_train)
         if tc.epochs is None:
-            n = self._n_fit or tc.batch_size
+            n = n_train or tc.batch_size
             tc.epochs = max(1, math.ceil(self.config.train_steps / math.ceil(n / tc.batch_size)))
         return tc
 
-    def fit(self, X: np.ndarray, y: np.ndarray, *, seed: int = 0) -> DDPM:
-        X = np.asarray(X)
-        check_training_data(X, y)
+    def prepare_inputs(self, X: np.ndarray, y: np.ndarray, *, seed: int) -> tuple[np.ndarray, dict[str, Any]]:
+        """Features standardised with the training set's mean and sd (a constant feature: sd 0, only centred)."""
         flat = X.reshape(len(X), -1).astype(np.float64)
         mean = flat.mean(axis=0)
         sd = flat.std(axis=0)
         sd = np.where(sd > 1e-12 * max(float(np.abs(flat).max()), 1e-300), sd, 0.0)  # 0: constant feature
-        codes = np.unique(np.asarray(y, dtype=object).astype(str), return_inverse=True)[1]
-        vf = self.config.val_fraction
-        self._n_fit = len(X) if vf <= 0 else len(stratified_split(codes, vf, seed)[0])
-        self._ema, self._ema_updates = None, 0
-        super().fit(((flat - mean) / np.where(sd > 0, sd, 1.0)).reshape(X.shape), y, seed=seed)
-        self.extra_ = {"mean": torch.as_tensor(mean), "sd": torch.as_tensor(sd)}
-        return self
+        return (flat - mean) / np.where(sd > 0, sd, 1.0), {"mean": mean, "sd": sd}
+
+    def callbacks(self) -> list[Any]:
+        return [] if self.config.ema_decay is None else [EMA(self.config.ema_decay)]
+
+    def after_fit(self, job: FitJob) -> None:
+        self.extra_ = {"mean": torch.as_tensor(job.state["mean"]), "sd": torch.as_tensor(job.state["sd"])}
 
     @property
     def target(self) -> str:
@@ -246,62 +242,17 @@ class DDPM(TorchGenerator):
             return out, (x - torch.sqrt(1 - ab) * out) / torch.sqrt(ab)
         return (x - torch.sqrt(ab) * out) / torch.sqrt(1 - ab), out
 
-    def _update_ema(self, module: nn.Module) -> None:
-        """shadow ← β shadow + (1 − β) θ with β = min(ema_decay, (1 + k)/(10 + k)) after update k."""
-        params = [p.detach() for p in module.parameters()]
-        if self._ema is None:
-            self._ema = [p.clone() for p in params]
-            return
-        self._ema_updates += 1
-        k = self._ema_updates
-        beta = min(float(self.config.ema_decay), (1 + k) / (10 + k))
-        with torch.no_grad():
-            for e, p in zip(self._ema, params, strict=True):
-                e.lerp_(p, 1 - beta)
-
-    def training_state(self) -> dict[str, torch.Tensor]:
-        """The EMA weights and update count, for checkpoints (``--resume`` continues exactly)."""
-        if self._ema is None:
-            return {}
-        state = {f"ema.{i}": e.clone() for i, e in enumerate(self._ema)}
-        state["ema_updates"] = torch.tensor(self._ema_updates, dtype=torch.int64)
-        return state
-
-    def load_training_state(self, state: dict[str, torch.Tensor]) -> None:
-        if not state:
-            self._ema, self._ema_updates = None, 0
-            return
-        assert self.module is not None
-        params = list(self.module.parameters())
-        keys = {f"ema.{i}" for i in range(len(params))} | {"ema_updates"}
-        if set(state) != keys or any(tuple(state[f"ema.{i}"].shape) != tuple(p.shape) for i, p in enumerate(params)):
-            raise InputError(f"{self.name}: the checkpoint's EMA weights do not match the network")
-        self._ema = [state[f"ema.{i}"].clone().to(p.dtype) for i, p in enumerate(params)]
-        self._ema_updates = int(state["ema_updates"])
-
-    def after_fit(self, X: torch.Tensor, c: torch.Tensor) -> None:
-        if self.config.ema_decay is not None and self._ema is not None:
-            assert self.module is not None
-            self._update_ema(self.module)  # the state after the last optimiser step
-            with torch.no_grad():
-                for p, e in zip(self.module.parameters(), self._ema, strict=True):
-                    p.copy_(e)
-        self._ema = None
-
     def loss(self, module: nn.Module, x: torch.Tensor, c: torch.Tensor, epoch: int) -> dict[str, torch.Tensor]:
         cfg = self.config
-        if module.training and cfg.ema_decay is not None:
-            # fit_module evaluates the loss once per batch, before that batch's step: the weights seen
-            # here are those after the previous step (after_fit adds the last one)
-            self._update_ema(module)
         n = len(x)
-        t = torch.randint(0, cfg.timesteps, (n,))
+        t = torch.randint(0, cfg.timesteps, (n,))  # drawn on CPU, as before devices: same numbers
         eps = torch.randn_like(x)
-        ab = self._alpha_bar.to(x.dtype)[t][:, None]
+        ab = self._alpha_bar.to(x.dtype)[t][:, None].to(x.device)
+        t = t.to(x.device)
         xt = torch.sqrt(ab) * x + torch.sqrt(1 - ab) * eps
         if module.training and cfg.p_uncond > 0:
             null = self.label_count()
-            c = torch.where(torch.rand(n) < cfg.p_uncond, torch.full_like(c, null), c)
+            c = torch.where((torch.rand(n) < cfg.p_uncond).to(c.device), torch.full_like(c, null), c)
         out = module(xt, t, c)
         if self.target == "eps":
             per_sample = ((out - eps) ** 2).mean(dim=1)

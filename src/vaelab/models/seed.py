@@ -11,19 +11,23 @@ than real spectra.
 ``seed-vae`` — the report's proposed ablation: the same network with the label embedding
 removed. It has no way to ask for a class, so class-``k`` samples are decoded from the
 aggregate posterior of class ``k``: z = μᵢ + σᵢ·ε for a random training sample i of that
-class (the latent codes of the training set are stored with the weights).
+class (:class:`vaelab.samplers.AggregatePosterior`; the latent codes of the training set are
+stored with the weights).
 """
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
+from pathlib import Path
 
 import torch
 import torch.nn.functional as F
 from torch import nn
 
 from vaelab.models.base import ModelConfig
-from vaelab.models.torch_base import TorchGenerator
+from vaelab.models.torch_base import FitJob, TorchGenerator
+from vaelab.samplers import AggregatePosterior
 
 
 @dataclass
@@ -70,9 +74,9 @@ class _SeedBase(TorchGenerator):
     needs_unit_interval = True
     conditional = True
 
-    def build_module(self, n_features: int, n_classes: int) -> nn.Module:
+    def build_module(self, feature_shape: tuple[int, ...], n_classes: int) -> nn.Module:
         cfg = self.config
-        return SeedNet(n_features, n_classes, cfg.latent_dim, cfg.embed_dim, tuple(cfg.hidden), self.conditional)
+        return SeedNet(math.prod(feature_shape), n_classes, cfg.latent_dim, cfg.embed_dim, tuple(cfg.hidden), self.conditional)
 
     def loss(self, module: nn.Module, x: torch.Tensor, c: torch.Tensor, epoch: int) -> dict[str, torch.Tensor]:
         mu, logvar = module.encode(x, c)
@@ -100,18 +104,17 @@ class SeedVAE(_SeedBase):
     name = "seed-vae"
     conditional = False
 
-    def after_fit(self, X: torch.Tensor, c: torch.Tensor) -> None:
+    def after_fit(self, job: FitJob) -> None:
         self.module.eval()
-        mu, logvar = self.module.encode(X, c)
-        self.extra_ = {"train_mu": mu, "train_logvar": logvar, "train_class": c}
+        mu, logvar = self.module.encode(job.X, job.c)
+        self.extra_ = AggregatePosterior().fit(mu, logvar, job.c, len(self.classes_)).state_dict()
+
+    @classmethod
+    def load(cls, path: str | Path) -> SeedVAE:
+        self = super().load(path)
+        AggregatePosterior().load_state_dict(self.extra_)  # refuse weights without the training codes now
+        return self
 
     def generate(self, c: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-        mu, logvar, tc = self.extra_["train_mu"], self.extra_["train_logvar"], self.extra_["train_class"]
-        z = torch.empty(len(c), mu.shape[1])
-        for k in torch.unique(c).tolist():
-            where = torch.nonzero(c == k).flatten()
-            pool = torch.nonzero(tc == k).flatten()
-            pick = pool[torch.randint(len(pool), (len(where),), generator=gen)]
-            eps = torch.randn(len(where), mu.shape[1], generator=gen)
-            z[where] = mu[pick] + torch.exp(0.5 * logvar[pick]) * eps
+        z, _ = AggregatePosterior().load_state_dict(self.extra_).sample(c, gen)
         return torch.sigmoid(self.module.decode_logits(z, c))

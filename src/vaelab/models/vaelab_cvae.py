@@ -42,15 +42,20 @@ alternatives stay available as options for ablations.
   max 1), L2-normalised or L1-normalised, samples are re-normalised the same way
   (``renormalise = "auto"``); otherwise a classifier spots "max != 1" at once.
 
-Training uses :func:`vaelab.training.trainer.fit_module` (tensors sliced in memory, no DataLoader);
+The second-stage densities live in :mod:`vaelab.samplers` (any VAE can use them); the noise level
+travels with each code as the sampler's *attached* value. Training uses
+:class:`vaelab.training.trainer.Trainer` (tensors sliced in memory, no DataLoader);
 ``compile = true`` wraps the loss in :func:`torch.compile` (works on CPU, but compiling takes
 ~50 s, more than a whole default training: for GPUs and long runs).
 """
 
 from __future__ import annotations
 
+import functools
 import math
 from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
 
 import numpy as np
 import torch
@@ -58,8 +63,9 @@ import torch.nn.functional as F
 from torch import nn
 
 from vaelab.core.errors import InputError
-from vaelab.models.base import ModelConfig, check_training_data, encode_labels
-from vaelab.models.torch_base import TorchGenerator
+from vaelab.models.base import ModelConfig
+from vaelab.models.torch_base import FitJob, TorchGenerator
+from vaelab.samplers import make_sampler
 
 # renormalisation modes, stored as an integer code with the weights
 _RENORM_CODES = {"none": 0, "minmax": 1, "l2": 2, "l1": 3}
@@ -251,43 +257,55 @@ def _elbo_terms(module: CVAENet, u: torch.Tensor, c: torch.Tensor, beta: float, 
 
 
 class VaelabCVAE(TorchGenerator):
-    """vaelab's conditional VAE for spectra (see the module docstring)."""
+    """vaelab's conditional VAE for spectra (see the module docstring).
+
+    Fit-time state (feature statistics, the principal axes, the rest ``r / s`` of every training
+    spectrum) is computed by :meth:`prepare_inputs` and travels in the :class:`FitJob`; the network
+    trains on the coordinates ``u`` (n, k + 1), while ``feature_shape`` is always that of the data.
+    """
 
     name = "vaelab-cvae"
     Config = VaelabCVAEConfig
+    modalities = ("spectrum",)  # any sample shape trains (flattened), but its design is that of a spectrum
 
     def __init__(self, config: ModelConfig | None = None, **overrides):
         super().__init__(config, **overrides)
         _check_config(self.config)
-        self._space: dict[str, np.ndarray] | None = None  # x <-> u map of the current fit
-        self._fit_d: int | None = None
-        self._all: tuple[torch.Tensor, torch.Tensor, np.ndarray] | None = None  # (u, rest, y) of all of X
-        self._seed = 0
-        self._terms = _elbo_terms
 
     def _k(self, d: int) -> int:
         """Principal axes for ``d`` features: at most a quarter of them, so that the rest, from which
         the noise level is measured, keeps at least three quarters; none for fewer than 8 features."""
         return min(self.config.components, d // 4) if self.config.components > 0 and d >= 8 else 0
 
-    # ------------------------------------------------------------------ network
-    def build_module(self, n_features: int, n_classes: int) -> nn.Module:
+    def sampler(self) -> Any:
+        """The latent sampler (:mod:`vaelab.samplers`) of ``config.prior``, unfitted."""
         cfg = self.config
-        d = self._fit_d if self._fit_d is not None else n_features  # fit trains on u, load passes d
-        net = CVAENet(d, self._k(d), n_classes, cfg.latent_dim, list(cfg.hidden), cfg.likelihood == "hetero",
-                      cfg.min_logvar, cfg.logvar_rank)
-        if self._space is not None:
-            with torch.no_grad():
-                for key in ("x_mean", "x_scale", "basis", "u_mean", "u_scale"):
-                    getattr(net, key).copy_(torch.as_tensor(self._space[key], dtype=torch.float32))
-                var_all = torch.as_tensor(self._space["u_train"]).var(dim=0, unbiased=False)
-                sd = var_all.sqrt()
-                net.u_sd.copy_(torch.where(sd > 1e-3 * float(sd.max()), sd, torch.ones_like(sd)).float())
-                var = var_all[: net.D_out]
-                net.logvar_hi.copy_(torch.clamp(torch.log(2 * var + _TINY), min=cfg.min_logvar + 1.0))
-                if cfg.init == "pca":
-                    _ppca_init(net, self._space["u_train"])
-        return net
+        if cfg.prior == "kde":
+            return make_sampler("kde", kernel=cfg.kde_kernel, shrink=cfg.kde_shrink)
+        if cfg.prior == "gmm":
+            return make_sampler("gmm", components=cfg.gmm_components, draws=cfg.gmm_draws,
+                                attached_dim=1 if self.module is not None and self.module.k > 0 else 0)
+        return make_sampler(cfg.prior, latent_dim=cfg.latent_dim) if cfg.prior == "standard" else make_sampler(cfg.prior)
+
+    # ------------------------------------------------------------------ network
+    def build_module(self, feature_shape: tuple[int, ...], n_classes: int) -> nn.Module:
+        cfg = self.config
+        d = math.prod(feature_shape)
+        return CVAENet(d, self._k(d), n_classes, cfg.latent_dim, list(cfg.hidden), cfg.likelihood == "hetero",
+                       cfg.min_logvar, cfg.logvar_rank)
+
+    def init_module(self, net: nn.Module, state: dict[str, Any]) -> None:
+        """Feature statistics and principal axes into the buffers; start from PPCA (``init = "pca"``)."""
+        cfg, space = self.config, state["space"]
+        for key in ("x_mean", "x_scale", "basis", "u_mean", "u_scale"):
+            getattr(net, key).copy_(torch.as_tensor(space[key], dtype=torch.float32))
+        var_all = torch.as_tensor(state["u_train"]).var(dim=0, unbiased=False)
+        sd = var_all.sqrt()
+        net.u_sd.copy_(torch.where(sd > 1e-3 * float(sd.max()), sd, torch.ones_like(sd)).float())
+        var = var_all[: net.D_out]
+        net.logvar_hi.copy_(torch.clamp(torch.log(2 * var + _TINY), min=cfg.min_logvar + 1.0))
+        if cfg.init == "pca":
+            _ppca_init(net, state["u_train"])
 
     def loss(self, module: nn.Module, x: torch.Tensor, c: torch.Tensor, epoch: int) -> dict[str, torch.Tensor]:
         cfg = self.config
@@ -301,163 +319,60 @@ class VaelabCVAE(TorchGenerator):
             beta, fb = 1.0, 0.0
             gen = torch.Generator(device=x.device).manual_seed(0)
             eps = torch.randn(x.shape[0], cfg.latent_dim, device=x.device, generator=gen)
-        return self._terms(module, x, c, beta, fb, eps)
+        terms = _compiled_elbo_terms() if cfg.compile else _elbo_terms
+        return terms(module, x, c, beta, fb, eps)
 
     # ------------------------------------------------------------------ fit
-    def fit(self, X: np.ndarray, y: np.ndarray, *, seed: int = 0) -> VaelabCVAE:
-        X = np.asarray(X)
-        check_training_data(X, y)
-        shape = tuple(int(s) for s in X.shape[1:])
+    def prepare_inputs(self, X: np.ndarray, y: np.ndarray, *, seed: int) -> tuple[np.ndarray, dict[str, Any]]:
+        """The network's inputs ``u`` (n, D) and the fit state: ``space`` (feature statistics and
+        principal axes), ``u_train``, ``rest`` (n, d) and the per-sample normalisation code ``renorm``."""
         flat = X.reshape(len(X), -1).astype(np.float64)
         d = flat.shape[1]
         mode = self.config.renormalise
         renorm = torch.tensor([_RENORM_CODES[_detect_renorm(flat) if mode == "auto" else mode]])
-        self._space = _fit_space(flat, self._k(d))
-        self._fit_d = d
+        space = _fit_space(flat, self._k(d))
         probe = CVAENet(d, self._k(d), 1, 1, [1], False, 0.0, 0)
         with torch.no_grad():
             for key in ("x_mean", "x_scale", "basis", "u_mean", "u_scale"):
-                getattr(probe, key).copy_(torch.as_tensor(self._space[key], dtype=torch.float32))
+                getattr(probe, key).copy_(torch.as_tensor(space[key], dtype=torch.float32))
             U, rest = probe.split(torch.as_tensor(flat, dtype=torch.float32))
-        self._space["u_train"] = U.numpy()
-        self._all = (U, rest, np.asarray(y))
-        self._seed = int(seed)
-        self._terms = torch.compile(_elbo_terms, dynamic=True) if self.config.compile else _elbo_terms
-        self.extra_ = {"renorm": renorm}
-        try:
-            super().fit(U.numpy(), y, seed=seed)
-        finally:
-            self._terms = _elbo_terms
-            self._space, self._fit_d, self._all = None, None, None
-        self.feature_shape_ = shape
-        return self
+        return U.numpy(), {"space": space, "u_train": U.numpy(), "rest": rest, "renorm": renorm}
 
-    def after_fit(self, X: torch.Tensor, c: torch.Tensor) -> None:
+    def after_fit(self, job: FitJob) -> None:
+        # early stopping needed the validation part; the latent density and the textures are
+        # fitted on all training samples, so no training sample is left out of the synthetic data
         cfg = self.config
         module = self.module
         module.eval()
-        rest = None
-        if self._all is not None and self.classes_ is not None:
-            # early stopping needed the validation part; the latent density and the textures are
-            # fitted on all training samples, so no training sample is left out of the synthetic data
-            X, rest, y_all = self._all
-            c = torch.as_tensor(encode_labels(y_all, self.classes_), dtype=torch.long)
-        extra: dict[str, torch.Tensor] = {"renorm": self.extra_.get("renorm", torch.tensor([0]))}
+        X, c, rest = job.X_all, job.c_all, job.state["rest"]
+        extra: dict[str, torch.Tensor] = {"renorm": job.state["renorm"]}
         mu, logvar = module.encode(X, c)
         level = module.level(X)
-        if cfg.prior == "gmm":
-            extra.update(_fit_latent_gmm(mu, logvar, c, module.n_classes, cfg.gmm_components, cfg.gmm_draws,
-                                         self._seed, level))
-        else:  # the training samples' posteriors ("kde", "aggregate") or only their noise levels ("standard")
-            extra.update({"train_mu": mu, "train_logvar": logvar, "train_class": c})
-            if level is not None:
-                extra["train_level"] = level
-            if cfg.prior == "kde":
-                extra.update(_kde_stats(mu, logvar, c, module.n_classes))
-                if cfg.kde_kernel == "neighbours":
-                    extra["kde_nn"] = _class_neighbours(mu, c, 5)
+        sampler = self.sampler().fit(mu, logvar, c, module.n_classes, attached=level, seed=job.seed)
+        extra.update(_sampler_to_extra(sampler.state_dict()))
         mean, dec_logvar = module.decode(mu, c, level)
         w = (X[:, : module.D_out] - mean) / self._residual_scale(dec_logvar, level)
         extra.update(_prefixed("tex", _fit_gaussians(w, c, module.n_classes, cfg.texture_rank, cfg.texture_cov,
-                                                      self._seed)))
+                                                      job.seed)))
         if module.k > 0:
-            if rest is None:
-                rest = torch.zeros(len(X), module.d)
             extra.update(_prefixed("rest", _fit_gaussians(rest, c, module.n_classes, cfg.texture_rank,
-                                                           cfg.texture_cov, self._seed)))
+                                                           cfg.texture_cov, job.seed)))
         self.extra_ = extra
-        if cfg.prior == "kde":
-            self._calibrate_kde(module.merge(X, rest if module.k > 0 else None), c)
+        # "kde": the kernel width per class, measured on samples of this very model (in model space)
+        sampler.calibrate(self.generate, module.merge(X, rest if module.k > 0 else None), c, seed=job.seed)
 
-    # ------------------------------------------------------------------ sampling
-    def _latents(self, c: torch.Tensor, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor | None]:
-        """Latent codes and (with principal axes) noise levels for class indices ``c``.
+    @classmethod
+    def load(cls, path: str | Path) -> VaelabCVAE:
+        self = super().load(path)
+        self._latent_sampler(path)  # refuse weights without the sampler's state now, not when sampling
+        return self
 
-        "aggregate": a random training sample of the class, its posterior and its noise level;
-        "kde": the same, plus Gaussian kernel noise with the leave-one-out bandwidth of the class's
-        codes, shrunk towards the class mean so that the variance is kept (smoothed bootstrap);
-        "gmm": the per-class mixture fitted on (posterior draw, noise level); "standard":
-        N(0, I) codes with the noise level of a random training sample of the class.
-        """
-        cfg = self.config
-        L = cfg.latent_dim
-        has_level = self.module.k > 0
-        z = torch.empty(len(c), L)
-        level = torch.empty(len(c), 1) if has_level else None
-        for k in torch.unique(c).tolist():
-            where = torch.nonzero(c == k).flatten()
-            m = len(where)
-            if cfg.prior == "gmm":
-                w, means, chol = self.extra_["gmm_weight"][k], self.extra_["gmm_mean"][k], self.extra_["gmm_chol"][k]
-                comp = torch.multinomial(w, m, replacement=True, generator=gen)
-                draw = means[comp] + (chol[comp] @ torch.randn(m, means.shape[-1], 1, generator=gen)).squeeze(-1)
-                z[where] = draw[:, :L]
-                if level is not None:
-                    level[where] = draw[:, L:]
-                continue
-            mu, logvar, tc = self.extra_["train_mu"], self.extra_["train_logvar"], self.extra_["train_class"]
-            pool = torch.nonzero(tc == k).flatten()
-            pick = pool[torch.randint(len(pool), (m,), generator=gen)]
-            if cfg.prior in ("aggregate", "kde"):
-                z[where] = mu[pick] + torch.exp(0.5 * logvar[pick]) * torch.randn(m, L, generator=gen)
-                if cfg.prior == "kde":
-                    z[where] = self._smooth(z[where], k, float(self.extra_["kde_h"][k]), gen, pick)
-            else:
-                z[where] = torch.randn(m, L, generator=gen)
-            if level is not None:
-                level[where] = self.extra_["train_level"][pick]
-        return z, level
-
-    def _smooth(self, a: torch.Tensor, k: int, h: float, gen: torch.Generator, pick: torch.Tensor) -> torch.Tensor:
-        """Smoothed bootstrap (Silverman 1986, section 6.4.1): posterior draws ``a`` of class ``k`` plus
-        Gaussian kernel noise of sd ``h * sd`` per dimension, shrunk towards the class mean so that the
-        variance of the aggregate posterior is kept."""
-        centre, sd, var = (self.extra_[f"kde_{key}"][k] for key in ("mean", "sd", "var"))
-        if self.config.kde_kernel == "neighbours":
-            # towards (h < 1) or past (h > 1) one of the 5 nearest codes of the same class (as SMOTE)
-            nn_idx = self.extra_["kde_nn"][pick]
-            other = nn_idx[torch.arange(len(pick)), torch.randint(nn_idx.shape[1], (len(pick),), generator=gen)]
-            step = torch.rand(len(pick), 1, generator=gen)
-            return a + h * step * (self.extra_["train_mu"][other] - self.extra_["train_mu"][pick])
-        e = torch.randn(a.shape, generator=gen)
-        if not self.config.kde_shrink:
-            return a + h * sd * e
-        return centre + (a - centre + h * sd * e) * torch.sqrt(var / (var + (h * sd) ** 2))
-
-    def _calibrate_kde(self, x: torch.Tensor, c: torch.Tensor) -> None:
-        """Per class, the smallest kernel width ``h`` at which samples lie as far from their nearest
-        training sample (median, in model space) as a left-out training sample lies from the others.
-
-        A copy of a training sample is at distance 0, a new real sample is not; where measurement
-        noise already makes samples novel (dense Raman data) ``h`` stays 0, where the classes are
-        a handful of smooth spectra the kernel widens until samples are as novel as real ones.
-        """
-        grid = [0.0, *torch.logspace(-2, 1, 31).tolist()]
-        gen = torch.Generator().manual_seed(self._seed + 15485863)
-        sub = min(len(x), 4096)
-        ref = x[torch.randperm(len(x), generator=gen)[:sub]] if sub < len(x) else x
-        for k in torch.unique(c).tolist():
-            own = torch.nonzero(c == k).flatten()
-            if len(own) < 2:
-                continue
-            own = own[torch.randperm(len(own), generator=gen)[:256]]
-            d = torch.cdist(x[own], x)
-            d[torch.arange(len(own)), own] = float("inf")  # leave each sample out
-            target = float(d.min(dim=1).values.median())
-            ck = torch.full((len(own),), k, dtype=torch.long)
-            lo, hi = 0, len(grid) - 1
-            if self._novelty(k, grid[lo], ck, ref) >= target:
-                hi = lo
-            while hi - lo > 1:  # bisection: the smallest grid index reaching the target
-                mid = (lo + hi) // 2
-                lo, hi = (lo, mid) if self._novelty(k, grid[mid], ck, ref) >= target else (mid, hi)
-            self.extra_["kde_h"][k] = grid[hi]
-
-    def _novelty(self, k: int, h: float, ck: torch.Tensor, ref: torch.Tensor) -> float:
-        """Median distance of samples of class ``k`` (kernel width ``h``) to their nearest ``ref`` row."""
-        self.extra_["kde_h"][k] = h
-        g = torch.Generator().manual_seed(self._seed + 7)
-        return float(torch.cdist(self.generate(ck, g), ref).min(dim=1).values.median())
+    def _latent_sampler(self, path: Any = None) -> Any:
+        """The fitted latent sampler, its state read from (and shared with) ``extra_``."""
+        try:
+            return self.sampler().load_state_dict(_sampler_from_extra(self.extra_))
+        except InputError as e:
+            raise InputError(f"{path or self.name}: {e}") from None
 
     def _residual_scale(self, logvar: torch.Tensor, level: torch.Tensor | None) -> torch.Tensor:
         """What the residuals of the decoded coordinates are divided by before their Gaussian is fitted."""
@@ -496,7 +411,7 @@ class VaelabCVAE(TorchGenerator):
 
     def generate(self, c: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         module = self.module
-        z, level = self._latents(c, gen)
+        z, level = self._latent_sampler().sample(c, gen)
         mean, logvar = module.decode(z, c, level)
         if self.config.noise == "none":
             u, rest = mean, None
@@ -699,59 +614,16 @@ def _renormalise(x: torch.Tensor, mode: str) -> torch.Tensor:
     return x
 
 
-def _fit_latent_gmm(mu: torch.Tensor, logvar: torch.Tensor, c: torch.Tensor, n_classes: int, components: int,
-                    draws: int, seed: int, level: torch.Tensor | None = None) -> dict[str, torch.Tensor]:
-    """Per-class Gaussian mixtures on posterior draws (with the noise level appended, if given);
-    padded to a common number of components."""
-    from sklearn.mixture import GaussianMixture
-
-    gen = torch.Generator().manual_seed(seed + 104729)
-    L = mu.shape[1] + (0 if level is None else level.shape[1])
-    weights = torch.zeros(n_classes, components)
-    means = torch.zeros(n_classes, components, L)
-    chols = torch.eye(L).repeat(n_classes, components, 1, 1)
-    for k in range(n_classes):
-        idx = torch.nonzero(c == k).flatten()
-        m, lv = mu[idx], logvar[idx]
-        z = m.unsqueeze(0) + torch.exp(0.5 * lv).unsqueeze(0) * torch.randn(draws, *m.shape, generator=gen)
-        if level is not None:
-            z = torch.cat([z, level[idx].unsqueeze(0).expand(draws, -1, -1)], dim=2)
-        z = z.reshape(-1, L).double().numpy()
-        n_comp = max(1, min(components, len(idx) // 10))
-        gm = GaussianMixture(n_comp, covariance_type="full", reg_covar=1e-4, random_state=seed, max_iter=200)
-        gm.fit(z)
-        weights[k, :n_comp] = torch.as_tensor(gm.weights_, dtype=torch.float32)
-        means[k, :n_comp] = torch.as_tensor(gm.means_, dtype=torch.float32)
-        chols[k, :n_comp] = torch.as_tensor(np.linalg.cholesky(gm.covariances_), dtype=torch.float32)
-    return {"gmm_weight": weights, "gmm_mean": means, "gmm_chol": chols}
+def _sampler_to_extra(state: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    """Sampler state keys as stored in the weights (the attached value is the noise level: ``train_level``)."""
+    return {("train_level" if k == "train_attached" else k): v for k, v in state.items()}
 
 
-def _kde_stats(mu: torch.Tensor, logvar: torch.Tensor, c: torch.Tensor, n_classes: int) -> dict[str, torch.Tensor]:
-    """Per-class mean, spread of the posterior means and variance of the aggregate posterior."""
-    L = mu.shape[1]
-    out = {"kde_mean": torch.zeros(n_classes, L), "kde_sd": torch.zeros(n_classes, L),
-           "kde_var": torch.ones(n_classes, L), "kde_h": torch.zeros(n_classes)}
-    for k in range(n_classes):
-        m = mu[c == k]
-        if len(m) < 2:
-            continue
-        out["kde_mean"][k] = m.mean(dim=0)
-        out["kde_sd"][k] = m.std(dim=0)
-        out["kde_var"][k] = m.var(dim=0) + logvar[c == k].exp().mean(dim=0)
-    return out
+def _sampler_from_extra(extra: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+    return {("train_attached" if k == "train_level" else k): v for k, v in extra.items()}
 
 
-def _class_neighbours(mu: torch.Tensor, c: torch.Tensor, k: int) -> torch.Tensor:
-    """Indices (n, k) of the k nearest codes of the same class (itself when the class is smaller)."""
-    out = torch.arange(len(mu)).unsqueeze(1).repeat(1, k)
-    for cls in torch.unique(c).tolist():
-        idx = torch.nonzero(c == cls).flatten()
-        if len(idx) < 2:
-            continue
-        d = torch.cdist(mu[idx], mu[idx])
-        d.fill_diagonal_(float("inf"))
-        kk = min(k, len(idx) - 1)
-        near = idx[d.topk(kk, largest=False).indices]
-        out[idx, :kk] = near
-        out[idx, kk:] = near[:, :1]
-    return out
+@functools.cache
+def _compiled_elbo_terms():
+    """:func:`_elbo_terms` through ``torch.compile`` (config ``compile = true``), compiled once per process."""
+    return torch.compile(_elbo_terms, dynamic=True)

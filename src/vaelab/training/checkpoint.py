@@ -7,7 +7,7 @@ appears only when training is complete). It holds
 * ``state.safetensors`` — the module's state (``module.*``), the optimizer's tensors
   (``optim.<param>.<name>``), the best-so-far weights when a validation part is used
   (``best.*``), the model's own training state (``extra.*``, e.g. EMA weights; see
-  ``TorchGenerator.training_state``) and the random number generators' states as uint8 tensors
+  :class:`vaelab.training.callbacks.Callback`) and the random number generators' states as uint8 tensors
   (``rng.torch``, ``rng.shuffle``, ``rng.cuda``);
 * ``state.json`` — format and version, the epoch, whether training has finished, the
   loss history, the optimizer's scalars and parameter groups, the early-stopping counters
@@ -39,6 +39,7 @@ import torch
 
 from vaelab.core.atomic import atomic_dir
 from vaelab.core.errors import InputError
+from vaelab.core.safetensors_io import load_safetensors
 
 FORMAT = "vaelab-checkpoint"
 VERSION = 1
@@ -50,7 +51,7 @@ _NAME = re.compile(rf"{PREFIX}(\d{{6,}})")
 
 @dataclass
 class TrainingState:
-    """The state of :func:`vaelab.training.trainer.fit_module` after ``epoch`` completed epochs."""
+    """The state of :class:`vaelab.training.trainer.Trainer` after ``epoch`` completed epochs."""
 
     epoch: int
     done: bool
@@ -222,8 +223,6 @@ def remove_checkpoints(folder: str | Path) -> None:
 def load_checkpoint(path: str | Path, *, expect_fingerprint: str | None = None) -> TrainingState:
     """Read a checkpoint folder; refuses pickles, damaged files and (given ``expect_fingerprint``)
     a checkpoint written for another data set / model / seed / configuration."""
-    from vaelab.models.torch_base import load_safetensors
-
     path = Path(path)
     f = path / STATE_JSON
     try:

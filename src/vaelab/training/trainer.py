@@ -1,10 +1,14 @@
-"""The one training loop every torch model in vaelab uses.
+"""The one training loop every torch model in vaelab uses: :class:`Trainer`.
 
 Design points (each a bug seen in peer code, not repeated here):
 
-* whole data set as tensors on the device once; batches are index slices of a seeded
-  permutation (same semantics as ``DataLoader(shuffle=True, batch_size=B)``, without the
-  per-batch Python overhead);
+* data from a :class:`~vaelab.training.data.DataSource`: in memory (the whole data set as tensors
+  on the device once; batches are index slices of a seeded permutation, the semantics of
+  ``DataLoader(shuffle=True, batch_size=B)`` without the per-batch Python overhead) or streamed;
+* a device (``auto`` = CUDA when present; on CPU the bytes are those of the loop before devices);
+* callbacks (:mod:`vaelab.training.callbacks`): early stopping, EMA, checkpoint/resume, progress;
+* one loop for one network or for M networks trained together (a *learner*:
+  :class:`ModuleLearner`, :class:`~vaelab.training.multi.StackedLearner`);
 * gradient clipping, when asked for, runs *after* ``backward()`` and before ``step()``;
 * the best weights (by validation loss, when a validation part is given) are kept as a
   *copy* of the state dict, not a reference to the live tensors;
@@ -18,16 +22,18 @@ import contextlib
 import copy
 import math
 import os
-import sys
-from collections.abc import Callable
-from dataclasses import asdict, dataclass
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 import torch
 
-from vaelab.core.errors import InputError, VaelabError
+from vaelab.core.errors import VaelabError
+from vaelab.training.data import DataSource, TensorSource
+
+LossFn = Callable[[torch.nn.Module, torch.Tensor, torch.Tensor, int], dict[str, torch.Tensor]]
 
 
 class TrainingDiverged(VaelabError):
@@ -69,13 +75,6 @@ def torch_threads(n: int | None = None):
         torch.set_num_threads(old)
 
 
-def _progress(total: int, desc: str, enabled: bool):
-    from tqdm.auto import tqdm
-
-    return tqdm(total=total, desc=desc, unit="epoch", disable=not enabled, leave=False, file=sys.stderr,
-                mininterval=0.5)
-
-
 def stratified_split(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Indices (train, val) with ``fraction`` of each class (at least one, never all) in val."""
     rng = np.random.default_rng(seed)
@@ -90,9 +89,176 @@ def stratified_split(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndar
     return np.sort(np.concatenate(tr)), np.sort(np.concatenate(va))
 
 
+class ModuleLearner:
+    """One ``nn.Module`` and its loss: what :class:`Trainer` optimises (``n_models = 1``).
+
+    :class:`~vaelab.training.multi.StackedLearner` is the same interface for M networks trained
+    together; a learner hides how the loss of a batch is evaluated and how weights are copied.
+    """
+
+    n_models = 1
+
+    def __init__(self, module: torch.nn.Module, loss_fn: LossFn):
+        self.module, self.loss_fn = module, loss_fn
+
+    def modules(self) -> list[torch.nn.Module]:
+        return [self.module]
+
+    def parameters(self) -> list[torch.Tensor]:
+        return list(self.module.parameters())
+
+    def train(self, mode: bool = True) -> None:
+        self.module.train(mode)
+
+    def terms(self, x: torch.Tensor, c: torch.Tensor, epoch: int) -> dict[str, torch.Tensor]:
+        return self.loss_fn(self.module, x, c, epoch)
+
+    def backward(self, terms: dict[str, torch.Tensor]) -> None:
+        terms["loss"].backward()
+
+    def clip(self, max_norm: float) -> None:
+        torch.nn.utils.clip_grad_norm_(self.module.parameters(), max_norm)
+
+    def values(self, terms: dict[str, torch.Tensor]) -> list[dict[str, float]]:
+        """The loss terms of each model as python floats."""
+        return [{k: float(v.detach()) for k, v in terms.items()}]
+
+    def state(self, i: int) -> dict[str, torch.Tensor]:
+        """A copy (never a reference) of model ``i``'s weights."""
+        return copy.deepcopy(self.module.state_dict())
+
+    def load(self, i: int, state: dict[str, torch.Tensor]) -> None:
+        self.module.load_state_dict(state)
+
+    def finish(self) -> None:
+        self.module.eval()
+
+
+class Trainer:
+    """The one training loop of vaelab (see the module docstring), with a device and callbacks.
+
+    Parameters
+    ----------
+    config : TrainConfig
+        epochs, batch size, Adam's learning rate and weight decay, gradient clipping, patience.
+    device : str
+        ``"auto"`` (CUDA when present), ``"cpu"`` or ``"cuda"``; see :mod:`vaelab.training.device`.
+    callbacks : sequence of Callback
+        e.g. ``[EMA(0.999), Checkpoint(folder, every=25, resume=True)]``; an
+        :class:`~vaelab.training.callbacks.EarlyStopping` is added when a validation part is given
+        (unless one is passed), a :class:`~vaelab.training.callbacks.Progress` bar when ``progress``.
+    progress : bool
+        Show a progress bar on stderr.
+    desc : str
+        Its label.
+
+    ``fit(module, loss_fn, data, val=..., seed=...)`` trains one network in place and returns its
+    history; ``fit_learner`` trains any learner (several stacked networks) and returns one history per
+    model. During a fit the trainer exposes ``learner``, ``optimizer``, ``gens`` (the shuffle
+    generators), ``data``, ``val``, ``seeds``, ``epoch``, ``epoch_rows`` ({model: row} of the current
+    epoch), ``histories``, ``active`` (models still training) and ``device`` to its callbacks.
+    """
+
+    def __init__(self, config: TrainConfig, *, device: str = "cpu", callbacks: Sequence[Any] = (),
+                 progress: bool = False, desc: str = "training"):
+        from vaelab.training.device import resolve_device
+
+        self.config = config
+        self.device = torch.device(resolve_device(device))
+        self.extra_callbacks = list(callbacks)
+        self.progress, self.desc = progress, desc
+
+    def fit(self, module: torch.nn.Module, loss_fn: LossFn, data: DataSource, *, seed: int,
+            val: TensorSource | None = None) -> list[dict[str, float]]:
+        """Train ``module`` (moved to the trainer's device) on ``data``; returns the history."""
+        module.to(self.device)
+        return self.fit_learner(ModuleLearner(module, loss_fn), data, seeds=[seed], val=val)[0]
+
+    def fit_learner(self, learner: Any, data: DataSource, *, seeds: Sequence[int],
+                    val: TensorSource | None = None) -> list[list[dict[str, float]]]:
+        from vaelab.training.callbacks import EarlyStopping, Progress
+        from vaelab.training.optim import Adam
+
+        cfg = self.config
+        if len(seeds) != learner.n_models:
+            raise VaelabError(f"{learner.n_models} models but {len(seeds)} seeds")
+        self.learner, self.seeds = learner, [int(s) for s in seeds]
+        self.data = data.to(self.device)
+        self.val = None if val is None or len(val) == 0 else val.to(self.device)
+        cbs = list(self.extra_callbacks)
+        if self.val is not None and not any(isinstance(cb, EarlyStopping) for cb in cbs):
+            cbs.append(EarlyStopping(cfg.patience, cfg.min_epochs))
+        if self.progress and not any(isinstance(cb, Progress) for cb in cbs):
+            cbs.append(Progress(self.desc))
+        self.callbacks = sorted(cbs, key=lambda cb: cb.order)
+        self.optimizer = Adam(learner.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
+        self.gens = [torch.Generator(device="cpu").manual_seed(s + 7919) for s in self.seeds]
+        M = learner.n_models
+        self.histories: list[list[dict[str, float]]] = [[] for _ in range(M)]
+        self.active = [True] * M
+        self.start_epoch, self.done, self.epoch, self.epoch_rows = 0, False, 0, {}
+        try:
+            for cb in self.callbacks:
+                cb.on_fit_start(self)
+            for epoch in range(self.start_epoch, cfg.epochs if not self.done else self.start_epoch):
+                self.epoch = epoch
+                self._epoch(epoch)
+                for cb in self.callbacks:
+                    cb.on_epoch_end(self)
+                if not any(self.active):
+                    break
+        finally:
+            for cb in self.callbacks:
+                if hasattr(cb, "close"):
+                    cb.close()
+        for cb in self.callbacks:
+            cb.on_fit_end(self)
+        learner.finish()
+        return self.histories
+
+    def _epoch(self, epoch: int) -> None:
+        cfg, learner = self.config, self.learner
+        learner.train(True)
+        sums: list[dict[str, float]] = [{} for _ in range(learner.n_models)]
+        n = 0
+        for x, c in self.data.batches(self.gens, cfg.batch_size):
+            terms = learner.terms(x, c, epoch)
+            self.optimizer.zero_grad(set_to_none=True)
+            learner.backward(terms)
+            if cfg.grad_clip:
+                learner.clip(cfg.grad_clip)
+            self.optimizer.step()
+            for cb in self.callbacks:
+                cb.on_step_end(self)
+            for s, vals in zip(sums, learner.values(terms), strict=True):
+                for k, v in vals.items():
+                    s[k] = s.get(k, 0.0) + v
+            n += int(c.shape[-1] if c.dim() > 1 else len(c))
+        val_values = None
+        if self.val is not None:
+            learner.train(False)
+            with torch.no_grad():
+                val_values = learner.values(learner.terms(self.val.X, self.val.c, epoch))
+        self.epoch_rows = {}
+        for i in range(learner.n_models):
+            if not self.active[i]:
+                continue
+            row: dict[str, float] = {"epoch": epoch + 1}
+            row.update({k: v / n for k, v in sums[i].items()})
+            if not math.isfinite(row["loss"]):
+                who = f" for seed {self.seeds[i]}" if learner.n_models > 1 else ""
+                raise TrainingDiverged(f"training diverged at epoch {epoch + 1}{who} (loss {row['loss']}); "
+                                       "try a lower learning rate")
+            if val_values is not None:
+                nv = len(self.val)
+                row.update({f"val_{k}": v / nv for k, v in val_values[i].items()})
+            self.histories[i].append(row)
+            self.epoch_rows[i] = row
+
+
 def fit_module(
     module: torch.nn.Module,
-    loss_fn: Callable[[torch.nn.Module, torch.Tensor, torch.Tensor, int], dict[str, torch.Tensor]],
+    loss_fn: LossFn,
     X: torch.Tensor,
     c: torch.Tensor,
     cfg: TrainConfig,
@@ -107,121 +273,34 @@ def fit_module(
     resume: bool = False,
     fingerprint_extra: str = "",
     extra_state: tuple[Callable[[], dict[str, torch.Tensor]], Callable[[dict[str, torch.Tensor]], None]] | None = None,
+    callbacks: Sequence[Any] = (),
+    device: str = "cpu",
 ) -> list[dict[str, float]]:
-    """Train ``module`` in place; returns the history (one dict of mean loss terms per epoch).
+    """Train ``module`` in place on in-memory tensors; returns the history (one dict of mean loss
+    terms per epoch). A functional shortcut for :class:`Trainer` with a :class:`TensorSource`.
 
     ``loss_fn(module, x_batch, c_batch, epoch)`` returns a dict with a scalar ``"loss"``
     (summed over the batch) and any other terms to log (also sums over the batch); the
     history stores per-sample means.
 
-    With ``checkpoint_dir``, a checkpoint (module, optimizer, history, early-stopping state
-    and both random generators; see :mod:`vaelab.training.checkpoint`) is written atomically every
-    ``checkpoint_every`` epochs and when training ends. With ``resume=True`` training
-    continues from the newest checkpoint there, if any, and gives exactly the result of an
-    uninterrupted run; a checkpoint written for other data / model / seed / configuration is
-    refused (``fingerprint_extra`` describes the model for that check). ``extra_state`` =
-    ``(get, set)`` saves and restores training state kept outside the module and optimizer
-    (e.g. EMA weights) as a dict of tensors.
+    With ``checkpoint_dir``, a checkpoint (:class:`~vaelab.training.callbacks.Checkpoint`) is written
+    atomically every ``checkpoint_every`` epochs and when training ends; ``resume=True`` continues
+    from the newest one there and gives exactly the result of an uninterrupted run
+    (``fingerprint_extra`` describes the model for refusing a checkpoint of another one).
+    ``extra_state = (get, set)`` saves and restores training state kept elsewhere.
     """
-    from vaelab.training import checkpoint as ckpt
-    from vaelab.training.optim import Adam
+    from vaelab.training.callbacks import Checkpoint, StateHook
 
-    opt = Adam(module.parameters(), lr=cfg.lr, weight_decay=cfg.weight_decay)
-    gen = torch.Generator(device="cpu").manual_seed(int(seed) + 7919)
-    n = len(X)
-    history: list[dict[str, float]] = []
-    best_val, best_state, best_epoch, stale = math.inf, None, -1, 0
-    start, done, fp = 0, False, ""
+    cbs = list(callbacks)
     if checkpoint_every < 1:
         raise VaelabError(f"checkpoint_every must be at least 1, got {checkpoint_every}")
+    if extra_state is not None:
+        cbs.append(StateHook(*extra_state))
     if checkpoint_dir is not None:
-        fp = ckpt.fingerprint({"X": X, "c": c, "X_val": X_val, "c_val": c_val}, config=asdict(cfg), seed=seed,
-                              module=module, extra=fingerprint_extra)
-        latest = ckpt.latest_checkpoint(checkpoint_dir) if resume else None
-        if latest is not None:
-            st = ckpt.load_checkpoint(latest, expect_fingerprint=fp)
-            try:
-                module.load_state_dict(st.module, strict=True)
-            except RuntimeError as e:
-                raise InputError(f"{latest}: weights do not fit the model ({str(e).splitlines()[0][:100]})") from None
-            ckpt.restore_optimizer(opt, st.optimizer)
-            try:
-                gen.set_state(st.shuffle_rng)
-                torch.set_rng_state(st.torch_rng)
-                if st.cuda_rng is not None and X.device.type == "cuda":
-                    torch.cuda.set_rng_state(st.cuda_rng, X.device)
-            except (RuntimeError, TypeError, ValueError):
-                raise InputError(f"{latest}: damaged training checkpoint (random generator state)") from None
-            history = st.history
-            best_state = st.best
-            best_val = float(st.counters.get("best_val", math.inf))
-            best_epoch = int(st.counters.get("best_epoch", -1))
-            stale = int(st.counters.get("stale", 0))
-            start, done = st.epoch, st.done
-            if extra_state is not None:
-                extra_state[1](st.extra)
-            elif st.extra:
-                raise InputError(f"{latest}: the checkpoint holds training state this model does not restore")
-            print(f"vaelab: resuming from {latest} ({start} of {cfg.epochs} epochs done)", file=sys.stderr)
-
-    def save(epoch_done: int, finished: bool) -> None:
-        assert checkpoint_dir is not None
-        ckpt.save_checkpoint(checkpoint_dir, ckpt.TrainingState(
-            epoch=epoch_done, done=finished, fingerprint=fp, history=history, module=module.state_dict(),
-            optimizer=opt.state_dict(), torch_rng=torch.get_rng_state(), shuffle_rng=gen.get_state(),
-            cuda_rng=torch.cuda.get_rng_state(X.device) if X.device.type == "cuda" else None,
-            best=best_state, counters={"best_val": best_val, "best_epoch": best_epoch, "stale": stale},
-            extra=extra_state[0]() if extra_state is not None else {},
-        ))
-
-    bar = _progress(cfg.epochs, desc, progress)
-    bar.update(start)
-    try:
-        for epoch in range(start, cfg.epochs if not done else start):
-            module.train()
-            perm = torch.randperm(n, generator=gen).to(X.device)
-            sums: dict[str, float] = {}
-            for begin in range(0, n, cfg.batch_size):
-                idx = perm[begin : begin + cfg.batch_size]
-                terms = loss_fn(module, X[idx], c[idx], epoch)
-                loss = terms["loss"]
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                if cfg.grad_clip:
-                    torch.nn.utils.clip_grad_norm_(module.parameters(), cfg.grad_clip)
-                opt.step()
-                for k, v in terms.items():
-                    sums[k] = sums.get(k, 0.0) + float(v.detach())
-            row: dict[str, float] = {"epoch": epoch + 1}
-            row.update({k: v / n for k, v in sums.items()})
-            if not math.isfinite(row["loss"]):
-                raise TrainingDiverged(f"training diverged at epoch {epoch + 1} (loss {row['loss']}); try a lower learning rate")
-            if X_val is not None and len(X_val):
-                module.eval()
-                with torch.no_grad():
-                    vt = loss_fn(module, X_val, c_val, epoch)
-                row.update({f"val_{k}": float(v) / len(X_val) for k, v in vt.items()})
-                if row["val_loss"] < best_val:
-                    best_val, best_epoch, stale = row["val_loss"], epoch + 1, 0
-                    best_state = copy.deepcopy(module.state_dict())
-                else:
-                    stale += 1
-            history.append(row)
-            bar.update(1)
-            bar.set_postfix(loss=f"{row['loss']:.4g}", refresh=False)
-            stop = cfg.patience is not None and X_val is not None and stale >= cfg.patience and epoch + 1 >= cfg.min_epochs
-            if checkpoint_dir is not None and (stop or (epoch + 1) % checkpoint_every == 0 or epoch + 1 == cfg.epochs):
-                save(epoch + 1, stop or epoch + 1 == cfg.epochs)
-            if stop:
-                break
-    finally:
-        bar.close()
-    if best_state is not None:
-        module.load_state_dict(best_state)
-        for row in history:
-            row["best"] = float(row["epoch"] == best_epoch)
-    module.eval()
-    return history
+        cbs.append(Checkpoint(checkpoint_dir, every=checkpoint_every, resume=resume, describe=fingerprint_extra))
+    val = TensorSource(X_val, c_val) if X_val is not None else None
+    trainer = Trainer(cfg, device=device, callbacks=cbs, progress=progress, desc=desc)
+    return trainer.fit(module, loss_fn, TensorSource(X, c), seed=seed, val=val)
 
 
 def history_to_csv(history: list[dict[str, Any]]) -> str:

@@ -89,7 +89,7 @@ def test_user_errors_exit_2_with_one_line(tmp_path, seed_xlsx, capsys):
 
 def test_demo_writes_everything(tmp_path, capsys):
     out = tmp_path / "demo"
-    assert main(["demo", "--out", str(out), "--epochs", "30", "--quiet"]) == 0
+    assert main(["demo", "--out", str(out), "--epochs", "30", "--quiet", "--part", "spectra"]) == 0
     names = {p.name for p in out.iterdir()}
     assert {"synthetic.csv", "metrics.json", "metrics.csv", "real_vs_synthetic.png", "loss.png", "run"} <= names
     table = pd.read_csv(out / "seed_metrics.csv")

@@ -11,6 +11,7 @@ from typing import Any
 import numpy as np
 
 from vaelab.core.atomic import atomic_dir, write_text
+from vaelab.core.errors import InputError
 from vaelab.data.dataset import Dataset
 from vaelab.data.io import write_data
 from vaelab.datasets import COFFEE_CREDIT, coffee
@@ -21,14 +22,27 @@ from vaelab.training.trainer import stratified_split
 
 
 def run_demo(out: str | Path = "demo_output", *, model: str = "seed-cvae", seed: int = 0, epochs: int | None = None,
-             compare: str | None = "vaelab-cvae", progress: bool = True, log=print) -> dict[str, Any]:
+             compare: str | None = "vaelab-cvae", progress: bool = True, log=print,
+             part: str = "all") -> dict[str, Any]:
     """Train ``model`` on two thirds of the coffee set, generate 1× the training counts, evaluate
     against the training part (the held-out third is the holdout), draw, and write it all to ``out``.
 
     With ``compare`` (default: vaelab's own generator), the same is done for that model on the
     same split into ``out/<compare>/`` (``epochs`` applies to ``model`` only), and a table of
     the main metrics of both, with their training times, is printed and written to
-    ``comparison.csv``."""
+    ``comparison.csv``.
+
+    ``part``: ``all`` (default), ``spectra`` or ``images``; the image part (scikit-learn's 8x8 digits,
+    :mod:`vaelab.modalities.image.demo`) goes to ``out/images/``."""
+    if part not in ("all", "spectra", "images"):
+        raise InputError(f"unknown demo part {part!r}; choose all, spectra or images")
+    if part == "images":
+        from vaelab.modalities.image.demo import run_image_demo
+
+        with atomic_dir(Path(out)) as tmp:
+            res = run_image_demo(tmp / "images", seed=seed, epochs=epochs, progress=progress, log=log)
+        log(f"output: {Path(out).resolve()}")
+        return res
     t0 = time.perf_counter()
     ds = coffee()
     log(f"data: {COFFEE_CREDIT}")
@@ -51,6 +65,12 @@ def run_demo(out: str | Path = "demo_output", *, model: str = "seed-cvae", seed:
                                                  progress=progress, axis=ds.axis)
             table = comparison_rows({model: (result, t_train), compare: (other, t_other)})
             write_text(tmp / "comparison.csv", comparison_csv([model, compare], table))
+        if part == "all":
+            from vaelab.modalities.image.demo import run_image_demo
+
+            log("")
+            log("image part: scikit-learn's 8x8 digits -> images/")
+            run_image_demo(tmp / "images", seed=seed, epochs=epochs, progress=progress, log=log)
     log("")
     log(format_report(result))
     if other is not None:

@@ -9,20 +9,23 @@ from typing import Any
 
 from vaelab.core.errors import InputError
 
-DATA_HELP = "csv / tsv / xlsx table or npz"
+DATA_HELP = "csv / tsv / xlsx table, npz, or a folder of PNG/JPEG images with one sub-folder per class"
 MODEL_DEFAULT_HELP = "default: the default generator for the data's kind (vaelab-cvae for spectra)"
 
 
 def add_data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--label-column", default=None, help="label column: header name or 0-based index (default: first column)")
     p.add_argument("--group-column", default=None, help="group column (e.g. patient id): header name or index")
+    p.add_argument("--split", default=None, metavar="S",
+                   help="part of an npz in the MedMNIST layout: train | val | test (default train)")
 
 
 def load(path: str, args: argparse.Namespace | None = None):
     """The data file ``path`` with the label/group columns of ``args``."""
     from vaelab.data.io import load_data
 
-    return load_data(path, label_column=getattr(args, "label_column", None), group_column=getattr(args, "group_column", None))
+    return load_data(path, label_column=getattr(args, "label_column", None), group_column=getattr(args, "group_column", None),
+                     split=getattr(args, "split", None))
 
 
 def read_toml(path: str) -> dict[str, Any]:

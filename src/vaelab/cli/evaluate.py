@@ -13,6 +13,8 @@ def add_parser(sub: Any) -> None:
     e.add_argument("--real", required=True, metavar="DATA", help="the real (training) data")
     e.add_argument("--synthetic", required=True, metavar="FILE")
     e.add_argument("--holdout", default=None, metavar="DATA", help="real data not used for training")
+    e.add_argument("--holdout-split", default=None, metavar="S",
+                   help="part of a MedMNIST-layout holdout npz (default test)")
     e.add_argument("--run", default=None, metavar="RUN_DIR", help="apply this run's preprocessing to the real files")
     add_data_args(e)
     add_features_arg(e)
@@ -27,7 +29,7 @@ def run(args: argparse.Namespace) -> int:
 
     result = evaluate_files(args.real, args.synthetic, holdout=args.holdout, run=args.run, out=args.out,
                             seed=args.seed, label_column=args.label_column, group_column=args.group_column,
-                            features=args.features)
+                            features=args.features, split=args.split, holdout_split=args.holdout_split)
     print(format_report(result))
     print(f"\nwrote {args.out}/metrics.json and figures")
     return 0

@@ -45,8 +45,9 @@ def load_data(
     label_column: str | int | None = None,
     group_column: str | int | None = None,
     header: str | bool = "auto",
+    split: str | None = None,
 ) -> Dataset:
-    """Read a labelled data set from a table or an npz file.
+    """Read a labelled data set from a table, an npz file or a folder of images.
 
     Parameters
     ----------
@@ -54,15 +55,26 @@ def load_data(
     label_column : header name or column index of the labels (tables; default column 0).
     group_column : header name or column index of group ids (e.g. patient), optional.
     header : ``"auto"`` (detect), ``True`` or ``False``.
+    split : part of an npz in the MedMNIST layout (``train`` | ``val`` | ``test``; default ``train``).
+        Images: see :mod:`vaelab.modalities.image.io` (npz ``X`` (n, H, W[, C]), MedMNIST layout,
+        a folder with one sub-folder of PNG/JPEG files per class).
     """
+    from vaelab.modalities.image import io as image_io
+
     path = Path(path)
     if not path.exists():
         raise InputError(f"{path}: no such file")
     if path.is_dir():
-        raise InputError(f"{path}: is a folder, expected a data file ({', '.join(SUPPORTED)})")
+        _no_split(path, split)
+        return image_io.load_image_folder(path)
     suffix = path.suffix.lower()
     if suffix in NPZ_SUFFIXES:
+        kind = image_io.npz_kind(path)
+        if kind == "medmnist":
+            return image_io.load_medmnist(path, split or "train")
+        _no_split(path, split)
         return _load_npz(path)
+    _no_split(path, split)
     if suffix in EXCEL_SUFFIXES:
         cells, rownum = _read_excel_cells(path)
     elif suffix in TABLE_SUFFIXES:
@@ -362,6 +374,12 @@ def _parse_table(
 # --------------------------------------------------------------------------- npz
 
 
+def _no_split(path: Path, split: str | None) -> None:
+    if split is not None:
+        raise InputError(f"{path}: --split {split} applies only to npz files in the MedMNIST layout "
+                         "(train_images, train_labels, ...)")
+
+
 def _load_npz(path: Path) -> Dataset:
     if not zipfile.is_zipfile(path):
         raise InputError(f"{path}: not an npz archive")
@@ -454,6 +472,10 @@ def write_data(ds: Dataset, path: str | Path, *, layout: Layout | None = None) -
     path = Path(path)
     layout = layout or ds.layout
     suffix = path.suffix.lower()
+    if suffix == "" and ds.spec is not None and ds.spec.kind == "image":
+        from vaelab.modalities.image.io import write_png_folder
+
+        return write_png_folder(ds, path)
     if suffix not in SUPPORTED:
         raise InputError(f"{path}: unsupported output type {suffix!r}; use one of {', '.join(SUPPORTED)}")
     spec = ds.spec

@@ -193,14 +193,28 @@ def write_report_files(result: EvaluationResult | dict[str, Any], real: Dataset,
 def evaluate_files(real: str | Path, synthetic: str | Path, *, out: str | Path, holdout: str | Path | None = None,
                    run: str | Path | None = None, seed: int = 0, label_column: str | int | None = None,
                    group_column: str | int | None = None,
-                   features: str | FeatureExtractor | None = None) -> dict[str, Any]:
-    """``vaelab evaluate``: load the files, bring the real ones into model space, compute, write."""
+                   features: str | FeatureExtractor | None = None, split: str | None = None,
+                   holdout_split: str | None = None) -> dict[str, Any]:
+    """``vaelab evaluate``: load the files, bring the real ones into model space, compute, write.
+
+    ``split`` / ``holdout_split``: parts of MedMNIST-layout npz files (default train / test). Images go
+    to :func:`vaelab.evaluation.image.evaluate_images`.
+    """
     from vaelab.data.io import load_data
+    from vaelab.modalities.image.io import MEDMNIST_SPLITS, npz_kind
     from vaelab.runs import load_run
 
-    real_ds = load_data(real, label_column=label_column, group_column=group_column)
+    real_ds = load_data(real, label_column=label_column, group_column=group_column, split=split)
     synth_ds = load_data(synthetic)
-    hold_ds = load_data(holdout, label_column=label_column, group_column=group_column) if holdout else None
+    if holdout and holdout_split is None and Path(holdout).suffix.lower() == ".npz" and Path(holdout).is_file() \
+            and npz_kind(Path(holdout)) == "medmnist":
+        holdout_split = "test"
+    if holdout_split is not None and holdout_split not in MEDMNIST_SPLITS:
+        raise InputError(f"unknown split {holdout_split!r}; choose from {', '.join(MEDMNIST_SPLITS)}")
+    hold_ds = load_data(holdout, label_column=label_column, group_column=group_column,
+                        split=holdout_split) if holdout else None
+    if real_ds.spec is not None and real_ds.spec.kind == "image":
+        return _evaluate_image_files(real_ds, synth_ds, hold_ds, run=run, seed=seed, out=out, features=features)
     axis = real_ds.axis
     if run is not None:
         r = load_run(run)
@@ -214,6 +228,33 @@ def evaluate_files(real: str | Path, synthetic: str | Path, *, out: str | Path, 
     result = evaluate_arrays(real_ds, synth_ds, holdout=hold_ds, seed=seed, diagnostics=True, features=features)
     write_report(result, real_ds, synth_ds, out, axis=axis, holdout=hold_ds)
     result.pop("_diagnostics", None)
+    return result
+
+
+def _evaluate_image_files(real_ds: Dataset, synth_ds: Dataset, hold_ds: Dataset | None, *, run: str | Path | None,
+                          seed: int, out: str | Path, features: Any = None) -> dict[str, Any]:
+    """Images: the metrics of :mod:`vaelab.evaluation.image` on the pixels as loaded (image models work on
+    the pixels; a run is checked for the shape)."""
+    from vaelab.evaluation.image import evaluate_images, format_image_report, image_summary_csv
+    from vaelab.modalities.image.figures import class_grid, nearest_training
+    from vaelab.reporting.figures import nn_distance_histogram
+    from vaelab.runs import load_run
+
+    if run is not None:
+        r = load_run(run)
+        real_ds = _with_X(real_ds, r.to_model_space(real_ds, "the real data"))
+        if hold_ds is not None:
+            hold_ds = _with_X(hold_ds, r.to_model_space(hold_ds, "the holdout data"))
+    result = evaluate_images(real_ds, synth_ds, holdout=hold_ds, seed=seed, diagnostics=True, features=features)
+    diag = result.pop("_diagnostics")
+    with atomic_dir(Path(out)) as tmp:
+        write_text(tmp / "metrics.json", json.dumps(jsonable(result, nonfinite="keep"), indent=1, allow_nan=True) + "\n")
+        write_text(tmp / "metrics.csv", image_summary_csv(result))
+        write_text(tmp / "report.txt", format_image_report(result) + "\n")
+        class_grid(real_ds.X, real_ds.y, synth_ds.X, synth_ds.y, tmp / "real_vs_synthetic.png", seed=seed)
+        nearest_training(synth_ds.X, real_ds.X, tmp / "nearest_training.png", seed=seed)
+        nn_distance_histogram(diag["synthetic_to_train"], diag["reference_to_train"], tmp / "nn_distances.png",
+                              reference_label=diag["reference_label"])
     return result
 
 

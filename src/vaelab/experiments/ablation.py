@@ -15,6 +15,11 @@ them come from the metric registry (:mod:`vaelab.metrics.registry`) and are stor
 ``ablation.json`` under ``metric_goals``. The distribution metrics and DCR run on the features
 of ``features`` (:mod:`vaelab.metrics.features`), fitted on each cell's real training part.
 
+Images (samples of kind image): the feature space defaults to the image domain network
+(``image-cnn``, fitted on the cell's real training part), the C2ST classifier and the TSTR/TRTR
+classifier are the small CNN on the pixels (:mod:`vaelab.modalities.image.cnn`), and the
+diversity is measured in the features.
+
 All models of one ablation share one preprocessing (``choose_preprocess``), so the numbers
 are in the same space. Paired two-sided Wilcoxon signed-rank tests over the (seed, fold)
 cells compare every model with the first one, metric by metric.
@@ -84,12 +89,22 @@ def cell_metrics(X_train: np.ndarray, y_train: np.ndarray, X_synth: np.ndarray, 
             for k in keys:
                 errors[k] = f"{e.__class__.__name__}: {' '.join(str(e).split())}"
 
-    ext = get_extractor(features, seed=seed).fit(X_train, y_train)
+    from vaelab.modalities.image.io import is_image_shape
+
+    image = np.ndim(X_train) >= 3 and is_image_shape(tuple(np.shape(X_train)[1:]))
+    forest: Any = RandomForestClassifier(n_estimators=int(c2st_trees), random_state=seed, n_jobs=1)
+    util_clf: Any = None
+    if image:  # the image domain network as feature space; the small CNN on the pixels as classifier
+        import vaelab.modalities.image  # noqa: F401  (registers image-cnn)
+        from vaelab.modalities.image.cnn import SmallCNNClassifier
+
+        forest = util_clf = SmallCNNClassifier(image_shape=tuple(np.shape(X_train)[1:]), random_state=seed)
+    ext = get_extractor(features, seed=seed, kind="image" if image else None).fit(X_train, y_train)
     F_train, F_synth, F_test = ext.transform(X_train), ext.transform(X_synth), ext.transform(X_test)
     n_c2st = min(len(X_test), len(X_synth))
     c2st_folds = max(2, min(5, n_c2st // 2))
-    forest = RandomForestClassifier(n_estimators=int(c2st_trees), random_state=seed, n_jobs=1)
-    attempt(("c2st_auc",), lambda: c2st(F_test, F_synth, classifier=forest, folds=c2st_folds, seed=seed,
+    C_test, C_synth = (X_test, X_synth) if image else (F_test, F_synth)
+    attempt(("c2st_auc",), lambda: c2st(C_test, C_synth, classifier=forest, folds=c2st_folds, seed=seed,
                                         groups_real=groups_test))
     attempt(("precision", "recall", "density", "coverage"), lambda: prdc(F_test, F_synth, k=5))
     attempt(("mmd", "mmd_p"), lambda: (lambda r: {"mmd": r["mmd2"], "mmd_p": r["p_value"]})(
@@ -97,15 +112,16 @@ def cell_metrics(X_train: np.ndarray, y_train: np.ndarray, X_synth: np.ndarray, 
     attempt(("frechet",), lambda: frechet_distance(F_test, F_synth, seed=seed))
 
     def diversity() -> float:
-        ratios = [r for r in spread_ratio(X_test, X_synth, yte, ys).values() if np.isfinite(r)]
+        ratios = [r for r in spread_ratio(*((F_test, F_synth) if image else (X_test, X_synth)), yte, ys).values()
+                  if np.isfinite(r)]
         if not ratios:
             raise ValueError("no class with a spread ratio (too few samples per class)")
         return float(np.mean(ratios))
 
     attempt(("diversity",), diversity)
     attempt(("dcr_ratio", "closer_than_holdout"), lambda: dcr(F_synth, F_train, F_test))
-    attempt(("tstr",), lambda: tstr(X_synth, ys, X_test, yte, seed=seed))
-    attempt(("trtr",), lambda: trtr(X_train, ytr, X_test, yte, seed=seed))
+    attempt(("tstr",), lambda: tstr(X_synth, ys, X_test, yte, classifier=util_clf, seed=seed))
+    attempt(("trtr",), lambda: trtr(X_train, ytr, X_test, yte, classifier=util_clf, seed=seed))
     attempt(("class_specificity",), lambda: class_specificity(X_train, ytr, X_synth, ys, seed=seed))
     return values, errors
 

@@ -21,6 +21,7 @@ from vaelab.core.errors import InputError
 from vaelab.models.base import Generator, read_config
 from vaelab.models.classical import CLASSICAL_MODELS
 from vaelab.models.ddpm import DDPM
+from vaelab.models.image import SeedImageVAE, VaelabImage
 from vaelab.models.seed import SeedCVAE, SeedVAE
 from vaelab.models.vaelab_cvae import VaelabCVAE
 
@@ -84,6 +85,8 @@ for _cls in CLASSICAL_MODELS:  # ppca, noise, shift, scale, mixup, smote
     register(_cls, default_preprocess="minmax")
 register(DDPM, default_preprocess="minmax")  # standardises internally: any space works
 register(VaelabCVAE, default_preprocess="minmax", default_for="spectrum")  # any space works; minmax = the seed's
+register(VaelabImage, default_preprocess="none", default_for="image")  # scaled by the pixel range inside the model
+register(SeedImageVAE, default_preprocess="none")
 
 
 def available() -> list[str]:

@@ -1,0 +1,313 @@
+"""Evaluation of synthetic images: the metrics of ``vaelab evaluate`` where they mean something for images.
+
+* A **domain feature network** trained on the real training images only
+  (:mod:`vaelab.modalities.image.features`, registered as ``image-cnn``, the default feature space of
+  images; another registered extractor with ``features=``; described in ``metrics.json`` under
+  ``features``); in its features: Fréchet
+  distance, KID, PRDC, DCR and the per-class diversity (spread ratio).
+* **C2ST** with a small CNN on the pixels (5-fold ROC AUC; :mod:`vaelab.modalities.image.cnn`).
+* **TSTR / TRTR** with the same CNN on a real test split (``holdout``): ROC AUC (macro one-vs-rest for
+  more than 2 classes) and balanced accuracy; ``tstr_trtr_auc`` = TSTR AUC / TRTR AUC.
+* The flags of :func:`vaelab.metrics.compute_flags` and **reference rows** computed the same way:
+  ``real`` (real images the generator never saw: half of the holdout against the training images,
+  the other half as their holdout; without a holdout, half of the training images against the other
+  half), ``class_mean`` (every sample the mean image of its class), ``train_copies`` (training images
+  as they are), ``blurred_real`` (real images blurred with a Gaussian of ``blur_sigma`` pixels). Each
+  row records the flags it is expected to raise and whether it did (``as_expected``): real images
+  none; class means collapse + distinguishable; copies memorisation; blurred images distinguishable.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import numpy as np
+
+from vaelab.core.errors import InputError
+from vaelab.data.dataset import Dataset
+
+EXPECTED_FLAGS = {
+    "real": set(),
+    "class_mean": {"collapse", "distinguishable"},
+    "train_copies": {"memorization"},
+    "blurred_real": {"distinguishable"},
+}
+
+
+def _roc_auc(y_true: np.ndarray, proba: np.ndarray, classes: np.ndarray) -> float:
+    from sklearn.metrics import roc_auc_score
+
+    y_true = np.asarray(y_true).astype(str)
+    cls = np.asarray(classes).astype(str)
+    present = [i for i, c in enumerate(cls) if np.any(y_true == c) and np.any(y_true != c)]
+    if not present:
+        return float("nan")
+    if len(cls) == 2:
+        return float(roc_auc_score(y_true == cls[1], proba[:, 1]))
+    return float(np.mean([roc_auc_score(y_true == cls[i], proba[:, i]) for i in present]))
+
+
+def cnn_utility(X_fit: np.ndarray, y_fit: np.ndarray, X_test: np.ndarray, y_test: np.ndarray, *,
+                seed: int = 0, epochs: int = 15) -> dict[str, float]:
+    """Train the small CNN on (X_fit, y_fit), test on real (X_test, y_test): ROC AUC and balanced accuracy."""
+    from vaelab.metrics.utility import balanced_accuracy
+    from vaelab.modalities.image.cnn import SmallCNNClassifier
+
+    yf = np.asarray(y_fit).astype(str)
+    if len(np.unique(yf)) < 2:
+        return {"roc_auc": float("nan"), "balanced_accuracy": float("nan")}
+    clf = SmallCNNClassifier(image_shape=tuple(X_fit.shape[1:]), epochs=epochs, random_state=seed)
+    clf.fit(np.asarray(X_fit, dtype=np.float64).reshape(len(X_fit), -1), yf)
+    p = clf.predict_proba(np.asarray(X_test, dtype=np.float64).reshape(len(X_test), -1))
+    yt = np.asarray(y_test).astype(str)
+    return {"roc_auc": _roc_auc(yt, p, clf.classes_),
+            "balanced_accuracy": balanced_accuracy(yt, clf.classes_[np.argmax(p, axis=1)])}
+
+
+def _image_metrics(real: Dataset, synthetic: Dataset, holdout: Dataset | None, extractor: Any, *, seed: int,
+                   c2st_folds: int, cnn_epochs: int, prdc_k: int, trtr: dict[str, float] | None) -> dict[str, Any]:
+    from vaelab.metrics import (
+        c2st_breakdown,
+        compute_flags,
+        dcr_breakdown,
+        frechet_from_stats,
+        nearest_distances,
+        prdc,
+    )
+    from vaelab.metrics.diversity import spread_ratio
+    from vaelab.metrics.kid import kid
+    from vaelab.modalities.image.cnn import SmallCNNClassifier
+
+    Fr, Fs = extractor.transform(real.X), extractor.transform(synthetic.X)
+    clf = SmallCNNClassifier(image_shape=real.feature_shape, epochs=cnn_epochs, random_state=seed)
+    c2 = c2st_breakdown(real.X, synthetic.X, classifier=clf, folds=c2st_folds, seed=seed)
+    pr = prdc(Fr, Fs, k=min(prdc_k, len(Fr) - 1, len(Fs) - 1))
+    kd = kid(Fr, Fs, seed=seed)
+    out: dict[str, Any] = {
+        "n_real": real.n, "n_synthetic": synthetic.n, "n_holdout": None if holdout is None else holdout.n,
+        "c2st_auc": c2["auc"], "c2st": {k: v for k, v in c2.items() if k != "auc"},
+        "precision": pr["precision"], "recall": pr["recall"], "density": pr["density"], "coverage": pr["coverage"],
+        "frechet": frechet_from_stats(Fr.mean(0), np.cov(Fr, rowvar=False), Fs.mean(0), np.cov(Fs, rowvar=False)),
+        "kid": kd["kid"], "kid_details": {k: v for k, v in kd.items() if k != "kid"},
+        "diversity": {str(k): float(v) for k, v in spread_ratio(Fr, Fs, real.y, synthetic.y).items()},
+    }
+    if holdout is not None:
+        Fh = extractor.transform(holdout.X)
+        d = dcr_breakdown(Fs, Fr, Fh)
+        out["dcr_reference"] = "holdout"
+        out["dcr_ratio"], out["closer_than_holdout"] = d["dcr_ratio"], d["closer_than_holdout"]
+        out["dcr"] = {k: v for k, v in d.items() if k not in ("synthetic_to_train", "holdout_to_train")}
+        out["_diag"] = {"synthetic_to_train": d["synthetic_to_train"], "reference_to_train": d["holdout_to_train"],
+                        "reference_label": "holdout → train (features)"}
+        ts = cnn_utility(synthetic.X, synthetic.y, holdout.X, holdout.y, seed=seed, epochs=cnn_epochs)
+        tr = trtr if trtr is not None else cnn_utility(real.X, real.y, holdout.X, holdout.y, seed=seed, epochs=cnn_epochs)
+        out["tstr"], out["trtr"] = ts, tr
+        out["tstr_trtr_auc"] = ts["roc_auc"] / tr["roc_auc"] if tr["roc_auc"] > 0 else float("nan")
+    else:
+        from vaelab.evaluation.suite import _loo_nearest
+
+        syn_d, ref_d = nearest_distances(Fs, Fr), _loo_nearest(Fr, None)
+        med = float(np.median(ref_d))
+        out["dcr_reference"] = "real leave-one-sample-out"
+        out["dcr_ratio"] = float(np.median(syn_d)) / med if med > 0 else float("nan")
+        out["closer_than_holdout"] = float(np.mean(syn_d < ref_d.min()))
+        out["dcr"] = {"median_synthetic_to_train": float(np.median(syn_d)), "median_reference_to_train": med}
+        out["_diag"] = {"synthetic_to_train": syn_d, "reference_to_train": ref_d,
+                        "reference_label": "real → nearest other real (features)"}
+        out["tstr"] = out["trtr"] = out["tstr_trtr_auc"] = None
+    out["flags"] = compute_flags({"spread_ratio": out["diversity"], "dcr_ratio": out["dcr_ratio"],
+                                  "c2st_auc": out["c2st_auc"]})
+    return out
+
+
+def _like(ds: Dataset, X: np.ndarray, y: np.ndarray) -> Dataset:
+    from dataclasses import replace
+
+    return replace(ds, X=X, y=np.asarray(y), groups=None)
+
+
+def _str_labels(ds: Dataset) -> Dataset:
+    return _like(ds, ds.X, np.asarray([str(v) for v in np.asarray(ds.y, dtype=object).tolist()], dtype=object))
+
+
+def _halves(y: np.ndarray, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    from vaelab.metrics.seed import split_halves
+
+    return split_halves(np.asarray(y), None, seed)
+
+
+def _take_per_class(ds: Dataset, counts: dict[str, int], rng: np.random.Generator) -> np.ndarray:
+    ys = np.asarray(ds.y).astype(str)
+    idx = []
+    for c, n in counts.items():
+        pool = np.flatnonzero(ys == c)
+        if len(pool) and n:
+            idx.append(rng.choice(pool, size=n, replace=n > len(pool)))
+    return np.sort(np.concatenate(idx)) if idx else np.zeros(0, dtype=int)
+
+
+def blur_images(X: np.ndarray, sigma: float) -> np.ndarray:
+    """Gaussian blur of ``sigma`` pixels over height and width of every image (n, H, W[, C])."""
+    from scipy.ndimage import gaussian_filter
+
+    X = np.asarray(X, dtype=np.float64)
+    s = (0, sigma, sigma) + ((0,) if X.ndim == 4 else ())
+    return gaussian_filter(X, sigma=s, mode="nearest")
+
+
+def reference_sets(real: Dataset, synthetic: Dataset, holdout: Dataset | None, *, seed: int = 0,
+                   blur_sigma: float = 1.0) -> dict[str, tuple[Dataset, Dataset, Dataset | None]]:
+    """``{row: (real, "synthetic", holdout)}`` for the reference rows (see the module docstring)."""
+    rng = np.random.default_rng(seed)
+    counts = {str(k): int(v) for k, v in zip(*np.unique(np.asarray(synthetic.y).astype(str), return_counts=True),
+                                               strict=True)}
+    rows: dict[str, tuple[Dataset, Dataset, Dataset | None]] = {}
+    if holdout is not None and holdout.n >= 4:
+        a, b = _halves(holdout.y, seed)
+        rows["real"] = (real, holdout.subset(a), holdout.subset(b))
+    else:
+        a, b = _halves(real.y, seed)
+        rows["real"] = (real.subset(b), real.subset(a), None)
+    ys = np.asarray(real.y).astype(str)
+    labels = [c for c in counts if np.any(ys == c)]
+    means = {c: real.X[ys == c].astype(np.float64).mean(axis=0) for c in labels}
+    y_mean = np.concatenate([[c] * counts[c] for c in labels])
+    X_mean = np.stack([means[c] for c in y_mean]) if len(y_mean) else real.X[:0]
+    if real.spec is not None and real.spec.dtype == "uint8":
+        X_mean = np.round(X_mean)
+    rows["class_mean"] = (real, _like(real, X_mean, np.asarray(y_mean, dtype=object)), holdout)
+    pick = _take_per_class(real, counts, rng)
+    rows["train_copies"] = (real, real.subset(pick), holdout)
+    src = holdout if holdout is not None else real
+    blurred = blur_images(src.X, blur_sigma)
+    if real.spec is not None and real.spec.dtype == "uint8":
+        blurred = np.round(blurred)
+    rows["blurred_real"] = (real, _like(src, blurred, src.y), holdout)
+    return rows
+
+
+def evaluate_images(real: Dataset, synthetic: Dataset, *, holdout: Dataset | None = None, seed: int = 0,
+                    c2st_folds: int = 5, cnn_epochs: int = 15, prdc_k: int = 5, feature_epochs: int = 10,
+                    references: bool = True, blur_sigma: float = 1.0, diagnostics: bool = False,
+                    extractor: Any = None, features: Any = None) -> dict[str, Any]:
+    """All image metrics for ``synthetic`` against ``real`` (the generator's training images), with the
+    reference rows; ``holdout`` = real images the generator never saw (needed for TSTR/TRTR)."""
+    import vaelab.modalities.image  # noqa: F401  (registers the image feature network)
+    from vaelab.evaluation.suite import check_compatible
+    from vaelab.metrics.features import get_extractor
+
+    check_compatible(real, synthetic)
+    if holdout is not None:
+        check_compatible(real, holdout, "holdout data")
+    # labels compared as text: a generated npz stores '0' for the class 0 of a MedMNIST file
+    real, synthetic = _str_labels(real), _str_labels(synthetic)
+    holdout = None if holdout is None else _str_labels(holdout)
+    if real.n < 4 or synthetic.n < 2:
+        raise InputError(f"image evaluation needs at least 4 real and 2 synthetic images, got {real.n} and {synthetic.n}")
+    folds = min(c2st_folds, real.n, synthetic.n)
+    if extractor is not None:
+        ext = extractor
+    elif features is None:
+        ext = get_extractor(f"image-cnn:epochs={int(feature_epochs)}", seed=seed).fit(real.X, real.y)
+    else:
+        ext = get_extractor(features, seed=seed, kind="image").fit(real.X, real.y)
+    kw = {"seed": seed, "c2st_folds": max(2, folds), "cnn_epochs": cnn_epochs, "prdc_k": prdc_k}
+    result = _image_metrics(real, synthetic, holdout, ext, trtr=None, **kw)
+    diag = result.pop("_diag")
+    result["modality"] = "image"
+    result["seed"] = seed
+    result["features"] = ext.describe()
+    result["classifier"] = {"name": "small CNN", "epochs": cnn_epochs, "c2st_folds": kw["c2st_folds"]}
+    notes = []
+    if holdout is None:
+        notes.append("tstr/trtr need real images the generator never saw: pass --holdout")
+    if references:
+        refs = {}
+        for name, (r, s, h) in reference_sets(real, synthetic, holdout, seed=seed, blur_sigma=blur_sigma).items():
+            same_real = r is real and (h is holdout)
+            row = _image_metrics(r, s, h, ext, trtr=result.get("trtr") if same_real else None, **kw)
+            row.pop("_diag")
+            raised = {k for k, f in row["flags"].items() if f["raised"]}
+            row["expected_flags"] = sorted(EXPECTED_FLAGS[name])
+            row["as_expected"] = raised == EXPECTED_FLAGS[name]
+            refs[name] = row
+        result["references"] = refs
+        result["reference_notes"] = {
+            "real": "half of the holdout vs the training images (other half: holdout)" if holdout is not None and
+            holdout.n >= 4 else "half of the training images vs the other half",
+            "blurred_real": f"{'holdout' if holdout is not None else 'training'} images, Gaussian blur sigma "
+                            f"{blur_sigma} px",
+        }
+    result["notes"] = notes
+    if diagnostics:
+        result["_diagnostics"] = diag
+    return result
+
+
+SUMMARY = [
+    ("c2st_auc", "C2ST ROC AUC (small CNN, pixels)", "0.5 ideal, > 0.75 flagged"),
+    ("frechet", "Fréchet distance (domain features)", "lower; compare the real row"),
+    ("kid", "KID (domain features)", "lower, ~0 = same"),
+    ("precision", "precision (PRDC, features)", "higher: samples look real"),
+    ("recall", "recall (PRDC, features)", "higher: real variety covered"),
+    ("density", "density (PRDC)", "~1"),
+    ("coverage", "coverage (PRDC)", "higher"),
+    ("dcr_ratio", "DCR ratio (features)", "~1 novel, < 0.5 copies"),
+    ("tstr_auc", "TSTR ROC AUC (small CNN)", "close to TRTR"),
+    ("trtr_auc", "TRTR ROC AUC (small CNN)", "reference"),
+    ("tstr_trtr_auc", "TSTR / TRTR (AUC)", "~1"),
+    ("tstr_bacc", "TSTR balanced accuracy", "close to TRTR"),
+    ("trtr_bacc", "TRTR balanced accuracy", "reference"),
+]
+
+
+def _flat_row(r: dict[str, Any]) -> dict[str, Any]:
+    out = dict(r)
+    for side in ("tstr", "trtr"):
+        v = r.get(side) or {}
+        out[f"{side}_auc"] = v.get("roc_auc")
+        out[f"{side}_bacc"] = v.get("balanced_accuracy")
+    out["spread_min"] = min(r["diversity"].values()) if r.get("diversity") else None
+    return out
+
+
+def format_image_report(result: dict[str, Any]) -> str:
+    """Metrics of the synthetic images beside the reference rows, the flags, how to read them."""
+    from vaelab.evaluation.suite import _fmt
+
+    rows = {"synthetic": result, **result.get("references", {})}
+    flat = {k: _flat_row(v) for k, v in rows.items()}
+    lines = [f"real: {result['n_real']}  synthetic: {result['n_synthetic']}  holdout: {result.get('n_holdout') or '-'}",
+             f"features: {result['features']['name']} "
+             f"({result['features'].get('trained_on', 'fitted on the real training images')})", ""]
+    names = list(flat)
+    lines.append(f"{'metric':<36}" + "".join(f"{n[:13]:>14}" for n in names) + "   how to read")
+    for key, label, goal in [*SUMMARY, ("spread_min", "smallest per-class spread ratio", "1 ideal, < 0.5 collapse")]:
+        lines.append(f"{label:<36}" + "".join(f"{_fmt(flat[n].get(key)):>14}" for n in names) + f"   {goal}")
+    lines.append("")
+    lines.append("flags:")
+    for name, f in result["flags"].items():
+        state = {True: "RAISED", False: "ok", None: "not computed"}[f["raised"]]
+        lines.append(f"  {name:<16}{state:<14}{f['reason']}")
+    if result.get("references"):
+        lines.append("")
+        lines.append("reference rows (flags raised; expected):")
+        for name, r in result["references"].items():
+            raised = sorted(k for k, f in r["flags"].items() if f["raised"])
+            ok = "as expected" if r["as_expected"] else "NOT AS EXPECTED"
+            lines.append(f"  {name:<14}{', '.join(raised) or 'none':<34}{', '.join(r['expected_flags']) or 'none':<30}{ok}")
+    for n in result.get("notes", []):
+        lines.append(f"note: {n}")
+    return "\n".join(lines)
+
+
+def image_summary_csv(result: dict[str, Any]) -> str:
+    rows = {"synthetic": result, **result.get("references", {})}
+    flat = {k: _flat_row(v) for k, v in rows.items()}
+    keys = [k for k, _, _ in SUMMARY] + ["spread_min"]
+    lines = ["row," + ",".join(keys) + ",flags_raised"]
+    for name, r in flat.items():
+        raised = ";".join(sorted(k for k, f in r["flags"].items() if f["raised"]))
+        vals = ["" if r.get(k) is None else repr(float(r[k])) for k in keys]
+        lines.append(f"{name}," + ",".join(vals) + f",{raised}")
+    return "\n".join(lines) + "\n"

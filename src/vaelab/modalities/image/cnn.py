@@ -1,0 +1,113 @@
+"""A small CNN as a scikit-learn classifier, for C2ST, TSTR/TRTR and the augmentation study on images.
+
+Rows arrive flattened (``(n, H*W*C)``, possibly standardised, as the metric functions pass them) and are
+reshaped with ``image_shape``. Network: conv 3x3 ``w`` -> max-pool -> conv ``2w`` -> max-pool -> conv ``4w``
+-> [global mean, global max] -> linear (about 10k weights for ``w = 8``); cross-entropy, Adam 2e-3,
+batch 64, a fixed number of epochs (no inner validation split, no tuning), one torch thread, seeded:
+the same data and seed give the same predictions.
+"""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+from sklearn.base import BaseEstimator, ClassifierMixin
+from torch import nn
+
+from vaelab.core.errors import InputError
+
+
+class _Net(nn.Module):
+    def __init__(self, channels: int, n_out: int, width: int):
+        super().__init__()
+        w = width
+        self.body = nn.Sequential(
+            nn.Conv2d(channels, w, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2, ceil_mode=True),
+            nn.Conv2d(w, 2 * w, 3, padding=1), nn.ReLU(), nn.MaxPool2d(2, ceil_mode=True),
+            nn.Conv2d(2 * w, 4 * w, 3, padding=1), nn.ReLU(),
+        )
+        self.head = nn.Linear(8 * w, n_out)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        h = self.body(x)
+        return self.head(torch.cat([h.mean(dim=(2, 3)), h.amax(dim=(2, 3))], dim=1))
+
+
+def rows_to_images(X: np.ndarray, image_shape: tuple[int, ...] | None) -> torch.Tensor:
+    """``(n, d)`` rows -> ``(n, C, H, W)`` float32; ``image_shape`` (H, W) or (H, W, C); None: square grey."""
+    X = np.asarray(X, dtype=np.float32)
+    if X.ndim > 2:
+        X = X.reshape(len(X), -1)
+    d = X.shape[1]
+    if image_shape is None:
+        s = math.isqrt(d)
+        if s * s != d:
+            raise InputError(f"cannot read rows of {d} values as square images; give image_shape")
+        image_shape = (s, s)
+    shape = tuple(int(v) for v in image_shape)
+    if math.prod(shape) != d:
+        raise InputError(f"rows of {d} values do not match the image shape {shape}")
+    t = torch.as_tensor(X).reshape(len(X), *shape)
+    return t.unsqueeze(1) if len(shape) == 2 else t.permute(0, 3, 1, 2).contiguous()
+
+
+class SmallCNNClassifier(ClassifierMixin, BaseEstimator):
+    """A small CNN classifier with the scikit-learn API (see the module docstring).
+
+    Parameters
+    ----------
+    image_shape : (H, W) or (H, W, C) of one sample; None = square grey images.
+    width : channels of the first conv layer (then 2x, 4x).
+    epochs, batch_size, lr : training (Adam) settings, fixed.
+    random_state : seed of the initial weights and the batch order.
+    """
+
+    def __init__(self, image_shape: tuple[int, ...] | None = None, width: int = 8, epochs: int = 15,
+                 batch_size: int = 64, lr: float = 2e-3, random_state: int | None = None):
+        self.image_shape = image_shape
+        self.width = width
+        self.epochs = epochs
+        self.batch_size = batch_size
+        self.lr = lr
+        self.random_state = random_state
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> SmallCNNClassifier:
+        from vaelab.training.trainer import torch_threads
+
+        x = rows_to_images(X, self.image_shape)
+        self.classes_, codes = np.unique(np.asarray(y), return_inverse=True)
+        if len(self.classes_) < 2:
+            raise InputError("the CNN classifier needs at least 2 classes in its training data")
+        seed = 0 if self.random_state is None else int(self.random_state)
+        t = torch.as_tensor(codes.reshape(-1), dtype=torch.long)
+        with torch_threads():
+            torch.manual_seed(seed)
+            net = _Net(x.shape[1], len(self.classes_), int(self.width))
+            opt = torch.optim.Adam(net.parameters(), lr=float(self.lr))
+            gen = torch.Generator().manual_seed(seed + 1)
+            for _ in range(int(self.epochs)):
+                perm = torch.randperm(len(x), generator=gen)
+                for i in range(0, len(x), int(self.batch_size)):
+                    b = perm[i:i + int(self.batch_size)]
+                    loss = F.cross_entropy(net(x[b]), t[b])
+                    opt.zero_grad()
+                    loss.backward()
+                    opt.step()
+        net.eval()
+        self.net_ = net
+        return self
+
+    def predict_proba(self, X: np.ndarray) -> np.ndarray:
+        from vaelab.training.trainer import torch_threads
+
+        x = rows_to_images(X, self.image_shape)
+        with torch_threads(), torch.no_grad():
+            logits = torch.cat([self.net_(x[i:i + 512]) for i in range(0, len(x), 512)]) if len(x) else \
+                torch.zeros(0, len(self.classes_))
+        return torch.softmax(logits.double(), dim=1).numpy()
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return self.classes_[np.argmax(self.predict_proba(X), axis=1)]

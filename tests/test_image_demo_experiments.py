@@ -1,0 +1,40 @@
+"""The image demo (scikit-learn digits), and augment / ablate on images with the CNN classifier."""
+
+import json
+
+import numpy as np
+
+from image_data import write_medmnist
+from vaelab.cli.main import main
+from vaelab.modalities.image.demo import run_image_demo
+
+
+def test_image_demo_on_digits(tmp_path):
+    res = run_image_demo(tmp_path / "images", epochs=1, limit=300, cnn_epochs=3, progress=False, log=lambda *a: None)
+    assert set(res) == {"vaelab-image", "seed-image-vae"}
+    for m in res:
+        d = np.load(tmp_path / "images" / m / "synthetic.npz")
+        assert d["X"].shape[1:] == (8, 8) and d["X"].min() >= 0 and d["X"].max() <= 16
+        assert (tmp_path / "images" / m / "real_vs_synthetic.png").is_file()
+    assert "references" in res["vaelab-image"]
+    assert (tmp_path / "images" / "comparison.csv").read_text().startswith("metric,vaelab-image,seed-image-vae")
+
+
+def test_augment_and_ablate_on_images(tmp_path, capsys):
+    write_medmnist(tmp_path / "m.npz", size=8, n=(48, 8, 8))
+    out = tmp_path / "aug"
+    assert main(["augment", str(tmp_path / "m.npz"), "--model", "seed-image-vae", "--classifiers", "cnn,logreg",
+                 "--folds", "2", "--seeds", "1", "--factors", "0,1", "--epochs", "1", "--classical", "none",
+                 "--quiet", "--out", str(out)]) == 0
+    r = json.loads((out / "augment.json").read_text())
+    assert r["n_failed_cells"] == 0 and "cnn" in r["classifiers"]
+    out2 = tmp_path / "abl"
+    assert main(["ablate", str(tmp_path / "m.npz"), "--models", "seed-image-vae,ppca", "--folds", "2", "--seeds",
+                 "1", "--epochs", "1", "--quiet", "--out", str(out2)]) == 0
+    a = json.loads((out2 / "ablation.json").read_text())
+    assert a["n_failed_cells"] == 0 and not a["failures"]
+    assert 0 <= a["results"]["ppca"]["c2st_auc"]["mean"] <= 1
+    capsys.readouterr()
+    assert main(["augment", str(tmp_path / "m.npz"), "--classifiers", "cnn", "--split", "nope", "--out",
+                 str(tmp_path / "x")]) == 2
+    assert not (tmp_path / "x").exists()

@@ -1,0 +1,88 @@
+"""Library side of ``vaelab inpaint`` and ``vaelab restore``: read a run and a data set, check, compute, write
+one npz atomically (nothing is written when an input is refused)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from vaelab.core.atomic import atomic_file
+from vaelab.core.errors import InputError
+
+
+def _open(run_path: str | Path, ds, what: str):
+    from vaelab.modalities.image.restoration import ImagePosterior, check_image_model
+    from vaelab.runs import load_run
+
+    run = load_run(run_path)
+    check_image_model(run.generator, what)
+    if ds.spec.kind != "image":
+        raise InputError(f"{what} needs images; the input holds {ds.spec.describe()}")
+    run.to_model_space(ds, "the input")  # checks the shape
+    return run, ImagePosterior(run.generator)
+
+
+def _cast(X: np.ndarray, dtype: str | None) -> np.ndarray:
+    if dtype is not None and np.issubdtype(np.dtype(dtype), np.integer):
+        info = np.iinfo(np.dtype(dtype))
+        return np.clip(np.round(X), info.min, info.max).astype(dtype)
+    return np.asarray(X, np.float32)
+
+
+def _write_npz(out: str | Path, arrays: dict[str, np.ndarray]) -> None:
+    out = Path(out)
+    if out.suffix != ".npz":
+        raise InputError(f"{out}: the output must be an .npz file")
+    with atomic_file(out) as tmp:
+        with open(tmp, "wb") as f:
+            np.savez_compressed(f, **arrays)
+
+
+def _labels(y: np.ndarray) -> np.ndarray:
+    return np.asarray([str(v) for v in np.asarray(y, dtype=object).tolist()])
+
+
+def inpaint_file(run_path: str | Path, ds, mask_spec: str, out: str | Path, *, samples: int = 1,
+                 seed: int = 0) -> dict[str, Any]:
+    """Complete the images of ``ds`` under ``mask_spec`` (see :mod:`masks`) and write ``out`` (npz:
+    ``X`` completed in the input's dtype, ``mask`` (n, H, W) True = was missing, ``y``, and with
+    ``samples > 1`` ``samples`` (n, K, *shape))."""
+    from vaelab.modalities.image.masks import make_mask, pixel_mask
+
+    if samples < 1:
+        raise InputError("--samples must be at least 1")
+    mask = make_mask(mask_spec, ds.n, ds.feature_shape, seed=seed)
+    run, post = _open(run_path, ds, "inpaint")
+    Xm = run.preprocessing.transform(ds.X)
+    done, draws = post.inpaint(Xm, ds.y, mask, samples=samples, seed=seed)
+    miss = pixel_mask(mask, ds.feature_shape)
+    inv = run.preprocessing.inverse_transform
+    X = np.where(miss, inv(done.reshape(ds.n, *ds.feature_shape)), ds.X)
+    arrays = {"X": _cast(X, ds.spec.dtype), "mask": mask, "y": _labels(ds.y)}
+    if draws is not None:
+        k = draws.shape[1]
+        back = inv(draws.reshape(ds.n * k, *ds.feature_shape)).reshape(draws.shape)
+        arrays["samples"] = _cast(np.where(miss[:, None], back, ds.X[:, None]), ds.spec.dtype)
+    _write_npz(out, arrays)
+    return {"n": ds.n, "missing_fraction": float(mask.mean()), "samples": samples}
+
+
+def restore_file(run_path: str | Path, ds, out: str | Path, *, sigma: float | None = None,
+                 unit: bool = False) -> dict[str, Any]:
+    """Denoise the images of ``ds`` (additive Gaussian noise of standard deviation ``sigma`` in the input's
+    units, or estimated per image) and write ``out`` (npz: ``X`` restored, float32; ``y``; ``sigma`` (n,))."""
+    from vaelab.modalities.image.restoration import estimate_sigma
+
+    if sigma is not None and not (np.isfinite(sigma) and sigma >= 0):
+        raise InputError("--sigma must be a finite number >= 0")
+    run, post = _open(run_path, ds, "restore")
+    if not np.all(np.isfinite(ds.X)):
+        raise InputError("the input images contain NaN or infinite values")
+    if run.preprocessing.spec != "none":
+        raise InputError("restore needs a run trained without preprocessing (vaelab-image's default, --preprocess none)")
+    sig = estimate_sigma(ds.X) if sigma is None else np.full(ds.n, float(sigma))
+    X = post.restore(ds.X, ds.y, sig, unit=unit)
+    _write_npz(out, {"X": X.astype(np.float32), "y": _labels(ds.y), "sigma": sig})
+    return {"n": ds.n, "sigma": float(np.mean(sig)), "estimated": sigma is None}

@@ -75,6 +75,10 @@ def run_image_demo(out: Path, *, seed: int = 0, epochs: int | None = None, progr
         class_grid(train.X, train.y, synth.X, synth.y, sub / "real_vs_synthetic.png", seed=seed)
         nearest_training(synth.X, train.X, sub / "nearest_training.png", seed=seed)
         results[model] = r
+    from vaelab.modalities.image.restoration_demo import run_restoration_demo
+
+    log("completion and denoising with the vaelab-image run (vaelab inpaint / restore) ...")
+    run_restoration_demo(out / MODELS[0] / "run", holdout, out / "restoration", seed=seed, log=log)
     rows = _comparison(results, times)
     buf = io.StringIO()
     w = csv.writer(buf, lineterminator="\n")

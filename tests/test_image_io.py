@@ -109,6 +109,6 @@ def test_writers_npz_and_png_roundtrip(tmp_path):
     again = load_data(tmp_path / "pngs")
     np.testing.assert_array_equal(np.sort(again.X.reshape(6, -1), axis=0), np.sort(X.reshape(6, -1), axis=0))
     assert sorted(set(again.y.tolist())) == ["a", "b"]
-    with pytest.raises(InputError, match="npz file or to a folder"):
+    with pytest.raises(InputError, match="go to an npz file .* or a folder of PNGs"):
         write_data(ds, tmp_path / "s.csv")
     assert not (tmp_path / "s.csv").exists()

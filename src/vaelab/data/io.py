@@ -481,7 +481,8 @@ def write_data(ds: Dataset, path: str | Path, *, layout: Layout | None = None) -
     spec = ds.spec
     if suffix not in NPZ_SUFFIXES and spec is not None and len(spec.shape) != 1:
         raise InputError(f"{path}: a table holds one row of numbers per sample; {spec.describe()} "
-                         "go to an npz file (.npz)")
+                         "go to an npz file (.npz)" + (" or a folder of PNGs (a name without suffix)"
+                                                       if spec.kind == "image" else ""))
     with atomic_file(path) as tmp:
         if suffix in NPZ_SUFFIXES:
             payload = {"X": _npz_X(ds), "y": np.asarray([str(v) for v in ds.y.tolist()])}

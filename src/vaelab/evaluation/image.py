@@ -273,7 +273,7 @@ def _flat_row(r: dict[str, Any]) -> dict[str, Any]:
 
 def format_image_report(result: dict[str, Any]) -> str:
     """Metrics of the synthetic images beside the reference rows, the flags, how to read them."""
-    from vaelab.evaluation.suite import _fmt
+    from vaelab.reporting.tables import fmt as _fmt
 
     rows = {"synthetic": result, **result.get("references", {})}
     flat = {k: _flat_row(v) for k, v in rows.items()}

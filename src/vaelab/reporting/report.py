@@ -81,9 +81,14 @@ def render(folder: ResultFolder, name: str | None = None) -> str:
     return page(f"{title} — {name}", top + body + foot)
 
 
-def render_report(path: str | Path) -> str:
-    """Check the result folder at ``path`` and return its HTML page."""
-    return render(load_result_folder(path))
+def render_report(path: str | Path, name: str | None = None) -> str:
+    """Check the result folder at ``path`` and return its HTML page (``name``: the folder as the page names it)."""
+    folder = load_result_folder(path)
+    try:
+        return render(folder, name)
+    except (KeyError, IndexError, TypeError, AttributeError) as e:  # an entry the checks let through
+        raise InputError(f"{folder.main.src}: an entry the report needs is missing or malformed "
+                         f"({e.__class__.__name__}: {e})") from None
 
 
 def write_report_html(path: str | Path, out: str | Path | None = None, *, name: str | Path | None = None) -> Path:
@@ -91,7 +96,7 @@ def write_report_html(path: str | Path, out: str | Path | None = None, *, name: 
 
     ``name``: the folder as the page names it (writers pass the final folder while they fill a temporary one).
     """
-    html_text = render(load_result_folder(path), None if name is None else Path(name).name)
+    html_text = render_report(path, None if name is None else Path(name).name)
     target = Path(out) if out is not None else Path(path) / "report.html"
     write_text(target, html_text)
     return target

@@ -8,8 +8,8 @@ from __future__ import annotations
 
 from typing import Any
 
+from vaelab.metrics.registry import HEADLINE, SEED_METRICS, metric
 from vaelab.reporting.html import badge, esc, figure, pointer, quoted, section, table
-from vaelab.reporting.metric_info import EVALUATE_SUMMARY, HEADLINE, SEED_METRICS, metric
 from vaelab.reporting.result_folder import Part
 
 FLAG_TITLES = {"collapse": "mode collapse", "memorization": "memorisation (copies of training samples)",
@@ -53,13 +53,13 @@ def verdict(part: Part, name: str = "The synthetic data") -> str:
 
 def flags_section(part: Part) -> str:
     items = []
-    for name, f in part.doc["flags"].items():
+    for name, raised, reason in part.result.flag_rows():
         extra = ""
-        if f.get("value") is not None:
+        if part.doc["flags"][name].get("value") is not None:
             extra = (f' <span class="muted">(value {part.num("flags", name, "value")}, threshold '
                      f'{part.num("flags", name, "threshold")})</span>')
-        items.append(f'<li class="flag" data-flag="{esc(name)}">{badge(f["raised"])} <strong>{esc(name)}</strong>: '
-                     f'{quoted(f["reason"], part.src, pointer("flags", name, "reason"))}{extra}</li>')
+        items.append(f'<li class="flag" data-flag="{esc(name)}">{badge(raised)} <strong>{esc(name)}</strong>: '
+                     f'{quoted(reason, part.src, pointer("flags", name, "reason"))}{extra}</li>')
     return '<ul class="flags">' + "".join(items) + "</ul>"
 
 
@@ -92,15 +92,14 @@ def _reference(part: Part, key: str) -> str:
 
 
 def metrics_table(part: Part) -> str:
-    """Every summary metric with its reference and how to read it (labels from the metric registry)."""
+    """Every summary metric with its reference and how to read it (rows and texts from the metric registry)."""
     rows = []
-    for key in EVALUATE_SUMMARY:
-        info = metric(key)
-        rows.append([esc(info.label), part.num(key) + _interval(part, key), _reference(part, key), esc(info.read)])
-    div = metric("diversity")
-    for c in part.doc["diversity"]:
-        rows.append([f"{esc(div.label)}, class <q>{esc(c)}</q>", part.num("diversity", c), "1 = as varied as real",
-                     esc(div.read)])
+    for key, label, _, read in part.result.summary_rows():
+        if key.startswith("diversity["):
+            c = key[len("diversity["):-1]
+            rows.append([esc(label), part.num("diversity", c), "1 = as varied as real", esc(read)])
+        else:
+            rows.append([esc(label), part.num(key) + _interval(part, key), _reference(part, key), esc(read)])
     return table(["metric", "value", "reference", "how to read"], rows, cls="metrics")
 
 
@@ -109,11 +108,10 @@ def seed_table(part: Part, per_class: str | None = None) -> str:
 
     ``per_class``: the scores of that class instead of the means over classes.
     """
-    doc = part.doc
     head = "".join(f'<th scope="col">{esc(h)}</th>'
                    for h in ["row"] + [metric(m).label + metric(m).arrow for m in SEED_METRICS])
     body = []
-    for name, vals in [("synthetic", doc["seed_metrics"]), *doc["references"].items()]:
+    for name, vals in part.result.seed_rows():
         keys: tuple[Any, ...] = ("seed_metrics",) if name == "synthetic" else ("references", name)
         if per_class is not None:
             if per_class not in vals.get("per_class", {}):
@@ -204,6 +202,12 @@ def header_items(part: Part) -> list[tuple[str, str]]:
     holdout = part.num("n_holdout") if doc["n_holdout"] is not None else "none"
     items.append(("samples", f"real {part.num('n_real')}, synthetic {part.num('n_synthetic')}, held out {holdout}"))
     items.append(("model", esc(doc.get("model") or "not recorded")))
+    feats = doc.get("features")
+    if isinstance(feats, dict) and "name" in feats:
+        dims = ""
+        if isinstance(feats.get("n_features_in"), int) and isinstance(feats.get("n_features"), int):
+            dims = f" ({part.num('features', 'n_features_in')} values per sample → {part.num('features', 'n_features')} features)"
+        items.append(("feature space of the distribution metrics", esc(feats["name"]) + dims))
     items.append(("preprocessing", esc(doc.get("preprocess") or "not recorded")))
     items.append(("seed", part.num("seed")))
     return items

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Any
 
+from vaelab.metrics.registry import metric
 from vaelab.reporting.html import esc, pointer, quoted, section, table
-from vaelab.reporting.metric_info import metric
 from vaelab.reporting.report_evaluation import figures_html
-from vaelab.reporting.result_folder import Part
+from vaelab.reporting.result_folder import Part, augment_scores
 
 #: ablation tests are uncorrected (ablation.json says so); the page calls p below this "significant"
 ABLATION_ALPHA = 0.05
@@ -65,7 +65,7 @@ def ablation_verdict(part: Part) -> str:
         for m, t in tests[n].items():
             if t["p"] >= ABLATION_ALPHA:
                 continue
-            a, b = doc["results"][n][m]["mean"], doc["results"][ref][m]["mean"]
+            a, b = part.result.summary(n, m)["mean"], part.result.summary(ref, m)["mean"]
             good = None if a is None or b is None else metric(m).better(a, b)
             txt = (f"{esc(metric(m).label)} ({part.num('results', n, m, 'mean')} vs "
                    f"{part.num('results', ref, m, 'mean')}, p = {part.num('tests_vs_reference', n, m, 'p', digits=2)})")
@@ -103,11 +103,11 @@ def ablation_table(part: Part) -> str:
     ref = doc["reference_model"]
     head = ["metric", *(f"{n} (reference)" if n == ref else n for n in doc["models"]), "how to read"]
     rows = []
-    for m in doc["metric_goals"]:
+    for m in part.result.metrics:
         cells = [esc(metric(m).label)]
         for n in doc["models"]:
             c = _mean_sd(part, "results", n, m)
-            if n != ref and m in doc["tests_vs_reference"].get(n, {}):
+            if n != ref and part.result.p_vs_reference(n, m) is not None:
                 c += f'<br><span class="muted">p = {part.num("tests_vs_reference", n, m, "p", digits=2)}</span>'
             cells.append(c)
         cells.append(esc(metric(m).read))
@@ -129,10 +129,10 @@ def ablation_cells(part: Part) -> str:
     out = []
     for n in part.doc["models"]:
         rows = []
-        for m in part.doc["metric_goals"]:
-            vals = part.doc["results"][n][m]["values"]
+        for m in part.result.metrics:
+            vals = part.result.summary(n, m)["values"]
             rows.append([esc(metric(m).label)] + [part.num("results", n, m, "values", i) for i in range(len(vals))])
-        width = max((len(part.doc["results"][n][m]["values"]) for m in part.doc["metric_goals"]), default=0)
+        width = max((len(part.result.summary(n, m)["values"]) for m in part.result.metrics), default=0)
         out.append(f"<h3>{esc(n)}</h3>" + table(["metric", *(f"cell {i + 1}" for i in range(width))], rows))
     return "".join(out)
 
@@ -152,8 +152,12 @@ def ablation_body(part: Part) -> str:
 
 def ablation_header(part: Part) -> list[tuple[str, str]]:
     doc = part.doc
-    return [("models", ", ".join(esc(n) for n in doc["models"]) + f" (reference: {esc(doc['reference_model'])})"),
-            ("design", _cells_line(part))]
+    items = [("models", ", ".join(esc(n) for n in doc["models"]) + f" (reference: {esc(doc['reference_model'])})"),
+             ("design", _cells_line(part))]
+    feats = doc.get("settings", {}).get("features") if isinstance(doc.get("settings"), dict) else None
+    if isinstance(feats, str):
+        items.append(("feature space of the distribution metrics", esc(feats) + " (fitted on each training part)"))
+    return items
 
 
 # ---------------------------------------------------------------------------------------------- augment
@@ -217,7 +221,7 @@ def augment_tests(part: Part) -> str:
 
 def augment_classical(part: Part) -> str:
     out = []
-    for g, per in part.doc["classical_results"].items():
+    for g, per in part.result.generator_results()[1:]:
         rows = []
         for k, cs in per.items():
             rows.append([esc(k)] + [_mean_sd(part, "classical_results", g, k, c, "balanced_accuracy") for c in cs])
@@ -239,7 +243,8 @@ def augment_body(part: Part) -> str:
     return "".join([
         augment_verdict(part),
         section("Balanced accuracy per factor", augment_table(part, "balanced_accuracy") + sig_html),
-        section("ROC AUC per factor", augment_table(part, "roc_auc")),
+        *[section(f"{metric(m).label[:1].upper()}{metric(m).label[1:]} per factor", augment_table(part, m))
+          for m in augment_scores(part.doc) if m != "balanced_accuracy"],
         section("Best classical augmentation per classifier", best_classical_table(part)),
         failures_section(part, ["generator", "seed", "fold", "factor", "classifier"]),
         section("Figures", figs),

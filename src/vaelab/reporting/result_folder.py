@@ -1,9 +1,10 @@
 """Read a result folder vaelab wrote (evaluate, demo, ablate, augment) for the report, refusing damaged ones.
 
-:func:`load_result_folder` finds what kind of folder it is, parses its JSON, checks every entry the
-report shows (present, of the right type) and reads the figures the writer always draws. Anything
-missing or malformed raises :class:`~vaelab.core.errors.InputError` with one line naming the file and
-the entry, before a byte of the report is written.
+:func:`load_result_folder` finds what kind of folder it is, parses its JSON into the typed result
+(:mod:`vaelab.evaluation.results`: its required fields), checks every nested entry the report shows
+(present, of the right type) and reads the figures the writer always draws. Anything missing or
+malformed raises :class:`~vaelab.core.errors.InputError` with one line naming the file and the entry,
+before a byte of the report is written.
 """
 
 from __future__ import annotations
@@ -17,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from vaelab.core.errors import InputError
+from vaelab.evaluation.results import AblationResult, AugmentResult, EvaluationResult, Result
 from vaelab.reporting.html import PNG_SIGNATURE, num, pointer
 
 # entry types: a checker and how it is named in messages
@@ -135,6 +137,7 @@ class Part:
 
     src: str  # the JSON's path relative to the folder, as the page names it
     doc: dict[str, Any]
+    result: Any  # the typed result of ``doc`` (EvaluationResult, AblationResult, AugmentResult)
     figures: list[tuple[FigureSpec, bytes]] = field(default_factory=list)
 
     def num(self, *keys: Any, digits: int = 4, signed: bool = False) -> str:
@@ -207,9 +210,18 @@ def _load_figures(folder: Path, prefix: str, specs: list[FigureSpec]) -> list[tu
     return out
 
 
+def _typed(cls: type[Result], doc: Any, rel: str) -> Any:
+    """``cls.from_dict(doc)``, its error naming the file as the folder has it."""
+    try:
+        return cls.from_dict(doc)
+    except InputError as e:
+        raise InputError(f"{rel}: {str(e).split(': ', 1)[-1]}") from None
+
+
 def _evaluation_part(folder: Path, prefix: str) -> Part:
     rel = prefix + "metrics.json"
     doc = _read_json(folder / "metrics.json", rel)
+    result = _typed(EvaluationResult, doc, rel)
     check_schema(doc, EVALUATE_SCHEMA, rel)
     if "data" in doc:
         check_schema(doc, DATA_SCHEMA, rel)
@@ -217,7 +229,7 @@ def _evaluation_part(folder: Path, prefix: str) -> Part:
         if not isinstance(name, str):
             raise InputError(f"{rel}: reference row names must be strings")
     _check_finite_or_none(doc, rel)
-    return Part(rel, doc, _load_figures(folder, prefix, evaluate_figures(doc)))
+    return Part(rel, doc, result, _load_figures(folder, prefix, evaluate_figures(doc)))
 
 
 def _check_finite_or_none(doc: dict[str, Any], rel: str) -> None:
@@ -260,13 +272,22 @@ def load_result_folder(path: str | Path) -> ResultFolder:
                 parts.append(_evaluation_part(folder / compare, compare + "/"))
         return ResultFolder(folder, kind, parts)
     doc = _read_json(folder / name, name)
+    result = _typed(AblationResult if kind == "ablate" else AugmentResult, doc, name)
     check_schema(doc, ABLATE_SCHEMA if kind == "ablate" else AUGMENT_SCHEMA, name)
     _check_study(doc, kind, name)
     stem = name.split(".")[0]
     caption = ("Each model's value per (seed, fold) cell, with mean ± sd" if kind == "ablate" else
                "Balanced accuracy against augmentation factor, one panel per classifier (mean ± sd)")
     figs = _load_figures(folder, "", [FigureSpec(f"{stem}.png", caption, True)])
-    return ResultFolder(folder, kind, [Part(name, doc, figs)])
+    return ResultFolder(folder, kind, [Part(name, doc, result, figs)])
+
+
+def augment_scores(doc: dict[str, Any]) -> list[str]:
+    """The classifier scores an augmentation study holds (those of its first factor and classifier)."""
+    if not doc["factors"] or not doc["classifiers"]:
+        return []
+    first = doc["results"].get(doc["factors"][0], {}).get(doc["classifiers"][0], {})
+    return list(first) if isinstance(first, dict) else []
 
 
 def _check_study(doc: dict[str, Any], kind: str, rel: str) -> None:
@@ -285,14 +306,17 @@ def _check_study(doc: dict[str, Any], kind: str, rel: str) -> None:
             for m in doc["metric_goals"]:
                 need(("results", n, m))
         return
-    from vaelab.experiments.classifiers import SCORES
-
+    if not doc["factors"] or not doc["classifiers"]:
+        raise InputError(f"{rel}: no augmentation factor or no classifier listed")
+    scores = augment_scores(doc)
+    if "balanced_accuracy" not in scores:
+        raise InputError(f"{rel}: missing entry {pointer('results', doc['factors'][0], doc['classifiers'][0], 'balanced_accuracy')!r}")
     if doc["recommended_factor"] not in doc["factors"]:
         raise InputError(f"{rel}: the recommended factor {doc['recommended_factor']!r} is not among the factors")
     for k in doc["factors"]:
         need(("mean_balanced_accuracy_over_classifiers", k))
         for c in doc["classifiers"]:
-            for m in SCORES:
+            for m in scores:
                 need(("results", k, c, m))
                 if k != doc["factors"][0]:
                     need(("tests", k, c, "vs_0", m))
@@ -300,4 +324,5 @@ def _check_study(doc: dict[str, Any], kind: str, rel: str) -> None:
         need(("best_classical", c))
 
 
-__all__ = ["FigureSpec", "Part", "ResultFolder", "check_schema", "evaluate_figures", "load_result_folder"]
+__all__ = ["FigureSpec", "Part", "ResultFolder", "augment_scores", "check_schema", "evaluate_figures",
+           "load_result_folder"]

@@ -37,7 +37,7 @@ def verdict(part: Part, name: str = "The synthetic data") -> str:
                  + (f" ({', '.join(esc(k) for k in unknown)} not computed)" if unknown else "") + ".")
     if doc["c2st_auc"] is not None:
         s.append(f"A random-forest classifier tells synthetic from real samples with ROC AUC {part.num('c2st_auc')} "
-                 "(0.5: cannot tell them apart; 1: always can).")
+                 f"({esc(metric('c2st_auc').read)}).")
     if doc["tstr"] is not None and doc["trtr"] is not None:
         s.append(f"Trained on synthetic data only, a classifier reaches balanced accuracy {part.num('tstr')} on real "
                  f"held-out data, against {part.num('trtr')} when trained on the real training data.")
@@ -77,18 +77,17 @@ def _interval(part: Part, key: str) -> str:
 
 
 def _reference(part: Part, key: str) -> str:
+    """What the value is read against: a reference value of the result, or the registry's reference text."""
     doc = part.doc
-    if key == "tstr" and doc["trtr"] is not None:
-        return f"TRTR {part.num('trtr')} (trained on real)"
-    if key == "dcr_ratio":
-        return f"1 = as far as {quoted(doc['dcr_reference'], part.src, '/dcr_reference')}"
-    if key == "closer_than_holdout":
-        return quoted(doc["dcr_reference"], part.src, "/dcr_reference")
-    if key == "c2st_auc":
-        return "0.5 = real vs real"
-    if key == "trtr":
-        return "reference for TSTR"
-    return '<span class="muted">—</span>'
+    info = metric(key)
+    if info.goal == "reference":
+        return f"for {', '.join(esc(metric(k).label) for k in ('tstr',))}"
+    if "trtr" in info.references and doc["trtr"] is not None:
+        return f"{esc(metric('trtr').label)} {part.num('trtr')}"
+    if info.uses_features and key in ("dcr_ratio", "closer_than_holdout"):
+        return "novel samples: the " + quoted(doc["dcr_reference"], part.src, "/dcr_reference") + " reference"
+    text = "; ".join(r for r in info.references if r != "trtr")
+    return esc(text) if text else '<span class="muted">—</span>'
 
 
 def metrics_table(part: Part) -> str:

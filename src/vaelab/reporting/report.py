@@ -40,7 +40,8 @@ def _study_data(part: Part) -> list[tuple[str, str]]:
                                              for i, c in enumerate(data["classes"]))),
             ("groups", groups),
             ("preprocessing", esc(part.doc["preprocess"]) + " (fitted on each training part only)"),
-            ("seeds", f"{n('seeds')} (seeds 0 … {part.doc['seeds'] - 1}, a new partition each)")]
+            ("seeds", f"{n('seeds')} (" + ("seed 0" if part.doc["seeds"] == 1 else
+                                           f"seeds 0 … {part.doc['seeds'] - 1}") + ", a new fold partition each)")]
 
 
 def render(folder: ResultFolder, name: str | None = None) -> str:

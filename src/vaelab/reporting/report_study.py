@@ -19,15 +19,18 @@ def _mean_sd(part: Part, *keys: Any) -> str:
     s: Any = part.doc
     for k in keys:
         s = s[k]
-    txt = f"{part.num(*keys, 'mean')} ± {part.num(*keys, 'std', digits=2)}"
+    txt = part.num(*keys, "mean")
+    if s["mean"] is not None and s["std"] is not None:
+        txt += f" ± {part.num(*keys, 'std', digits=2)}"
     if s["n_failed"]:
         txt += f' <span class="fail-count">[{part.num(*keys, "n_failed")} of {part.num(*keys, "n")} failed]</span>'
     return txt
 
 
 def _cells_line(part: Part) -> str:
-    return (f"{part.num('folds')} folds × {part.num('seeds')} seeds = {part.num('n_cells')} cells in all, "
-            f"{part.num('n_failed_cells')} failed")
+    what = "model, seed, fold" if part.doc.get("command") == "ablate" else "generator or baseline, seed, fold"
+    return (f"{part.num('folds')} folds × {part.num('seeds')} seed(s), paired across models; "
+            f"{part.num('n_cells')} cells ({what}) in all, {part.num('n_failed_cells')} failed")
 
 
 def failures_section(part: Part, columns: list[str]) -> str:

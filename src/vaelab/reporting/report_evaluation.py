@@ -8,13 +8,12 @@ from __future__ import annotations
 
 from typing import Any
 
-from vaelab.metrics.registry import HEADLINE, SEED_METRICS, metric
+from vaelab.metrics.registry import HEADLINE, METRICS, SEED_METRICS, metric
 from vaelab.reporting.html import badge, esc, figure, pointer, quoted, section, table
 from vaelab.reporting.result_folder import Part
 
 FLAG_TITLES = {"collapse": "mode collapse", "memorization": "memorisation (copies of training samples)",
                "distinguishable": "synthetic data told apart from real"}
-
 
 
 def raised_flags(doc: dict[str, Any]) -> list[str]:
@@ -80,8 +79,9 @@ def _reference(part: Part, key: str) -> str:
     """What the value is read against: a reference value of the result, or the registry's reference text."""
     doc = part.doc
     info = metric(key)
-    if info.goal == "reference":
-        return f"for {', '.join(esc(metric(k).label) for k in ('tstr',))}"
+    if info.goal == "reference":  # the metrics read against this one
+        readers = dict.fromkeys(m.label for m in METRICS.values() if key in m.references)
+        return "for " + ", ".join(esc(r) for r in readers) if readers else '<span class="muted">—</span>'
     if "trtr" in info.references and doc["trtr"] is not None:
         return f"{esc(metric('trtr').label)} {part.num('trtr')}"
     if info.uses_features and key in ("dcr_ratio", "closer_than_holdout"):

@@ -36,6 +36,7 @@ def _study_data(part: Part) -> list[tuple[str, str]]:
               if data.get("n_groups") is not None else "none (samples treated as independent)")
     return [("data set", f'<span class="cmd">{esc(data["source"] or "in memory")}</span> '
                          f"({n('data', 'n')} samples)"),
+            *([("one sample", part.shape() + " values")] if part.shape() else []),
             ("classes (samples)", ", ".join(f"<q>{esc(c)}</q>: {n('data', 'class_counts', i)}"
                                              for i, c in enumerate(data["classes"]))),
             ("groups", groups),

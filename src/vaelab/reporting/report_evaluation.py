@@ -191,6 +191,8 @@ def header_items(part: Part) -> list[tuple[str, str]]:
     data = doc.get("data")
     if data:
         items.append(("data set", f'<span class="cmd">{esc(data["source"] or "in memory")}</span>'))
+        if part.shape():
+            items.append(("one sample", part.shape() + " values"))
         items.append(("classes (real training samples)", ", ".join(
             f"<q>{esc(c)}</q>: {part.num('data', 'class_counts', i)}" for i, c in enumerate(data["classes"]))))
         groups = (f"{part.num('data', 'n_groups')} groups (kept on one side of every split)"

@@ -62,6 +62,7 @@ EVALUATE_SCHEMA: list[tuple[str, _Type]] = [
 DATA_SCHEMA: list[tuple[str, _Type]] = [
     ("data", DICT), ("data/source", STR_OR_NONE), ("data/n", INT), ("data/classes", LIST), ("data/classes/*", STR),
     ("data/class_counts", LIST), ("data/class_counts/*", INT), ("?data/n_groups", INT_OR_NONE),
+    ("?data/feature_shape", LIST), ("?data/feature_shape/*", INT),
 ]
 SUMMARY_SCHEMA = [("mean", NUM), ("std", NUM), ("n", INT), ("n_failed", INT), ("values", LIST), ("values/*", NUM)]
 TEST_SCHEMA = [("p", REAL), ("diff_mean", NUM), ("n_pairs", INT), ("min_p_possible", NUM)]
@@ -139,6 +140,11 @@ class Part:
     doc: dict[str, Any]
     result: Any  # the typed result of ``doc`` (EvaluationResult, AblationResult, AugmentResult)
     figures: list[tuple[FigureSpec, bytes]] = field(default_factory=list)
+
+    def shape(self) -> str:
+        """``data.feature_shape`` as ``64`` or ``28 × 28``, each number tied to the JSON; empty when absent."""
+        dims = self.doc.get("data", {}).get("feature_shape") or []
+        return " × ".join(self.num("data", "feature_shape", i) for i in range(len(dims)))
 
     def num(self, *keys: Any, digits: int = 4, signed: bool = False) -> str:
         """The number at ``keys`` as a ``<data>`` element tied to this document (:func:`~vaelab.reporting.html.num`)."""

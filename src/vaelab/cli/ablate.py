@@ -29,8 +29,9 @@ def run(args: argparse.Namespace) -> int:
                           epochs=args.epochs, c2st_trees=args.c2st_trees, mmd_permutations=args.mmd_permutations,
                           jobs=args.jobs, backend=args.backend, address=args.address, progress=not args.quiet,
                           features=args.features)
+    result["command_line"] = args.command_line
     write_ablation(result, args.out)
     print(ablation_table(result))
     warn_failures(result)
-    print(f"\nwrote {args.out}/ablation.json, ablation.csv, ablation.txt, ablation.png")
+    print(f"\nwrote {args.out}/ablation.json, ablation.csv, ablation.txt, ablation.png, report.html")
     return 0

@@ -43,8 +43,9 @@ def run(args: argparse.Namespace) -> int:
                          classical_factors=args.classical_factors, epochs=args.epochs, trees=args.trees,
                          alpha=args.alpha, jobs=args.jobs, backend=args.backend, address=args.address,
                          progress=not args.quiet)
+    result["command_line"] = args.command_line
     write_augment(result, args.out)
     print(augment_table(result))
     warn_failures(result)
-    print(f"\nwrote {args.out}/augment.json, augment.csv, augment.txt, augment.png")
+    print(f"\nwrote {args.out}/augment.json, augment.csv, augment.txt, augment.png, report.html")
     return 0

@@ -141,11 +141,15 @@ __all__ = ["build_generator", "choose_preprocess", "class_counts", "data_summary
 
 def write_result_folder(out: str | Path, stem: str, result: dict[str, Any], csv_text: str, table: str,
                         plot: Callable[[dict[str, Any], Path], Any]) -> Path:
-    """``STEM.json``, ``STEM.csv``, ``STEM.txt`` and ``STEM.png`` (drawn by ``plot``) into ``out``, atomically."""
+    """``STEM.json``, ``STEM.csv``, ``STEM.txt``, ``STEM.png`` (drawn by ``plot``) and ``report.html`` into ``out``,
+    atomically."""
+    from vaelab.reporting.report import write_report_html
+
     out = Path(out)
     with atomic_dir(out) as tmp:
         write_text(tmp / f"{stem}.json", json.dumps(result, indent=1) + "\n")
         write_text(tmp / f"{stem}.csv", csv_text)
         write_text(tmp / f"{stem}.txt", table + "\n")
         plot(result, tmp / f"{stem}.png")
+        write_report_html(tmp, name=out)
     return out

@@ -30,6 +30,11 @@ def run(args: argparse.Namespace) -> int:
     result = evaluate_files(args.real, args.synthetic, holdout=args.holdout, run=args.run, out=args.out,
                             seed=args.seed, label_column=args.label_column, group_column=args.group_column,
                             features=args.features, split=args.split, holdout_split=args.holdout_split)
-    print(format_report(result))
+    if result.get("modality") == "image":
+        from vaelab.reporting.image import format_image_report
+
+        print(format_image_report(result))
+    else:
+        print(format_report(result))
     print(f"\nwrote {args.out}/metrics.json and figures")
     return 0

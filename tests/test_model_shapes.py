@@ -37,14 +37,15 @@ def test_models_train_on_28x28_samples_and_return_that_shape(tmp_path, name, cfg
 
 def test_default_model_per_modality_and_hook():
     assert default_model("spectrum") == "vaelab-cvae" == default_model(None)
-    with pytest.raises(InputError, match="no default model for image"):
-        default_model("image")
+    assert default_model("image") == "vaelab-image"
+    with pytest.raises(InputError, match="no default model for audio"):
+        default_model("audio")
     cls = type(get_model("ppca"))
     try:
-        register(cls, default_for="image")
-        assert default_model("image") == "ppca"
+        register(cls, default_for="audio")
+        assert default_model("audio") == "ppca"
     finally:
-        DEFAULT_MODEL_FOR.pop("image", None)
+        DEFAULT_MODEL_FOR.pop("audio", None)
 
 
 def test_modalities_declared_and_checked():

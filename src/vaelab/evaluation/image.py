@@ -104,9 +104,7 @@ def _image_metrics(real: Dataset, synthetic: Dataset, holdout: Dataset | None, e
         out["tstr"], out["trtr"] = ts, tr
         out["tstr_trtr_auc"] = ts["roc_auc"] / tr["roc_auc"] if tr["roc_auc"] > 0 else float("nan")
     else:
-        from vaelab.evaluation.suite import _loo_nearest
-
-        syn_d, ref_d = nearest_distances(Fs, Fr), _loo_nearest(Fr, None)
+        syn_d, ref_d = nearest_distances(Fs, Fr), _loo_nearest(Fr)
         med = float(np.median(ref_d))
         out["dcr_reference"] = "real leave-one-sample-out"
         out["dcr_ratio"] = float(np.median(syn_d)) / med if med > 0 else float("nan")
@@ -118,6 +116,22 @@ def _image_metrics(real: Dataset, synthetic: Dataset, holdout: Dataset | None, e
     out["flags"] = compute_flags({"spread_ratio": out["diversity"], "dcr_ratio": out["dcr_ratio"],
                                   "c2st_auc": out["c2st_auc"]})
     return out
+
+
+def _check_compatible(real: Dataset, other: Dataset, what: str) -> None:
+    if real.feature_shape != other.feature_shape:
+        raise InputError(f"the {what} have shape {other.feature_shape}, the real images {real.feature_shape}")
+    keys = {str(v) for v in np.asarray(real.y, dtype=object).tolist()}
+    if not keys & {str(v) for v in np.asarray(other.y, dtype=object).tolist()}:
+        raise InputError(f"the {what} share no class with the real images")
+
+
+def _loo_nearest(F: np.ndarray) -> np.ndarray:
+    """Distance of each row of ``F`` to its nearest other row."""
+    from sklearn.neighbors import NearestNeighbors
+
+    d, _ = NearestNeighbors(n_neighbors=2).fit(F).kneighbors(F)
+    return d[:, 1]
 
 
 def _like(ds: Dataset, X: np.ndarray, y: np.ndarray) -> Dataset:
@@ -193,12 +207,11 @@ def evaluate_images(real: Dataset, synthetic: Dataset, *, holdout: Dataset | Non
     """All image metrics for ``synthetic`` against ``real`` (the generator's training images), with the
     reference rows; ``holdout`` = real images the generator never saw (needed for TSTR/TRTR)."""
     import vaelab.modalities.image  # noqa: F401  (registers the image feature network)
-    from vaelab.evaluation.suite import check_compatible
     from vaelab.metrics.features import get_extractor
 
-    check_compatible(real, synthetic)
+    _check_compatible(real, synthetic, "synthetic images")
     if holdout is not None:
-        check_compatible(real, holdout, "holdout data")
+        _check_compatible(real, holdout, "holdout images")
     # labels compared as text: a generated npz stores '0' for the class 0 of a MedMNIST file
     real, synthetic = _str_labels(real), _str_labels(synthetic)
     holdout = None if holdout is None else _str_labels(holdout)
@@ -242,72 +255,3 @@ def evaluate_images(real: Dataset, synthetic: Dataset, *, holdout: Dataset | Non
     if diagnostics:
         result["_diagnostics"] = diag
     return result
-
-
-SUMMARY = [
-    ("c2st_auc", "C2ST ROC AUC (small CNN, pixels)", "0.5 ideal, > 0.75 flagged"),
-    ("frechet", "Fréchet distance (domain features)", "lower; compare the real row"),
-    ("kid", "KID (domain features)", "lower, ~0 = same"),
-    ("precision", "precision (PRDC, features)", "higher: samples look real"),
-    ("recall", "recall (PRDC, features)", "higher: real variety covered"),
-    ("density", "density (PRDC)", "~1"),
-    ("coverage", "coverage (PRDC)", "higher"),
-    ("dcr_ratio", "DCR ratio (features)", "~1 novel, < 0.5 copies"),
-    ("tstr_auc", "TSTR ROC AUC (small CNN)", "close to TRTR"),
-    ("trtr_auc", "TRTR ROC AUC (small CNN)", "reference"),
-    ("tstr_trtr_auc", "TSTR / TRTR (AUC)", "~1"),
-    ("tstr_bacc", "TSTR balanced accuracy", "close to TRTR"),
-    ("trtr_bacc", "TRTR balanced accuracy", "reference"),
-]
-
-
-def _flat_row(r: dict[str, Any]) -> dict[str, Any]:
-    out = dict(r)
-    for side in ("tstr", "trtr"):
-        v = r.get(side) or {}
-        out[f"{side}_auc"] = v.get("roc_auc")
-        out[f"{side}_bacc"] = v.get("balanced_accuracy")
-    out["spread_min"] = min(r["diversity"].values()) if r.get("diversity") else None
-    return out
-
-
-def format_image_report(result: dict[str, Any]) -> str:
-    """Metrics of the synthetic images beside the reference rows, the flags, how to read them."""
-    from vaelab.reporting.tables import fmt as _fmt
-
-    rows = {"synthetic": result, **result.get("references", {})}
-    flat = {k: _flat_row(v) for k, v in rows.items()}
-    lines = [f"real: {result['n_real']}  synthetic: {result['n_synthetic']}  holdout: {result.get('n_holdout') or '-'}",
-             f"features: {result['features']['name']} "
-             f"({result['features'].get('trained_on', 'fitted on the real training images')})", ""]
-    names = list(flat)
-    lines.append(f"{'metric':<36}" + "".join(f"{n[:13]:>14}" for n in names) + "   how to read")
-    for key, label, goal in [*SUMMARY, ("spread_min", "smallest per-class spread ratio", "1 ideal, < 0.5 collapse")]:
-        lines.append(f"{label:<36}" + "".join(f"{_fmt(flat[n].get(key)):>14}" for n in names) + f"   {goal}")
-    lines.append("")
-    lines.append("flags:")
-    for name, f in result["flags"].items():
-        state = {True: "RAISED", False: "ok", None: "not computed"}[f["raised"]]
-        lines.append(f"  {name:<16}{state:<14}{f['reason']}")
-    if result.get("references"):
-        lines.append("")
-        lines.append("reference rows (flags raised; expected):")
-        for name, r in result["references"].items():
-            raised = sorted(k for k, f in r["flags"].items() if f["raised"])
-            ok = "as expected" if r["as_expected"] else "NOT AS EXPECTED"
-            lines.append(f"  {name:<14}{', '.join(raised) or 'none':<34}{', '.join(r['expected_flags']) or 'none':<30}{ok}")
-    for n in result.get("notes", []):
-        lines.append(f"note: {n}")
-    return "\n".join(lines)
-
-
-def image_summary_csv(result: dict[str, Any]) -> str:
-    rows = {"synthetic": result, **result.get("references", {})}
-    flat = {k: _flat_row(v) for k, v in rows.items()}
-    keys = [k for k, _, _ in SUMMARY] + ["spread_min"]
-    lines = ["row," + ",".join(keys) + ",flags_raised"]
-    for name, r in flat.items():
-        raised = ";".join(sorted(k for k, f in r["flags"].items() if f["raised"]))
-        vals = ["" if r.get(k) is None else repr(float(r[k])) for k in keys]
-        lines.append(f"{name}," + ",".join(vals) + f",{raised}")
-    return "\n".join(lines) + "\n"

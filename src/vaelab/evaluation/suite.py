@@ -247,9 +247,10 @@ def _evaluate_image_files(real_ds: Dataset, synth_ds: Dataset, hold_ds: Dataset 
                           seed: int, out: str | Path, features: Any = None) -> dict[str, Any]:
     """Images: the metrics of :mod:`vaelab.evaluation.image` on the pixels as loaded (image models work on
     the pixels; a run is checked for the shape)."""
-    from vaelab.evaluation.image import evaluate_images, format_image_report, image_summary_csv
+    from vaelab.evaluation.image import evaluate_images
     from vaelab.modalities.image.figures import class_grid, nearest_training
     from vaelab.reporting.figures import nn_distance_histogram
+    from vaelab.reporting.image import format_image_report, image_summary_csv
     from vaelab.runs import load_run
 
     if run is not None:

@@ -51,10 +51,6 @@ def seed_table(result: EvaluationResult | Mapping[str, Any]) -> str:
 
 def format_report(result: EvaluationResult | Mapping[str, Any]) -> str:
     """A readable report: the metrics with how to read them, the flags, the seed table."""
-    if isinstance(result, Mapping) and result.get("modality") == "image":
-        from vaelab.evaluation.image import format_image_report
-
-        return format_image_report(result)
     r = EvaluationResult.coerce(result)
     lines = [f"real: {r.n_real}  synthetic: {r.n_synthetic}  holdout: {r.n_holdout or '-'}"]
     lines.append("")

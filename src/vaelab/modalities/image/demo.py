@@ -42,9 +42,10 @@ def run_image_demo(out: Path, *, seed: int = 0, epochs: int | None = None, progr
 
     from vaelab.core.jsonable import jsonable
     from vaelab.data.io import write_data
-    from vaelab.evaluation.image import evaluate_images, format_image_report, image_summary_csv
+    from vaelab.evaluation.image import evaluate_images
     from vaelab.modalities.image.features import fit_feature_extractor
     from vaelab.modalities.image.figures import class_grid, nearest_training
+    from vaelab.reporting.image import format_image_report, image_summary_csv
     from vaelab.runs import generate, per_class_counts, train_run
     from vaelab.training.trainer import stratified_split
 

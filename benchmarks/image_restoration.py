@@ -178,6 +178,14 @@ def figures(out, u_sub, u, mask, bh, done, samples, noisy, best, vae, comp):
             if i == 0:
                 ax[i, j].set_title(names[j], fontsize=7)
     _save(fig, out / "denoising.png")
+    rd_figure(out, comp)
+
+
+def rd_figure(out, comp) -> None:
+    """Bytes per image vs PSNR and SSIM, one line per method."""
+    from vaelab.reporting.figures import _plt, _save
+
+    plt = _plt()
     fig, ax = plt.subplots(1, 2, figsize=(9, 3.5))
     for name in dict.fromkeys(r["method"] for r in comp):
         rs = [r for r in comp if r["method"] == name]
@@ -232,6 +240,7 @@ def main(argv=None) -> int:
     if a.only_compression:
         comp = compression(post, gen, u, y, tr.X / 255.0, tr.y, log)
         _write_compression(out, comp)
+        rd_figure(out, comp)
         for r in comp:
             print("  " + " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in r.items()))
         return 0

@@ -173,28 +173,33 @@ def run_augment(ds: Dataset, *, model: str | None = None, factors: str | list[An
                 classical_factors: str | list[Any] | None = None, epochs: int | None = None,
                 model_config: dict[str, Any] | None = None, trees: int = 200, alpha: float = 0.05,
                 jobs: int = 1, backend: str = "local", address: str | None = None,
-                progress: bool = False) -> dict[str, Any]:
-    """Run the augmentation study for one model (see module docstring). Returns the ``augment.json`` dict."""
+                progress: bool = False, out: str | Path | None = None, resume: bool = False) -> dict[str, Any]:
+    """Run the augmentation study for one model (see module docstring). Returns the ``augment.json`` dict.
+
+    ``out``: the output folder; every cell's result is written to ``out/cells/`` as it finishes,
+    and with ``resume`` the cells found there are not run again (see ``grid.py``).
+    """
     from vaelab.models import DEFAULT_MODEL
 
     model = model or DEFAULT_MODEL
     return run_augment_models(ds, [model], factors=factors, classifiers=classifiers, folds=folds, seeds=seeds,
                               preprocess=preprocess, classical=classical, classical_factors=classical_factors,
                               epochs=epochs, model_configs={model: dict(model_config or {})}, trees=trees,
-                              alpha=alpha, jobs=jobs, backend=backend, address=address, progress=progress)[model]
+                              alpha=alpha, jobs=jobs, backend=backend, address=address, progress=progress,
+                              out=out, resume=resume)[model]
 
 
-def run_augment_models(ds: Dataset, models: str | list[str], *, factors: str | list[Any] = DEFAULT_FACTORS,
-                       classifiers: str | list[str] = DEFAULT_CLASSIFIERS, folds: int = 5, seeds: int = 2,
-                       preprocess: str | None = None, classical: str | list[str] | None = "auto",
-                       classical_factors: str | list[Any] | None = None, epochs: int | None = None,
-                       model_configs: dict[str, dict[str, Any]] | None = None, trees: int = 200,
-                       alpha: float = 0.05, jobs: int = 1, backend: str = "local", address: str | None = None,
-                       progress: bool = False) -> dict[str, dict[str, Any]]:
-    """The augmentation study for several models in one grid: ``{model: augment.json dict}``.
+def plan_augment(ds: Dataset, models: str | list[str], *, factors: str | list[Any] = DEFAULT_FACTORS,
+                 classifiers: str | list[str] = DEFAULT_CLASSIFIERS, folds: int = 5, seeds: int = 2,
+                 preprocess: str | None = None, classical: str | list[str] | None = "auto",
+                 classical_factors: str | list[Any] | None = None, epochs: int | None = None,
+                 model_configs: dict[str, dict[str, Any]] | None = None, trees: int = 200,
+                 alpha: float = 0.05) -> dict[str, Any]:
+    """Check the options and lay out the grid: ``{"cells", "shared", ...}`` (nothing is run).
 
-    The baseline (factor 0) and classical-augmentation cells are run once and shared by every
-    model's summary (same seeds, folds and preprocessing, so the comparisons stay paired).
+    One cell per (seed, fold) and generator: the baseline (factor 0), each studied model, each
+    classical augmentation. A generator is fitted once per (seed, fold) and its nested draw serves
+    every factor and classifier; the baseline serves every model.
     """
     from vaelab.models.base import check_training_data
 
@@ -229,9 +234,55 @@ def run_augment_models(ds: Dataset, models: str | list[str], *, factors: str | l
                 if cpos:
                     cells.append({**base, "role": "classical", "generator": g, "seed": s, "fold": k,
                                   "factors": cpos, "overrides": model_overrides(g, None)})
+    return {"names": names, "factors": fac, "classical_factors": cfac, "classifiers": clfs,
+            "classical": classical_list, "preprocess": prep, "shared": shared, "cells": cells,
+            "overrides": overrides}
+
+
+def cell_kind(cell: dict[str, Any]) -> str:
+    """What a cell's cost depends on: ``baseline`` or the generator's name."""
+    return "baseline" if cell["generator"] is None else f"{cell['role']} {cell['generator']}"
+
+
+def estimate_augment(ds: Dataset, models: str | list[str], *, jobs: int = 1, out: str | Path | None = None,
+                     **options: Any) -> dict[str, Any]:
+    """Time the (seed 0, fold 0) cell of the baseline and of every generator and extrapolate (``--estimate``).
+
+    Options as :func:`run_augment_models`; with ``out`` the timed cells are stored for ``--resume``.
+    """
+    from vaelab.experiments.estimate import estimate_cells
+    from vaelab.experiments.grid import CellStore
+
+    plan = plan_augment(ds, models, **options)
+    store = None if out is None else CellStore(out)
+    return estimate_cells(augment_cell, plan["cells"], plan["shared"], cell_kind, jobs=jobs, store=store)
+
+
+def run_augment_models(ds: Dataset, models: str | list[str], *, factors: str | list[Any] = DEFAULT_FACTORS,
+                       classifiers: str | list[str] = DEFAULT_CLASSIFIERS, folds: int = 5, seeds: int = 2,
+                       preprocess: str | None = None, classical: str | list[str] | None = "auto",
+                       classical_factors: str | list[Any] | None = None, epochs: int | None = None,
+                       model_configs: dict[str, dict[str, Any]] | None = None, trees: int = 200,
+                       alpha: float = 0.05, jobs: int = 1, backend: str = "local", address: str | None = None,
+                       progress: bool = False, out: str | Path | None = None,
+                       resume: bool = False) -> dict[str, dict[str, Any]]:
+    """The augmentation study for several models in one grid: ``{model: augment.json dict}``.
+
+    The baseline (factor 0) and classical-augmentation cells are run once and shared by every
+    model's summary (same seeds, folds and preprocessing, so the comparisons stay paired).
+    ``out``/``resume``: see :func:`run_augment`.
+    """
+    from vaelab.experiments.grid import CellStore
+
+    plan = plan_augment(ds, models, factors=factors, classifiers=classifiers, folds=folds, seeds=seeds,
+                        preprocess=preprocess, classical=classical, classical_factors=classical_factors,
+                        epochs=epochs, model_configs=model_configs, trees=trees, alpha=alpha)
+    names, fac, cfac, clfs = plan["names"], plan["factors"], plan["classical_factors"], plan["classifiers"]
+    cells, classical_list, prep, overrides = plan["cells"], plan["classical"], plan["preprocess"], plan["overrides"]
+    store = None if out is None else CellStore(out, fresh=not resume)
     t0 = time.perf_counter()
-    raw = run_cells(augment_cell, cells, shared, jobs=jobs, backend=backend, address=address, progress=progress,
-                    desc="augment")
+    raw = run_cells(augment_cell, cells, plan["shared"], jobs=jobs, backend=backend, address=address,
+                    progress=progress, desc="augment", store=store, resume=resume)
     wall = time.perf_counter() - t0
     return {m: summarise_augment(ds, cells, raw, model=m, factors=fac, classical_factors=cfac, classifiers=clfs,
                                  classical=classical_list, seeds=int(seeds), folds=int(folds), preprocess=prep,
@@ -447,4 +498,5 @@ def write_augment(result: dict[str, Any], out: str | Path) -> Path:
 
 
 __all__ = ["CLASSICAL", "DEFAULT_CLASSIFIERS", "DEFAULT_FACTORS", "augment_cell", "augment_scores", "augment_table",
-           "parse_factors", "run_augment", "run_augment_models", "write_augment"]
+           "cell_kind", "estimate_augment", "parse_factors", "plan_augment", "run_augment", "run_augment_models",
+           "write_augment"]

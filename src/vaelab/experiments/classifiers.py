@@ -63,6 +63,51 @@ class PLSDA(ClassifierMixin, BaseEstimator):
         return self.classes_[np.argmax(self.decision_function(X), axis=1)]
 
 
+class KernelSVC(ClassifierMixin, BaseEstimator):
+    """``SVC(kernel="rbf", gamma="scale")`` with the Gram matrix computed once by BLAS (the same model).
+
+    libsvm evaluates kernel rows one dot product at a time and, for K classes, once per
+    one-vs-one sub-problem, recomputing rows its cache (``cache_size``) cannot hold: past a
+    few thousand samples that dominates the fit (measured in benchmarks/RESULTS.md). Here the
+    full ``n × n`` RBF Gram matrix ``exp(-gamma ||x_i - x_j||²)`` is built in place (one
+    float64 array, ``8 n²`` bytes: 3.9 GB at n = 22,000) with ``gamma = 1 / (d · Var(X))`` as
+    ``gamma="scale"`` defines it, and libsvm runs on it as a precomputed kernel: the same
+    optimisation problem and solution up to floating-point rounding. Prediction needs the
+    kernel between the test samples and the training samples, so those are kept.
+    """
+
+    def __init__(self, C: float = 1.0, random_state: int | None = None):
+        self.C = C
+        self.random_state = random_state
+
+    @staticmethod
+    def _gram(A: np.ndarray, B: np.ndarray, gamma: float) -> np.ndarray:
+        K = A @ B.T  # the only n × n allocation; the rest is in place
+        K *= -2.0
+        K += np.einsum("ij,ij->i", A, A)[:, None]
+        K += np.einsum("ij,ij->i", B, B)[None, :]
+        np.maximum(K, 0.0, out=K)
+        K *= -gamma
+        np.exp(K, out=K)
+        return K
+
+    def fit(self, X: np.ndarray, y: np.ndarray) -> KernelSVC:
+        X = np.ascontiguousarray(X, dtype=np.float64)
+        var = float(X.var())
+        self.gamma_ = 1.0 / (X.shape[1] * var) if var > 0 else 1.0
+        self.svc_ = SVC(kernel="precomputed", C=self.C, random_state=self.random_state)
+        self.svc_.fit(self._gram(X, X, self.gamma_), y)
+        self.classes_ = self.svc_.classes_
+        self.X_fit_ = X
+        return self
+
+    def decision_function(self, X: np.ndarray) -> np.ndarray:
+        return self.svc_.decision_function(self._gram(np.asarray(X, dtype=np.float64), self.X_fit_, self.gamma_))
+
+    def predict(self, X: np.ndarray) -> np.ndarray:
+        return self.svc_.predict(self._gram(np.asarray(X, dtype=np.float64), self.X_fit_, self.gamma_))
+
+
 def make_classifier(name: str, *, seed: int = 0, trees: int = 200) -> Pipeline:
     """An unfitted pipeline ``StandardScaler -> classifier`` by name (see module docstring)."""
     if name == "logreg":

@@ -10,8 +10,9 @@ one classifier can be compared side by side on the same training sets.
         --factors 0,0.5,1,2,5,10 --skip svm-libsvm:5,svm-libsvm:10
 
 ``svm`` is the study's SVM (``KernelSVC``: Gram matrix by BLAS, libsvm on the precomputed kernel);
-``svm-libsvm`` is ``SVC(kernel="rbf", gamma="scale")`` as before, for the comparison; ``rfN`` a
-forest of N trees. Output: one line per (factor, variant) and a summary of predictions that agree.
+``svm-libsvm`` is ``SVC(kernel="rbf", gamma="scale")`` as before, for the comparison; ``rf`` the
+study's forest (bootstrap capped at ``RF_BOOTSTRAP`` × the real training count), ``rf-full``
+without the cap (as before), ``rfN`` a forest of N trees, ``rfcapN`` bootstrap samples of at most N. Output: one line per (factor, variant) and a summary of predictions that agree.
 """
 
 from __future__ import annotations
@@ -39,13 +40,22 @@ from vaelab.metrics.utility import balanced_accuracy
 DATA = str(Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "raman_saliva_covid.npz")
 
 
-def variant(name: str, seed: int):
+def variant(name: str, seed: int, n_real: int, n: int):
     from sklearn.pipeline import Pipeline
     from sklearn.preprocessing import StandardScaler
     from sklearn.svm import SVC
 
     if name == "svm-libsvm":
         return Pipeline([("scale", StandardScaler()), ("clf", SVC(kernel="rbf", C=1.0, gamma="scale"))])
+    if name == "rf":  # as the study fits it (bootstrap capped at RF_BOOTSTRAP × the real training count)
+        from vaelab.experiments.augment import RF_BOOTSTRAP
+
+        cap = None if RF_BOOTSTRAP is None or n <= RF_BOOTSTRAP * n_real else int(round(RF_BOOTSTRAP * n_real))
+        return make_classifier("rf", seed=seed, rf_max_samples=cap)
+    if name == "rf-full":
+        return make_classifier("rf", seed=seed)
+    if name.startswith("rfcap"):  # a forest whose bootstrap samples hold at most N spectra
+        return make_classifier("rf", seed=seed, rf_max_samples=int(name[5:]))
     if name.startswith("rf") and name[2:].isdigit():
         return make_classifier("rf", seed=seed, trees=int(name[2:]))
     return make_classifier(name, seed=seed)
@@ -87,7 +97,7 @@ def main() -> None:
             if f"{v}:{f:g}" in skip:
                 continue
             t0, c0 = time.perf_counter(), time.process_time()
-            clf = variant(v, cs).fit(Xa, ya)
+            clf = variant(v, cs, len(d["X_train"]), len(Xa)).fit(Xa, ya)
             pred = clf.predict(d["X_test"])
             cpu, wall = time.process_time() - c0, time.perf_counter() - t0
             total[v] = total.get(v, 0.0) + cpu

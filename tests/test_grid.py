@@ -141,3 +141,52 @@ def test_ray_task_settings_retry_lost_workers():
     src = inspect.getsource(runner._run_ray)
     assert "max_retries=int(retries)" in src and "retry_exceptions=False" in src
     assert Dataset  # the module imports stay used
+
+
+def _die_once(shared, cell):  # the worker running cell 2 dies the first time (as if killed)
+    import os
+
+    flag = shared / f"died{cell['i']}"
+    if cell["i"] == 2 and not flag.exists():
+        flag.write_text("")
+        os._exit(9)
+    return {"v": cell["i"]}
+
+
+def test_a_dying_local_worker_costs_only_its_running_cells(tmp_path):
+    store = CellStore(tmp_path / "out")
+    out = run_cells(_die_once, [{"i": i} for i in range(4)], tmp_path, jobs=2, store=store)
+    assert out == [{"v": i} for i in range(4)]
+    assert (tmp_path / "died2").exists()
+
+
+def test_kernel_svc_is_the_libsvm_rbf_svc():
+    """KernelSVC (Gram matrix by BLAS, precomputed kernel) solves the problem SVC(rbf, gamma="scale") solves."""
+    from sklearn.svm import SVC
+
+    from vaelab.experiments.classifiers import KernelSVC
+
+    rng = np.random.default_rng(0)
+    X = np.concatenate([rng.normal(loc=m, size=(60, 15)) for m in (0.0, 0.7, 1.4)])
+    y = np.repeat(["a", "b", "c"], 60)
+    Xt = rng.normal(loc=0.7, scale=1.5, size=(50, 15))
+    ours, ref = KernelSVC().fit(X, y), SVC(kernel="rbf", gamma="scale").fit(X, y)
+    assert ours.gamma_ == pytest.approx(ref._gamma, rel=1e-12)
+    np.testing.assert_allclose(ours.decision_function(Xt), ref.decision_function(Xt), rtol=1e-6, atol=1e-8)
+    assert (ours.predict(Xt) == ref.predict(Xt)).all()
+    np.testing.assert_array_equal(np.sort(ours.svc_.support_), np.sort(ref.support_))
+
+
+def test_rf_bootstrap_cap_applies_only_above_the_cap():
+    from vaelab.experiments.augment import augment_scores
+
+    rng = np.random.default_rng(1)
+    X = rng.normal(size=(30, 4)) + np.repeat([0.0, 2.0, 4.0], 10)[:, None]
+    y = np.repeat(["a", "b", "c"], 10)
+    Xs, ys = X + rng.normal(scale=0.1, size=X.shape), y.copy()
+    f = [("0", 0.0), ("1", 1.0)]
+    capped = augment_scores(X, y, X, y, Xs, ys, f, ["rf"], seed=0, trees=10, rf_bootstrap=2.0)
+    exact = augment_scores(X, y, X, y, Xs, ys, f, ["rf"], seed=0, trees=10)
+    assert capped == exact  # factor 1 = 2 × the real count: at the cap, nothing is subsampled
+    small = augment_scores(X, y, X, y, Xs, ys, f, ["rf"], seed=0, trees=10, rf_bootstrap=1.0)
+    assert small["0"] == exact["0"] and "balanced_accuracy" in small["1"]["rf"]

@@ -63,6 +63,11 @@ from vaelab.reporting.tables import augment_csv, augment_table
 
 CLASSICAL = ("noise", "shift", "scale", "mixup", "smote")
 
+# The random forest's bootstrap samples hold at most RF_BOOTSTRAP × the real training count
+# (factors up to RF_BOOTSTRAP - 1 are fitted exactly as sklearn's default; above, each tree sees a
+# subsample of the augmented set). Chosen by measurement: benchmarks/RESULTS.md, "profile".
+RF_BOOTSTRAP: float | None = 2.0
+
 
 def parse_factors(spec: str | list[Any] | tuple[Any, ...]) -> list[tuple[str, float]]:
     """``"0,0.5,5"`` -> ``[("0", 0.0), ("0.5", 0.5), ("5", 5.0)]``; keys are the text as written.
@@ -92,14 +97,18 @@ def parse_factors(spec: str | list[Any] | tuple[Any, ...]) -> list[tuple[str, fl
 
 def augment_scores(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray, y_test: np.ndarray,
                    X_synth: np.ndarray | None, y_synth: np.ndarray | None, factors: list[tuple[str, float]],
-                   classifiers: list[str], *, seed: int, trees: int = 200) -> dict[str, dict[str, dict[str, Any]]]:
+                   classifiers: list[str], *, seed: int, trees: int = 200,
+                   rf_bootstrap: float | None = None) -> dict[str, dict[str, dict[str, Any]]]:
     """Scores ``{factor: {classifier: {metric: value} | {"error": ...}}}`` for one fold.
 
     ``X_synth``/``y_synth`` hold at least ``round(f × n_c)`` samples of each class for the
     largest factor; factor f uses the first ones of every class. A classifier that fails is
-    recorded as an error for that (factor, classifier), the others go on.
+    recorded as an error for that (factor, classifier), the others go on. ``rf_bootstrap``: the
+    random forest's bootstrap samples hold at most ``rf_bootstrap × len(X_train)`` samples
+    (:data:`RF_BOOTSTRAP`; None: the whole augmented set).
     """
     counts = class_counts(y_train)
+    rf_cap = None if rf_bootstrap is None else max(1, int(round(float(rf_bootstrap) * len(X_train))))
     ytr_keys = label_keys(y_train)
     syn_keys = None if y_synth is None else label_keys(y_synth)
     out: dict[str, dict[str, dict[str, Any]]] = {}
@@ -121,7 +130,7 @@ def augment_scores(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray,
         out[key] = {}
         for c in classifiers:
             try:
-                out[key][c] = fit_and_score(c, Xa, ya, X_test, y_test, seed=seed, trees=trees)
+                out[key][c] = fit_and_score(c, Xa, ya, X_test, y_test, seed=seed, trees=trees, rf_max_samples=rf_cap)
             except Exception as e:  # noqa: BLE001 - recorded and reported, the other classifiers go on
                 out[key][c] = {"error": f"{e.__class__.__name__}: {' '.join(str(e).split())}"}
     return out
@@ -152,7 +161,8 @@ def augment_cell(shared: dict[str, Any], cell: dict[str, Any]) -> dict[str, Any]
             raise InputError(f"{cell['generator']} returned samples of shape {Xs.shape[1:]} or non-finite values")
     t1 = time.perf_counter()
     scores = augment_scores(d["X_train"], d["y_train"], d["X_test"], d["y_test"], Xs, ys, factors,
-                            list(cell["classifiers"]), seed=cs, trees=int(cell["trees"]))
+                            list(cell["classifiers"]), seed=cs, trees=int(cell["trees"]),
+                            rf_bootstrap=cell.get("rf_bootstrap"))
     return {"scores": scores, "seconds": {"generator": t1 - t0, "classifiers": time.perf_counter() - t1}}
 
 
@@ -218,7 +228,7 @@ def plan_augment(ds: Dataset, models: str | list[str], *, factors: str | list[An
     prep = choose_preprocess([*names, *classical_list], preprocess, ds.spec)
     splits = make_splits(ds, folds=folds, seeds=seeds)
     shared = shared_data(ds, splits, prep)
-    base = {"classifiers": clfs, "trees": int(trees)}
+    base = {"classifiers": clfs, "trees": int(trees), "rf_bootstrap": RF_BOOTSTRAP}
     pos = [kv for kv in fac if kv[1] > 0]
     cpos = [kv for kv in cfac if kv[1] > 0]
     overrides = {m: model_overrides(m, epochs, (model_configs or {}).get(m)) for m in names}
@@ -287,7 +297,8 @@ def run_augment_models(ds: Dataset, models: str | list[str], *, factors: str | l
     return {m: summarise_augment(ds, cells, raw, model=m, factors=fac, classical_factors=cfac, classifiers=clfs,
                                  classical=classical_list, seeds=int(seeds), folds=int(folds), preprocess=prep,
                                  alpha=float(alpha), wall=wall,
-                                 settings={"epochs": epochs, "trees": int(trees), "backend": backend,
+                                 settings={"epochs": epochs, "trees": int(trees), "rf_bootstrap": RF_BOOTSTRAP,
+                                           "backend": backend,
                                            "jobs": int(jobs), "model_config": overrides[m]})
             for m in names}
 

@@ -6,6 +6,10 @@ model, each classical augmentation; for the ablation: each model). The first cel
 ``--resume`` later reuses it — and every cell of the grid is assumed to cost what its kind's cell
 cost. With ``jobs`` parallel workers the wall time is about the cell seconds over ``jobs`` (a lower
 bound when cells are few or uneven: the last cells run alone).
+
+Both clocks are reported: wall seconds (what the grid will take on this machine at its present
+load) and the process's CPU seconds (what it takes on idle cores: cells run single-threaded, so on
+an unloaded machine wall ≈ CPU; on a shared one wall is larger by about the load per core).
 """
 
 from __future__ import annotations
@@ -33,17 +37,19 @@ def estimate_cells(fn: CellFn, cells: list[dict[str, Any]], shared: Any, kind: C
         first.setdefault(k, i)
         counts[k] = counts.get(k, 0) + 1
     kinds = []
-    total = 0.0
+    total = total_cpu = 0.0
     for k, i in first.items():
-        t0 = time.perf_counter()
+        t0, c0 = time.perf_counter(), time.process_time()
         res = run_cells(fn, [cells[i]], shared, store=store)[0]
-        dt = time.perf_counter() - t0
-        kinds.append({"kind": k, "seconds": dt, "n_cells": counts[k], "total_seconds": dt * counts[k],
-                      "error": res.get("error") if is_failure(res) else None})
+        dt, cpu = time.perf_counter() - t0, time.process_time() - c0
+        kinds.append({"kind": k, "seconds": dt, "cpu_seconds": cpu, "n_cells": counts[k],
+                      "total_seconds": dt * counts[k], "error": res.get("error") if is_failure(res) else None})
         total += dt * counts[k]
+        total_cpu += cpu * counts[k]
     workers = max(1, min(int(jobs), len(cells)))
-    return {"n_cells": len(cells), "kinds": kinds, "cell_seconds": total, "jobs": int(jobs),
-            "estimated_wall_seconds": total / workers}
+    return {"n_cells": len(cells), "kinds": kinds, "cell_seconds": total, "cell_cpu_seconds": total_cpu,
+            "jobs": int(jobs), "estimated_wall_seconds": total / workers,
+            "estimated_idle_seconds": total_cpu / workers}
 
 
 def _hms(s: float) -> str:
@@ -55,9 +61,11 @@ def format_estimate(est: dict[str, Any], what: str = "grid") -> str:
     lines = [f"estimate of the {what}: one cell of each kind timed (seed 0, fold 0), {est['n_cells']} cells in all"]
     for k in est["kinds"]:
         err = f"  FAILED: {k['error']}" if k["error"] else ""
-        lines.append(f"  {k['kind']:<28} {k['seconds']:8.1f} s × {k['n_cells']:>3} cells = {_hms(k['total_seconds'])}{err}")
-    lines.append(f"cell time {_hms(est['cell_seconds'])}; with {est['jobs']} job(s) about "
-                 f"{_hms(est['estimated_wall_seconds'])} wall time")
+        lines.append(f"  {k['kind']:<28} {k['seconds']:8.1f} s (cpu {k['cpu_seconds']:7.1f} s) × {k['n_cells']:>3} "
+                     f"cells = {_hms(k['total_seconds'])}{err}")
+    lines.append(f"with {est['jobs']} job(s): about {_hms(est['estimated_wall_seconds'])} at this machine's present "
+                 f"load, {_hms(est['estimated_idle_seconds'])} on idle cores (cell time {_hms(est['cell_seconds'])}, "
+                 f"cpu {_hms(est['cell_cpu_seconds'])})")
     return "\n".join(lines)
 
 

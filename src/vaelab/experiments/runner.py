@@ -9,14 +9,21 @@ backend or worker runs it, and in whatever order.
 A cell that raises is not dropped: its result is ``{"error": "Type: message", "traceback": ...}``
 and the experiment reports it (``n_failed`` beside every mean, and a list of failures).
 
+Survival: with a :class:`~vaelab.experiments.grid.CellStore` every result is written (by this,
+the driver process) the moment its cell returns, and ``resume=True`` skips the cells already
+stored; a worker that dies costs only the cells it was running, which are run again (``retries``).
+Progress (cells done / total, failures so far, time left) goes to stderr.
+
 Backends:
 
 ``local``  ``jobs=1`` runs the cells in this process, one after the other; ``jobs>1`` uses a
            ``ProcessPoolExecutor`` with the ``spawn`` start method (safe with torch).
-``ray``    one Ray task per cell. ``address=None`` starts a private local Ray instance
-           (``num_cpus=max(jobs, 2)``) and shuts it down afterwards; an already initialised Ray is used as it is; ``address="auto"`` or
-           ``"ray://host:10001"`` joins a running cluster, whose workers must have vaelab
-           installed. Ray is an optional dependency (``pip install vaelab[ray]``), imported only here.
+``ray``    one Ray task per cell, re-run by Ray when its worker or node dies. ``address=None``
+           starts a private local Ray instance (``num_cpus=max(jobs, 2)``) and shuts it down
+           afterwards; an already initialised Ray is used as it is; ``address="auto"``,
+           ``"host:6379"`` or ``"ray://host:10001"`` joins a running cluster (``ray start``),
+           whose workers must have vaelab installed. Ray is an optional dependency
+           (``pip install vaelab[ray]``), imported only here.
 """
 
 from __future__ import annotations
@@ -115,7 +122,8 @@ def run_cells(fn: CellFn, cells: Sequence[dict[str, Any]], shared: Any = None, *
     through JSON (as a stored result reads back). With ``store`` each result is written to it
     as soon as the cell returns; with ``resume`` too, cells whose result is already stored (not
     failed) are read back instead of run. ``retries``: how often Ray re-runs a cell whose
-    worker or node died (a cell that raises is not retried: it would raise again).
+    worker process or node died, with Ray or local processes (a cell that raises is not retried:
+    it would raise again). A lost worker costs only the cells it was running.
     """
     if backend not in BACKENDS:
         raise InputError(f"unknown backend {backend!r}; choose from {', '.join(BACKENDS)}")
@@ -156,7 +164,7 @@ def run_cells(fn: CellFn, cells: Sequence[dict[str, Any]], shared: Any = None, *
                 for i in todo:
                     finished(i, execute_cell(fn, shared, cells[i]))
             else:
-                _run_pool(fn, cells, todo, shared, finished, jobs=jobs)
+                _run_pool(fn, cells, todo, shared, finished, jobs=jobs, retries=retries)
     finally:
         bar.close()
     return [r if r is not None else {"error": "RuntimeError: cell did not run"} for r in results]
@@ -166,23 +174,39 @@ Done = Callable[[int, dict[str, Any]], None]
 
 
 def _run_pool(fn: CellFn, cells: list[dict[str, Any]], todo: list[int], shared: Any, finished: Done, *,
-              jobs: int) -> None:
+              jobs: int, retries: int = 3) -> None:
+    """Local worker processes. A worker that dies (killed, out of memory) breaks the pool: the cells
+    that had not returned are run again in a fresh pool, at most ``retries`` times each; finished
+    cells are never lost."""
     import multiprocessing
     from concurrent.futures import ProcessPoolExecutor, as_completed
+    from concurrent.futures.process import BrokenProcessPool
 
     ctx = multiprocessing.get_context("spawn")
-    pool = ProcessPoolExecutor(max_workers=min(jobs, len(todo)), mp_context=ctx, initializer=_init_worker,
-                               initargs=(shared,))
-    try:
-        futures = {pool.submit(_execute_in_worker, fn, cells[i]): i for i in todo}
-        for fut in as_completed(futures):
-            try:
-                res = fut.result()
-            except Exception as e:  # noqa: BLE001 - a crashed worker (BrokenProcessPool) fails its cells
-                res = failure(e)
-            finished(futures[fut], res)
-    finally:
-        pool.shutdown(wait=True, cancel_futures=True)
+    attempts = dict.fromkeys(todo, 0)
+    remaining = list(todo)
+    while remaining:
+        pool = ProcessPoolExecutor(max_workers=min(jobs, len(remaining)), mp_context=ctx,
+                                   initializer=_init_worker, initargs=(shared,))
+        again: list[int] = []
+        try:
+            futures = {pool.submit(_execute_in_worker, fn, cells[i]): i for i in remaining}
+            for fut in as_completed(futures):
+                i = futures[fut]
+                try:
+                    res = fut.result()
+                except BrokenProcessPool as e:
+                    attempts[i] += 1
+                    if attempts[i] <= retries:
+                        again.append(i)
+                        continue
+                    res = failure(e)
+                except Exception as e:  # noqa: BLE001 - recorded as the cell's failure
+                    res = failure(e)
+                finished(i, res)
+        finally:
+            pool.shutdown(wait=True, cancel_futures=True)
+        remaining = sorted(again)
 
 
 def _import_ray():

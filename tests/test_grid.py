@@ -55,43 +55,51 @@ def test_cell_ids_are_stable_and_change_with_parameters_or_data():
     assert fp == fingerprint({**shared, "X": shared["X"].copy()})
 
 
+def _in(monkeypatch, tmp_path, where: str, argv: list[str]) -> int:
+    """Run the CLI from ``tmp_path/where`` with ``--out study``: both runs record the same command line."""
+    (tmp_path / where).mkdir(exist_ok=True)
+    monkeypatch.chdir(tmp_path / where)
+    return main([*argv, "--out", "study"])
+
+
 @pytest.mark.parametrize("stop_after", [1, 5])
 def test_augment_killed_mid_grid_then_resumed_gives_identical_results(tmp_path, monkeypatch, stop_after):
     data = _data(tmp_path)
-    assert main(["augment", data, *AUGMENT, "--out", str(tmp_path / "full")]) == 0
-    n_cells = len(list((tmp_path / "full" / "cells").glob("*.json")))
+    full, cut = tmp_path / "full" / "study", tmp_path / "cut" / "study"
+    assert _in(monkeypatch, tmp_path, "full", ["augment", data, *AUGMENT]) == 0
+    n_cells = len(list((full / "cells").glob("*.json")))
     assert n_cells == 2 * 2 * 3  # (seed, fold) × {baseline, noise, smote}
 
     monkeypatch.setenv("VAELAB_GRID_STOP_AFTER", str(stop_after))
     with pytest.raises(GridInterrupted):
-        main(["augment", data, *AUGMENT, "--out", str(tmp_path / "cut")])
+        _in(monkeypatch, tmp_path, "cut", ["augment", data, *AUGMENT])
     monkeypatch.delenv("VAELAB_GRID_STOP_AFTER")
-    assert not (tmp_path / "cut" / "augment.json").exists()
-    assert len(list((tmp_path / "cut" / "cells").glob("*.json"))) == stop_after
+    assert not (cut / "augment.json").exists()
+    assert len(list((cut / "cells").glob("*.json"))) == stop_after
 
     calls = []
     real = augment_mod.augment_cell
     monkeypatch.setattr(augment_mod, "augment_cell", lambda shared, cell: calls.append(1) or real(shared, cell))
-    assert main(["augment", data, *AUGMENT, "--resume", "--out", str(tmp_path / "cut")]) == 0
+    assert _in(monkeypatch, tmp_path, "cut", ["augment", data, *AUGMENT, "--resume"]) == 0
     assert len(calls) == n_cells - stop_after  # only the missing cells ran
-    _same_outputs(tmp_path / "full", tmp_path / "cut", "augment")
-    assert len(list((tmp_path / "cut" / "cells").glob("*.json"))) == n_cells  # kept beside the result
+    _same_outputs(full, cut, "augment")
+    assert len(list((cut / "cells").glob("*.json"))) == n_cells  # kept beside the result
 
     calls.clear()  # resuming a finished study runs nothing and rewrites the same result
-    assert main(["augment", data, *AUGMENT, "--resume", "--out", str(tmp_path / "cut")]) == 0
+    assert _in(monkeypatch, tmp_path, "cut", ["augment", data, *AUGMENT, "--resume"]) == 0
     assert calls == []
-    _same_outputs(tmp_path / "full", tmp_path / "cut", "augment")
+    _same_outputs(full, cut, "augment")
 
 
 def test_ablation_resumed_is_identical(tmp_path, monkeypatch):
     data = _data(tmp_path)
-    assert main(["ablate", data, *ABLATE, "--out", str(tmp_path / "full")]) == 0
+    assert _in(monkeypatch, tmp_path, "full", ["ablate", data, *ABLATE]) == 0
     monkeypatch.setenv("VAELAB_GRID_STOP_AFTER", "2")
     with pytest.raises(GridInterrupted):
-        main(["ablate", data, *ABLATE, "--out", str(tmp_path / "cut")])
+        _in(monkeypatch, tmp_path, "cut", ["ablate", data, *ABLATE])
     monkeypatch.delenv("VAELAB_GRID_STOP_AFTER")
-    assert main(["ablate", data, *ABLATE, "--resume", "--out", str(tmp_path / "cut")]) == 0
-    _same_outputs(tmp_path / "full", tmp_path / "cut", "ablation")
+    assert _in(monkeypatch, tmp_path, "cut", ["ablate", data, *ABLATE, "--resume"]) == 0
+    _same_outputs(tmp_path / "full" / "study", tmp_path / "cut" / "study", "ablation")
 
 
 def _flaky(shared, cell):  # fails while the flag file exists

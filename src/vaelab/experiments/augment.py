@@ -9,7 +9,13 @@ For every (seed, fold) of a group-aware stratified K-fold (a new partition per s
    synthetic sets are nested (factor 1 ⊂ factor 5) and the factors are compared on the same
    samples;
 3. every classifier (``classifiers.py``) is trained on training part + synthetic samples and
-   scored on the untouched test part: balanced accuracy and macro one-vs-rest ROC AUC.
+   scored on the untouched test part: balanced accuracy and macro one-vs-rest ROC AUC. The
+   random forest's bootstrap samples hold at most ``RF_BOOTSTRAP`` (2) × the real training count
+   (exact up to factor 1; above, a documented approximation that keeps its cost from growing
+   with the factor, chosen by measurement in benchmarks/RESULTS.md).
+
+Each cell (one generator on one (seed, fold), all factors and classifiers) is stored in
+``OUT/cells/`` as it finishes (``grid.py``); ``--resume`` runs only the missing ones.
 
 Factor 0 (no augmentation) is always included. The same cells are run for the classical
 augmentations (``noise``, ``shift``, ``scale``, ``mixup``, ``smote``, those registered, the

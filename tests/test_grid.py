@@ -13,17 +13,6 @@ from vaelab.experiments import augment as augment_mod
 from vaelab.experiments.grid import CellStore, cell_id, fingerprint
 from vaelab.experiments.runner import GridInterrupted, is_failure, run_cells
 
-
-def _data(tmp_path, seed: int = 0, patients: int = 12, per: int = 4, d: int = 10) -> str:
-    rng = np.random.default_rng(seed)
-    labels = np.asarray(["x", "y", "z"])[np.arange(patients) % 3]
-    centres = rng.normal(size=(patients, d)) + 2.0 * (np.arange(patients) % 3)[:, None]
-    X = np.repeat(centres, per, axis=0) + rng.normal(scale=0.5, size=(patients * per, d))
-    p = tmp_path / "data.npz"
-    np.savez(p, X=X, y=np.repeat(labels, per), groups=np.repeat(np.arange(patients), per).astype(str))
-    return str(p)
-
-
 AUGMENT = ["--model", "noise", "--factors", "0,1,2", "--classifiers", "knn,plsda", "--folds", "2", "--seeds", "2",
            "--classical", "smote", "--preprocess", "none", "--quiet"]
 ABLATE = ["--models", "ppca,noise", "--folds", "2", "--seeds", "1", "--c2st-trees", "5", "--mmd-permutations", "5",
@@ -63,8 +52,9 @@ def _in(monkeypatch, tmp_path, where: str, argv: list[str]) -> int:
 
 
 @pytest.mark.parametrize("stop_after", [1, 5])
-def test_augment_killed_mid_grid_then_resumed_gives_identical_results(tmp_path, monkeypatch, stop_after):
-    data = _data(tmp_path)
+def test_augment_killed_mid_grid_then_resumed_gives_identical_results(tmp_path, monkeypatch, stop_after,
+                                                                         patient_npz):
+    data = patient_npz()
     full, cut = tmp_path / "full" / "study", tmp_path / "cut" / "study"
     assert _in(monkeypatch, tmp_path, "full", ["augment", data, *AUGMENT]) == 0
     n_cells = len(list((full / "cells").glob("*.json")))
@@ -91,8 +81,8 @@ def test_augment_killed_mid_grid_then_resumed_gives_identical_results(tmp_path, 
     _same_outputs(full, cut, "augment")
 
 
-def test_ablation_resumed_is_identical(tmp_path, monkeypatch):
-    data = _data(tmp_path)
+def test_ablation_resumed_is_identical(tmp_path, monkeypatch, patient_npz):
+    data = patient_npz()
     assert _in(monkeypatch, tmp_path, "full", ["ablate", data, *ABLATE]) == 0
     monkeypatch.setenv("VAELAB_GRID_STOP_AFTER", "2")
     with pytest.raises(GridInterrupted):
@@ -120,17 +110,17 @@ def test_failed_cells_are_stored_and_rerun_on_resume_only(tmp_path):
     assert second == [{"v": 0}, {"v": 10}, {"v": 20}]
 
 
-def test_store_refuses_a_folder_vaelab_did_not_write(tmp_path, capsys):
+def test_store_refuses_a_folder_vaelab_did_not_write(tmp_path, capsys, patient_npz):
     (tmp_path / "mine").mkdir()
     (tmp_path / "mine" / "thesis.tex").write_text("precious")
-    data = _data(tmp_path)
+    data = patient_npz()
     rc = main(["augment", data, *AUGMENT, "--out", str(tmp_path / "mine")])
     assert rc == 2 and "not written by vaelab" in capsys.readouterr().err
     assert sorted(p.name for p in (tmp_path / "mine").iterdir()) == ["thesis.tex"]
 
 
-def test_estimate_times_one_cell_per_kind_and_stores_them(tmp_path, capsys):
-    data = _data(tmp_path)
+def test_estimate_times_one_cell_per_kind_and_stores_them(tmp_path, capsys, patient_npz):
+    data = patient_npz()
     assert main(["augment", data, *AUGMENT, "--estimate", "--out", str(tmp_path / "e")]) == 0
     out = capsys.readouterr().out
     assert "12 cells" in out and "baseline" in out and "model noise" in out and "classical smote" in out

@@ -21,7 +21,6 @@ import tempfile
 import time
 from pathlib import Path
 
-import numpy as np
 import pytest
 
 ray = pytest.importorskip("ray")
@@ -117,24 +116,13 @@ def cluster(tmp_path):
         shutil.rmtree(tmp, ignore_errors=True)
 
 
-def _data(tmp_path: Path) -> str:
-    rng = np.random.default_rng(3)
-    patients, per, d = 12, 4, 12
-    labels = np.asarray(["x", "y", "z"])[np.arange(patients) % 3]
-    centres = rng.normal(size=(patients, d)) + 1.5 * (np.arange(patients) % 3)[:, None]
-    X = np.repeat(centres, per, axis=0) + rng.normal(scale=0.5, size=(patients * per, d))
-    path = tmp_path / "data.npz"
-    np.savez(path, X=X, y=np.repeat(labels, per), groups=np.repeat(np.arange(patients), per).astype(str))
-    return str(path)
-
-
 STUDY = ["--model", "noise", "--factors", "0,1,2", "--classifiers", "knn,plsda", "--folds", "2",
          "--seeds", "2", "--classical", "none", "--preprocess", "none", "--quiet"]
 
 
-def test_study_survives_a_lost_worker_node(cluster, tmp_path):
+def test_study_survives_a_lost_worker_node(cluster, tmp_path, patient_npz):
     t_start = time.monotonic()
-    data = _data(tmp_path)
+    data = patient_npz(seed=3, d=12, shift=1.5)
     out = tmp_path / "ray_out"
     cmd = [sys.executable, "-m", "vaelab", "augment", data, *STUDY, "--backend", "ray", "--jobs", "2",
            "--address", cluster["address"], "--out", str(out)]

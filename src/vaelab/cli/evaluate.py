@@ -29,12 +29,14 @@ def run(args: argparse.Namespace) -> int:
 
     result = evaluate_files(args.real, args.synthetic, holdout=args.holdout, run=args.run, out=args.out,
                             seed=args.seed, label_column=args.label_column, group_column=args.group_column,
-                            features=args.features, split=args.split, holdout_split=args.holdout_split)
+                            features=args.features, split=args.split, holdout_split=args.holdout_split,
+                            command_line=args.command_line)
     if result.get("modality") == "image":
         from vaelab.reporting.image import format_image_report
 
         print(format_image_report(result))
+        print(f"\nwrote {args.out}/metrics.json and figures")
     else:
         print(format_report(result))
-    print(f"\nwrote {args.out}/metrics.json and figures")
+        print(f"\nwrote {args.out}/metrics.json, figures and report.html")
     return 0

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from vaelab import __version__
 from vaelab.core.atomic import atomic_dir, write_text
 from vaelab.core.errors import InputError
 from vaelab.core.jsonable import jsonable
@@ -153,10 +154,13 @@ def evaluate_arrays(real: Dataset, synthetic: Dataset, *, holdout: Dataset | Non
 
 def write_report(result: EvaluationResult | dict[str, Any], real: Dataset, synthetic: Dataset, out: str | Path, *,
                  axis: np.ndarray | None = None, holdout: Dataset | None = None) -> Path:
-    """Write ``metrics.json``, ``metrics.csv``, ``report.txt`` and the figures into ``out`` (atomic)."""
+    """Write ``metrics.json``, ``metrics.csv``, ``report.txt``, the figures and ``report.html`` into ``out`` (atomic)."""
+    from vaelab.reporting.report import write_report_html
+
     out = Path(out)
     with atomic_dir(out) as tmp:
         write_report_files(result, real, synthetic, tmp, axis=axis, holdout=holdout)
+        write_report_html(tmp, name=out)
     return out
 
 
@@ -194,11 +198,13 @@ def evaluate_files(real: str | Path, synthetic: str | Path, *, out: str | Path, 
                    run: str | Path | None = None, seed: int = 0, label_column: str | int | None = None,
                    group_column: str | int | None = None,
                    features: str | FeatureExtractor | None = None, split: str | None = None,
-                   holdout_split: str | None = None) -> dict[str, Any]:
+                   holdout_split: str | None = None, command_line: str | None = None) -> dict[str, Any]:
     """``vaelab evaluate``: load the files, bring the real ones into model space, compute, write.
 
     ``split`` / ``holdout_split``: parts of MedMNIST-layout npz files (default train / test). Images go
     to :func:`vaelab.evaluation.image.evaluate_images`.
+    ``metrics.json`` also records what was compared (``data``: the real data's summary, ``model`` and
+    ``preprocess`` of the run, ``command_line``) for the report's header.
     """
     from vaelab.data.io import load_data
     from vaelab.modalities.image.io import MEDMNIST_SPLITS, npz_kind
@@ -216,8 +222,13 @@ def evaluate_files(real: str | Path, synthetic: str | Path, *, out: str | Path, 
     if real_ds.spec is not None and real_ds.spec.kind == "image":
         return _evaluate_image_files(real_ds, synth_ds, hold_ds, run=run, seed=seed, out=out, features=features)
     axis = real_ds.axis
+    from vaelab.experiments.common import data_summary
+
+    provenance: dict[str, Any] = {"command": "evaluate", "vaelab_version": __version__, "command_line": command_line,
+                                  "data": data_summary(real_ds), "model": None, "preprocess": None}
     if run is not None:
         r = load_run(run)
+        provenance.update(model=r.meta.get("model"), preprocess=r.preprocessing.spec)
         real_ds = _with_X(real_ds, r.to_model_space(real_ds, "the real data"))
         if hold_ds is not None:
             hold_ds = _with_X(hold_ds, r.to_model_space(hold_ds, "the holdout data"))
@@ -226,6 +237,7 @@ def evaluate_files(real: str | Path, synthetic: str | Path, *, out: str | Path, 
                              f"the run was trained on {r.feature_shape}")
         axis = r.axis if r.axis is not None else axis
     result = evaluate_arrays(real_ds, synth_ds, holdout=hold_ds, seed=seed, diagnostics=True, features=features)
+    result.update(provenance)
     write_report(result, real_ds, synth_ds, out, axis=axis, holdout=hold_ds)
     result.pop("_diagnostics", None)
     return result

@@ -18,7 +18,7 @@ from vaelab import __version__
 from vaelab.core.errors import VaelabError
 
 #: the commands, in the order ``vaelab --help`` lists them; each is the module ``vaelab.cli.<name>``
-COMMANDS = ("train", "generate", "evaluate", "ablate", "augment", "demo")
+COMMANDS = ("train", "generate", "evaluate", "ablate", "augment", "demo", "reconstruct")
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from vaelab.core.errors import InputError
+from vaelab.models.audio_vae import VaelabAudio
 from vaelab.models.base import Generator, read_config
 from vaelab.models.classical import CLASSICAL_MODELS
 from vaelab.models.ddpm import DDPM
@@ -84,6 +85,7 @@ for _cls in CLASSICAL_MODELS:  # ppca, noise, shift, scale, mixup, smote
     register(_cls, default_preprocess="minmax")
 register(DDPM, default_preprocess="minmax")  # standardises internally: any space works
 register(VaelabCVAE, default_preprocess="minmax", default_for="spectrum")  # any space works; minmax = the seed's
+register(VaelabAudio, default_preprocess="none", default_for="audio")  # log-mel; standardised per mel bin inside
 
 
 def available() -> list[str]:

@@ -23,7 +23,7 @@ from pathlib import Path
 
 import numpy as np
 
-from vaelab.experiments.common import jsonable
+from vaelab.core.jsonable import jsonable
 from vaelab.modalities.audio.dataset import clips_to_dataset
 from vaelab.modalities.audio.io import AudioClips, load_clips
 from vaelab.modalities.audio.mel import MelParams, log_mel

@@ -10,7 +10,7 @@ from typing import Any
 import numpy as np
 
 from vaelab.core.atomic import atomic_dir, write_text
-from vaelab.experiments.common import jsonable
+from vaelab.core.jsonable import jsonable
 from vaelab.modalities.audio.dataset import clips_to_dataset
 from vaelab.modalities.audio.io import AudioClips, load_clips, write_clip_folder
 from vaelab.modalities.audio.mel import MelParams, log_mel

@@ -66,7 +66,7 @@ def evaluate_folders(args: Any) -> dict[str, Any]:
     from pathlib import Path
 
     from vaelab.core.atomic import atomic_dir, write_text
-    from vaelab.experiments.common import jsonable
+    from vaelab.core.jsonable import jsonable
     from vaelab.modalities.audio.io import load_clips
     from vaelab.modalities.audio.mel import MelParams, log_mel
 

@@ -69,3 +69,17 @@ def test_mel_distance_and_bootstrap():
     r = np.random.default_rng(0).normal(size=200)
     b = bands.paired_bootstrap(r, r, n_boot=100)
     assert b["mean_diff"] == 0.0 and not b["excludes_zero"]
+
+
+def test_enhancement_counts_only_when_it_beats_eq_and_none():
+    from vaelab.modalities.audio.reconstruct import _targets
+
+    def comp(high, other=0.0):
+        ci = lambda m: {"mean_diff": m, "ci_low": m - 0.01 if m else 0.0, "ci_high": m + 0.01 if m else 0.0}  # noqa: E731
+        return {"lsd_high": ci(high), "mel_distance": ci(other), "lsd_low": ci(other), "lsd_mid": ci(other)}
+
+    comps = {"same_vs_eq": comp(-0.1), "same_vs_none": comp(0.0),  # identical to none: beats eq only
+             "good_vs_eq": comp(-0.3), "good_vs_none": comp(-0.2),
+             "noisy_vs_eq": comp(-0.3, other=0.5), "noisy_vs_none": comp(-0.2, other=0.5)}
+    helps = _targets({}, comps)["enhancement_helps_vs_eq"]
+    assert helps == {"same": False, "good": True, "noisy": False}

@@ -29,6 +29,7 @@ def test_train_records_mel_and_default_model(audio_run):
     assert meta["data"]["layout"]["kind"] == "audio"
     assert meta["data"]["layout"]["mel"]["n_mels"] == 64 and meta["data"]["layout"]["mel"]["hop"] == 160
     assert meta["data"]["feature_shape"] == [64, 51]
+    assert meta["data"]["sample"]["kind"] == "audio" and meta["data"]["sample"]["sample_rate"] == 16000
 
 
 def test_generate_writes_clip_folder_that_train_reads(audio_run, tmp_path):

@@ -30,58 +30,18 @@ from pathlib import Path
 import numpy as np
 
 from vaelab.data.io import load_data
-from vaelab.experiments.augment import (
-    augment_cell,
-    augment_table,
-    classical_names,
-    parse_factors,
-    run_augment_models,
-    write_augment,
-)
-from vaelab.experiments.classifiers import parse_classifiers
-from vaelab.experiments.common import (
-    choose_preprocess,
-    make_splits,
-    model_overrides,
-    parse_names,
-    shared_data,
-)
-from vaelab.experiments.runner import execute_cell, is_failure
+from vaelab.experiments.augment import augment_table, estimate_augment, run_augment_models, write_augment
+from vaelab.experiments.estimate import format_estimate
 
 DATA = str(Path(__file__).resolve().parents[1] / ".." / "shared" / "data" / "raman_saliva_covid.npz")
 
 
 def estimate(ds, args) -> None:
-    """Run the (seed 0, fold 0) cell of every generator, then extrapolate to folds × seeds."""
-    models = parse_names(args.models)
-    classical = [g for g in classical_names(args.classical) if g not in models]
-    prep = choose_preprocess([*models, *classical], args.preprocess)
-    fac = parse_factors(args.factors)
-    pos = [kv for kv in fac if kv[1] > 0]
-    shared = shared_data(ds, make_splits(ds, folds=args.folds, seeds=1), prep)
-    base = {"classifiers": parse_classifiers(args.classifiers), "trees": args.trees, "seed": 0, "fold": 0}
-    plan = [("none", {**base, "role": "baseline", "generator": None, "overrides": {}, "factors": [("0", 0.0)]})]
-    plan += [(m, {**base, "role": "model", "generator": m, "factors": pos,
-                  "overrides": model_overrides(m, args.epochs)}) for m in models]
-    plan += [(g, {**base, "role": "classical", "generator": g, "factors": pos, "overrides": {}}) for g in classical]
-    total = 0.0
-    print(f"one fold of {args.folds} (patient-level), preprocessing {prep}, factors {args.factors}, "
-          f"classifiers {args.classifiers}")
-    for name, cell in plan:
-        t0 = time.perf_counter()
-        res = execute_cell(augment_cell, shared, cell)
-        dt = time.perf_counter() - t0
-        total += dt
-        if is_failure(res):
-            print(f"  {name:<10} FAILED after {dt:.0f} s: {res['error']}")
-            continue
-        gen_s, clf_s = res["seconds"]["generator"], res["seconds"]["classifiers"]
-        ba = {k: {c: round(v["balanced_accuracy"], 3) for c, v in per.items() if "error" not in v}
-              for k, per in res["scores"].items()}
-        print(f"  {name:<10} {dt:7.0f} s (generator {gen_s:.0f} s, classifiers {clf_s:.0f} s)  balanced accuracy {ba}")
-    cells = args.folds * args.seeds
-    print(f"one fold, all generators: {total:.0f} s; full study ({args.folds} folds × {args.seeds} seeds, "
-          f"{args.jobs} job(s)): about {total * cells / args.jobs / 3600:.1f} h")
+    """Time the (seed 0, fold 0) cell of the baseline and of every generator, then extrapolate."""
+    est = estimate_augment(ds, args.models, jobs=args.jobs, out=args.out, factors=args.factors,
+                           classifiers=args.classifiers, folds=args.folds, seeds=args.seeds,
+                           preprocess=args.preprocess, classical=args.classical, epochs=args.epochs, trees=args.trees)
+    print(format_estimate(est, "augmentation study"))
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -101,6 +61,7 @@ def main(argv: list[str] | None = None) -> int:
     p.add_argument("--address", default=None)
     p.add_argument("--out", default="benchmarks/results/augment_raman")
     p.add_argument("--estimate", action="store_true", help="time one fold and extrapolate; run nothing else")
+    p.add_argument("--resume", action="store_true", help="reuse the finished cells in OUT/cells/")
     args = p.parse_args(argv)
 
     ds = load_data(args.data)
@@ -117,7 +78,8 @@ def main(argv: list[str] | None = None) -> int:
     results = run_augment_models(ds, args.models, factors=args.factors, classifiers=args.classifiers,
                                  folds=args.folds, seeds=args.seeds, preprocess=args.preprocess,
                                  classical=args.classical, epochs=args.epochs, trees=args.trees, jobs=args.jobs,
-                                 backend=args.backend, address=args.address, progress=True)
+                                 backend=args.backend, address=args.address, progress=True, out=args.out,
+                                 resume=args.resume)
     for model, res in results.items():
         write_augment(res, Path(args.out) / model)
         print()

@@ -30,3 +30,20 @@ def small_spectra():
             X.append(100 + 50 * peak + rng.normal(0, 1.0, d))
             y.append(k)
     return np.asarray(X), np.asarray(y, dtype=np.int64), 400 + 2 * np.arange(d, dtype=float)
+
+
+@pytest.fixture
+def patient_npz(tmp_path):
+    """``make(seed=0, d=10, shift=2.0) -> path``: a small 3-class npz with patient groups (12 patients × 4
+    spectra, class = patient index mod 3, class centres ``shift`` apart), for grid/study tests."""
+
+    def make(seed: int = 0, d: int = 10, shift: float = 2.0, patients: int = 12, per: int = 4) -> str:
+        rng = np.random.default_rng(seed)
+        labels = np.asarray(["x", "y", "z"])[np.arange(patients) % 3]
+        centres = rng.normal(size=(patients, d)) + shift * (np.arange(patients) % 3)[:, None]
+        X = np.repeat(centres, per, axis=0) + rng.normal(scale=0.5, size=(patients * per, d))
+        path = tmp_path / f"patients_{seed}.npz"
+        np.savez(path, X=X, y=np.repeat(labels, per), groups=np.repeat(np.arange(patients), per).astype(str))
+        return str(path)
+
+    return make

@@ -110,6 +110,18 @@ def test_demo_writes_everything(tmp_path, capsys):
     assert float(comp.loc["C2ST AUC (random forest)", "seed-cvae"]) == pytest.approx(m_seed["c2st_auc"])
     assert float(comp.loc["C2ST AUC (random forest)", "vaelab-cvae"]) == pytest.approx(m_ours["c2st_auc"])
     assert "side by side" in printed
+    # one page with it all, true to both metrics.json files, and readable in a real browser
+    assert f"report: {(out / 'report.html').resolve()}" in printed
+    from report_checks import assert_page_matches_json, assert_reads_in_browser, assert_self_contained
+
+    page = assert_page_matches_json(out)
+    assert {w.split("#")[0] for _, w, _ in page.numbers} == {"metrics.json", "vaelab-cvae/metrics.json"}
+    assert m_seed["command"] == "demo" and m_seed["command_line"].startswith("vaelab demo --out ")
+    assert_self_contained((out / "report.html").read_text(encoding="utf-8"))
+    probe = assert_reads_in_browser(out / "report.html", tmp_path / "browser", flags=True)
+    figures = {"real_vs_synthetic.png", "pca.png", "nn_distances.png", "loss.png"}
+    assert {i["file"] for i in probe["images"]} == figures | {"vaelab-cvae/" + f for f in figures - {"loss.png"}}
+    assert probe["refs"] >= 4  # real vs real and class-mean copy rows of both models
 
 
 def test_demo_compare_unknown_model_is_a_one_line_error(tmp_path, capsys):

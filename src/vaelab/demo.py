@@ -15,20 +15,22 @@ from vaelab.data.dataset import Dataset
 from vaelab.data.io import write_data
 from vaelab.datasets import COFFEE_CREDIT, coffee
 from vaelab.evaluation.suite import evaluate_arrays, write_report_files
+from vaelab.reporting.report import write_report_html
 from vaelab.reporting.tables import comparison_csv, comparison_rows, comparison_table, format_report
 from vaelab.runs import generate, per_class_counts, train_run
 from vaelab.training.trainer import stratified_split
 
 
 def run_demo(out: str | Path = "demo_output", *, model: str = "seed-cvae", seed: int = 0, epochs: int | None = None,
-             compare: str | None = "vaelab-cvae", progress: bool = True, log=print) -> dict[str, Any]:
+             compare: str | None = "vaelab-cvae", progress: bool = True, log=print,
+             command_line: str | None = None) -> dict[str, Any]:
     """Train ``model`` on two thirds of the coffee set, generate 1× the training counts, evaluate
     against the training part (the held-out third is the holdout), draw, and write it all to ``out``.
 
     With ``compare`` (default: vaelab's own generator), the same is done for that model on the
     same split into ``out/<compare>/`` (``epochs`` applies to ``model`` only), and a table of
     the main metrics of both, with their training times, is printed and written to
-    ``comparison.csv``."""
+    ``comparison.csv``. ``report.html`` shows it all on one page (``command_line`` in its header)."""
     t0 = time.perf_counter()
     ds = coffee()
     log(f"data: {COFFEE_CREDIT}")
@@ -39,8 +41,11 @@ def run_demo(out: str | Path = "demo_output", *, model: str = "seed-cvae", seed:
     out = Path(out)
     with atomic_dir(out) as tmp:
         config = {} if epochs is None else {"epochs": int(epochs)}
+        about = _provenance(train, command_line)
         result, t_train = _train_and_evaluate(train, holdout, tmp, model, seed=seed, config=config,
-                                              progress=progress, axis=ds.axis, log=log)
+                                              progress=progress, axis=ds.axis, log=log,
+                                              extra={"command": "demo", "compare": compare if compare != model
+                                                     else None, **about})
         if (tmp / "run" / "loss.png").exists():
             shutil.copyfile(tmp / "run" / "loss.png", tmp / "loss.png")
         other = None
@@ -48,9 +53,10 @@ def run_demo(out: str | Path = "demo_output", *, model: str = "seed-cvae", seed:
             log(f"training {compare} on the same split, for comparison ...")
             (tmp / compare).mkdir()
             other, t_other = _train_and_evaluate(train, holdout, tmp / compare, compare, seed=seed, config={},
-                                                 progress=progress, axis=ds.axis)
+                                                 progress=progress, axis=ds.axis, extra=about)
             table = comparison_rows({model: (result, t_train), compare: (other, t_other)})
             write_text(tmp / "comparison.csv", comparison_csv([model, compare], table))
+        write_report_html(tmp, name=out)
     log("")
     log(format_report(result))
     if other is not None:
@@ -62,13 +68,16 @@ def run_demo(out: str | Path = "demo_output", *, model: str = "seed-cvae", seed:
     log(f"output: {out.resolve()}")
     for name in sorted(p.name for p in out.iterdir()):
         log(f"  {name}")
+    log(f"report: {(out / 'report.html').resolve()}")
     return result
 
 
 def _train_and_evaluate(train: Dataset, holdout: Dataset, folder: Path, model: str, *, seed: int,
-                        config: dict[str, Any], progress: bool, axis: Any, log=None) -> tuple[dict[str, Any], float]:
+                        config: dict[str, Any], progress: bool, axis: Any, log=None,
+                        extra: dict[str, Any] | None = None) -> tuple[dict[str, Any], float]:
     """Train ``model`` into ``folder/run``, write ``folder/synthetic.csv`` (1× the training counts) and the
-    evaluation files into ``folder``; returns the ``metrics.json`` dict (with ``model``) and the training time."""
+    evaluation files into ``folder``; returns the ``metrics.json`` dict (with ``model``, the run's
+    ``preprocess`` and ``extra``) and the training time."""
     t0 = time.perf_counter()
     run = train_run(train, folder / "run", model=model, seed=seed, config=config, progress=progress)
     t_train = time.perf_counter() - t0
@@ -80,6 +89,15 @@ def _train_and_evaluate(train: Dataset, holdout: Dataset, folder: Path, model: s
         log("evaluating (two-sample tests, diversity, novelty, utility) ...")
     result = evaluate_arrays(real_m, synth, holdout=hold_m, seed=seed, diagnostics=True)
     result["model"] = model
+    result.update(extra or {}, preprocess=run.preprocessing.spec)
     write_report_files(result, real_m, synth, folder, axis=axis, holdout=hold_m)
     result.pop("_diagnostics", None)
     return result, t_train
+
+
+def _provenance(train: Dataset, command_line: str | None) -> dict[str, Any]:
+    """What the report's header shows besides the model: training data, version, command line."""
+    from vaelab import __version__
+    from vaelab.experiments.common import data_summary
+
+    return {"vaelab_version": __version__, "command_line": command_line, "data": data_summary(train)}

@@ -11,6 +11,7 @@ from vaelab.cli.common import (
     add_data_args,
     add_runner_args,
     load,
+    study_command_line,
     warn_failures,
 )
 
@@ -38,13 +39,22 @@ def run(args: argparse.Namespace) -> int:
     from vaelab.reporting.tables import augment_table
 
     ds = load(args.data, args)
-    result = run_augment(ds, model=args.model, factors=args.factors, classifiers=args.classifiers,
-                         folds=args.folds, seeds=args.seeds, preprocess=args.preprocess, classical=args.classical,
-                         classical_factors=args.classical_factors, epochs=args.epochs, trees=args.trees,
-                         alpha=args.alpha, jobs=args.jobs, backend=args.backend, address=args.address,
-                         progress=not args.quiet)
+    opts = dict(factors=args.factors, classifiers=args.classifiers, folds=args.folds, seeds=args.seeds,
+                preprocess=args.preprocess, classical=args.classical, classical_factors=args.classical_factors,
+                epochs=args.epochs, trees=args.trees, alpha=args.alpha)
+    if args.estimate:
+        from vaelab.experiments.augment import estimate_augment
+        from vaelab.experiments.estimate import format_estimate
+        from vaelab.models import DEFAULT_MODEL
+
+        est = estimate_augment(ds, args.model or DEFAULT_MODEL, jobs=args.jobs, out=args.out, **opts)
+        print(format_estimate(est, "augmentation study"))
+        return 0
+    result = run_augment(ds, model=args.model, **opts, jobs=args.jobs, backend=args.backend, address=args.address,
+                         progress=not args.quiet, out=args.out, resume=args.resume)
+    result["command_line"] = study_command_line(args)
     write_augment(result, args.out)
     print(augment_table(result))
     warn_failures(result)
-    print(f"\nwrote {args.out}/augment.json, augment.csv, augment.txt, augment.png")
+    print(f"\nwrote {args.out}/augment.json, augment.csv, augment.txt, augment.png, report.html")
     return 0

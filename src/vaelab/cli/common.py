@@ -71,7 +71,21 @@ def add_runner_args(p: argparse.ArgumentParser) -> None:
                    help="local processes (default) or Ray tasks (pip install 'vaelab[ray]')")
     p.add_argument("--address", default=None, help="Ray cluster address (default: start a local Ray)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
+    p.add_argument("--resume", action="store_true",
+                   help="reuse the finished cells in DIR/cells/ (each cell is stored there as it finishes) and run "
+                        "only the missing or failed ones; same options, same result")
+    p.add_argument("--estimate", action="store_true",
+                   help="time one cell of each kind, print the estimated time of the grid and stop (the timed "
+                        "cells are kept in DIR/cells/ for a later --resume)")
     p.add_argument("--out", required=True, metavar="DIR")
+
+
+def study_command_line(args: argparse.Namespace) -> str:
+    """The command line a grid's result records: as typed, without ``--resume`` (an execution detail),
+    so a resumed study writes the same result files as an uninterrupted one."""
+    import shlex
+
+    return shlex.join([t for t in shlex.split(args.command_line) if t != "--resume"])
 
 
 def warn_failures(result: dict[str, Any]) -> None:

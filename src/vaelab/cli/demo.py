@@ -33,5 +33,6 @@ def run(args: argparse.Namespace) -> int:
     compare = None if args.compare in ("", "none") else args.compare
     if compare is not None:
         get_model(compare)  # an unknown name: one-line error before anything is trained
-    run_demo(args.out, seed=args.seed, epochs=args.epochs, compare=compare, progress=not args.quiet)
+    run_demo(args.out, seed=args.seed, epochs=args.epochs, compare=compare, progress=not args.quiet,
+             command_line=args.command_line)
     return 0

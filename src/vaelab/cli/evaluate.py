@@ -34,7 +34,7 @@ def run(args: argparse.Namespace) -> int:
 
     result = evaluate_files(args.real, args.synthetic, holdout=args.holdout, run=args.run, out=args.out,
                             seed=args.seed, label_column=args.label_column, group_column=args.group_column,
-                            features=args.features)
+                            features=args.features, command_line=args.command_line)
     print(format_report(result))
-    print(f"\nwrote {args.out}/metrics.json and figures")
+    print(f"\nwrote {args.out}/metrics.json, figures and report.html")
     return 0

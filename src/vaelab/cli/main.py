@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import argparse
 import importlib
+import shlex
 import sys
 from collections.abc import Sequence
 
@@ -18,7 +19,7 @@ from vaelab import __version__
 from vaelab.core.errors import VaelabError
 
 #: the commands, in the order ``vaelab --help`` lists them; each is the module ``vaelab.cli.<name>``
-COMMANDS = ("train", "generate", "evaluate", "ablate", "augment", "demo", "reconstruct")
+COMMANDS = ("train", "generate", "evaluate", "ablate", "augment", "demo", "report", "reconstruct")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -30,9 +31,15 @@ def build_parser() -> argparse.ArgumentParser:
     return p
 
 
+def command_line(argv: Sequence[str] | None) -> str:
+    """The command as typed (``vaelab`` and its arguments, shell-quoted); result files record it."""
+    return shlex.join(["vaelab", *(sys.argv[1:] if argv is None else argv)])
+
+
 def main(argv: Sequence[str] | None = None) -> int:
     parser = build_parser()
     args = parser.parse_args(argv)
+    args.command_line = command_line(argv)
     try:
         return int(args.func(args) or 0)
     except VaelabError as e:

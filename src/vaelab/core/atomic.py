@@ -115,12 +115,13 @@ def is_replaceable(path: Path) -> bool:
 
 
 @contextlib.contextmanager
-def atomic_dir(path: str | Path) -> Iterator[Path]:
+def atomic_dir(path: str | Path, keep: tuple[str, ...] = ()) -> Iterator[Path]:
     """Yield a temporary folder beside ``path``; move it into place on success.
 
     An existing folder at ``path`` is replaced only once the new one is complete, and only
     if vaelab wrote it (or it is empty); anything else raises :class:`InputError` before
-    anything is written.
+    anything is written. Sub-folders of the old folder named in ``keep`` (e.g. the finished
+    cells of a grid) are carried over into the new one (hard links where possible).
     """
     path = Path(path)
     if path.name in ("", ".", ".."):
@@ -141,6 +142,9 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
     try:
         (tmp / MARKER).write_text(MARKER_TEXT)
         yield tmp
+        for name in keep:
+            if (path / name).is_dir() and not (tmp / name).exists():
+                shutil.copytree(path / name, tmp / name, copy_function=_link_or_copy)
         for p in tmp.rglob("*"):  # files written by other libraries (safetensors: 0600) too
             if not p.is_symlink():
                 _share(p, 0o777 if p.is_dir() else 0o666)
@@ -161,6 +165,13 @@ def atomic_dir(path: str | Path) -> Iterator[Path]:
             shutil.rmtree(tmp, ignore_errors=True)
         if not ok:
             _remove_empty(created)
+
+
+def _link_or_copy(src: str, dst: str) -> None:
+    try:
+        os.link(src, dst)
+    except OSError:
+        shutil.copy2(src, dst)
 
 
 def _fsync(path: Path) -> None:

@@ -8,6 +8,7 @@ from typing import Any
 
 import numpy as np
 
+from vaelab import __version__
 from vaelab.core.atomic import atomic_dir, write_text
 from vaelab.core.errors import InputError
 from vaelab.core.jsonable import jsonable
@@ -153,10 +154,13 @@ def evaluate_arrays(real: Dataset, synthetic: Dataset, *, holdout: Dataset | Non
 
 def write_report(result: EvaluationResult | dict[str, Any], real: Dataset, synthetic: Dataset, out: str | Path, *,
                  axis: np.ndarray | None = None, holdout: Dataset | None = None) -> Path:
-    """Write ``metrics.json``, ``metrics.csv``, ``report.txt`` and the figures into ``out`` (atomic)."""
+    """Write ``metrics.json``, ``metrics.csv``, ``report.txt``, the figures and ``report.html`` into ``out`` (atomic)."""
+    from vaelab.reporting.report import write_report_html
+
     out = Path(out)
     with atomic_dir(out) as tmp:
         write_report_files(result, real, synthetic, tmp, axis=axis, holdout=holdout)
+        write_report_html(tmp, name=out)
     return out
 
 
@@ -193,8 +197,12 @@ def write_report_files(result: EvaluationResult | dict[str, Any], real: Dataset,
 def evaluate_files(real: str | Path, synthetic: str | Path, *, out: str | Path, holdout: str | Path | None = None,
                    run: str | Path | None = None, seed: int = 0, label_column: str | int | None = None,
                    group_column: str | int | None = None,
-                   features: str | FeatureExtractor | None = None) -> dict[str, Any]:
-    """``vaelab evaluate``: load the files, bring the real ones into model space, compute, write."""
+                   features: str | FeatureExtractor | None = None, command_line: str | None = None) -> dict[str, Any]:
+    """``vaelab evaluate``: load the files, bring the real ones into model space, compute, write.
+
+    ``metrics.json`` also records what was compared (``data``: the real data's summary, ``model`` and
+    ``preprocess`` of the run, ``command_line``) for the report's header.
+    """
     from vaelab.data.io import load_data
     from vaelab.runs import load_run
 
@@ -202,8 +210,13 @@ def evaluate_files(real: str | Path, synthetic: str | Path, *, out: str | Path, 
     synth_ds = load_data(synthetic)
     hold_ds = load_data(holdout, label_column=label_column, group_column=group_column) if holdout else None
     axis = real_ds.axis
+    from vaelab.experiments.common import data_summary
+
+    provenance: dict[str, Any] = {"command": "evaluate", "vaelab_version": __version__, "command_line": command_line,
+                                  "data": data_summary(real_ds), "model": None, "preprocess": None}
     if run is not None:
         r = load_run(run)
+        provenance.update(model=r.meta.get("model"), preprocess=r.preprocessing.spec)
         real_ds = _with_X(real_ds, r.to_model_space(real_ds, "the real data"))
         if hold_ds is not None:
             hold_ds = _with_X(hold_ds, r.to_model_space(hold_ds, "the holdout data"))
@@ -212,6 +225,7 @@ def evaluate_files(real: str | Path, synthetic: str | Path, *, out: str | Path, 
                              f"the run was trained on {r.feature_shape}")
         axis = r.axis if r.axis is not None else axis
     result = evaluate_arrays(real_ds, synth_ds, holdout=hold_ds, seed=seed, diagnostics=True, features=features)
+    result.update(provenance)
     write_report(result, real_ds, synth_ds, out, axis=axis, holdout=hold_ds)
     result.pop("_diagnostics", None)
     return result

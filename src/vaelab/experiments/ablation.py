@@ -136,12 +136,11 @@ def ablation_cell(shared: dict[str, Any], cell: dict[str, Any]) -> dict[str, Any
                                                 "metrics": time.perf_counter() - t2}}
 
 
-def run_ablation(ds: Dataset, models: str | list[str], *, seeds: int = 2, folds: int = 5,
-                 preprocess: str | None = None, epochs: int | None = None,
-                 model_config: dict[str, dict[str, Any]] | None = None, c2st_trees: int = 300,
-                 mmd_permutations: int = 200, jobs: int = 1, backend: str = "local", address: str | None = None,
-                 progress: bool = False, features: str | None = None) -> dict[str, Any]:
-    """Run the ablation grid and summarise it (see module docstring). Returns the ``ablation.json`` dict."""
+def plan_ablation(ds: Dataset, models: str | list[str], *, seeds: int = 2, folds: int = 5,
+                  preprocess: str | None = None, epochs: int | None = None,
+                  model_config: dict[str, dict[str, Any]] | None = None, c2st_trees: int = 300,
+                  mmd_permutations: int = 200, features: str | None = None) -> dict[str, Any]:
+    """Check the options and lay out the grid, one cell per (model, seed, fold); nothing is run."""
     from vaelab.core.errors import InputError
     from vaelab.metrics.features import default_features, get_extractor
     from vaelab.models.base import check_training_data
@@ -160,11 +159,45 @@ def run_ablation(ds: Dataset, models: str | list[str], *, seeds: int = 2, folds:
     cells = [{"model": m, "seed": s, "fold": k, "overrides": overrides[m], "c2st_trees": int(c2st_trees),
               "mmd_permutations": int(mmd_permutations), "features": features}
              for m in names for s in range(int(seeds)) for k in range(int(folds))]
+    return {"names": names, "preprocess": prep, "overrides": overrides, "shared": shared, "cells": cells,
+            "features": features}
+
+
+def estimate_ablation(ds: Dataset, models: str | list[str], *, jobs: int = 1, out: str | Path | None = None,
+                      **options: Any) -> dict[str, Any]:
+    """Time the (seed 0, fold 0) cell of every model and extrapolate (``vaelab ablate --estimate``)."""
+    from vaelab.experiments.estimate import estimate_cells
+    from vaelab.experiments.grid import CellStore
+
+    plan = plan_ablation(ds, models, **options)
+    store = None if out is None else CellStore(out)
+    return estimate_cells(ablation_cell, plan["cells"], plan["shared"], lambda c: str(c["model"]), jobs=jobs,
+                          store=store)
+
+
+def run_ablation(ds: Dataset, models: str | list[str], *, seeds: int = 2, folds: int = 5,
+                 preprocess: str | None = None, epochs: int | None = None,
+                 model_config: dict[str, dict[str, Any]] | None = None, c2st_trees: int = 300,
+                 mmd_permutations: int = 200, jobs: int = 1, backend: str = "local", address: str | None = None,
+                 progress: bool = False, features: str | None = None, out: str | Path | None = None,
+                 resume: bool = False) -> dict[str, Any]:
+    """Run the ablation grid and summarise it (see module docstring). Returns the ``ablation.json`` dict.
+
+    ``out``: each cell's result is written to ``out/cells/`` as it finishes; with ``resume`` the
+    cells found there are not run again.
+    """
+    from vaelab.experiments.grid import CellStore
+
+    plan = plan_ablation(ds, models, seeds=seeds, folds=folds, preprocess=preprocess, epochs=epochs,
+                         model_config=model_config, c2st_trees=c2st_trees, mmd_permutations=mmd_permutations,
+                         features=features)
+    names, cells, overrides, features = plan["names"], plan["cells"], plan["overrides"], plan["features"]
+    store = None if out is None else CellStore(out, fresh=not resume)
     t0 = time.perf_counter()
-    raw = run_cells(ablation_cell, cells, shared, jobs=jobs, backend=backend, address=address,
-                    progress=progress, desc="ablation")
+    raw = run_cells(ablation_cell, cells, plan["shared"], jobs=jobs, backend=backend, address=address,
+                    progress=progress, desc="ablation", store=store, resume=resume)
     wall = time.perf_counter() - t0
-    return summarise_ablation(ds, names, cells, raw, seeds=int(seeds), folds=int(folds), preprocess=prep,
+    return summarise_ablation(ds, names, cells, raw, seeds=int(seeds), folds=int(folds), preprocess=plan["preprocess"],
                               settings={"epochs": epochs, "c2st_trees": int(c2st_trees),
                                         "mmd_permutations": int(mmd_permutations), "overrides": overrides,
                                         "backend": backend, "jobs": int(jobs),
@@ -231,4 +264,5 @@ def write_ablation(result: dict[str, Any], out: str | Path) -> Path:
     return write_result_folder(out, "ablation", result, ablation_csv(result), ablation_table(result), ablation_summary)
 
 
-__all__ = ["METRICS", "ablation_cell", "ablation_table", "cell_metrics", "run_ablation", "write_ablation"]
+__all__ = ["METRICS", "ablation_cell", "ablation_table", "cell_metrics", "estimate_ablation", "plan_ablation",
+           "run_ablation", "write_ablation"]

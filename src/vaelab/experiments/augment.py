@@ -9,7 +9,13 @@ For every (seed, fold) of a group-aware stratified K-fold (a new partition per s
    synthetic sets are nested (factor 1 ⊂ factor 5) and the factors are compared on the same
    samples;
 3. every classifier (``classifiers.py``) is trained on training part + synthetic samples and
-   scored on the untouched test part: balanced accuracy and macro one-vs-rest ROC AUC.
+   scored on the untouched test part: balanced accuracy and macro one-vs-rest ROC AUC. The
+   random forest's bootstrap samples hold at most ``RF_BOOTSTRAP`` (2) × the real training count
+   (exact up to factor 1; above, a documented approximation that keeps its cost from growing
+   with the factor, chosen by measurement in benchmarks/RESULTS.md).
+
+Each cell (one generator on one (seed, fold), all factors and classifiers) is stored in
+``OUT/cells/`` as it finishes (``grid.py``); ``--resume`` runs only the missing ones.
 
 Factor 0 (no augmentation) is always included. The same cells are run for the classical
 augmentations (``noise``, ``shift``, ``scale``, ``mixup``, ``smote``, those registered, the
@@ -63,6 +69,11 @@ from vaelab.reporting.tables import augment_csv, augment_table
 
 CLASSICAL = ("noise", "shift", "scale", "mixup", "smote")
 
+# The random forest's bootstrap samples hold at most RF_BOOTSTRAP × the real training count
+# (factors up to RF_BOOTSTRAP - 1 are fitted exactly as sklearn's default; above, each tree sees a
+# subsample of the augmented set). Chosen by measurement: benchmarks/RESULTS.md, "profile".
+RF_BOOTSTRAP: float | None = 2.0
+
 
 def parse_factors(spec: str | list[Any] | tuple[Any, ...]) -> list[tuple[str, float]]:
     """``"0,0.5,5"`` -> ``[("0", 0.0), ("0.5", 0.5), ("5", 5.0)]``; keys are the text as written.
@@ -92,14 +103,18 @@ def parse_factors(spec: str | list[Any] | tuple[Any, ...]) -> list[tuple[str, fl
 
 def augment_scores(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray, y_test: np.ndarray,
                    X_synth: np.ndarray | None, y_synth: np.ndarray | None, factors: list[tuple[str, float]],
-                   classifiers: list[str], *, seed: int, trees: int = 200) -> dict[str, dict[str, dict[str, Any]]]:
+                   classifiers: list[str], *, seed: int, trees: int = 200,
+                   rf_bootstrap: float | None = None) -> dict[str, dict[str, dict[str, Any]]]:
     """Scores ``{factor: {classifier: {metric: value} | {"error": ...}}}`` for one fold.
 
     ``X_synth``/``y_synth`` hold at least ``round(f × n_c)`` samples of each class for the
     largest factor; factor f uses the first ones of every class. A classifier that fails is
-    recorded as an error for that (factor, classifier), the others go on.
+    recorded as an error for that (factor, classifier), the others go on. ``rf_bootstrap``: the
+    random forest's bootstrap samples hold at most ``rf_bootstrap × len(X_train)`` samples
+    (:data:`RF_BOOTSTRAP`; None: the whole augmented set).
     """
     counts = class_counts(y_train)
+    rf_cap = None if rf_bootstrap is None else max(1, int(round(float(rf_bootstrap) * len(X_train))))
     ytr_keys = label_keys(y_train)
     syn_keys = None if y_synth is None else label_keys(y_synth)
     out: dict[str, dict[str, dict[str, Any]]] = {}
@@ -121,7 +136,7 @@ def augment_scores(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray,
         out[key] = {}
         for c in classifiers:
             try:
-                out[key][c] = fit_and_score(c, Xa, ya, X_test, y_test, seed=seed, trees=trees)
+                out[key][c] = fit_and_score(c, Xa, ya, X_test, y_test, seed=seed, trees=trees, rf_max_samples=rf_cap)
             except Exception as e:  # noqa: BLE001 - recorded and reported, the other classifiers go on
                 out[key][c] = {"error": f"{e.__class__.__name__}: {' '.join(str(e).split())}"}
     return out
@@ -152,7 +167,8 @@ def augment_cell(shared: dict[str, Any], cell: dict[str, Any]) -> dict[str, Any]
             raise InputError(f"{cell['generator']} returned samples of shape {Xs.shape[1:]} or non-finite values")
     t1 = time.perf_counter()
     scores = augment_scores(d["X_train"], d["y_train"], d["X_test"], d["y_test"], Xs, ys, factors,
-                            list(cell["classifiers"]), seed=cs, trees=int(cell["trees"]))
+                            list(cell["classifiers"]), seed=cs, trees=int(cell["trees"]),
+                            rf_bootstrap=cell.get("rf_bootstrap"))
     return {"scores": scores, "seconds": {"generator": t1 - t0, "classifiers": time.perf_counter() - t1}}
 
 
@@ -173,28 +189,33 @@ def run_augment(ds: Dataset, *, model: str | None = None, factors: str | list[An
                 classical_factors: str | list[Any] | None = None, epochs: int | None = None,
                 model_config: dict[str, Any] | None = None, trees: int = 200, alpha: float = 0.05,
                 jobs: int = 1, backend: str = "local", address: str | None = None,
-                progress: bool = False) -> dict[str, Any]:
-    """Run the augmentation study for one model (see module docstring). Returns the ``augment.json`` dict."""
+                progress: bool = False, out: str | Path | None = None, resume: bool = False) -> dict[str, Any]:
+    """Run the augmentation study for one model (see module docstring). Returns the ``augment.json`` dict.
+
+    ``out``: the output folder; every cell's result is written to ``out/cells/`` as it finishes,
+    and with ``resume`` the cells found there are not run again (see ``grid.py``).
+    """
     from vaelab.models import DEFAULT_MODEL
 
     model = model or DEFAULT_MODEL
     return run_augment_models(ds, [model], factors=factors, classifiers=classifiers, folds=folds, seeds=seeds,
                               preprocess=preprocess, classical=classical, classical_factors=classical_factors,
                               epochs=epochs, model_configs={model: dict(model_config or {})}, trees=trees,
-                              alpha=alpha, jobs=jobs, backend=backend, address=address, progress=progress)[model]
+                              alpha=alpha, jobs=jobs, backend=backend, address=address, progress=progress,
+                              out=out, resume=resume)[model]
 
 
-def run_augment_models(ds: Dataset, models: str | list[str], *, factors: str | list[Any] = DEFAULT_FACTORS,
-                       classifiers: str | list[str] = DEFAULT_CLASSIFIERS, folds: int = 5, seeds: int = 2,
-                       preprocess: str | None = None, classical: str | list[str] | None = "auto",
-                       classical_factors: str | list[Any] | None = None, epochs: int | None = None,
-                       model_configs: dict[str, dict[str, Any]] | None = None, trees: int = 200,
-                       alpha: float = 0.05, jobs: int = 1, backend: str = "local", address: str | None = None,
-                       progress: bool = False) -> dict[str, dict[str, Any]]:
-    """The augmentation study for several models in one grid: ``{model: augment.json dict}``.
+def plan_augment(ds: Dataset, models: str | list[str], *, factors: str | list[Any] = DEFAULT_FACTORS,
+                 classifiers: str | list[str] = DEFAULT_CLASSIFIERS, folds: int = 5, seeds: int = 2,
+                 preprocess: str | None = None, classical: str | list[str] | None = "auto",
+                 classical_factors: str | list[Any] | None = None, epochs: int | None = None,
+                 model_configs: dict[str, dict[str, Any]] | None = None, trees: int = 200,
+                 alpha: float = 0.05) -> dict[str, Any]:
+    """Check the options and lay out the grid: ``{"cells", "shared", ...}`` (nothing is run).
 
-    The baseline (factor 0) and classical-augmentation cells are run once and shared by every
-    model's summary (same seeds, folds and preprocessing, so the comparisons stay paired).
+    One cell per (seed, fold) and generator: the baseline (factor 0), each studied model, each
+    classical augmentation. A generator is fitted once per (seed, fold) and its nested draw serves
+    every factor and classifier; the baseline serves every model.
     """
     from vaelab.models.base import check_training_data
 
@@ -213,7 +234,7 @@ def run_augment_models(ds: Dataset, models: str | list[str], *, factors: str | l
     prep = choose_preprocess([*names, *classical_list], preprocess, ds.spec)
     splits = make_splits(ds, folds=folds, seeds=seeds)
     shared = shared_data(ds, splits, prep)
-    base = {"classifiers": clfs, "trees": int(trees)}
+    base = {"classifiers": clfs, "trees": int(trees), "rf_bootstrap": RF_BOOTSTRAP}
     pos = [kv for kv in fac if kv[1] > 0]
     cpos = [kv for kv in cfac if kv[1] > 0]
     overrides = {m: model_overrides(m, epochs, (model_configs or {}).get(m)) for m in names}
@@ -229,14 +250,61 @@ def run_augment_models(ds: Dataset, models: str | list[str], *, factors: str | l
                 if cpos:
                     cells.append({**base, "role": "classical", "generator": g, "seed": s, "fold": k,
                                   "factors": cpos, "overrides": model_overrides(g, None)})
+    return {"names": names, "factors": fac, "classical_factors": cfac, "classifiers": clfs,
+            "classical": classical_list, "preprocess": prep, "shared": shared, "cells": cells,
+            "overrides": overrides}
+
+
+def cell_kind(cell: dict[str, Any]) -> str:
+    """What a cell's cost depends on: ``baseline`` or the generator's name."""
+    return "baseline" if cell["generator"] is None else f"{cell['role']} {cell['generator']}"
+
+
+def estimate_augment(ds: Dataset, models: str | list[str], *, jobs: int = 1, out: str | Path | None = None,
+                     **options: Any) -> dict[str, Any]:
+    """Time the (seed 0, fold 0) cell of the baseline and of every generator and extrapolate (``--estimate``).
+
+    Options as :func:`run_augment_models`; with ``out`` the timed cells are stored for ``--resume``.
+    """
+    from vaelab.experiments.estimate import estimate_cells
+    from vaelab.experiments.grid import CellStore
+
+    plan = plan_augment(ds, models, **options)
+    store = None if out is None else CellStore(out)
+    return estimate_cells(augment_cell, plan["cells"], plan["shared"], cell_kind, jobs=jobs, store=store)
+
+
+def run_augment_models(ds: Dataset, models: str | list[str], *, factors: str | list[Any] = DEFAULT_FACTORS,
+                       classifiers: str | list[str] = DEFAULT_CLASSIFIERS, folds: int = 5, seeds: int = 2,
+                       preprocess: str | None = None, classical: str | list[str] | None = "auto",
+                       classical_factors: str | list[Any] | None = None, epochs: int | None = None,
+                       model_configs: dict[str, dict[str, Any]] | None = None, trees: int = 200,
+                       alpha: float = 0.05, jobs: int = 1, backend: str = "local", address: str | None = None,
+                       progress: bool = False, out: str | Path | None = None,
+                       resume: bool = False) -> dict[str, dict[str, Any]]:
+    """The augmentation study for several models in one grid: ``{model: augment.json dict}``.
+
+    The baseline (factor 0) and classical-augmentation cells are run once and shared by every
+    model's summary (same seeds, folds and preprocessing, so the comparisons stay paired).
+    ``out``/``resume``: see :func:`run_augment`.
+    """
+    from vaelab.experiments.grid import CellStore
+
+    plan = plan_augment(ds, models, factors=factors, classifiers=classifiers, folds=folds, seeds=seeds,
+                        preprocess=preprocess, classical=classical, classical_factors=classical_factors,
+                        epochs=epochs, model_configs=model_configs, trees=trees, alpha=alpha)
+    names, fac, cfac, clfs = plan["names"], plan["factors"], plan["classical_factors"], plan["classifiers"]
+    cells, classical_list, prep, overrides = plan["cells"], plan["classical"], plan["preprocess"], plan["overrides"]
+    store = None if out is None else CellStore(out, fresh=not resume)
     t0 = time.perf_counter()
-    raw = run_cells(augment_cell, cells, shared, jobs=jobs, backend=backend, address=address, progress=progress,
-                    desc="augment")
+    raw = run_cells(augment_cell, cells, plan["shared"], jobs=jobs, backend=backend, address=address,
+                    progress=progress, desc="augment", store=store, resume=resume)
     wall = time.perf_counter() - t0
     return {m: summarise_augment(ds, cells, raw, model=m, factors=fac, classical_factors=cfac, classifiers=clfs,
                                  classical=classical_list, seeds=int(seeds), folds=int(folds), preprocess=prep,
                                  alpha=float(alpha), wall=wall,
-                                 settings={"epochs": epochs, "trees": int(trees), "backend": backend,
+                                 settings={"epochs": epochs, "trees": int(trees), "rf_bootstrap": RF_BOOTSTRAP,
+                                           "backend": backend,
                                            "jobs": int(jobs), "model_config": overrides[m]})
             for m in names}
 
@@ -447,4 +515,5 @@ def write_augment(result: dict[str, Any], out: str | Path) -> Path:
 
 
 __all__ = ["CLASSICAL", "DEFAULT_CLASSIFIERS", "DEFAULT_FACTORS", "augment_cell", "augment_scores", "augment_table",
-           "parse_factors", "run_augment", "run_augment_models", "write_augment"]
+           "cell_kind", "estimate_augment", "parse_factors", "plan_augment", "run_augment", "run_augment_models",
+           "write_augment"]

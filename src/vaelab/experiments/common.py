@@ -90,13 +90,37 @@ def make_splits(ds: Dataset, *, folds: int, seeds: int) -> dict[int, list[tuple[
 
 
 def shared_data(ds: Dataset, splits: dict[int, list], preprocess: str) -> dict[str, Any]:
-    """What every cell reads: the raw arrays, the splits and the preprocessing spec."""
-    return {"X": np.asarray(ds.X, dtype=np.float64), "y": np.asarray(ds.y), "groups": ds.groups,
-            "splits": splits, "preprocess": preprocess}
+    """What every cell reads: the raw arrays, the splits and the preprocessing spec, and their fingerprint."""
+    from vaelab.experiments.grid import fingerprint
+
+    shared = {"X": np.asarray(ds.X, dtype=np.float64), "y": np.asarray(ds.y), "groups": ds.groups,
+              "splits": splits, "preprocess": preprocess}
+    shared["fingerprint"] = fingerprint(shared)
+    return shared
+
+
+_FOLD_CACHE: dict[tuple, dict[str, Any]] = {}  # the last few folds prepared in this process
 
 
 def fold_data(shared: dict[str, Any], seed: int, fold: int) -> dict[str, Any]:
-    """Train/test arrays of one fold in model space; preprocessing fitted on the training part only."""
+    """Train/test arrays of one fold in model space; preprocessing fitted on the training part only.
+
+    The preprocessed fold is kept per process (the last 2), so the cells of one fold that run in
+    the same process (baseline, model, classical augmentations) preprocess it once; every caller
+    gets its own copies of the arrays.
+    """
+    key = (shared.get("fingerprint"), int(seed), int(fold))
+    d = _FOLD_CACHE.get(key) if key[0] is not None else None
+    if d is None:
+        d = _prepare_fold(shared, seed, fold)
+        if key[0] is not None:
+            while len(_FOLD_CACHE) >= 2:
+                _FOLD_CACHE.pop(next(iter(_FOLD_CACHE)))
+            _FOLD_CACHE[key] = d
+    return {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in d.items()}
+
+
+def _prepare_fold(shared: dict[str, Any], seed: int, fold: int) -> dict[str, Any]:
     tr, te = shared["splits"][seed][fold]
     X, y = shared["X"], shared["y"]
     pre = Preprocessing.from_spec(shared["preprocess"])
@@ -141,11 +165,16 @@ __all__ = ["build_generator", "choose_preprocess", "class_counts", "data_summary
 
 def write_result_folder(out: str | Path, stem: str, result: dict[str, Any], csv_text: str, table: str,
                         plot: Callable[[dict[str, Any], Path], Any]) -> Path:
-    """``STEM.json``, ``STEM.csv``, ``STEM.txt`` and ``STEM.png`` (drawn by ``plot``) into ``out``, atomically."""
+    """``STEM.json``, ``STEM.csv``, ``STEM.txt``, ``STEM.png`` (drawn by ``plot``) and ``report.html`` into ``out``,
+    atomically; the grid's finished cells (``out/cells/``) stay."""
+    from vaelab.experiments.grid import CELLS_DIR
+    from vaelab.reporting.report import write_report_html
+
     out = Path(out)
-    with atomic_dir(out) as tmp:
+    with atomic_dir(out, keep=(CELLS_DIR,)) as tmp:  # the grid's finished cells stay (for --resume)
         write_text(tmp / f"{stem}.json", json.dumps(result, indent=1) + "\n")
         write_text(tmp / f"{stem}.csv", csv_text)
         write_text(tmp / f"{stem}.txt", table + "\n")
         plot(result, tmp / f"{stem}.png")
+        write_report_html(tmp, name=out)
     return out

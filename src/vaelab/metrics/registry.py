@@ -127,7 +127,7 @@ for _m in (
                short_label="recall"),
     MetricInfo("density", "density (PRDC)", "target", "~1", (0.0, _INF), 1.0, uses_features=True),
     MetricInfo("coverage", "coverage (PRDC)", "higher", "higher", (0.0, 1.0),
-               ("same distribution: 1 - 2^-k",), True),
+               references=("same distribution: 1 - 2^-k",), uses_features=True),
     MetricInfo("mmd", "MMD² (RBF, median heuristic)", "lower", "lower, 0 = same", (-_INF, _INF),
                uses_features=True),
     MetricInfo("mmd_p_value", "MMD permutation p-value", "higher", "high = no detected difference", (0.0, 1.0),

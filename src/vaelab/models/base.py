@@ -105,6 +105,19 @@ def write_model_config(path: Path, gen: Any) -> None:
     })
 
 
+def write_model_folder(path: str | Path, gen: Any, save_weights: Any) -> None:
+    """A fitted generator's folder: ``save_weights(tmp)`` writes the safetensors file under a temporary
+    name (normalised so equal state gives equal bytes, then renamed), then ``config.json``."""
+    from vaelab.core.atomic import atomic_file, normalise_safetensors
+
+    path = Path(path)
+    path.mkdir(parents=True, exist_ok=True)
+    with atomic_file(path / WEIGHTS_FILE) as tmp:
+        save_weights(tmp)
+        normalise_safetensors(tmp)
+    write_model_config(path, gen)
+
+
 def new_from_config(cls: Any, path: Path) -> Any:
     """An instance of ``cls`` with configuration, classes and feature shape read from ``path``'s
     ``config.json`` (weights not loaded); one-line errors for a wrong model or a damaged config."""

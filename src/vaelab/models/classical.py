@@ -66,7 +66,6 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from vaelab.core.atomic import atomic_file, normalise_safetensors
 from vaelab.core.errors import InputError
 from vaelab.core.labels import encode_labels, normalise_counts, unique_labels
 from vaelab.core.safetensors_io import load_safetensors_numpy
@@ -75,7 +74,7 @@ from vaelab.models.base import (
     ModelConfig,
     check_training_data,
     new_from_config,
-    write_model_config,
+    write_model_folder,
 )
 
 
@@ -164,14 +163,10 @@ class ClassicalGenerator(ABC):
 
         self._check_fitted()
         assert self.classes_ is not None and self.feature_shape_ is not None
-        path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
         arrays = {f"class{k}.{key}": np.ascontiguousarray(st[key], dtype=np.float64)
                   for k, st in enumerate(self.state_) for key in self.state_keys}
-        with atomic_file(path / WEIGHTS_FILE) as tmp:
-            save_file(arrays, str(tmp), metadata={"format": "vaelab", "model": self.name})
-            normalise_safetensors(tmp)  # same state, same bytes
-        write_model_config(path, self)
+        write_model_folder(path, self, lambda tmp: save_file(
+            arrays, str(tmp), metadata={"format": "vaelab", "model": self.name}))
 
     @classmethod
     def load(cls, path: str | Path) -> ClassicalGenerator:

@@ -26,7 +26,6 @@ from typing import Any, ClassVar
 import numpy as np
 import torch
 
-from vaelab.core.atomic import atomic_file, normalise_safetensors
 from vaelab.core.errors import InputError
 from vaelab.core.labels import encode_labels, normalise_counts, unique_labels
 from vaelab.core.safetensors_io import load_safetensors
@@ -35,7 +34,7 @@ from vaelab.models.base import (
     ModelConfig,
     check_training_data,
     new_from_config,
-    write_model_config,
+    write_model_folder,
 )
 from vaelab.training.data import TensorSource
 from vaelab.training.trainer import TrainConfig, Trainer, set_determinism, stratified_split, torch_threads
@@ -227,14 +226,10 @@ class TorchGenerator(ABC):
 
         self._check_fitted()
         assert self.module is not None and self.classes_ is not None and self.feature_shape_ is not None
-        path = Path(path)
-        path.mkdir(parents=True, exist_ok=True)
         tensors = {f"module.{k}": v.detach().cpu().contiguous() for k, v in self.module.state_dict().items()}
         tensors.update({f"extra.{k}": v.detach().cpu().contiguous() for k, v in self.extra_.items()})
-        with atomic_file(path / WEIGHTS_FILE) as tmp:
-            save_file(tensors, str(tmp), metadata={"format": "vaelab", "model": self.name})
-            normalise_safetensors(tmp)  # same weights, same bytes
-        write_model_config(path, self)
+        write_model_folder(path, self, lambda tmp: save_file(
+            tensors, str(tmp), metadata={"format": "vaelab", "model": self.name}))
 
     @classmethod
     def load(cls, path: str | Path) -> TorchGenerator:

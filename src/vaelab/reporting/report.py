@@ -1,0 +1,107 @@
+"""``vaelab report``: one self-contained HTML page for a result folder (evaluate, demo, ablate, augment).
+
+:func:`render_report` checks the folder (:func:`~vaelab.reporting.result_folder.load_result_folder`)
+and returns the page; :func:`write_report_html` writes it atomically (``report.html`` in the folder
+unless told otherwise). A damaged folder raises :class:`~vaelab.core.errors.InputError` and nothing is
+written.
+"""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+from vaelab import __version__
+from vaelab.core.atomic import write_text
+from vaelab.core.errors import InputError
+from vaelab.reporting.html import definition_list, esc, page, section
+from vaelab.reporting.result_folder import Part, ResultFolder, load_result_folder
+
+TITLES = {"evaluate": "Evaluation of synthetic data", "demo": "vaelab demo: synthetic coffee spectra, evaluated",
+          "ablate": "Ablation: generators compared", "augment": "Augmentation study"}
+
+
+def _provenance(part: Part, kind: str) -> list[tuple[str, str]]:
+    doc = part.doc
+    cmd = doc.get("command_line")
+    return [("vaelab version", esc(doc.get("vaelab_version", "not recorded"))),
+            ("command line", f'<code class="cmd">{esc(cmd)}</code>' if cmd else
+             '<span class="muted">not recorded (written by a library call or an older vaelab)</span>')]
+
+
+def _study_data(part: Part) -> list[tuple[str, str]]:
+    data = part.doc["data"]
+    n = part.num
+
+    groups = (f"{n('data', 'n_groups')} groups (each kept on one side of every split)"
+              if data.get("n_groups") is not None else "none (samples treated as independent)")
+    return [("data set", f'<span class="cmd">{esc(data["source"] or "in memory")}</span> '
+                         f"({n('data', 'n')} samples)"),
+            *([("one sample", part.shape() + " values")] if part.shape() else []),
+            ("classes (samples)", ", ".join(f"<q>{esc(c)}</q>: {n('data', 'class_counts', i)}"
+                                             for i, c in enumerate(data["classes"]))),
+            ("groups", groups),
+            ("preprocessing", esc(part.doc["preprocess"]) + " (fitted on each training part only)"),
+            ("seeds", f"{n('seeds')} (" + ("seed 0" if part.doc["seeds"] == 1 else
+                                           f"seeds 0 … {part.doc['seeds'] - 1}") + ", a new fold partition each)")]
+
+
+def render(folder: ResultFolder, name: str | None = None) -> str:
+    """The HTML page of a checked result folder (``name``: the folder's name on the page; default its own)."""
+    from vaelab.reporting import report_evaluation as ev
+    from vaelab.reporting import report_study as st
+
+    main = folder.main
+    kind = folder.kind
+    name = folder.path.name if name is None else name
+    if kind in ("evaluate", "demo"):
+        head = ev.header_items(main)
+        body = ev.verdict(main, f"{main.doc['model']}'s synthetic data" if main.doc.get("model")
+                          else "The synthetic data")
+        if len(folder.parts) > 1:
+            cmp = "".join(ev.verdict(p, f"{p.doc.get('model') or p.src}'s synthetic data").replace(
+                'id="verdict"', "") for p in folder.parts[1:])
+            body += section("Side by side on the same split", ev.comparison_table(folder.parts) + cmp, sid="comparison")
+        body += ev.evaluation_sections(main)
+        for p in folder.parts[1:]:
+            name = p.doc.get("model") or p.src
+            body += section(f"Comparison model: {name}", ev.evaluation_sections(p, title_prefix=f"{name}: "),
+                            collapsed=False)
+    elif kind == "ablate":
+        head = _study_data(main) + st.ablation_header(main)
+        body = st.ablation_body(main)
+    elif kind == "augment":
+        head = _study_data(main) + st.augment_header(main)
+        body = st.augment_body(main)
+    else:  # pragma: no cover - load_result_folder only returns the kinds above
+        raise InputError(f"{folder.path}: unknown result kind {kind!r}")
+    head += _provenance(main, kind)
+    title = TITLES[kind]
+    top = (f"<header><h1>{esc(title)}</h1>{definition_list(head)}</header>")
+    foot = (f"<footer>Written by vaelab {esc(__version__)} from <span class=\"file\">{esc(main.src)}</span> in "
+            f"<span class=\"file\">{esc(name)}</span>. Every number is the result file's value, shown "
+            "rounded; nothing on this page is loaded from the network.</footer>")
+    return page(f"{title} — {name}", top + body + foot)
+
+
+def render_report(path: str | Path, name: str | None = None) -> str:
+    """Check the result folder at ``path`` and return its HTML page (``name``: the folder as the page names it)."""
+    folder = load_result_folder(path)
+    try:
+        return render(folder, name)
+    except (KeyError, IndexError, TypeError, AttributeError) as e:  # an entry the checks let through
+        raise InputError(f"{folder.main.src}: an entry the report needs is missing or malformed "
+                         f"({e.__class__.__name__}: {e})") from None
+
+
+def write_report_html(path: str | Path, out: str | Path | None = None, *, name: str | Path | None = None) -> Path:
+    """Render the folder at ``path`` into ``out`` (default ``path/report.html``), atomically; returns ``out``.
+
+    ``name``: the folder as the page names it (writers pass the final folder while they fill a temporary one).
+    """
+    html_text = render_report(path, None if name is None else Path(name).name)
+    target = Path(out) if out is not None else Path(path) / "report.html"
+    write_text(target, html_text)
+    return target
+
+
+__all__ = ["render", "render_report", "write_report_html"]

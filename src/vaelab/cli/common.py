@@ -18,12 +18,27 @@ def add_data_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--group-column", default=None, help="group column (e.g. patient id): header name or index")
     p.add_argument("--split", default=None, metavar="S",
                    help="part of an npz in the MedMNIST layout: train | val | test (default train)")
+    a = p.add_argument_group("audio folders (DATA is a folder with labels.csv or class sub-folders)")
+    a.add_argument("--sample-rate", type=int, default=16000, help="resample to this rate (default 16000 Hz)")
+    a.add_argument("--duration", type=float, default=2.0, help="pad/trim every clip to this many seconds (default 2)")
+    a.add_argument("--n-mels", type=int, default=64, help="mel bins (default 64)")
+    a.add_argument("--n-fft", type=int, default=1024, help="STFT size (default 1024)")
+    a.add_argument("--hop", type=int, default=160, help="STFT hop in samples (default 160)")
 
 
 def load(path: str, args: argparse.Namespace | None = None):
     """The data file ``path`` with the label/group columns of ``args``."""
     from vaelab.data.io import load_data
 
+    if Path(path).is_dir():  # an audio folder
+        from vaelab.modalities.audio.dataset import load_audio_dataset
+        from vaelab.modalities.audio.mel import MelParams
+
+        params = MelParams(sample_rate=getattr(args, "sample_rate", 16000), duration=getattr(args, "duration", 2.0),
+                           n_mels=getattr(args, "n_mels", 64), n_fft=getattr(args, "n_fft", 1024),
+                           hop=getattr(args, "hop", 160))
+        return load_audio_dataset(path, params, label_column=getattr(args, "label_column", None),
+                                  group_column=getattr(args, "group_column", None))[0]
     return load_data(path, label_column=getattr(args, "label_column", None), group_column=getattr(args, "group_column", None),
                      split=getattr(args, "split", None))
 

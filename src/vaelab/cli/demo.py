@@ -17,10 +17,18 @@ def add_parser(sub: Any) -> None:
     d.add_argument("--part", default="all", choices=["all", "spectra", "images"],
                    help="spectra (coffee FTIR), images (scikit-learn's 8x8 digits) or all (default)")
     d.add_argument("--quiet", action="store_true")
+    d.add_argument("--audio", action="store_true",
+                   help="the audio part instead: synthesised tones / chirps / noise bursts, vaelab-audio, reconstruct "
+                        "with every enhancement, generate, evaluate")
     d.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
+    if args.audio:
+        from vaelab.modalities.audio.demo import run_audio_demo
+
+        run_audio_demo(args.out, seed=args.seed, epochs=args.epochs, progress=not args.quiet)
+        return 0
     from vaelab.demo import run_demo
     from vaelab.models import get_model
 

@@ -24,6 +24,13 @@ def add_parser(sub: Any) -> None:
 
 
 def run(args: argparse.Namespace) -> int:
+    from pathlib import Path
+
+    if Path(args.real).is_dir():  # audio folders
+        from vaelab.modalities.audio.evaluate import evaluate_folders
+
+        evaluate_folders(args)
+        return 0
     from vaelab.evaluation.suite import evaluate_files
     from vaelab.reporting.tables import format_report
 

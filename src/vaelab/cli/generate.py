@@ -13,7 +13,8 @@ def add_parser(sub: Any) -> None:
     how.add_argument("--per-class", type=int, default=None, metavar="N", help="N samples of every class")
     how.add_argument("--factor", type=float, default=None, metavar="K", help="K × the training count of each class")
     g.add_argument("--seed", type=int, default=0)
-    g.add_argument("--out", required=True, metavar="FILE", help="output .csv, .tsv, .xlsx or .npz")
+    g.add_argument("--out", required=True, metavar="FILE",
+                   help="output .csv, .tsv, .xlsx or .npz; for an audio run a folder DIR/<label>/<n>.wav + labels.csv")
     g.set_defaults(func=run)
 
 
@@ -24,6 +25,11 @@ def run(args: argparse.Namespace) -> int:
     r = load_run(args.run)
     counts = per_class_counts(r, per_class=args.per_class, factor=args.factor)
     synth = generate(r, counts, seed=args.seed)
-    write_data(synth, args.out)
+    if r.meta["data"]["layout"].get("kind") == "audio":
+        from vaelab.modalities.audio.generate import write_generated_audio
+
+        write_generated_audio(r, synth, args.out, seed=args.seed)
+    else:
+        write_data(synth, args.out)
     print(f"wrote {synth.n} synthetic samples ({', '.join(f'{k}: {v}' for k, v in counts.items())}) to {args.out}")
     return 0

@@ -10,7 +10,7 @@ from vaelab.cli.common import DATA_HELP, MODEL_DEFAULT_HELP, add_data_args, load
 
 def add_parser(sub: Any) -> None:
     t = sub.add_parser("train", help="train a generator on a data file and write a run folder")
-    t.add_argument("data", metavar="DATA", help=DATA_HELP)
+    t.add_argument("data", metavar="DATA", help=DATA_HELP + ", or an audio folder")
     add_data_args(t)
     t.add_argument("--model", default=None, help=f"a registered generator ({MODEL_DEFAULT_HELP})")
     t.add_argument("--preprocess", default=None,
@@ -44,6 +44,8 @@ def run(args: argparse.Namespace) -> int:
     overrides.update({k: v for k, v in cfg.items() if not isinstance(v, dict)})
     if args.epochs is not None:
         overrides["epochs"] = args.epochs
+    if ds.spec.kind == "audio" and model == "vaelab-audio":
+        overrides["mel"] = dict(ds.layout.mel)  # type: ignore[attr-defined]
     run = train_run(ds, args.out, model=model, preprocess=preprocess, seed=seed, config=overrides,
                     progress=not args.quiet, resume=args.resume, checkpoint_every=args.checkpoint_every,
                     device=args.device)

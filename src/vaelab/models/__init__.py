@@ -18,6 +18,7 @@ from pathlib import Path
 from typing import Any
 
 from vaelab.core.errors import InputError
+from vaelab.models.audio_vae import VaelabAudio
 from vaelab.models.base import Generator, read_config
 from vaelab.models.classical import CLASSICAL_MODELS
 from vaelab.models.ddpm import DDPM
@@ -87,6 +88,7 @@ register(DDPM, default_preprocess="minmax")  # standardises internally: any spac
 register(VaelabCVAE, default_preprocess="minmax", default_for="spectrum")  # any space works; minmax = the seed's
 register(VaelabImage, default_preprocess="none", default_for="image")  # scaled by the pixel range inside the model
 register(SeedImageVAE, default_preprocess="none")
+register(VaelabAudio, default_preprocess="none", default_for="audio")  # log-mel; standardised per mel bin inside
 
 
 def available() -> list[str]:

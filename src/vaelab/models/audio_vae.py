@@ -1,0 +1,311 @@
+"""``vaelab-audio``: a class-conditional convolutional VAE on log-mel spectrograms.
+
+Input: log-mel ``(n, n_mels, T)`` (natural log, see :mod:`vaelab.modalities.audio.mel`), standardised per
+mel bin on the training clips. Two architectures:
+
+* ``patch`` (default): mel bins as channels; a stride-4 convolution embeds 4-frame patches, residual 1-D
+  convolution blocks work at T/4, a stride-4 transposed convolution decodes. Latent ``latent_channels x T/4``
+  (128 x T/4 = AudioLDM2's 8 x 16 x T/4 values when reshaped). No downsampling in frequency at all.
+* ``audioldm2``: the reference layout of AudioLDM2's VAE: 2-D convolutions, 4x downsampling in frequency and
+  time, 8 latent channels (latent 8 x n_mels/4 x T/4).
+
+Likelihood: Gaussian with one variance per mel bin. ``sigma="learned"`` trains it as a parameter;
+``sigma="optimal"`` sets it to each bin's batch mean squared error (the calibrated decoder of Rybkin et al.
+2021, "sigma-VAE"). ``beta`` weights the KL term. Time is padded to a multiple of 4 (edge frames repeated)
+and cropped back.
+
+Sampling: a latent sampler of :mod:`vaelab.samplers` on the flattened codes, ``sampler = "aggregate"`` (default:
+the posterior ``N(mu_i, sigma_i^2)`` of a random training clip of the requested class, decoded with the class) or
+``"standard"`` (N(0, I)). The run folder therefore holds the training clips' posterior codes.
+After training, the per-mel-bin equaliser gain (``eq``) and the enhancement parameters are fitted on the
+training clips and saved with the weights (see :mod:`vaelab.modalities.audio.enhance`).
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+import numpy as np
+import torch
+import torch.nn as nn
+import torch.nn.functional as F
+
+from vaelab.core.errors import InputError
+from vaelab.core.labels import encode_labels
+from vaelab.models.base import ModelConfig
+from vaelab.models.torch_base import FitJob, TorchGenerator
+
+SAMPLERS = ("aggregate", "standard")
+
+
+@dataclass
+class VaelabAudioConfig(ModelConfig):
+    arch: str = "patch"  # patch | audioldm2
+    width: int = 192
+    latent_channels: int = 128
+    n_res: int = 2
+    beta: float = 0.1
+    sigma: str = "optimal"  # optimal | learned
+    sampler: str = "aggregate"  # aggregate | standard (vaelab.samplers)
+    epochs: int = 100
+    batch_size: int = 32
+    lr: float = 2e-3
+    weight_decay: float = 0.0
+    grad_clip: float | None = None
+    val_fraction: float = 0.0
+    patience: int | None = None
+    min_epochs: int = 0
+    mel: dict[str, Any] | None = field(default=None)  # MelParams.to_dict() of the data (set by train)
+
+    def __post_init__(self) -> None:
+        if self.arch not in ("patch", "audioldm2"):
+            raise InputError(f"vaelab-audio: arch must be 'patch' or 'audioldm2', got {self.arch!r}")
+        if self.sampler not in SAMPLERS:
+            raise InputError(f"vaelab-audio: sampler must be one of {', '.join(SAMPLERS)}, got {self.sampler!r}")
+        if self.sigma not in ("learned", "optimal"):
+            raise InputError(f"vaelab-audio: sigma must be 'learned' or 'optimal', got {self.sigma!r}")
+        for k in ("width", "latent_channels", "epochs", "batch_size"):
+            v = getattr(self, k)
+            if not (isinstance(v, int) and v >= 1):
+                raise InputError(f"vaelab-audio: {k} must be a positive integer, got {v!r}")
+        if self.width % 8:
+            raise InputError("vaelab-audio: width must be a multiple of 8 (group norm)")
+        if not (self.beta >= 0 and math.isfinite(self.beta)):
+            raise InputError(f"vaelab-audio: beta must be >= 0, got {self.beta!r}")
+
+
+class _Res(nn.Module):
+    def __init__(self, c: int, dim: int):
+        super().__init__()
+        conv = nn.Conv1d if dim == 1 else nn.Conv2d
+        self.n1, self.n2 = nn.GroupNorm(8, c), nn.GroupNorm(8, c)
+        self.c1, self.c2 = conv(c, c, 3, padding=1), conv(c, c, 3, padding=1)
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        return x + self.c2(F.silu(self.n2(self.c1(F.silu(self.n1(x))))))
+
+
+class PatchVAE(nn.Module):
+    """Mel bins as channels, 4-frame patches, 1-D residual blocks at T/4."""
+
+    def __init__(self, n_mels: int, n_classes: int, width: int, zc: int, n_res: int):
+        super().__init__()
+        self.emb_e, self.emb_d = nn.Embedding(n_classes, width), nn.Embedding(n_classes, width)
+        self.e0 = nn.Conv1d(n_mels, width, 4, stride=4)
+        self.er = nn.Sequential(*[_Res(width, 1) for _ in range(n_res)])
+        self.eo = nn.Conv1d(width, 2 * zc, 1)
+        self.d0 = nn.Conv1d(zc, width, 3, padding=1)
+        self.dr = nn.Sequential(*[_Res(width, 1) for _ in range(n_res)])
+        self.do = nn.ConvTranspose1d(width, n_mels, 4, stride=4)
+        self.register_buffer("logvar", torch.zeros(n_mels))
+        self.logvar_param = nn.Parameter(torch.zeros(n_mels))
+
+    def encode(self, x: torch.Tensor, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.e0(x) + self.emb_e(c)[:, :, None]
+        mu, lv = self.eo(F.silu(self.er(h))).chunk(2, dim=1)
+        return mu, lv.clamp(-12.0, 6.0)
+
+    def decode(self, z: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        h = self.d0(z) + self.emb_d(c)[:, :, None]
+        return self.do(F.silu(self.dr(h)))
+
+
+class AudioLDM2VAE(nn.Module):
+    """2-D convolutions, 4x down in frequency and time, 8 latent channels (AudioLDM2's latent layout)."""
+
+    def __init__(self, n_mels: int, n_classes: int, width: int, zc: int, n_res: int):
+        super().__init__()
+        w1, w2 = max(8, width // 4), max(8, width // 2)
+        self.emb_e, self.emb_d = nn.Embedding(n_classes, w2), nn.Embedding(n_classes, w2)
+        self.e0 = nn.Conv2d(1, w1, 3, padding=1)
+        self.e1 = nn.Conv2d(w1, w2, 4, stride=2, padding=1)
+        self.e2 = nn.Conv2d(w2, w2, 4, stride=2, padding=1)
+        self.er = nn.Sequential(*[_Res(w2, 2) for _ in range(n_res)])
+        self.eo = nn.Conv2d(w2, 2 * zc, 3, padding=1)
+        self.d0 = nn.Conv2d(zc, w2, 3, padding=1)
+        self.dr = nn.Sequential(*[_Res(w2, 2) for _ in range(n_res)])
+        self.d1 = nn.ConvTranspose2d(w2, w2, 4, stride=2, padding=1)
+        self.d2 = nn.ConvTranspose2d(w2, w1, 4, stride=2, padding=1)
+        self.do = nn.Conv2d(w1, 1, 3, padding=1)
+        self.register_buffer("logvar", torch.zeros(n_mels))
+        self.logvar_param = nn.Parameter(torch.zeros(n_mels))
+
+    def encode(self, x: torch.Tensor, c: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        h = self.e1(F.silu(self.e0(x[:, None]))) + self.emb_e(c)[:, :, None, None]
+        mu, lv = self.eo(F.silu(self.er(self.e2(F.silu(h))))).chunk(2, dim=1)
+        return mu, lv.clamp(-12.0, 6.0)
+
+    def decode(self, z: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        h = self.dr(self.d0(z) + self.emb_d(c)[:, :, None, None])
+        return self.do(F.silu(self.d2(F.silu(self.d1(F.silu(h))))))[:, 0]
+
+
+def _pad(x: torch.Tensor, m: int = 4) -> torch.Tensor:
+    r = (-x.shape[-1]) % m
+    return F.pad(x, (0, r), mode="replicate") if r else x
+
+
+class VaelabAudio(TorchGenerator):
+    """Class-conditional conv VAE on log-mel spectrograms (see the module docstring)."""
+
+    name: ClassVar[str] = "vaelab-audio"
+    Config: ClassVar[type[ModelConfig]] = VaelabAudioConfig
+    modalities: ClassVar[tuple[str, ...]] = ("audio",)
+    flat: ClassVar[bool] = False
+
+    @classmethod
+    def supports(cls, feature_shape: tuple[int, ...]) -> str | None:
+        if len(feature_shape) != 2 or min(feature_shape) < 1:
+            return "it needs log-mel spectrograms (n_mels, frames); train it on an audio folder"
+        return None
+
+    # ------------------------------------------------------------------ shapes
+    def _mel_shape(self) -> tuple[int, int]:
+        shape = self.feature_shape_
+        if shape is None or len(shape) != 2:
+            raise InputError(f"vaelab-audio needs log-mel spectrograms (n, n_mels, frames), got samples of shape "
+                             f"{shape}; train it on an audio folder")
+        return int(shape[0]), int(shape[1])
+
+    def build_module(self, feature_shape: tuple[int, ...], n_classes: int) -> nn.Module:
+        cfg: VaelabAudioConfig = self.config  # type: ignore[assignment]
+        if self.supports(tuple(feature_shape)) is not None:
+            raise InputError(f"vaelab-audio: {self.supports(tuple(feature_shape))}")
+        n_mels = int(feature_shape[0])
+        if cfg.arch == "audioldm2":
+            if n_mels % 4:
+                raise InputError("vaelab-audio arch 'audioldm2' needs n_mels divisible by 4")
+            return AudioLDM2VAE(n_mels, n_classes, cfg.width, 8 if cfg.latent_channels == 128 else cfg.latent_channels,
+                                cfg.n_res)
+        return PatchVAE(n_mels, n_classes, cfg.width, cfg.latent_channels, cfg.n_res)
+
+    # ------------------------------------------------------------------ normalisation
+    def _stats(self) -> tuple[torch.Tensor, torch.Tensor]:
+        return self.extra_["mel_mean"], self.extra_["mel_std"]
+
+    def prepare_inputs(self, X: np.ndarray, y: np.ndarray, *, seed: int) -> tuple[np.ndarray, dict[str, Any]]:
+        """Log-mels standardised per mel bin (statistics of the training clips, kept in the job state)."""
+        X = np.asarray(X, dtype=np.float64)
+        mean = X.mean(axis=(0, 2))
+        std = np.maximum(X.std(axis=(0, 2)), 1e-3)
+        state = {"mel_mean": torch.as_tensor(mean, dtype=torch.float32),
+                 "mel_std": torch.as_tensor(std, dtype=torch.float32)}
+        return (X - mean[None, :, None]) / std[None, :, None], state
+
+    # ------------------------------------------------------------------ training
+    def loss(self, module: nn.Module, x: torch.Tensor, c: torch.Tensor, epoch: int) -> dict[str, torch.Tensor]:
+        cfg: VaelabAudioConfig = self.config  # type: ignore[assignment]
+        n_mels, T = self._mel_shape()
+        x = x.reshape(len(x), n_mels, T)
+        mu, lv = module.encode(_pad(x), c)
+        z = mu + torch.randn_like(mu) * torch.exp(0.5 * lv)
+        xh = module.decode(z, c)[..., :T]
+        r2 = (x - xh) ** 2
+        if cfg.sigma == "optimal":
+            s2 = torch.log(r2.mean(dim=(0, 2)).clamp_min(1e-4))
+            module.logvar.copy_(s2.detach())
+        else:
+            s2 = module.logvar_param
+            module.logvar.copy_(s2.detach())
+        nll = 0.5 * (r2 * torch.exp(-s2)[:, None] + s2[:, None] + math.log(2 * math.pi)).sum()
+        kl = 0.5 * (mu ** 2 + lv.exp() - 1 - lv).sum()
+        return {"loss": nll + cfg.beta * kl, "nll": nll.detach(), "kl": kl.detach(),
+                "mse": r2.mean(dim=(1, 2)).sum().detach()}
+
+    def after_fit(self, job: FitJob) -> None:
+        """Latent sampler, eq gain and tuned enhancement parameters from the training clips (mel domain)."""
+        from vaelab.modalities.audio import enhance
+        from vaelab.samplers import make_sampler
+
+        cfg: VaelabAudioConfig = self.config  # type: ignore[assignment]
+        self.extra_ = {"mel_mean": job.state["mel_mean"], "mel_std": job.state["mel_std"]}
+        mean, std = (t.numpy().astype(np.float64) for t in self._stats())
+        xn, c = job.X_all.cpu(), job.c_all.cpu()
+        mu = self._encode_norm(xn, c)
+        ref = xn.numpy() * std[None, :, None] + mean[None, :, None]
+        rec = self._decode_norm(mu, c)
+        self.extra_["eq_gain"] = torch.as_tensor(enhance.fit_eq(ref, rec))
+        ch_std = mu.transpose(1, 0).reshape(mu.shape[1], -1).std(dim=1)
+        self.extra_["latent_std"] = ch_std.float()
+        high = torch.as_tensor(self._high_bins())
+        cn = c.numpy()
+        tuned = []
+        for name in ("laplacian", "noise", "contrast"):
+            tuned.append(enhance.tune(name, mu.numpy(), lambda z: self._decode_norm(torch.as_tensor(z, dtype=torch.float32),
+                                                                                    torch.as_tensor(cn)),
+                                      ref, high.numpy(), ch_std.numpy(), seed=0))
+        self.extra_["tuned"] = torch.as_tensor(tuned, dtype=torch.float32)
+        lv = self._encode_norm(xn, c, logvar=True)
+        sampler = make_sampler(cfg.sampler).fit(mu.flatten(1).float().contiguous(), lv.flatten(1).float().contiguous(),
+                                                c.long().contiguous(), len(self.classes_), seed=job.seed)
+        self.extra_.update(sampler.state_dict())
+        self.extra_["latent_shape"] = torch.as_tensor(mu.shape[1:], dtype=torch.long)
+
+    def _high_bins(self) -> np.ndarray:
+        from vaelab.modalities.audio.mel import MelParams
+
+        cfg: VaelabAudioConfig = self.config  # type: ignore[assignment]
+        p = MelParams.from_dict(cfg.mel) if cfg.mel else MelParams()
+        import librosa
+
+        centres = librosa.mel_frequencies(n_mels=p.n_mels + 2, fmin=p.fmin, fmax=p.fmax or p.sample_rate / 2)[1:-1]
+        return np.where(centres >= 4000.0)[0]
+
+    # ------------------------------------------------------------------ encode / decode API (log-mel space)
+    @torch.no_grad()
+    def _encode_norm(self, xn: torch.Tensor, c: torch.Tensor, logvar: bool = False) -> torch.Tensor:
+        assert self.module is not None
+        self.module.eval()
+        outs = []
+        for i in range(0, len(xn), 64):
+            mu, lv = self.module.encode(_pad(xn[i:i + 64].float()), c[i:i + 64])
+            outs.append(lv if logvar else mu)
+        return torch.cat(outs)
+
+    @torch.no_grad()
+    def _decode_norm(self, z: torch.Tensor, c: torch.Tensor) -> np.ndarray:
+        """Codes -> log-mel (natural log, original scale), numpy (n, n_mels, T)."""
+        assert self.module is not None
+        self.module.eval()
+        _, T = self._mel_shape()
+        mean, std = self._stats()
+        outs = [self.module.decode(z[i:i + 64].float(), c[i:i + 64])[..., :T] for i in range(0, len(z), 64)]
+        out = torch.cat(outs) * std[None, :, None] + mean[None, :, None]
+        return out.numpy().astype(np.float64)
+
+    def encode(self, logmel: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Log-mel (n, n_mels, T) and labels (n,) -> posterior means (n, C, ...)."""
+        self._check_fitted()
+        mean, std = (t.numpy() for t in self._stats())
+        xn = (np.asarray(logmel, np.float64) - mean[None, :, None]) / std[None, :, None]
+        c = torch.as_tensor(encode_labels(np.asarray(y, dtype=object), self.classes_))
+        return self._encode_norm(torch.as_tensor(xn, dtype=torch.float32), c).numpy()
+
+    def decode(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
+        """Codes (n, C, ...) and labels (n,) -> log-mel (n, n_mels, T)."""
+        self._check_fitted()
+        c = torch.as_tensor(encode_labels(np.asarray(y, dtype=object), self.classes_))
+        return self._decode_norm(torch.as_tensor(np.asarray(z), dtype=torch.float32), c)
+
+    # ------------------------------------------------------------------ sampling
+    def generate(self, c: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+        from vaelab.samplers import make_sampler
+
+        cfg: VaelabAudioConfig = self.config  # type: ignore[assignment]
+        shape = tuple(int(s) for s in self.extra_["latent_shape"].tolist())
+        params = {"latent_dim": int(math.prod(shape))} if cfg.sampler == "standard" else {}
+        z, _ = make_sampler(cfg.sampler, **params).load_state_dict(self.extra_).sample(c, gen)
+        return torch.as_tensor(self._decode_norm(z.reshape(len(c), *shape), c), dtype=torch.float32)
+
+    @property
+    def mel_params(self):
+        from vaelab.modalities.audio.mel import MelParams
+
+        cfg: VaelabAudioConfig = self.config  # type: ignore[assignment]
+        return MelParams.from_dict(cfg.mel) if cfg.mel else MelParams()
+
+    def tuned_params(self) -> dict[str, float]:
+        t = self.extra_["tuned"].tolist()
+        return dict(zip(("laplacian", "noise", "contrast"), (float(v) for v in t), strict=True))

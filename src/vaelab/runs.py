@@ -67,13 +67,22 @@ class Run:
         return tuple(self.meta["data"]["feature_shape"])
 
     @property
+    def model_feature_shape(self) -> tuple[int, ...]:
+        """Feature shape after preprocessing (differs from the data's when a step crops)."""
+        return tuple(self.meta.get("model_space", {}).get("feature_shape", self.feature_shape))
+
+    @property
     def axis(self) -> np.ndarray | None:
-        ax = self.meta["data"].get("axis")
+        """The spectral axis of the model space (cropped when the preprocessing crops)."""
+        ax = self.meta.get("model_space", self.meta["data"]).get("axis")
         return None if ax is None else np.asarray(ax, dtype=np.float64)
 
     @property
     def layout(self) -> Layout:
-        return Layout.from_dict(self.meta["data"]["layout"])
+        layout = Layout.from_dict(self.meta["data"]["layout"])
+        if "model_space" in self.meta:  # the data's feature names no longer match the model space
+            layout.feature_names = None
+        return layout
 
     @property
     def spec(self) -> SampleSpec:
@@ -150,7 +159,7 @@ def train_run(
         raise InputError(f"{ds.source or 'the data'}: only one class ({labels_to_json(ds.classes)[0]!r}); "
                          "vaelab trains class-conditional generators and needs at least 2 classes")
     pre = Preprocessing.from_spec(preprocess).check(ds.spec)
-    Xm = pre.fit_transform(ds.X)
+    Xm = pre.fit_transform(ds.X, ds.axis)
     if not np.all(np.isfinite(Xm)):
         raise InputError(f"preprocessing {pre.spec!r} produced NaN/inf values on these data")
     if hasattr(gen, "progress"):
@@ -186,6 +195,10 @@ def train_run(
             "sample": ds.spec.to_dict(axis=False),
         },
     }
+    if Xm.shape[1:] != ds.X.shape[1:]:  # a step changed the shape (crop): the model space differs
+        m_axis = pre.transform_axis(ds.axis)
+        meta["model_space"] = {"feature_shape": list(Xm.shape[1:]),
+                               "axis": None if m_axis is None else [float(a) for a in m_axis]}
     history = getattr(gen, "history_", None) or []
     with atomic_dir(out) as tmp:
         gen.save(tmp)
@@ -236,6 +249,11 @@ def load_run(path: str | Path) -> Run:
     # the model files and run.json must describe the same thing (a swapped or edited file would
     # otherwise produce samples of the wrong width or with the wrong class names)
     g_shape = getattr(gen, "feature_shape_", None)
+    if "model_space" in meta:
+        try:
+            shape = tuple(int(k) for k in meta["model_space"]["feature_shape"])
+        except (KeyError, TypeError, ValueError):
+            raise InputError(f"{f}: damaged run description") from None
     if g_shape is not None and tuple(g_shape) != shape:
         raise InputError(f"{path}: the model has {_fmt_shape(tuple(g_shape))} features per sample but {RUN_FILE} "
                          f"says {_fmt_shape(shape)}; the run folder is inconsistent")

@@ -220,9 +220,9 @@ def evaluate_files(real: str | Path, synthetic: str | Path, *, out: str | Path, 
         real_ds = _with_X(real_ds, r.to_model_space(real_ds, "the real data"))
         if hold_ds is not None:
             hold_ds = _with_X(hold_ds, r.to_model_space(hold_ds, "the holdout data"))
-        if synth_ds.feature_shape != r.feature_shape:
+        if synth_ds.feature_shape != r.model_feature_shape:
             raise InputError(f"the synthetic data have {synth_ds.feature_shape} features per sample, "
-                             f"the run was trained on {r.feature_shape}")
+                             f"the run was trained on {r.model_feature_shape}")
         axis = r.axis if r.axis is not None else axis
     result = evaluate_arrays(real_ds, synth_ds, holdout=hold_ds, seed=seed, diagnostics=True, features=features)
     result.update(provenance)

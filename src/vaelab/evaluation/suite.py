@@ -217,9 +217,9 @@ def evaluate_files(real: str | Path, synthetic: str | Path, *, out: str | Path, 
     if run is not None:
         r = load_run(run)
         provenance.update(model=r.meta.get("model"), preprocess=r.preprocessing.spec)
-        real_ds = _with_X(real_ds, r.to_model_space(real_ds, "the real data"))
+        real_ds = _with_X(real_ds, r.to_model_space(real_ds, "the real data"), r.axis)
         if hold_ds is not None:
-            hold_ds = _with_X(hold_ds, r.to_model_space(hold_ds, "the holdout data"))
+            hold_ds = _with_X(hold_ds, r.to_model_space(hold_ds, "the holdout data"), r.axis)
         if synth_ds.feature_shape != r.model_feature_shape:
             raise InputError(f"the synthetic data have {synth_ds.feature_shape} features per sample, "
                              f"the run was trained on {r.model_feature_shape}")
@@ -231,7 +231,11 @@ def evaluate_files(real: str | Path, synthetic: str | Path, *, out: str | Path, 
     return result
 
 
-def _with_X(ds: Dataset, X: np.ndarray) -> Dataset:
+def _with_X(ds: Dataset, X: np.ndarray, axis: np.ndarray | None = None) -> Dataset:
+    """``ds`` with model-space samples ``X``; a new sample description when the shape changed (crop)."""
     from dataclasses import replace
 
-    return replace(ds, X=X)
+    if X.shape[1:] == ds.X.shape[1:]:
+        return replace(ds, X=X)
+    spec = replace(ds.spec, shape=tuple(X.shape[1:]), axis=None if axis is None else tuple(np.ravel(axis).tolist()))
+    return replace(ds, X=X, spec=spec, axis=axis)

@@ -215,10 +215,10 @@ class SNV(_SpectralStep):
     name = "snv"
 
     def transform(self, X: np.ndarray) -> np.ndarray:
-        rows, shape = _rows(X)
+        rows = _spectra(self.name, X)
         centred = rows - rows.mean(axis=1, keepdims=True)
         sd = centred.std(axis=1, keepdims=True)
-        return np.where(sd > 0, centred / np.where(sd > 0, sd, 1.0), 0.0).reshape(shape)
+        return np.where(sd > 0, centred / np.where(sd > 0, sd, 1.0), 0.0)
 
 
 @register_step
@@ -236,7 +236,7 @@ class MSC(_SpectralStep):
         self.reference_: np.ndarray | None = None
 
     def fit(self, X: np.ndarray) -> MSC:
-        rows, _ = _rows(X)
+        rows = _spectra(self.name, X)
         self.reference_ = rows.mean(axis=0)
         if np.ptp(self.reference_) == 0:
             raise InputError("preprocessing 'msc': the mean training spectrum is flat; no scatter to correct")
@@ -245,7 +245,7 @@ class MSC(_SpectralStep):
     def transform(self, X: np.ndarray) -> np.ndarray:
         if self.reference_ is None:
             raise InputError("preprocessing 'msc' used before it was fitted")
-        rows, shape = _rows(X)
+        rows = _spectra(self.name, X)
         if rows.shape[1] != len(self.reference_):
             raise InputError(f"preprocessing 'msc': spectra have {rows.shape[1]} points, the reference "
                              f"{len(self.reference_)}")
@@ -254,7 +254,7 @@ class MSC(_SpectralStep):
         slope = (xc @ r) / (r @ r)
         intercept = rows.mean(axis=1) - slope * self.reference_.mean()
         safe = np.where(slope != 0, slope, 1.0)
-        return ((rows - intercept[:, None]) / safe[:, None]).reshape(shape)
+        return (rows - intercept[:, None]) / safe[:, None]
 
     def state(self) -> dict[str, Any]:
         assert self.reference_ is not None

@@ -30,7 +30,10 @@ a separate environment that sees vaelab's::
 
 and run ``/tmp/bench-venv/bin/python benchmarks/generators.py``. With ``.venv/bin/python`` the
 two are skipped with a note. Options: ``--datasets coffee,raman``, ``--models a,b``,
-``--data PATH`` (the Raman npz), ``--seed S``, ``--preprocess SPEC`` (default minmax), ``--no-process-timing``; ``--ablation`` instead
+``--data PATH`` (the Raman npz), ``--seed S``, ``--preprocess SPEC[,SPEC...]`` (spaces, default minmax; a model
+that needs [0, 1] data, the seed CVAE, is trained outside [0, 1] spaces on per-feature min-max scaled data:
+:class:`UnitScaled`), ``--shapes full,few-points,few-spectra`` (:func:`reshape_set`), ``--no-process-timing``
+(process timing runs in the minmax space only); ``--ablation`` instead
 scores variants of vaelab-cvae (one design choice changed at a time; no TSTR, to save time).
 
 Splits: coffee (60 spectra, no groups) stratified 2/3 train, 1/3 holdout; Raman 2/3 of the

@@ -30,7 +30,10 @@ a separate environment that sees vaelab's::
 
 and run ``/tmp/bench-venv/bin/python benchmarks/generators.py``. With ``.venv/bin/python`` the
 two are skipped with a note. Options: ``--datasets coffee,raman``, ``--models a,b``,
-``--data PATH`` (the Raman npz), ``--seed S``, ``--preprocess SPEC`` (default minmax), ``--no-process-timing``; ``--ablation`` instead
+``--data PATH`` (the Raman npz), ``--seed S``, ``--preprocess SPEC[,SPEC...]`` (spaces, default minmax; a model
+that needs [0, 1] data, the seed CVAE, is trained outside [0, 1] spaces on per-feature min-max scaled data:
+:class:`UnitScaled`), ``--shapes full,few-points,few-spectra`` (:func:`reshape_set`), ``--no-process-timing``
+(process timing runs in the minmax space only); ``--ablation`` instead
 scores variants of vaelab-cvae (one design choice changed at a time; no TSTR, to save time).
 
 Splits: coffee (60 spectra, no groups) stratified 2/3 train, 1/3 holdout; Raman 2/3 of the
@@ -41,6 +44,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import itertools
 import os
 import subprocess
 import sys
@@ -196,6 +200,24 @@ def ctgan_tvae() -> PerClass:
     return PerClass(fit_one, sample_one)
 
 
+class UnitScaled:
+    """A generator that needs data in [0, 1] (the seed CVAE: sigmoid + BCE), used in another space: every
+    feature min-max scaled to [0, 1] with the training part's range, samples mapped back."""
+
+    def __init__(self, inner):
+        self.inner = inner
+
+    def fit(self, X: np.ndarray, y: np.ndarray, *, seed: int = 0) -> UnitScaled:
+        self.lo, hi = X.min(axis=0), X.max(axis=0)
+        self.rng = np.where(hi > self.lo, hi - self.lo, 1.0)
+        self.inner.fit((X - self.lo) / self.rng, y, seed=seed)
+        return self
+
+    def sample(self, counts: dict, *, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        S, ys = self.inner.sample(counts, seed=seed)
+        return np.asarray(S) * self.rng + self.lo, ys
+
+
 def make(name: str):
     if name == "pythae-vae":
         return pythae_vae()
@@ -207,6 +229,47 @@ def make(name: str):
     if hasattr(g, "progress"):
         g.progress = False
     return g
+
+
+def make_for(name: str, X: np.ndarray):
+    """``make(name)``, wrapped in :class:`UnitScaled` when the model needs [0, 1] data and ``X`` is not."""
+    g = make(name)
+    if getattr(g, "needs_unit_interval", False) and (X.min() < 0 or X.max() > 1):
+        return UnitScaled(g)
+    return g
+
+
+# ---------------------------------------------------------------------------- data shapes
+def reshape_set(s: dict, shape: str, seed: int) -> dict:
+    """The training/holdout parts in another data shape (the same split):
+
+    ``full``         as loaded;
+    ``few-points``   every k-th point of the raw spectra, k = the smallest giving <= 250 points;
+    ``few-spectra``  at most 40 training spectra per class (whole groups, drawn at random), holdout kept.
+    """
+    if shape == "full":
+        return s
+    out = dict(s)
+    if shape == "few-points":
+        k = -(-s["X_raw"].shape[1] // 250)
+        out["X_raw"], out["X_raw_ho"] = s["X_raw"][:, ::k], s["X_raw_ho"][:, ::k]
+        return out
+    if shape == "few-spectra":
+        rng = np.random.default_rng(seed + 17)
+        keep = []
+        for c in np.unique(s["y"]):
+            idx = np.flatnonzero(s["y"] == c)
+            groups = rng.permutation(np.unique(s["groups"][idx]))
+            chosen: list[int] = []
+            for g in groups:  # whole groups until 40 spectra
+                if len(chosen) >= 40:
+                    break
+                chosen += np.flatnonzero((s["y"] == c) & (s["groups"] == g)).tolist()
+            keep += chosen[:40]
+        keep = np.sort(np.asarray(keep))
+        out.update(X_raw=s["X_raw"][keep], y=s["y"][keep], groups=s["groups"][keep])
+        return out
+    raise SystemExit(f"unknown data shape {shape!r}")
 
 
 def available(name: str) -> str | None:
@@ -282,7 +345,9 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--seed", type=int, default=0)
     ap.add_argument("--no-process-timing", action="store_true")
     ap.add_argument("--preprocess", default="minmax",
-                    help="the space generators are trained and scored in (default: minmax, the seed's)")
+                    help="the space(s) generators are trained and scored in, comma-separated "
+                         "(default: minmax, the seed's)")
+    ap.add_argument("--shapes", default="full", help="data shapes, comma-separated: full, few-points, few-spectra")
     ap.add_argument("--ablation", action="store_true", help="score variants of vaelab-cvae instead")
     args = ap.parse_args(argv)
     models = [m for m in args.models.split(",") if m]
@@ -290,14 +355,15 @@ def main(argv: list[str] | None = None) -> None:
     if args.ablation:
         ablation(sets, args.seed)
         return
-    for name, s in sets.items():
-        pre = Preprocessing.from_spec(args.preprocess)
+    for (name, s0), space, shape in itertools.product(sets.items(), args.preprocess.split(","), args.shapes.split(",")):
+        s = reshape_set(s0, shape, args.seed)
+        pre = Preprocessing.from_spec(space)
         X, y = pre.fit_transform(s["X_raw"]), s["y"]
         Xh, yh = pre.transform(s["X_raw_ho"]), s["y_ho"]
         classes, n_per = np.unique(y, return_counts=True)
         counts = dict(zip(classes.tolist(), n_per.tolist(), strict=True))
-        print(f"\n## {name}: train {len(X)} spectra ({counts}), holdout {len(Xh)}, {X.shape[1]} features, "
-              f"{args.preprocess} space, seed {args.seed}\n")
+        print(f"\n## {name} ({shape}): train {len(X)} spectra ({counts}), holdout {len(Xh)}, {X.shape[1]} features, "
+              f"{space} space, seed {args.seed}\n")
         print(f"| generator | C2ST AUC | spread ratio ({' / '.join(map(str, classes))}) | TSTR | TRTR | TSTR/TRTR "
               f"| DCR ratio | fit s |")
         print("|---|---|---|---|---|---|---|---|")
@@ -308,15 +374,15 @@ def main(argv: list[str] | None = None) -> None:
             if why:
                 print(f"| {model} | {why} |", flush=True)
                 continue
-            g = make(model)
+            g = make_for(model, X)
             t = time.perf_counter()
             g.fit(X, y, seed=args.seed)
             fit_s = time.perf_counter() - t
             S, ys = g.sample(counts, seed=args.seed + 1)
             print(fmt_row(model, score(X, y, Xh, yh, S, np.asarray(ys).astype(str), args.seed), fit_s), flush=True)
-        if not args.no_process_timing:
+        if not args.no_process_timing and space == "minmax":
             with tempfile.TemporaryDirectory() as tmp:
-                times = {m: process_time(s["X_raw"], y, m, Path(tmp), args.preprocess)
+                times = {m: process_time(s["X_raw"], y, m, Path(tmp), space)
                          for m in ("vaelab-cvae", "seed-cvae")}
             print(f"\nwhole `vaelab train` process on the training part: vaelab-cvae {times['vaelab-cvae']:.1f} s, "
                   f"seed-cvae (500 epochs, batch 32) {times['seed-cvae']:.1f} s, "

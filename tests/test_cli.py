@@ -129,3 +129,21 @@ def test_demo_compare_unknown_model_is_a_one_line_error(tmp_path, capsys):
     assert main(["demo", "--out", str(out), "--compare", "nope", "--quiet"]) == 2
     assert "unknown model" in capsys.readouterr().err
     assert not out.exists()
+
+
+def test_crop_changes_the_model_space_end_to_end(tmp_path, small_spectra, capsys):
+    X, y, axis = small_spectra  # axis 400, 402, ..., 526
+    data = tmp_path / "d.npz"
+    np.savez(data, X=X, y=np.asarray(["a", "b", "c"])[y], axis=axis)
+    run = tmp_path / "run"
+    assert main(["train", str(data), "--model", "ppca", "--preprocess", "crop:420-500+snv", "--quiet",
+                 "--out", str(run)]) == 0
+    assert json.loads((run / "preprocessing.json").read_text())["spec"] == "crop:420-500+snv"
+    syn = tmp_path / "s.npz"
+    assert main(["generate", str(run), "--per-class", "4", "--out", str(syn)]) == 0
+    with np.load(syn) as z:
+        assert z["X"].shape == (12, 41)  # 420..500 in steps of 2
+        np.testing.assert_allclose(z["axis"], np.arange(420.0, 501.0, 2.0))
+    capsys.readouterr()
+    assert main(["evaluate", "--real", str(data), "--synthetic", str(syn), "--run", str(run),
+                 "--out", str(tmp_path / "ev")]) == 0

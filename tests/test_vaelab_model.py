@@ -367,3 +367,13 @@ def test_empirical_texture_draws_have_the_class_sample_covariance():
     assert capped["rows"].shape[1] == 10
     total = float(capped["rows"][0].double().pow(2).sum())
     assert total == pytest.approx(np.cov(w[:30], rowvar=False).trace(), rel=0.5)
+
+
+def test_snv_data_give_snv_samples():
+    X, y = _data()
+    Xs = (X - X.mean(axis=1, keepdims=True)) / X.std(axis=1, keepdims=True)
+    assert _detect_renorm(Xs) == "snv"
+    m = VaelabCVAE(**FAST).fit(Xs, y, seed=0)
+    S, _ = m.sample({"class0": 10, "class1": 10}, seed=1)
+    np.testing.assert_allclose(S.mean(axis=1), 0.0, atol=1e-5)
+    np.testing.assert_allclose(S.std(axis=1), 1.0, atol=1e-4)

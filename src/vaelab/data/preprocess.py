@@ -194,14 +194,15 @@ class Preprocessing:
             names = ["none"]
         steps = []
         for n in names:
-            if n not in STEPS:
+            base, _, arg = n.partition(":")  # "crop:400-1800": a step with an argument
+            if base not in STEPS or (arg and not hasattr(STEPS[base], "from_arg")):
                 raise InputError(f"unknown preprocessing {n!r}; choose from {', '.join(sorted(STEPS))} (chain with '+')")
-            steps.append(STEPS[n](**overrides.get(n, {})))
+            steps.append(STEPS[base].from_arg(arg) if arg else STEPS[base](**overrides.get(base, {})))
         return cls(steps)
 
     @property
     def spec(self) -> str:
-        return "+".join(s.name for s in self.steps)
+        return "+".join(s.spec_token() if hasattr(s, "spec_token") else s.name for s in self.steps)
 
     def check(self, sample: SampleSpec) -> Preprocessing:
         """Refuse (``InputError``) a step that does not apply to this kind of sample; returns self."""
@@ -211,15 +212,26 @@ class Preprocessing:
                                  f"this data set holds {sample.describe()}")
         return self
 
-    def fit(self, X: np.ndarray) -> Preprocessing:
-        for s in self.steps:
-            X = s.fit(X).transform(X)
+    def fit(self, X: np.ndarray, axis: np.ndarray | None = None) -> Preprocessing:
+        self.fit_transform(X, axis)
         return self
 
-    def fit_transform(self, X: np.ndarray) -> np.ndarray:
+    def fit_transform(self, X: np.ndarray, axis: np.ndarray | None = None) -> np.ndarray:
+        """Fit each step on the output of the previous one; ``axis`` (the spectral axis, optional)
+        goes to steps that use it (``crop``)."""
         for s in self.steps:
-            X = s.fit(X).transform(X)
+            if getattr(s, "uses_axis", False):
+                X = s.fit(X, axis=axis).transform(X)
+            else:
+                X = s.fit(X).transform(X)
+            axis = s.transform_axis(axis) if hasattr(s, "transform_axis") else axis
         return X
+
+    def transform_axis(self, axis: np.ndarray | None) -> np.ndarray | None:
+        """The spectral axis after the (fitted) steps: cropped where a step crops."""
+        for s in self.steps:
+            axis = s.transform_axis(axis) if hasattr(s, "transform_axis") else axis
+        return axis
 
     def transform(self, X: np.ndarray) -> np.ndarray:
         for s in self.steps:

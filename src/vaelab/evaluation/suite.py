@@ -229,12 +229,12 @@ def evaluate_files(real: str | Path, synthetic: str | Path, *, out: str | Path, 
     if run is not None:
         r = load_run(run)
         provenance.update(model=r.meta.get("model"), preprocess=r.preprocessing.spec)
-        real_ds = _with_X(real_ds, r.to_model_space(real_ds, "the real data"))
+        real_ds = _with_X(real_ds, r.to_model_space(real_ds, "the real data"), r.axis)
         if hold_ds is not None:
-            hold_ds = _with_X(hold_ds, r.to_model_space(hold_ds, "the holdout data"))
-        if synth_ds.feature_shape != r.feature_shape:
+            hold_ds = _with_X(hold_ds, r.to_model_space(hold_ds, "the holdout data"), r.axis)
+        if synth_ds.feature_shape != r.model_feature_shape:
             raise InputError(f"the synthetic data have {synth_ds.feature_shape} features per sample, "
-                             f"the run was trained on {r.feature_shape}")
+                             f"the run was trained on {r.model_feature_shape}")
         axis = r.axis if r.axis is not None else axis
     result = evaluate_arrays(real_ds, synth_ds, holdout=hold_ds, seed=seed, diagnostics=True, features=features)
     result.update(provenance)
@@ -271,7 +271,11 @@ def _evaluate_image_files(real_ds: Dataset, synth_ds: Dataset, hold_ds: Dataset 
     return result
 
 
-def _with_X(ds: Dataset, X: np.ndarray) -> Dataset:
+def _with_X(ds: Dataset, X: np.ndarray, axis: np.ndarray | None = None) -> Dataset:
+    """``ds`` with model-space samples ``X``; a new sample description when the shape changed (crop)."""
     from dataclasses import replace
 
-    return replace(ds, X=X)
+    if X.shape[1:] == ds.X.shape[1:]:
+        return replace(ds, X=X)
+    spec = replace(ds.spec, shape=tuple(X.shape[1:]), axis=None if axis is None else tuple(np.ravel(axis).tolist()))
+    return replace(ds, X=X, spec=spec, axis=axis)

@@ -94,7 +94,7 @@ def shared_data(ds: Dataset, splits: dict[int, list], preprocess: str) -> dict[s
     from vaelab.experiments.grid import fingerprint
 
     shared = {"X": np.asarray(ds.X, dtype=np.float64), "y": np.asarray(ds.y), "groups": ds.groups,
-              "splits": splits, "preprocess": preprocess}
+              "splits": splits, "preprocess": preprocess, "axis": ds.axis}
     shared["fingerprint"] = fingerprint(shared)
     return shared
 
@@ -124,7 +124,7 @@ def _prepare_fold(shared: dict[str, Any], seed: int, fold: int) -> dict[str, Any
     tr, te = shared["splits"][seed][fold]
     X, y = shared["X"], shared["y"]
     pre = Preprocessing.from_spec(shared["preprocess"])
-    Xtr = pre.fit_transform(X[tr])
+    Xtr = pre.fit_transform(X[tr], shared.get("axis"))
     Xte = pre.transform(X[te])
     if not (np.all(np.isfinite(Xtr)) and np.all(np.isfinite(Xte))):
         raise InputError(f"preprocessing {pre.spec!r} produced NaN/inf values on fold {fold}")

@@ -39,7 +39,7 @@ alternatives stay available as options for ablations.
   validation ELBO (un-annealed, the same noise draws every epoch) of a stratified part; the
   second stage is fitted on all training samples, the validation part included.
 * **Per-sample constraints kept.** When every training sample is min-max scaled (min 0,
-  max 1), L2-normalised or L1-normalised, samples are re-normalised the same way
+  max 1), L2-normalised, L1-normalised or SNV-scaled (mean 0, sd 1), samples are re-normalised the same way
   (``renormalise = "auto"``); otherwise a classifier spots "max != 1" at once.
 
 The second-stage densities live in :mod:`vaelab.samplers` (any VAE can use them); the noise level
@@ -68,7 +68,7 @@ from vaelab.models.torch_base import FitJob, TorchGenerator
 from vaelab.samplers import make_sampler
 
 # renormalisation modes, stored as an integer code with the weights
-_RENORM_CODES = {"none": 0, "minmax": 1, "l2": 2, "l1": 3}
+_RENORM_CODES = {"none": 0, "minmax": 1, "l2": 2, "l1": 3, "snv": 4}
 _RENORM_NAMES = {v: k for k, v in _RENORM_CODES.items()}
 _TINY = 1e-12
 _LEVEL_FLOOR = 1e-6  # noise level (rms per free dimension, z-scored units) below which data count as noise-free
@@ -95,7 +95,7 @@ class VaelabCVAEConfig(ModelConfig):
     texture_rank: int = 16  # rank of the per-class Gaussians of the residuals ("lowrank")
     texture_cov: str = "empirical"  # residual covariance per class: "empirical" (full) | "lowrank" (+ diagonal)
     whiten: str = "level"  # residuals divided by: "level" (noise level s; decoder sd without axes) | "decoder" | "none"
-    renormalise: str = "auto"  # "auto" | "none" | "minmax" | "l2" | "l1"
+    renormalise: str = "auto"  # "auto" | "none" | "minmax" | "l2" | "l1" | "snv"
     epochs: int = 300
     batch_size: int = 128
     lr: float = 2e-3
@@ -599,6 +599,8 @@ def _detect_renorm(flat: np.ndarray, tol: float = 1e-6) -> str:
         return "l2"
     if np.all(np.abs(np.abs(flat).sum(axis=1) - 1) <= tol):
         return "l1"
+    if np.all(np.abs(flat.mean(axis=1)) <= tol) and np.all(np.abs(flat.std(axis=1) - 1) <= tol):
+        return "snv"
     return "none"
 
 
@@ -611,6 +613,9 @@ def _renormalise(x: torch.Tensor, mode: str) -> torch.Tensor:
         return x / x.norm(dim=1, keepdim=True).clamp_min(_TINY)
     if mode == "l1":
         return x / x.abs().sum(dim=1, keepdim=True).clamp_min(_TINY)
+    if mode == "snv":
+        centred = x - x.mean(dim=1, keepdim=True)
+        return centred / centred.pow(2).mean(dim=1, keepdim=True).sqrt().clamp_min(_TINY)
     return x
 
 

@@ -20,6 +20,11 @@ each spectrum; the normalisations on all points of a sample.
 ``vector``  vector (L2) normalisation: each sample divided by its Euclidean norm.
 ``area``    area (L1) normalisation: each sample divided by the sum of its absolute values.
             An all-zero sample stays zero in both normalisations.
+``snv``     standard normal variate: each spectrum centred and divided by its sd.
+``msc``     multiplicative scatter correction against the training mean spectrum (fitted).
+``d1``, ``d2``  first / second Savitzky–Golay derivative (window 11, polyorder 2, per channel).
+``crop:LO-HI``  keep the part of the spectral axis from LO to HI (axis units when the data have
+            an axis, else point indices; fitted).
 """
 
 from __future__ import annotations
@@ -195,3 +200,158 @@ class AreaNorm(_Norm):
 
     name = "area"
     order = 1
+
+
+# ---------------------------------------------------------------------------- scatter, derivatives, crop
+# Written here rather than wrapped: each is a few lines of numpy/scipy, must save to JSON (chemotools'
+# transformers keep their state in attributes meant for pickling) and work on any trailing shape;
+# tests/test_chemometrics_steps.py checks them against chemotools' transformers.
+
+@register_step
+class SNV(_SpectralStep):
+    """Standard normal variate (Barnes et al. 1989): each spectrum minus its mean, divided by its
+    standard deviation (ddof 0), along the last axis. A flat spectrum maps to zeros (chemotools: NaN)."""
+
+    name = "snv"
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        rows = _spectra(self.name, X)
+        centred = rows - rows.mean(axis=1, keepdims=True)
+        sd = centred.std(axis=1, keepdims=True)
+        return np.where(sd > 0, centred / np.where(sd > 0, sd, 1.0), 0.0)
+
+
+@register_step
+class MSC(_SpectralStep):
+    """Multiplicative scatter correction (Geladi et al. 1985): each spectrum ``x`` is regressed on the
+    training mean spectrum ``r`` (``x ~ b r + a``, least squares) and replaced by ``(x - a) / b``.
+
+    The reference (mean of all training spectra along the last axis) is the fitted state.
+    """
+
+    name = "msc"
+    per_sample = False
+
+    def __init__(self) -> None:
+        self.reference_: np.ndarray | None = None
+
+    def fit(self, X: np.ndarray) -> MSC:
+        rows = _spectra(self.name, X)
+        self.reference_ = rows.mean(axis=0)
+        if np.ptp(self.reference_) == 0:
+            raise InputError("preprocessing 'msc': the mean training spectrum is flat; no scatter to correct")
+        return self
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        if self.reference_ is None:
+            raise InputError("preprocessing 'msc' used before it was fitted")
+        rows = _spectra(self.name, X)
+        if rows.shape[1] != len(self.reference_):
+            raise InputError(f"preprocessing 'msc': spectra have {rows.shape[1]} points, the reference "
+                             f"{len(self.reference_)}")
+        r = self.reference_ - self.reference_.mean()
+        xc = rows - rows.mean(axis=1, keepdims=True)
+        slope = (xc @ r) / (r @ r)
+        intercept = rows.mean(axis=1) - slope * self.reference_.mean()
+        safe = np.where(slope != 0, slope, 1.0)
+        return (rows - intercept[:, None]) / safe[:, None]
+
+    def state(self) -> dict[str, Any]:
+        assert self.reference_ is not None
+        return {"reference": self.reference_.tolist()}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        self.reference_ = np.asarray(state["reference"], dtype=np.float64)
+
+
+@register_step
+class D1(SavGol):
+    """First Savitzky–Golay derivative along the last axis (per channel; window 11, polyorder 2)."""
+
+    name = "d1"
+    _deriv = 1
+
+    def __init__(self, window: int = 11, polyorder: int = 2, deriv: int | None = None):
+        if deriv is not None and deriv != self._deriv:
+            raise InputError(f"preprocessing {self.name!r}: deriv is fixed to {self._deriv}")
+        super().__init__(window=window, polyorder=polyorder, deriv=self._deriv)
+
+
+@register_step
+class D2(D1):
+    """Second Savitzky–Golay derivative along the last axis (per channel; window 11, polyorder 2)."""
+
+    name = "d2"
+    _deriv = 2
+
+
+@register_step
+class Crop(_SpectralStep):
+    """Keep a range of the spectral axis (last axis): ``crop:LO-HI`` on the command line.
+
+    With an axis given when fitting (the data's wavenumbers / Raman shifts) the points with
+    ``LO <= axis <= HI`` are kept; without one, ``LO`` and ``HI`` are 0-based point indices (both
+    kept). The kept indices are the fitted state.
+    """
+
+    name = "crop"
+    per_sample = False
+    uses_axis = True
+
+    def __init__(self, lo: float | None = None, hi: float | None = None):
+        if lo is None or hi is None:
+            raise InputError("preprocessing 'crop' needs a range: crop:LO-HI")
+        self.lo, self.hi = _number(self.name, "lo", lo), _number(self.name, "hi", hi)
+        if self.hi < self.lo:
+            raise InputError(f"preprocessing 'crop': empty range {lo:g}-{hi:g} (HI < LO)")
+        self.keep_: np.ndarray | None = None
+        self.n_in_: int | None = None
+
+    @classmethod
+    def from_arg(cls, arg: str) -> Crop:
+        """``"LO-HI"`` (numbers, LO may be negative) -> ``Crop(LO, HI)``."""
+        import re
+
+        num = r"[-+]?(?:\d+\.?\d*|\.\d+)(?:[eE][-+]?\d+)?"
+        m = re.fullmatch(rf"\s*({num})\s*-\s*({num})\s*", arg)
+        if m is None:
+            raise InputError(f"preprocessing 'crop': range {arg!r} is not of the form LO-HI (e.g. crop:400-1800)")
+        return cls(float(m.group(1)), float(m.group(2)))
+
+    def params(self) -> dict[str, Any]:
+        return {"lo": self.lo, "hi": self.hi}
+
+    def fit(self, X: np.ndarray, axis: np.ndarray | None = None) -> Crop:
+        m = np.asarray(X).shape[-1]
+        pos = np.arange(m, dtype=np.float64) if axis is None else np.asarray(axis, dtype=np.float64).reshape(-1)
+        if len(pos) != m:
+            raise InputError(f"preprocessing 'crop': the axis has {len(pos)} values for {m} points")
+        keep = np.flatnonzero((pos >= self.lo) & (pos <= self.hi))
+        if len(keep) == 0:
+            where = "points" if axis is None else f"axis values ({pos.min():g} to {pos.max():g})"
+            raise InputError(f"preprocessing 'crop': no {where} in {self.lo:g}-{self.hi:g}")
+        self.keep_, self.n_in_ = keep, m
+        return self
+
+    def transform(self, X: np.ndarray) -> np.ndarray:
+        if self.keep_ is None:
+            raise InputError("preprocessing 'crop' used before it was fitted")
+        X = np.asarray(X, dtype=np.float64)
+        if X.ndim < 2 or X.shape[-1] != self.n_in_:
+            raise InputError(f"preprocessing 'crop': spectra have {X.shape[-1] if X.ndim else 0} points, "
+                             f"it was fitted on {self.n_in_}")
+        return X[..., self.keep_]
+
+    def transform_axis(self, axis: np.ndarray | None) -> np.ndarray | None:
+        return None if axis is None or self.keep_ is None else np.asarray(axis, dtype=np.float64)[self.keep_]
+
+    def spec_token(self) -> str:
+        return f"crop:{self.lo:g}-{self.hi:g}"
+
+    def state(self) -> dict[str, Any]:
+        assert self.keep_ is not None
+        return {"keep": self.keep_.tolist(), "n_in": self.n_in_}
+
+    def load_state(self, state: dict[str, Any]) -> None:
+        self.keep_ = np.asarray(state["keep"], dtype=np.int64)
+        self.n_in_ = int(state["n_in"])

@@ -22,6 +22,17 @@ from vaelab.runs import generate, per_class_counts, train_run
 from vaelab.training.trainer import stratified_split
 
 
+def _other_part(part: str, tmp: Path, *, seed: int, epochs: int | None, progress: bool, log) -> dict[str, Any]:
+    """The image or audio part of the demo, into ``tmp/images`` or ``tmp/audio``."""
+    if part == "images":
+        from vaelab.modalities.image.demo import run_image_demo
+
+        return run_image_demo(tmp / "images", seed=seed, epochs=epochs, progress=progress, log=log)
+    from vaelab.modalities.audio.demo import run_audio_demo
+
+    return run_audio_demo(tmp / "audio", seed=seed, epochs=epochs, progress=progress, log=log)
+
+
 def run_demo(out: str | Path = "demo_output", *, model: str = "seed-cvae", seed: int = 0, epochs: int | None = None,
              compare: str | None = "vaelab-cvae", progress: bool = True, log=print,
              part: str = "all", command_line: str | None = None) -> dict[str, Any]:
@@ -33,15 +44,14 @@ def run_demo(out: str | Path = "demo_output", *, model: str = "seed-cvae", seed:
     the main metrics of both, with their training times, is printed and written to
     ``comparison.csv``. ``report.html`` shows it all on one page (``command_line`` in its header).
 
-    ``part``: ``all`` (default), ``spectra`` or ``images``; the image part (scikit-learn's 8x8 digits,
-    :mod:`vaelab.modalities.image.demo`) goes to ``out/images/``."""
-    if part not in ("all", "spectra", "images"):
-        raise InputError(f"unknown demo part {part!r}; choose all, spectra or images")
-    if part == "images":
-        from vaelab.modalities.image.demo import run_image_demo
-
+    ``part``: ``all`` (default), ``spectra``, ``images`` or ``audio``; the image part (scikit-learn's 8x8
+    digits, :mod:`vaelab.modalities.image.demo`) goes to ``out/images/``, the audio part (synthesised tones,
+    chirps and noise bursts, :mod:`vaelab.modalities.audio.demo`) to ``out/audio/``."""
+    if part not in ("all", "spectra", "images", "audio"):
+        raise InputError(f"unknown demo part {part!r}; choose all, spectra, images or audio")
+    if part in ("images", "audio"):
         with atomic_dir(Path(out)) as tmp:
-            res = run_image_demo(tmp / "images", seed=seed, epochs=epochs, progress=progress, log=log)
+            res = _other_part(part, tmp, seed=seed, epochs=epochs, progress=progress, log=log)
         log(f"output: {Path(out).resolve()}")
         return res
     t0 = time.perf_counter()
@@ -71,11 +81,12 @@ def run_demo(out: str | Path = "demo_output", *, model: str = "seed-cvae", seed:
             write_text(tmp / "comparison.csv", comparison_csv([model, compare], table))
         write_report_html(tmp, name=out)
         if part == "all":
-            from vaelab.modalities.image.demo import run_image_demo
-
             log("")
             log("image part: scikit-learn's 8x8 digits -> images/")
-            run_image_demo(tmp / "images", seed=seed, epochs=epochs, progress=progress, log=log)
+            _other_part("images", tmp, seed=seed, epochs=epochs, progress=progress, log=log)
+            log("")
+            log("audio part: synthesised tones, chirps and noise bursts -> audio/")
+            _other_part("audio", tmp, seed=seed, epochs=epochs, progress=progress, log=log)
     log("")
     log(format_report(result))
     if other is not None:

@@ -69,13 +69,13 @@ def run_demo(out: str | Path = "demo_output", *, model: str = "seed-cvae", seed:
                                                  progress=progress, axis=ds.axis, extra=about)
             table = comparison_rows({model: (result, t_train), compare: (other, t_other)})
             write_text(tmp / "comparison.csv", comparison_csv([model, compare], table))
-        write_report_html(tmp, name=out)
         if part == "all":
             from vaelab.modalities.image.demo import run_image_demo
 
             log("")
             log("image part: scikit-learn's 8x8 digits -> images/")
             run_image_demo(tmp / "images", seed=seed, epochs=epochs, progress=progress, log=log)
+        write_report_html(tmp, name=out)  # after the image part: the page shows it
     log("")
     log(format_report(result))
     if other is not None:

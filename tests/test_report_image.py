@@ -125,6 +125,13 @@ def test_demo_page_shows_the_image_part_when_the_demo_ran_it(folder, tmp_path, c
     assert {w.split("#")[0] for _, w, _ in page.numbers} == {"metrics.json", *(f"images/{m}/metrics.json" for m in MODELS)}
     text = (demo / "report.html").read_text(encoding="utf-8")
     assert 'id="images"' in text and all(f"images/{m}/nearest_training.png" in text for m in MODELS)
+    alone = tmp_path / "images_only"  # ``vaelab demo --part images``: the image part alone
+    shutil.copytree(demo / "images", alone / "images")
+    assert main(["report", str(alone)]) == 0
+    page = assert_page_matches_json(alone)
+    assert {w.split("#")[0] for _, w, _ in page.numbers} == {f"images/{m}/metrics.json" for m in MODELS}
+    text = (alone / "report.html").read_text(encoding="utf-8")
+    assert 'id="images"' in text and text.count('id="verdict"') == 1
     shutil.rmtree(demo / "images" / MODELS[1])
     capsys.readouterr()
     assert main(["report", str(demo), "--out", str(tmp_path / "x.html")]) == 2

@@ -42,7 +42,9 @@ def run_demo(out: str | Path = "demo_output", *, model: str = "seed-cvae", seed:
 
         with atomic_dir(Path(out)) as tmp:
             res = run_image_demo(tmp / "images", seed=seed, epochs=epochs, progress=progress, log=log)
+            write_report_html(tmp, name=out)
         log(f"output: {Path(out).resolve()}")
+        log(f"report: {(Path(out) / 'report.html').resolve()}")
         return res
     t0 = time.perf_counter()
     ds = coffee()

@@ -18,7 +18,7 @@ from vaelab.reporting.result_folder import Part, ResultFolder, load_result_folde
 
 TITLES = {"evaluate": "Evaluation of synthetic data", "demo": "vaelab demo: synthetic coffee spectra, evaluated",
           "ablate": "Ablation: generators compared", "augment": "Augmentation study",
-          "image": "Evaluation of synthetic images"}
+          "image": "Evaluation of synthetic images", "demo-images": "vaelab demo: synthetic digit images, evaluated"}
 
 
 def _provenance(part: Part, kind: str) -> list[tuple[str, str]]:
@@ -46,14 +46,16 @@ def _study_data(part: Part) -> list[tuple[str, str]]:
                                            f"seeds 0 … {part.doc['seeds'] - 1}") + ", a new fold partition each)")]
 
 
-def _image_demo(folder: ResultFolder) -> str:
-    """The demo's image part (``images/``), when the demo ran it: each model's image evaluation."""
+def _image_demo(folder: ResultFolder, *, verdict_first: bool = False) -> str:
+    """The demo's image part (``images/``), when the demo ran it: each model's image evaluation
+    (``verdict_first``: the first model's verdict is the page's verdict)."""
     from vaelab.reporting import report_image as im
 
     out = ""
-    for p in folder.image_parts:
+    for i, p in enumerate(folder.image_parts):
         model = p.doc.get("model") or p.src
-        out += section(f"Images: {model}", im.verdict(p, f"{model}'s images").replace('id="verdict"', "")
+        v = im.verdict(p, f"{model}'s images")
+        out += section(f"Images: {model}", (v if verdict_first and i == 0 else v.replace('id="verdict"', ""))
                        + im.image_sections(p, title_prefix=f"images, {model}: "), collapsed=False)
     if not out:
         return ""
@@ -75,6 +77,11 @@ def render(folder: ResultFolder, name: str | None = None) -> str:
         head = im.header_items(main)
         body = im.verdict(main, f"{main.doc['model']}'s images" if main.doc.get("model") else "The synthetic images")
         body += im.image_sections(main)
+    elif kind == "demo-images":
+        from vaelab.reporting import report_image as im
+
+        head = im.header_items(main)
+        body = _image_demo(folder, verdict_first=True)
     elif kind in ("evaluate", "demo"):
         head = ev.header_items(main)
         body = ev.verdict(main, f"{main.doc['model']}'s synthetic data" if main.doc.get("model")

@@ -179,7 +179,7 @@ class ResultFolder:
     """A checked result folder: its kind, its documents (the first is the main one)."""
 
     path: Path
-    kind: str  # evaluate | demo | ablate | augment
+    kind: str  # evaluate | demo | demo-images | ablate | augment
     parts: list[Part]
     image_parts: list[Part] = field(default_factory=list)  # the demo's image part (images/<model>/)
 
@@ -310,6 +310,9 @@ def load_result_folder(path: str | Path) -> ResultFolder:
     if not folder.is_dir():
         raise InputError(f"{folder}: no such result folder")
     present = [n for n in KINDS if (folder / n).is_file()]
+    if not present and (folder / "images").is_dir():  # ``vaelab demo --part images``: the image part alone
+        images = _demo_image_parts(folder)
+        return ResultFolder(folder, "demo-images", images, images)
     if not present:
         raise InputError(f"{folder}: no metrics.json, ablation.json or augment.json; not a vaelab result folder "
                          "(or an incomplete one)")

@@ -52,7 +52,11 @@ def run_demo(out: str | Path = "demo_output", *, model: str = "seed-cvae", seed:
     if part in ("images", "audio"):
         with atomic_dir(Path(out)) as tmp:
             res = _other_part(part, tmp, seed=seed, epochs=epochs, progress=progress, log=log)
+            if part == "images":  # the page covers spectra and images; audio writes its own figures and json
+                write_report_html(tmp, name=out)
         log(f"output: {Path(out).resolve()}")
+        if part == "images":
+            log(f"report: {(Path(out) / 'report.html').resolve()}")
         return res
     t0 = time.perf_counter()
     ds = coffee()
@@ -79,11 +83,12 @@ def run_demo(out: str | Path = "demo_output", *, model: str = "seed-cvae", seed:
                                                  progress=progress, axis=ds.axis, extra=about)
             table = comparison_rows({model: (result, t_train), compare: (other, t_other)})
             write_text(tmp / "comparison.csv", comparison_csv([model, compare], table))
-        write_report_html(tmp, name=out)
         if part == "all":
             log("")
             log("image part: scikit-learn's 8x8 digits -> images/")
             _other_part("images", tmp, seed=seed, epochs=epochs, progress=progress, log=log)
+        write_report_html(tmp, name=out)  # after the image part: the page shows it
+        if part == "all":
             log("")
             log("audio part: synthesised tones, chirps and noise bursts -> audio/")
             _other_part("audio", tmp, seed=seed, epochs=epochs, progress=progress, log=log)

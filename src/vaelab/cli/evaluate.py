@@ -42,7 +42,7 @@ def run(args: argparse.Namespace) -> int:
         from vaelab.reporting.image import format_image_report
 
         print(format_image_report(result))
-        print(f"\nwrote {args.out}/metrics.json and figures")
+        print(f"\nwrote {args.out}/metrics.json, figures and report.html")
     else:
         print(format_report(result))
         print(f"\nwrote {args.out}/metrics.json, figures and report.html")

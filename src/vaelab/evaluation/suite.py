@@ -220,7 +220,8 @@ def evaluate_files(real: str | Path, synthetic: str | Path, *, out: str | Path, 
     hold_ds = load_data(holdout, label_column=label_column, group_column=group_column,
                         split=holdout_split) if holdout else None
     if real_ds.spec is not None and real_ds.spec.kind == "image":
-        return _evaluate_image_files(real_ds, synth_ds, hold_ds, run=run, seed=seed, out=out, features=features)
+        return _evaluate_image_files(real_ds, synth_ds, hold_ds, run=run, seed=seed, out=out, features=features,
+                                     command_line=command_line)
     axis = real_ds.axis
     from vaelab.experiments.common import data_summary
 
@@ -244,22 +245,29 @@ def evaluate_files(real: str | Path, synthetic: str | Path, *, out: str | Path, 
 
 
 def _evaluate_image_files(real_ds: Dataset, synth_ds: Dataset, hold_ds: Dataset | None, *, run: str | Path | None,
-                          seed: int, out: str | Path, features: Any = None) -> dict[str, Any]:
+                          seed: int, out: str | Path, features: Any = None,
+                          command_line: str | None = None) -> dict[str, Any]:
     """Images: the metrics of :mod:`vaelab.evaluation.image` on the pixels as loaded (image models work on
     the pixels; a run is checked for the shape)."""
     from vaelab.evaluation.image import evaluate_images
+    from vaelab.experiments.common import data_summary
     from vaelab.modalities.image.figures import class_grid, nearest_training
     from vaelab.reporting.figures import nn_distance_histogram
     from vaelab.reporting.image import format_image_report, image_summary_csv
+    from vaelab.reporting.report import write_report_html
     from vaelab.runs import load_run
 
+    provenance: dict[str, Any] = {"command": "evaluate", "vaelab_version": __version__, "command_line": command_line,
+                                  "data": data_summary(real_ds), "model": None}
     if run is not None:
         r = load_run(run)
+        provenance["model"] = r.meta.get("model")
         real_ds = _with_X(real_ds, r.to_model_space(real_ds, "the real data"))
         if hold_ds is not None:
             hold_ds = _with_X(hold_ds, r.to_model_space(hold_ds, "the holdout data"))
     result = evaluate_images(real_ds, synth_ds, holdout=hold_ds, seed=seed, diagnostics=True, features=features)
     diag = result.pop("_diagnostics")
+    result.update(provenance)
     with atomic_dir(Path(out)) as tmp:
         write_text(tmp / "metrics.json", json.dumps(jsonable(result, nonfinite="keep"), indent=1, allow_nan=True) + "\n")
         write_text(tmp / "metrics.csv", image_summary_csv(result))
@@ -268,6 +276,7 @@ def _evaluate_image_files(real_ds: Dataset, synth_ds: Dataset, hold_ds: Dataset 
         nearest_training(synth_ds.X, real_ds.X, tmp / "nearest_training.png", seed=seed)
         nn_distance_histogram(diag["synthetic_to_train"], diag["reference_to_train"], tmp / "nn_distances.png",
                               reference_label=diag["reference_label"])
+        write_report_html(tmp, name=out)
     return result
 
 

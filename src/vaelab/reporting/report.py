@@ -17,7 +17,8 @@ from vaelab.reporting.html import definition_list, esc, page, section
 from vaelab.reporting.result_folder import Part, ResultFolder, load_result_folder
 
 TITLES = {"evaluate": "Evaluation of synthetic data", "demo": "vaelab demo: synthetic coffee spectra, evaluated",
-          "ablate": "Ablation: generators compared", "augment": "Augmentation study"}
+          "ablate": "Ablation: generators compared", "augment": "Augmentation study",
+          "image": "Evaluation of synthetic images", "demo-images": "vaelab demo: synthetic digit images, evaluated"}
 
 
 def _provenance(part: Part, kind: str) -> list[tuple[str, str]]:
@@ -45,6 +46,23 @@ def _study_data(part: Part) -> list[tuple[str, str]]:
                                            f"seeds 0 … {part.doc['seeds'] - 1}") + ", a new fold partition each)")]
 
 
+def _image_demo(folder: ResultFolder, *, verdict_first: bool = False) -> str:
+    """The demo's image part (``images/``), when the demo ran it: each model's image evaluation
+    (``verdict_first``: the first model's verdict is the page's verdict)."""
+    from vaelab.reporting import report_image as im
+
+    out = ""
+    for i, p in enumerate(folder.image_parts):
+        model = p.doc.get("model") or p.src
+        v = im.verdict(p, f"{model}'s images")
+        out += section(f"Images: {model}", (v if verdict_first and i == 0 else v.replace('id="verdict"', ""))
+                       + im.image_sections(p, title_prefix=f"images, {model}: "), collapsed=False)
+    if not out:
+        return ""
+    return section("Image part: scikit-learn's 8x8 digits", '<p class="muted">The same job on images '
+                   "(files under <span class=\"file\">images/</span>).</p>" + out, sid="images", collapsed=False)
+
+
 def render(folder: ResultFolder, name: str | None = None) -> str:
     """The HTML page of a checked result folder (``name``: the folder's name on the page; default its own)."""
     from vaelab.reporting import report_evaluation as ev
@@ -53,7 +71,18 @@ def render(folder: ResultFolder, name: str | None = None) -> str:
     main = folder.main
     kind = folder.kind
     name = folder.path.name if name is None else name
-    if kind in ("evaluate", "demo"):
+    if kind == "evaluate" and main.result is None:  # an image evaluation
+        from vaelab.reporting import report_image as im
+
+        head = im.header_items(main)
+        body = im.verdict(main, f"{main.doc['model']}'s images" if main.doc.get("model") else "The synthetic images")
+        body += im.image_sections(main)
+    elif kind == "demo-images":
+        from vaelab.reporting import report_image as im
+
+        head = im.header_items(main)
+        body = _image_demo(folder, verdict_first=True)
+    elif kind in ("evaluate", "demo"):
         head = ev.header_items(main)
         body = ev.verdict(main, f"{main.doc['model']}'s synthetic data" if main.doc.get("model")
                           else "The synthetic data")
@@ -66,6 +95,7 @@ def render(folder: ResultFolder, name: str | None = None) -> str:
             name = p.doc.get("model") or p.src
             body += section(f"Comparison model: {name}", ev.evaluation_sections(p, title_prefix=f"{name}: "),
                             collapsed=False)
+        body += _image_demo(folder)
     elif kind == "ablate":
         head = _study_data(main) + st.ablation_header(main)
         body = st.ablation_body(main)
@@ -75,7 +105,7 @@ def render(folder: ResultFolder, name: str | None = None) -> str:
     else:  # pragma: no cover - load_result_folder only returns the kinds above
         raise InputError(f"{folder.path}: unknown result kind {kind!r}")
     head += _provenance(main, kind)
-    title = TITLES[kind]
+    title = TITLES["image" if kind == "evaluate" and main.result is None else kind]
     top = (f"<header><h1>{esc(title)}</h1>{definition_list(head)}</header>")
     foot = (f"<footer>Written by vaelab {esc(__version__)} from <span class=\"file\">{esc(main.src)}</span> in "
             f"<span class=\"file\">{esc(name)}</span>. Every number is the result file's value, shown "

@@ -20,20 +20,25 @@ def raised_flags(doc: dict[str, Any]) -> list[str]:
     return [name for name, f in doc["flags"].items() if f["raised"] is True]
 
 
+def flags_sentence(part: Part, name: str) -> str:
+    """``name raise N warning flags: …`` (each with its reason from the JSON) or ``… raise no warning flag``."""
+    doc = part.doc
+    raised = raised_flags(doc)
+    if raised:
+        return (f"{esc(name)} raise {len(raised)} warning flag{'s' if len(raised) > 1 else ''}: "
+                + "; ".join(f"<strong>{esc(FLAG_TITLES.get(k, k))}</strong> "
+                            f"({quoted(doc['flags'][k]['reason'], part.src, pointer('flags', k, 'reason'))})"
+                            for k in raised) + ".")
+    unknown = [k for k, f in doc["flags"].items() if f["raised"] is None]
+    return (f"{esc(name)} raise no warning flag"
+            + (f" ({', '.join(esc(k) for k in unknown)} not computed)" if unknown else "") + ".")
+
+
 def verdict(part: Part, name: str = "The synthetic data") -> str:
     """A paragraph in plain words: flags, distinguishability, utility, novelty — every number from the JSON."""
     doc = part.doc
     raised = raised_flags(doc)
-    unknown = [k for k, f in doc["flags"].items() if f["raised"] is None]
-    s = []
-    if raised:
-        s.append(f"{esc(name)} raise {len(raised)} warning flag{'s' if len(raised) > 1 else ''}: "
-                 + "; ".join(f"<strong>{esc(FLAG_TITLES.get(k, k))}</strong> "
-                             f"({quoted(doc['flags'][k]['reason'], part.src, pointer('flags', k, 'reason'))})"
-                             for k in raised) + ".")
-    else:
-        s.append(f"{esc(name)} raise no warning flag"
-                 + (f" ({', '.join(esc(k) for k in unknown)} not computed)" if unknown else "") + ".")
+    s = [flags_sentence(part, name)]
     if doc["c2st_auc"] is not None:
         s.append(f"A random-forest classifier tells synthetic from real samples with ROC AUC {part.num('c2st_auc')} "
                  f"({esc(metric('c2st_auc').read)}).")
@@ -52,7 +57,8 @@ def verdict(part: Part, name: str = "The synthetic data") -> str:
 
 def flags_section(part: Part) -> str:
     items = []
-    for name, raised, reason in part.result.flag_rows():
+    for name, f in part.doc["flags"].items():
+        raised, reason = f["raised"], f["reason"]
         extra = ""
         if part.doc["flags"][name].get("value") is not None:
             extra = (f' <span class="muted">(value {part.num("flags", name, "value")}, threshold '
@@ -184,22 +190,28 @@ def comparison_table(parts: list[Part]) -> str:
     return table(["metric", *models, "how to read"], rows, cls="comparison")
 
 
+def data_items(part: Part, unit: str = "values", what: str = "samples") -> list[tuple[str, str]]:
+    """Header lines on the data: its source, the shape of one sample (in ``unit``), the classes and their counts."""
+    data = part.doc.get("data")
+    if not data:
+        return [("classes", ", ".join(f"<q>{esc(c)}</q>" for c in part.doc["diversity"]))]
+    items = [("data set", f'<span class="cmd">{esc(data["source"] or "in memory")}</span>')]
+    if part.shape():
+        items.append(("one sample", part.shape() + " " + unit))
+    items.append((f"classes (real training {what})", ", ".join(
+        f"<q>{esc(c)}</q>: {part.num('data', 'class_counts', i)}" for i, c in enumerate(data["classes"]))))
+    return items
+
+
 def header_items(part: Part) -> list[tuple[str, str]]:
     """Header lines of an evaluation: data, classes, groups, model, preprocessing, seed, sizes."""
     doc = part.doc
-    items: list[tuple[str, str]] = []
+    items = data_items(part)
     data = doc.get("data")
     if data:
-        items.append(("data set", f'<span class="cmd">{esc(data["source"] or "in memory")}</span>'))
-        if part.shape():
-            items.append(("one sample", part.shape() + " values"))
-        items.append(("classes (real training samples)", ", ".join(
-            f"<q>{esc(c)}</q>: {part.num('data', 'class_counts', i)}" for i, c in enumerate(data["classes"]))))
         groups = (f"{part.num('data', 'n_groups')} groups (kept on one side of every split)"
                   if data.get("n_groups") is not None else "none (samples treated as independent)")
         items.append(("groups", groups))
-    else:
-        items.append(("classes", ", ".join(f"<q>{esc(c)}</q>" for c in doc["diversity"])))
     holdout = part.num("n_holdout") if doc["n_holdout"] is not None else "none"
     items.append(("samples", f"real {part.num('n_real')}, synthetic {part.num('n_synthetic')}, held out {holdout}"))
     items.append(("model", esc(doc.get("model") or "not recorded")))
@@ -214,4 +226,4 @@ def header_items(part: Part) -> list[tuple[str, str]]:
     return items
 
 
-__all__ = ["comparison_table", "evaluation_sections", "header_items", "raised_flags", "verdict"]
+__all__ = ["comparison_table", "data_items", "flags_sentence", "evaluation_sections", "header_items", "raised_flags", "verdict"]

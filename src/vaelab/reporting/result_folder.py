@@ -59,6 +59,26 @@ EVALUATE_SCHEMA: list[tuple[str, _Type]] = [
     ("?command_line", STR_OR_NONE), ("?model", STR_OR_NONE), ("?preprocess", STR_OR_NONE),
     ("?vaelab_version", STR), ("?data", DICT),
 ]
+# an image evaluation (vaelab.evaluation.image.evaluate_images): its own keys, reference rows as full evaluations
+IMAGE_NUMBERS = ("c2st_auc", "precision", "recall", "density", "coverage", "frechet", "kid", "dcr_ratio",
+                 "closer_than_holdout")
+_IMAGE_ROW: list[tuple[str, _Type]] = [
+    ("n_real", INT), ("n_synthetic", INT), ("n_holdout", INT_OR_NONE), *[(k, NUM) for k in IMAGE_NUMBERS],
+    ("dcr_reference", STR), ("diversity", DICT), ("diversity/*", NUM),
+    ("?c2st/fold_aucs", LIST), ("?c2st/fold_aucs/*", NUM),
+    ("tstr", DICT_OR_NONE), ("?tstr/roc_auc", NUM), ("?tstr/balanced_accuracy", NUM),
+    ("trtr", DICT_OR_NONE), ("?trtr/roc_auc", NUM), ("?trtr/balanced_accuracy", NUM), ("tstr_trtr_auc", NUM),
+    ("flags", DICT), ("flags/*", DICT), ("flags/*/raised", BOOL_OR_NONE), ("flags/*/reason", STR),
+    ("flags/*/value", NUM), ("flags/*/threshold", NUM),
+]
+IMAGE_SCHEMA: list[tuple[str, _Type]] = [
+    *_IMAGE_ROW, ("modality", STR), ("seed", INT), ("features", DICT), ("features/name", STR),
+    ("classifier", DICT), ("classifier/name", STR), ("notes", LIST), ("notes/*", STR),
+    ("?references", DICT), *[("?references/*/" + k.lstrip("?"), t) for k, t in _IMAGE_ROW],
+    ("?references/*/expected_flags", LIST), ("?references/*/expected_flags/*", STR),
+    ("?references/*/as_expected", BOOL_OR_NONE), ("?reference_notes", DICT), ("?reference_notes/*", STR),
+    ("?command_line", STR_OR_NONE), ("?model", STR_OR_NONE), ("?vaelab_version", STR), ("?data", DICT),
+]
 DATA_SCHEMA: list[tuple[str, _Type]] = [
     ("data", DICT), ("data/source", STR_OR_NONE), ("data/n", INT), ("data/classes", LIST), ("data/classes/*", STR),
     ("data/class_counts", LIST), ("data/class_counts/*", INT), ("?data/n_groups", INT_OR_NONE),
@@ -159,8 +179,9 @@ class ResultFolder:
     """A checked result folder: its kind, its documents (the first is the main one)."""
 
     path: Path
-    kind: str  # evaluate | demo | ablate | augment
+    kind: str  # evaluate | demo | demo-images | ablate | augment
     parts: list[Part]
+    image_parts: list[Part] = field(default_factory=list)  # the demo's image part (images/<model>/)
 
     @property
     def main(self) -> Part:
@@ -204,6 +225,15 @@ def evaluate_figures(doc: dict[str, Any]) -> list[FigureSpec]:
     ]
 
 
+def image_figures(doc: dict[str, Any]) -> list[FigureSpec]:
+    """The figures an image evaluation (``vaelab evaluate`` on images, the demo's image part) draws."""
+    return [
+        FigureSpec("real_vs_synthetic.png", "Real (left) and generated (right) images, one row per class", True),
+        FigureSpec("nearest_training.png", "Generated images beside their nearest training image (pixels)", True),
+        FigureSpec("nn_distances.png", "Distance of each sample to its nearest training sample (features)", False),
+    ]
+
+
 def _load_figures(folder: Path, prefix: str, specs: list[FigureSpec]) -> list[tuple[FigureSpec, bytes]]:
     out = []
     for spec in specs:
@@ -224,9 +254,30 @@ def _typed(cls: type[Result], doc: Any, rel: str) -> Any:
         raise InputError(f"{rel}: {str(e).split(': ', 1)[-1]}") from None
 
 
+def is_image(doc: Any) -> bool:
+    return isinstance(doc, dict) and doc.get("modality") == "image"
+
+
+def _image_part(folder: Path, prefix: str, doc: Any) -> Part:
+    rel = prefix + "metrics.json"
+    check_schema(doc, IMAGE_SCHEMA, rel)
+    if "data" in doc:
+        check_schema(doc, DATA_SCHEMA, rel)
+    for k in ("n_real", "n_synthetic"):
+        if doc[k] < 0:
+            raise InputError(f"{rel}: entry '/{k}' is negative")
+    for row in [doc, *doc.get("references", {}).values()]:
+        for k in IMAGE_NUMBERS:
+            if row[k] is not None and math.isinf(row[k]):
+                raise InputError(f"{rel}: entry {k!r} is infinite")
+    return Part(rel, doc, None, _load_figures(folder, prefix, image_figures(doc)))
+
+
 def _evaluation_part(folder: Path, prefix: str) -> Part:
     rel = prefix + "metrics.json"
     doc = _read_json(folder / "metrics.json", rel)
+    if is_image(doc):
+        return _image_part(folder, prefix, doc)
     result = _typed(EvaluationResult, doc, rel)
     check_schema(doc, EVALUATE_SCHEMA, rel)
     if "data" in doc:
@@ -259,6 +310,9 @@ def load_result_folder(path: str | Path) -> ResultFolder:
     if not folder.is_dir():
         raise InputError(f"{folder}: no such result folder")
     present = [n for n in KINDS if (folder / n).is_file()]
+    if not present and (folder / "images").is_dir():  # ``vaelab demo --part images``: the image part alone
+        images = _demo_image_parts(folder)
+        return ResultFolder(folder, "demo-images", images, images)
     if not present:
         raise InputError(f"{folder}: no metrics.json, ablation.json or augment.json; not a vaelab result folder "
                          "(or an incomplete one)")
@@ -276,7 +330,7 @@ def load_result_folder(path: str | Path) -> ResultFolder:
                 if not (folder / compare / "metrics.json").is_file():
                     raise InputError(f"{compare}/metrics.json: missing; the demo folder is incomplete")
                 parts.append(_evaluation_part(folder / compare, compare + "/"))
-        return ResultFolder(folder, kind, parts)
+        return ResultFolder(folder, kind, parts, _demo_image_parts(folder) if kind == "demo" else [])
     doc = _read_json(folder / name, name)
     result = _typed(AblationResult if kind == "ablate" else AugmentResult, doc, name)
     check_schema(doc, ABLATE_SCHEMA if kind == "ablate" else AUGMENT_SCHEMA, name)
@@ -286,6 +340,24 @@ def load_result_folder(path: str | Path) -> ResultFolder:
                "Balanced accuracy against augmentation factor, one panel per classifier (mean ± sd)")
     figs = _load_figures(folder, "", [FigureSpec(f"{stem}.png", caption, True)])
     return ResultFolder(folder, kind, [Part(name, doc, result, figs)])
+
+
+def _demo_image_parts(folder: Path) -> list[Part]:
+    """The demo's image part (``images/<model>/metrics.json``, written by ``--part all``), when it ran."""
+    from vaelab.modalities.image.demo import MODELS
+
+    if not (folder / "images").is_dir():
+        return []
+    parts = []
+    for model in MODELS:
+        rel = f"images/{model}/"
+        if not (folder / rel / "metrics.json").is_file():
+            raise InputError(f"{rel}metrics.json: missing; the demo's image part is incomplete")
+        doc = _read_json(folder / rel / "metrics.json", rel + "metrics.json")
+        if not is_image(doc):
+            raise InputError(f"{rel}metrics.json: entry '/modality' should be \"image\"")
+        parts.append(_image_part(folder / rel, rel, doc))
+    return parts
 
 
 def augment_scores(doc: dict[str, Any]) -> list[str]:
@@ -331,4 +403,4 @@ def _check_study(doc: dict[str, Any], kind: str, rel: str) -> None:
 
 
 __all__ = ["FigureSpec", "Part", "ResultFolder", "augment_scores", "check_schema", "evaluate_figures",
-           "load_result_folder"]
+           "image_figures", "is_image", "load_result_folder"]

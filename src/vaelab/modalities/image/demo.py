@@ -43,6 +43,7 @@ def run_image_demo(out: Path, *, seed: int = 0, epochs: int | None = None, progr
     from vaelab.core.jsonable import jsonable
     from vaelab.data.io import write_data
     from vaelab.evaluation.image import evaluate_images
+    from vaelab.experiments.common import data_summary
     from vaelab.modalities.image.features import fit_feature_extractor
     from vaelab.modalities.image.figures import class_grid, nearest_training
     from vaelab.reporting.image import format_image_report, image_summary_csv
@@ -70,6 +71,7 @@ def run_image_demo(out: Path, *, seed: int = 0, epochs: int | None = None, progr
         r = evaluate_images(train, synth, holdout=holdout, seed=seed, extractor=ext, cnn_epochs=cnn_epochs,
                             references=model == MODELS[0], diagnostics=False)
         r["model"] = model
+        r["data"] = data_summary(train)
         (sub / "metrics.json").write_text(json.dumps(jsonable(r, nonfinite="keep"), indent=1, allow_nan=True) + "\n")
         (sub / "metrics.csv").write_text(image_summary_csv(r))
         (sub / "report.txt").write_text(format_image_report(r) + "\n")

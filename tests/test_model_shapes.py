@@ -38,14 +38,15 @@ def test_models_train_on_28x28_samples_and_return_that_shape(tmp_path, name, cfg
 def test_default_model_per_modality_and_hook():
     assert default_model("spectrum") == "vaelab-cvae" == default_model(None)
     assert default_model("image") == "vaelab-image"
-    with pytest.raises(InputError, match="no default model for audio"):
-        default_model("audio")
+    assert default_model("audio") == "vaelab-audio"
+    with pytest.raises(InputError, match="no default model for generic"):
+        default_model("generic")
     cls = type(get_model("ppca"))
     try:
-        register(cls, default_for="audio")
-        assert default_model("audio") == "ppca"
+        register(cls, default_for="generic")
+        assert default_model("generic") == "ppca"
     finally:
-        DEFAULT_MODEL_FOR.pop("audio", None)
+        DEFAULT_MODEL_FOR.pop("generic", None)
 
 
 def test_modalities_declared_and_checked():

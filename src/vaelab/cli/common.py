@@ -30,7 +30,7 @@ def load(path: str, args: argparse.Namespace | None = None):
     """The data file ``path`` with the label/group columns of ``args``."""
     from vaelab.data.io import load_data
 
-    if Path(path).is_dir():  # an audio folder
+    if Path(path).is_dir() and _is_audio_folder(Path(path)):
         from vaelab.modalities.audio.dataset import load_audio_dataset
         from vaelab.modalities.audio.mel import MelParams
 
@@ -41,6 +41,16 @@ def load(path: str, args: argparse.Namespace | None = None):
                                   group_column=getattr(args, "group_column", None))[0]
     return load_data(path, label_column=getattr(args, "label_column", None), group_column=getattr(args, "group_column", None),
                      split=getattr(args, "split", None))
+
+
+def _is_audio_folder(folder: Path) -> bool:
+    """A folder is audio when it has ``labels.csv`` or holds no PNG/JPEG file; a folder of class
+    sub-folders of images goes to the image reader (both readers give their own one-line errors)."""
+    from vaelab.modalities.image.io import IMAGE_SUFFIXES
+
+    if (folder / "labels.csv").exists():
+        return True
+    return not any(f.suffix.lower() in IMAGE_SUFFIXES for f in folder.rglob("*") if f.is_file())
 
 
 def read_toml(path: str) -> dict[str, Any]:

@@ -133,6 +133,6 @@ def _train_and_evaluate(train: Dataset, holdout: Dataset, folder: Path, model: s
 def _provenance(train: Dataset, command_line: str | None) -> dict[str, Any]:
     """What the report's header shows besides the model: training data, version, command line."""
     from vaelab import __version__
-    from vaelab.experiments.common import data_summary
+    from vaelab.data.dataset import data_summary
 
     return {"vaelab_version": __version__, "command_line": command_line, "data": data_summary(train)}

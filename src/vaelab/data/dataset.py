@@ -103,4 +103,18 @@ class Dataset:
         )
 
 
-__all__ = ["Dataset", "Layout", "SampleSpec", "unique_labels"]
+def data_summary(ds: Dataset) -> dict[str, Any]:
+    """What a result records about its data: source, size, sample shape, classes and counts, groups."""
+    counts = ds.class_counts()
+    return {
+        "source": ds.source,
+        "n": ds.n,
+        "feature_shape": list(ds.feature_shape),
+        "classes": [str(k) for k in counts],
+        "class_counts": list(counts.values()),
+        "grouped": ds.groups is not None,
+        "n_groups": None if ds.groups is None else int(len({str(g) for g in ds.groups.tolist()})),
+    }
+
+
+__all__ = ["Dataset", "Layout", "SampleSpec", "data_summary", "unique_labels"]

@@ -223,7 +223,7 @@ def evaluate_files(real: str | Path, synthetic: str | Path, *, out: str | Path, 
         return _evaluate_image_files(real_ds, synth_ds, hold_ds, run=run, seed=seed, out=out, features=features,
                                      command_line=command_line)
     axis = real_ds.axis
-    from vaelab.experiments.common import data_summary
+    from vaelab.data.dataset import data_summary
 
     provenance: dict[str, Any] = {"command": "evaluate", "vaelab_version": __version__, "command_line": command_line,
                                   "data": data_summary(real_ds), "model": None, "preprocess": None}
@@ -249,8 +249,8 @@ def _evaluate_image_files(real_ds: Dataset, synth_ds: Dataset, hold_ds: Dataset 
                           command_line: str | None = None) -> dict[str, Any]:
     """Images: the metrics of :mod:`vaelab.evaluation.image` on the pixels as loaded (image models work on
     the pixels; a run is checked for the shape)."""
+    from vaelab.data.dataset import data_summary
     from vaelab.evaluation.image import evaluate_images
-    from vaelab.experiments.common import data_summary
     from vaelab.modalities.image.figures import class_grid, nearest_training
     from vaelab.reporting.figures import nn_distance_histogram
     from vaelab.reporting.image import format_image_report, image_summary_csv

@@ -14,7 +14,7 @@ from vaelab.core.atomic import atomic_dir, write_text
 from vaelab.core.errors import InputError
 from vaelab.core.jsonable import jsonable
 from vaelab.core.labels import labels_to_json, unique_labels
-from vaelab.data.dataset import Dataset
+from vaelab.data.dataset import Dataset, data_summary
 from vaelab.data.preprocess import Preprocessing
 from vaelab.data.sample import SampleSpec
 from vaelab.experiments.splits import fold_splits, label_keys
@@ -144,19 +144,6 @@ def class_counts(y: np.ndarray) -> dict[Any, int]:
 def scaled_counts(counts: dict[Any, int], factor: float) -> dict[Any, int]:
     """``round(factor × n)`` per class (halves round up)."""
     return {k: int(math.floor(factor * n + 0.5)) for k, n in counts.items()}
-
-
-def data_summary(ds: Dataset) -> dict[str, Any]:
-    counts = ds.class_counts()
-    return {
-        "source": ds.source,
-        "n": ds.n,
-        "feature_shape": list(ds.feature_shape),
-        "classes": [str(k) for k in counts],
-        "class_counts": list(counts.values()),
-        "grouped": ds.groups is not None,
-        "n_groups": None if ds.groups is None else int(len(np.unique(label_keys(ds.groups)))),
-    }
 
 
 __all__ = ["build_generator", "choose_preprocess", "class_counts", "data_summary", "fold_data", "jsonable",

@@ -41,9 +41,9 @@ def run_image_demo(out: Path, *, seed: int = 0, epochs: int | None = None, progr
     import json
 
     from vaelab.core.jsonable import jsonable
+    from vaelab.data.dataset import data_summary
     from vaelab.data.io import write_data
     from vaelab.evaluation.image import evaluate_images
-    from vaelab.experiments.common import data_summary
     from vaelab.modalities.image.features import fit_feature_extractor
     from vaelab.modalities.image.figures import class_grid, nearest_training
     from vaelab.reporting.image import format_image_report, image_summary_csv

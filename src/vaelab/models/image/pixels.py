@@ -75,3 +75,13 @@ def level_width(scale: torch.Tensor) -> float:
     """Width of one level in [0, 1] units (0 for continuous data): the dequantisation noise."""
     lo, hi, step = (float(v) for v in scale)
     return step / (hi - lo) if step > 0 else 0.0
+
+
+def image_support(feature_shape: tuple[int, ...]) -> str | None:
+    """``None`` when an image model can train on samples of ``feature_shape``, else the reason (the
+    ``supports`` answer of every image model)."""
+    try:
+        image_shape(tuple(feature_shape))
+    except InputError as e:
+        return str(e)
+    return None

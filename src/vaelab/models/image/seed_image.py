@@ -17,10 +17,9 @@ import numpy as np
 import torch
 import torch.nn.functional as F
 
-from vaelab.core.errors import InputError
 from vaelab.models.base import ModelConfig
 from vaelab.models.image.nets import MLPVAENet
-from vaelab.models.image.pixels import fit_scale, from_unit, image_shape, to_unit
+from vaelab.models.image.pixels import fit_scale, from_unit, image_support, to_unit
 from vaelab.models.torch_base import TorchGenerator
 
 
@@ -51,11 +50,7 @@ class SeedImageVAE(TorchGenerator):
 
     @classmethod
     def supports(cls, feature_shape: tuple[int, ...]) -> str | None:
-        try:
-            image_shape(tuple(feature_shape))
-        except InputError as e:
-            return str(e)
-        return None
+        return image_support(feature_shape)
 
     def build_module(self, feature_shape: tuple[int, ...], n_classes: int) -> torch.nn.Module:
         return MLPVAENet(math.prod(feature_shape), n_classes, int(self.config.hidden), int(self.config.latent_dim))

@@ -47,6 +47,7 @@ from vaelab.models.image.pixels import (
     from_nchw,
     from_unit,
     image_shape,
+    image_support,
     level_width,
     to_nchw,
     to_unit,
@@ -125,11 +126,7 @@ class VaelabImage(TorchGenerator):
 
     @classmethod
     def supports(cls, feature_shape: tuple[int, ...]) -> str | None:
-        try:
-            image_shape(tuple(feature_shape))
-        except InputError as e:
-            return str(e)
-        return None
+        return image_support(feature_shape)
 
     # ------------------------------------------------------------------ network
     def build_module(self, feature_shape: tuple[int, ...], n_classes: int) -> torch.nn.Module:

@@ -13,6 +13,9 @@ def add_parser(sub: Any) -> None:
     e.add_argument("--real", required=True, metavar="DATA", help="the real (training) data")
     e.add_argument("--synthetic", required=True, metavar="FILE")
     e.add_argument("--holdout", default=None, metavar="DATA", help="real data not used for training")
+    e.add_argument("--reference", default=None, metavar="DIR",
+                   help="audio: held-out clips of the training sources (speakers), not used for training; when "
+                        "given, synthetic clips are compared with these instead of the training clips")
     e.add_argument("--holdout-split", default=None, metavar="S",
                    help="part of a MedMNIST-layout holdout npz (default test)")
     e.add_argument("--run", default=None, metavar="RUN_DIR", help="apply this run's preprocessing to the real files")
@@ -31,6 +34,10 @@ def run(args: argparse.Namespace) -> int:
 
         evaluate_folders(args)
         return 0
+    if args.reference is not None:
+        from vaelab.core.errors import InputError
+
+        raise InputError("--reference is for audio folders (--real DIR)")
     from vaelab.evaluation.suite import evaluate_files
     from vaelab.reporting.tables import format_report
 

@@ -5,8 +5,18 @@ clips only): ``cnn`` = pooled 64-d embedding of :class:`~vaelab.modalities.audio
 classify the real training clips; ``melstats`` = :func:`~vaelab.modalities.audio.features.mel_statistics`.
 In each: C2ST (random forest, speaker/group-aware folds when the real clips have groups), Fréchet distance,
 PRDC, DCR (against a holdout); plus TSTR / TRTR with the same CNN trained from scratch on synthetic / real
-training clips and tested on the holdout, a real-vs-real C2ST reference (holdout vs training clips) and the
-standard flags.
+training clips and tested on the holdout, a real-vs-real C2ST reference and the standard flags.
+
+Which real clips the synthetic ones are compared with (the protocol). A generator can only learn the sources
+(speakers, recording sessions) of its training clips, and the CNN embedding is trained on those very clips, so
+in that space the training clips are "seen" and anything new (a perfect generator's clips included) looks
+different from them. The fair comparison set is therefore ``L_ref``: held-out clips of the TRAINING sources that
+neither the generator nor the CNN has seen. Given ``L_ref``: C2ST, Fréchet and PRDC compare ``L_ref`` with the
+synthetic clips; DCR measures the synthetic clips' distance to the training clips ``L_real`` against the distance of
+``L_ref`` to them (copies of training clips show up there); the real-vs-real reference row is ``L_ref`` vs the
+holdout ``L_hold`` (unseen sources: how much the sources alone are told apart in this protocol). Without
+``L_ref`` the training clips themselves are the comparison set (the older protocol; in the CNN space it overstates
+how distinguishable synthetic clips are) and the reference is the holdout vs the training clips.
 """
 
 from __future__ import annotations
@@ -20,16 +30,25 @@ from vaelab.core.errors import InputError
 
 def evaluate_audio(L_real: np.ndarray, y_real: np.ndarray, L_synth: np.ndarray, y_synth: np.ndarray, *,
                    L_hold: np.ndarray | None = None, y_hold: np.ndarray | None = None,
-                   groups_real: np.ndarray | None = None, seed: int = 0, cnn_epochs: int = 25) -> dict[str, Any]:
-    """Metrics dict (JSON-ready) for synthetic log-mels against real training (and holdout) log-mels."""
+                   groups_real: np.ndarray | None = None, seed: int = 0, cnn_epochs: int = 25,
+                   L_ref: np.ndarray | None = None, groups_ref: np.ndarray | None = None,
+                   groups_hold: np.ndarray | None = None) -> dict[str, Any]:
+    """Metrics dict (JSON-ready) for synthetic log-mels against real log-mels (see the module notes).
+
+    ``L_real`` (n, n_mels, T): the generator's training clips (the CNN is trained on them), ``y_real`` (n,);
+    ``L_synth``, ``y_synth``: the synthetic clips; ``L_hold``, ``y_hold``: clips of unseen sources (TSTR / TRTR
+    test set, real-vs-real reference); ``L_ref``: held-out clips of the training sources, the comparison set when
+    given; ``groups_real`` / ``groups_ref`` / ``groups_hold``: source labels for group-aware C2ST folds.
+    """
     from vaelab.metrics import balanced_accuracy, c2st, compute_flags, dcr, frechet_distance, prdc
     from vaelab.modalities.audio.features import LogMelCNN, mel_statistics
 
     if L_real.shape[1:] != L_synth.shape[1:]:
         raise InputError(f"real clips give log-mels of {L_real.shape[1:]}, synthetic {L_synth.shape[1:]}; "
                          "use the same --sample-rate/--duration/mel settings")
-    if L_hold is not None and L_hold.shape[1:] != L_real.shape[1:]:
-        raise InputError("holdout clips give log-mels of another shape than the real clips")
+    for name, A in (("holdout", L_hold), ("reference", L_ref)):
+        if A is not None and A.shape[1:] != L_real.shape[1:]:
+            raise InputError(f"{name} clips give log-mels of another shape than the real clips")
     cnn = LogMelCNN(epochs=cnn_epochs, seed=seed).fit(L_real, y_real)
     spaces = {"cnn": cnn.transform, "melstats": mel_statistics}
     out: dict[str, Any] = {"features": {"cnn": {"name": "log-mel CNN embedding", "trained_on": "real training clips",
@@ -37,18 +56,26 @@ def evaluate_audio(L_real: np.ndarray, y_real: np.ndarray, L_synth: np.ndarray, 
                                         "melstats": {"name": "mel statistics (mean, std, |delta|, p90 per bin)",
                                                      "n_features": 4 * L_real.shape[1]}},
                            "n_real": int(len(L_real)), "n_synthetic": int(len(L_synth)),
-                           "n_holdout": None if L_hold is None else int(len(L_hold)), "seed": seed}
+                           "n_holdout": None if L_hold is None else int(len(L_hold)),
+                           "n_reference": None if L_ref is None else int(len(L_ref)), "seed": seed,
+                           "protocol": ("synthetic vs held-out clips of the training sources (reference set); DCR "
+                                        "against the training clips" if L_ref is not None else
+                                        "synthetic vs the training clips; DCR against the holdout")}
     for name, f in spaces.items():
         R, S = f(L_real), f(L_synth)
-        m: dict[str, Any] = {"c2st_auc": c2st(R, S, seed=seed, groups_real=groups_real),
-                             "frechet": frechet_distance(R, S, seed=seed)}
-        m.update(prdc(R, S, k=5))
-        if L_hold is not None:
-            H = f(L_hold)
+        C, gC = (R, groups_real) if L_ref is None else (f(L_ref), groups_ref)
+        m: dict[str, Any] = {"c2st_auc": c2st(C, S, seed=seed, groups_real=gC),
+                             "frechet": frechet_distance(C, S, seed=seed)}
+        m.update(prdc(C, S, k=5))
+        H = None if L_hold is None else f(L_hold)
+        if L_ref is not None:
+            m.update(dcr(S, R, C))
+        elif H is not None:
             m.update(dcr(S, R, H))
-            # reference: unseen real clips vs training clips (None when too few clips for 5 folds)
-            m["c2st_auc_real_vs_real"] = (c2st(R, H, seed=seed, groups_real=groups_real)
-                                          if min(len(R), len(H)) >= 10 else None)
+        if H is not None:
+            # reference: clips of unseen sources vs the comparison set (None when too few clips for 5 folds)
+            m["c2st_auc_real_vs_real"] = (c2st(C, H, seed=seed, groups_real=gC, groups_synthetic=groups_hold) if min(len(C), len(H)) >= 10
+                                          else None)
         out[name] = m
     if L_hold is not None and y_hold is not None:
         pred_s = LogMelCNN(epochs=cnn_epochs, seed=seed).fit(L_synth, y_synth).predict(L_hold)
@@ -80,7 +107,7 @@ def evaluate_folders(args: Any) -> dict[str, Any]:
     else:
         p = MelParams(sample_rate=args.sample_rate, duration=args.duration, n_mels=args.n_mels, n_fft=args.n_fft,
                       hop=args.hop)
-    for what in ("synthetic", "holdout"):
+    for what in ("synthetic", "holdout", "reference"):
         v = getattr(args, what)
         if v is not None and not Path(v).is_dir():
             raise InputError(f"{v}: --real is an audio folder, so --{what} must be one too")
@@ -88,10 +115,15 @@ def evaluate_folders(args: Any) -> dict[str, Any]:
     synth = load_clips(args.synthetic, p)
     hold = (load_clips(args.holdout, p, label_column=args.label_column, group_column=args.group_column)
             if args.holdout else None)
+    ref = (load_clips(args.reference, p, label_column=args.label_column, group_column=args.group_column)
+           if args.reference else None)
     res = evaluate_audio(log_mel(real.waves, p), real.y, log_mel(synth.waves, p), synth.y,
                          L_hold=None if hold is None else log_mel(hold.waves, p), y_hold=None if hold is None else hold.y,
-                         groups_real=real.groups, seed=args.seed)
-    res = {"real": str(args.real), "synthetic": str(args.synthetic), "holdout": args.holdout, "mel": p.to_dict(), **res}
+                         groups_real=real.groups, seed=args.seed, L_ref=None if ref is None else log_mel(ref.waves, p),
+                         groups_ref=None if ref is None else ref.groups,
+                         groups_hold=None if hold is None else hold.groups)
+    res = {"real": str(args.real), "synthetic": str(args.synthetic), "holdout": args.holdout,
+           "reference": args.reference, "mel": p.to_dict(), **res}
     with atomic_dir(args.out) as tmp:
         write_text(tmp / "metrics.json", json.dumps(jsonable(res), indent=1) + "\n")
     c = res["cnn"]

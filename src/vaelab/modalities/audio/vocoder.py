@@ -1,50 +1,116 @@
-"""Log-mel -> waveform with Griffin-Lim (librosa's fast/momentum variant, Perraudin et al. 2013)."""
+"""Log-mel -> waveform with Griffin-Lim (fast/momentum variant, Perraudin et al. 2013) and mel-energy matching.
+
+Why the matching: the mel -> linear inversion (:func:`~vaelab.modalities.audio.mel.mel_to_magnitude`) returns
+a magnitude that reproduces the mel, but the output of Griffin-Lim does not: the inverse STFT of inconsistent
+phases cancels part of the energy, so the waveform's own mel falls short of the target (on white noise its mel is
+~0.3 dB low and its band power ~0.8 dB low after 32 iterations). Mel matching ("rounds") re-estimates the target
+magnitude from what the current waveform really contains: per mel band and frame the gain
+``g = M_target / (B |X|)`` (``B`` the mel bank, ``X`` the STFT of the current waveform), spread to FFT bins with the
+bank's normalised weights, multiplies the target magnitude; a few Griffin-Lim iterations follow. After the rounds
+re-applying the mel bank to the output reproduces the target mel (mel distance on noise 0.07 -> 0.04), so the
+output carries the mel's energy. What no mel vocoder can restore is the energy of fine structure finer than the
+mel bands (a harmonic or a sine concentrates its energy in a few FFT bins; the mel keeps only their sum, and any
+smooth inversion puts less power under the same sum): that part of the loss belongs to the mel front end.
+"""
 
 from __future__ import annotations
 
 import numpy as np
 
-from vaelab.modalities.audio.mel import MelParams, mel_to_magnitude, stft
+from vaelab.modalities.audio.mel import MelParams, mel_basis, mel_to_magnitude, stft
+
+
+def _istft(X: np.ndarray, p: MelParams) -> np.ndarray:
+    import librosa
+
+    return librosa.istft(X, hop_length=p.hop, n_fft=p.n_fft, length=p.n_samples)
+
+
+def _spread(p: MelParams) -> tuple[np.ndarray, np.ndarray]:
+    """Mel bank ``B`` (n_mels, F) and its column-normalised transpose ``W`` (F, n_mels): mel gain -> bin gain."""
+    B = mel_basis(p).astype(np.float64)
+    W = (B / np.maximum(B.sum(axis=0, keepdims=True), 1e-12)).T
+    return B, W
+
+
+def mel_gain(M: np.ndarray, X: np.ndarray, p: MelParams, *, max_gain: float = 10.0) -> np.ndarray:
+    """Per-FFT-bin gain (..., F, T) that moves the mel of the STFT ``X`` towards the magnitude mel ``M``.
+
+    Per mel band and frame ``g = M / (B |X|)`` (clipped to ``[1 / max_gain, max_gain]``), spread to bins as the
+    bank's weighted mean; bins outside every mel band get gain 1.
+    """
+    B, W = _spread(p)
+    g = np.clip(M / np.maximum(np.einsum("mf,...ft->...mt", B, np.abs(X)), 1e-12), 1 / max_gain, max_gain)
+    G = np.einsum("fm,...mt->...ft", W, g)
+    G[..., B.sum(axis=0) <= 0, :] = 1.0
+    return G
+
+
+def _gl(S: np.ndarray, M: np.ndarray, p: MelParams, n_iter: int, momentum: float, rounds: int,
+        round_iter: int, seeds: np.ndarray) -> np.ndarray:
+    """Batched Griffin-Lim on target magnitudes ``S`` (n, F, T) with ``rounds`` of mel matching at the end."""
+    ang = np.stack([np.exp(2j * np.pi * np.random.default_rng(int(s)).random(S.shape[1:])) for s in seeds])
+    S = S.copy()
+    k = momentum / (1 + momentum)
+
+    def iterate(ang: np.ndarray, n: int) -> np.ndarray:
+        prev = 0.0
+        for _ in range(n):
+            rebuilt = stft(_istft(S * ang, p), p)
+            a = rebuilt - k * prev
+            ang, prev = a / (np.abs(a) + 1e-16), rebuilt
+        return ang
+
+    ang = iterate(ang, n_iter)
+    for _ in range(rounds):
+        S = S * mel_gain(M, stft(_istft(S * ang, p), p), p)
+        ang = iterate(ang, round_iter)
+    return _istft(S * ang, p).astype(np.float32)
 
 
 def griffin_lim(logmel: np.ndarray, p: MelParams, *, n_iter: int = 32, momentum: float = 0.99,
-                seed: int = 0, jobs: int = 1) -> np.ndarray:
+                seed: int = 0, jobs: int = 1, rounds: int = 3, round_iter: int = 8) -> np.ndarray:
     """(n_mels, T) or (n, n_mels, T) log-mel -> (n_samples,) or (n, n_samples) float32 waveforms.
 
-    Phase starts random (seeded per clip: clip ``i`` uses ``seed + i``), so equal seeds give equal bytes, whatever
-    ``jobs`` (worker processes over clips) is.
+    ``n_iter`` Griffin-Lim iterations from a random phase, then ``rounds`` mel-matching rounds of ``round_iter``
+    iterations each (``rounds=0``: plain Griffin-Lim). Phase starts random, seeded per clip (clip ``i`` uses
+    ``seed + i``), so equal seeds give equal bytes whatever ``jobs`` (worker processes over clips) is.
     """
-    L = np.asarray(logmel)
+    L = np.asarray(logmel, dtype=np.float64)
     single = L.ndim == 2
     L = L[None] if single else L
+    seeds = int(seed) + np.arange(len(L))
     if jobs > 1 and len(L) > 1:
         from concurrent.futures import ProcessPoolExecutor
 
         parts = np.array_split(np.arange(len(L)), min(jobs, len(L)))
         with ProcessPoolExecutor(len(parts)) as ex:
-            outs = list(ex.map(_gl_part, [(L[ix], p, n_iter, momentum, seed + int(ix[0])) for ix in parts]))
+            outs = list(ex.map(_gl_part, [(L[ix], p, n_iter, momentum, int(seeds[ix[0]]), rounds, round_iter)
+                                          for ix in parts]))
         out = np.concatenate(outs)
-        return out[0] if single else out
-    import librosa
-
-    S = mel_to_magnitude(L, p)
-    out = np.empty((len(L), p.n_samples), dtype=np.float32)
-    for i, s in enumerate(S):
-        out[i] = librosa.griffinlim(s, n_iter=int(n_iter), hop_length=p.hop, n_fft=p.n_fft, momentum=float(momentum),
-                                    init="random", random_state=np.random.RandomState(int(seed) + i),
-                                    length=p.n_samples)
+    else:
+        out = np.empty((len(L), p.n_samples), dtype=np.float32)
+        for i in range(0, len(L), 16):  # batches of 16 clips keep memory small
+            sl = slice(i, i + 16)
+            out[sl] = _gl(mel_to_magnitude(L[sl], p), np.exp(L[sl]), p, int(n_iter), float(momentum), int(rounds),
+                          int(round_iter), seeds[sl])
     return out[0] if single else out
 
 
-def true_phase(x: np.ndarray, logmel: np.ndarray, p: MelParams) -> np.ndarray:
-    """Magnitude from the mel, phase of the original waveform: isolates the mel front end's loss."""
-    import librosa
+def true_phase(x: np.ndarray, logmel: np.ndarray, p: MelParams, *, rounds: int = 3) -> np.ndarray:
+    """Magnitude from the mel, phase of the original waveform: isolates the mel front end's loss.
 
+    The same mel matching as :func:`griffin_lim` (``rounds`` times, phase kept) so that the two rows differ only
+    in the phase.
+    """
     S = mel_to_magnitude(logmel, p)
-    ph = np.angle(stft(x, p))
-    return librosa.istft(S * np.exp(1j * ph), hop_length=p.hop, n_fft=p.n_fft, length=p.n_samples).astype(np.float32)
+    M = np.exp(np.asarray(logmel, dtype=np.float64))
+    ph = np.exp(1j * np.angle(stft(x, p)))
+    for _ in range(rounds):
+        S = S * mel_gain(M, stft(_istft(S * ph, p), p), p)
+    return _istft(S * ph, p).astype(np.float32)
 
 
 def _gl_part(args: tuple) -> np.ndarray:
-    L, p, n_iter, momentum, seed = args
-    return griffin_lim(L, p, n_iter=n_iter, momentum=momentum, seed=seed, jobs=1)
+    L, p, n_iter, momentum, seed, rounds, round_iter = args
+    return griffin_lim(L, p, n_iter=n_iter, momentum=momentum, seed=seed, jobs=1, rounds=rounds, round_iter=round_iter)

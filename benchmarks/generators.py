@@ -256,31 +256,43 @@ def reshape_set(s: dict, shape: str, seed: int) -> dict:
 
     ``full``         as loaded;
     ``few-points``   every k-th point of the raw spectra, k = the smallest giving <= 250 points;
-    ``few-spectra``  at most 40 training spectra per class (whole groups, drawn at random), holdout kept.
+    ``few-spectra``  at most 40 training spectra per class (whole groups, drawn at random), holdout kept;
+    ``spectra-N``    the same with at most N per class;
+    ``A+B``          shape A, then shape B (e.g. ``few-points+spectra-100``).
     """
+    if "+" in shape:
+        for part in shape.split("+"):
+            s = reshape_set(s, part, seed)
+        return s
     if shape == "full":
         return s
     out = dict(s)
+    if shape.startswith("spectra-") and shape[8:].isdigit():
+        return _few_spectra(s, int(shape[8:]), seed)
     if shape == "few-points":
         k = -(-s["X_raw"].shape[1] // 250)
         out["X_raw"], out["X_raw_ho"] = s["X_raw"][:, ::k], s["X_raw_ho"][:, ::k]
         return out
     if shape == "few-spectra":
-        rng = np.random.default_rng(seed + 17)
-        keep = []
-        for c in np.unique(s["y"]):
-            idx = np.flatnonzero(s["y"] == c)
-            groups = rng.permutation(np.unique(s["groups"][idx]))
-            chosen: list[int] = []
-            for g in groups:  # whole groups until 40 spectra
-                if len(chosen) >= 40:
-                    break
-                chosen += np.flatnonzero((s["y"] == c) & (s["groups"] == g)).tolist()
-            keep += chosen[:40]
-        keep = np.sort(np.asarray(keep))
-        out.update(X_raw=s["X_raw"][keep], y=s["y"][keep], groups=s["groups"][keep])
-        return out
+        return _few_spectra(s, 40, seed)
     raise SystemExit(f"unknown data shape {shape!r}")
+
+
+def _few_spectra(s: dict, per_class: int, seed: int) -> dict:
+    """At most ``per_class`` training spectra per class (whole groups, drawn at random), holdout kept."""
+    rng = np.random.default_rng(seed + 17)
+    keep = []
+    for c in np.unique(s["y"]):
+        idx = np.flatnonzero(s["y"] == c)
+        groups = rng.permutation(np.unique(s["groups"][idx]))
+        chosen: list[int] = []
+        for g in groups:  # whole groups until per_class spectra
+            if len(chosen) >= per_class:
+                break
+            chosen += np.flatnonzero((s["y"] == c) & (s["groups"] == g)).tolist()
+        keep += chosen[:per_class]
+    keep = np.sort(np.asarray(keep))
+    return {**s, "X_raw": s["X_raw"][keep], "y": s["y"][keep], "groups": s["groups"][keep]}
 
 
 def available(name: str) -> str | None:

@@ -72,7 +72,7 @@ ABLATION = {
     "residual covariance low rank + diagonal (texture_cov=lowrank)": {"texture_cov": "lowrank"},
     "no noise, means only (noise=none)": {"noise": "none"},
     "residuals whitened by decoder sd": {"whiten": "decoder"},
-    "in-sample noise level (level=in_sample)": {"level": "in_sample"},
+    "leave-one-out noise level (level=loo)": {"level": "loo"},
     "latent N(0, I) (prior=standard)": {"prior": "standard"},
     "latent aggregate posterior, no kernel": {"prior": "aggregate"},
     "latent Gaussian mixture (prior=gmm)": {"prior": "gmm"},

@@ -10,9 +10,10 @@ alternatives stay available as options for ablations.
   ``a`` holds the coordinates on the top principal axes ``V`` of the training set (at most
   ``components``, a quarter of the features and half the samples), ``r`` the rest, mostly
   measurement noise. ``s = |r| / sqrt(d - K)`` is the spectrum's noise level (it differs 3x
-  between real Raman spectra), taken leave-one-out (``level = "loo"``: divided by ``1 - h``, ``h``
-  the spectrum's leverage on the axes), because axes fitted to few spectra absorb the noise of
-  the spectra that stick out along them (one of 39 coffee spectra came out 100x too clean). The VAE models ``a`` given the class and ``log s`` (~130 numbers
+  between real Raman spectra). Axes fitted to few spectra absorb the noise of the spectra that
+  stick out along them (one of 39 coffee spectra came out 40x too clean); ``level = "loo"``
+  takes the leave-one-out level instead (divided by ``1 - h``, ``h`` the spectrum's leverage on
+  the axes); not the default: measured in ``benchmarks/RESULTS.md`` (issue 16, session 2). The VAE models ``a`` given the class and ``log s`` (~130 numbers
   instead of ~1000: an epoch is ~10x cheaper); the rest ``r / s`` is modelled per class by a
   Gaussian with the class's empirical covariance (``texture_cov``; or mean + rank-
   ``texture_rank`` + diagonal) in the complement of ``V``, scaled by the sample's noise level. ``components = 0``: the VAE models all features directly.
@@ -96,7 +97,7 @@ class VaelabCVAEConfig(ModelConfig):
     noise: str = "texture"  # "texture" | "decoder": independent noise | "none": means only (as the seed CVAE)
     texture_rank: int = 16  # rank of the per-class Gaussians of the residuals ("lowrank")
     texture_cov: str = "empirical"  # residual covariance per class: "empirical" (full) | "lowrank" (+ diagonal)
-    level: str = "loo"  # noise level of a training spectrum: "loo" (leave-one-out, s / (1 - leverage)) | "in_sample"
+    level: str = "in_sample"  # noise level of a training spectrum: "in_sample" | "loo" (leave-one-out, s / (1 - leverage))
     whiten: str = "level"  # residuals divided by: "level" (noise level s; decoder sd without axes) | "decoder" | "none"
     renormalise: str = "auto"  # "auto" | "none" | "minmax" | "l2" | "l1" | "snv"
     epochs: int = 300

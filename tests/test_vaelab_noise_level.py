@@ -7,7 +7,15 @@ import pytest
 import torch
 
 from vaelab.core.errors import InputError
-from vaelab.models.vaelab_cvae import VaelabCVAE, _fit_space, _leverage, _noise_levels, _top_axes
+from vaelab.models import load_model
+from vaelab.models.vaelab_cvae import (
+    VaelabCVAE,
+    _fit_space,
+    _leverage,
+    _leverage_state,
+    _noise_levels,
+    _top_axes,
+)
 
 
 def _centred(n: int, d: int, rank: int, noise: float, seed: int) -> torch.Tensor:
@@ -70,3 +78,27 @@ def test_fit_space_stores_the_loo_levels_and_their_log_statistics():
 def test_level_option_is_checked():
     with pytest.raises(InputError):
         VaelabCVAE(level="median")
+
+
+def test_leverage_state_for_loo_whitening():
+    # one score column [1, -2, 1]: sum of squares 6, leverages 1/6, 4/6, 1/6, smallest 1 - h = 1/3
+    st = _leverage_state(torch.tensor([[1.0], [-2.0], [1.0]]))
+    torch.testing.assert_close(st["lev_lam"], torch.tensor([6.0]))
+    torch.testing.assert_close(st["lev_floor"], torch.tensor([1 / 3]))
+
+
+def test_loo_whitening_fits_samples_and_round_trips(tmp_path):
+    rng = np.random.default_rng(4)
+    X = np.sin(np.linspace(0, 3, 40)) * (1 + 0.2 * rng.standard_normal((30, 1))) + 0.05 * rng.standard_normal((30, 40))
+    y = np.repeat(["a", "b"], 15)
+    cfg = {"hidden": [16], "latent_dim": 3, "epochs": 15, "batch_size": 16, "patience": 5, "whiten": "loo"}
+    m = VaelabCVAE(**cfg).fit(X, y, seed=0)
+    assert {"lev_lam", "lev_floor"} <= set(m.extra_)
+    assert 0 < float(m.extra_["lev_floor"][0]) < 1
+    S, _ = m.sample({"a": 5, "b": 5}, seed=1)
+    assert np.isfinite(S).all()
+    m.save(tmp_path / "m")
+    S2, _ = load_model(tmp_path / "m").sample({"a": 5, "b": 5}, seed=1)
+    np.testing.assert_array_equal(S, S2)
+    # the default whitening stores nothing new (weights unchanged)
+    assert "lev_lam" not in VaelabCVAE(**{**cfg, "whiten": "level"}).fit(X, y, seed=0).extra_

@@ -98,7 +98,7 @@ class VaelabCVAEConfig(ModelConfig):
     texture_rank: int = 16  # rank of the per-class Gaussians of the residuals ("lowrank")
     texture_cov: str = "empirical"  # residual covariance per class: "empirical" (full) | "lowrank" (+ diagonal)
     level: str = "in_sample"  # noise level of a training spectrum: "in_sample" | "loo" (leave-one-out, s / (1 - leverage))
-    whiten: str = "level"  # residuals divided by: "level" (noise level s; decoder sd without axes) | "decoder" | "none"
+    whiten: str = "level"  # residuals divided by: "level" (noise level s; decoder sd without axes) | "loo" (s / (1 - h)) | "decoder" | "none"
     renormalise: str = "auto"  # "auto" | "none" | "minmax" | "l2" | "l1" | "snv"
     epochs: int = 300
     batch_size: int = 128
@@ -128,7 +128,7 @@ def _check_config(cfg: VaelabCVAEConfig) -> None:
     choices = {"likelihood": ("hetero", "homo"), "prior": ("kde", "aggregate", "gmm", "standard"),
                "noise": ("texture", "decoder", "none"), "init": ("pca", "random"),
                "texture_cov": ("empirical", "lowrank"), "level": ("loo", "in_sample"),
-               "whiten": ("decoder", "level", "none"), "kde_kernel": ("gaussian", "neighbours"),
+               "whiten": ("decoder", "level", "loo", "none"), "kde_kernel": ("gaussian", "neighbours"),
                "renormalise": ("auto", *_RENORM_CODES)}
     for key, allowed in choices.items():
         if getattr(cfg, key) not in allowed:
@@ -362,7 +362,9 @@ class VaelabCVAE(TorchGenerator):
         sampler = self.sampler().fit(mu, logvar, c, module.n_classes, attached=level, seed=job.seed)
         extra.update(_sampler_to_extra(sampler.state_dict()))
         mean, dec_logvar = module.decode(mu, c, level)
-        w = (X[:, : module.D_out] - mean) / self._residual_scale(dec_logvar, level)
+        if module.k > 0 and cfg.whiten == "loo":
+            extra.update(_leverage_state(X[:, : module.k] * module.u_scale[: module.k] + module.u_mean[: module.k]))
+        w = (X[:, : module.D_out] - mean) / self._residual_scale(dec_logvar, level, X[:, : module.D_out], extra)
         extra.update(_prefixed("tex", _fit_gaussians(w, c, module.n_classes, cfg.texture_rank, cfg.texture_cov,
                                                       job.seed)))
         if module.k > 0:
@@ -385,12 +387,23 @@ class VaelabCVAE(TorchGenerator):
         except InputError as e:
             raise InputError(f"{path or self.name}: {e}") from None
 
-    def _residual_scale(self, logvar: torch.Tensor, level: torch.Tensor | None) -> torch.Tensor:
-        """What the residuals of the decoded coordinates are divided by before their Gaussian is fitted."""
+    def _residual_scale(self, logvar: torch.Tensor, level: torch.Tensor | None, u: torch.Tensor | None = None,
+                        extra: dict[str, torch.Tensor] | None = None) -> torch.Tensor:
+        """What the residuals of the decoded coordinates are divided by before their Gaussian is fitted.
+
+        ``u`` (n, D_out): the standardised principal coordinates (``whiten = "loo"``: their leverage,
+        with ``extra``'s ``lev_lam`` and ``lev_floor``, :func:`_leverage_state`)."""
         mode = self.config.whiten
-        if mode == "level" and level is not None:
+        if mode in ("level", "loo") and level is not None:
             m = self.module
-            return torch.exp(level * m.u_scale[m.D_out :] + m.u_mean[m.D_out :])
+            s = torch.exp(level * m.u_scale[m.D_out :] + m.u_mean[m.D_out :])
+            if mode == "level":
+                return s
+            # the leave-one-out level s / (1 - h) (see _noise_levels), h the leverage of the coordinates
+            ex = self.extra_ if extra is None else extra
+            a = u[:, : m.k] * m.u_scale[: m.k] + m.u_mean[: m.k]
+            h = (a.pow(2) / ex["lev_lam"].clamp_min(_TINY)).sum(dim=1, keepdim=True)
+            return s / (1 - h).clamp_min(max(float(ex["lev_floor"][0]), 1e-3))
         if mode == "none":
             return torch.ones_like(logvar)
         return torch.exp(0.5 * logvar)
@@ -427,7 +440,7 @@ class VaelabCVAE(TorchGenerator):
         if self.config.noise == "none":
             u, rest = mean, None
         else:
-            u = mean + self._residual_scale(logvar, level) * self._draw("tex", c, gen)
+            u = mean + self._residual_scale(logvar, level, mean) * self._draw("tex", c, gen)
             rest = self._draw("rest", c, gen) if module.k > 0 else None
         if level is not None:
             u = torch.cat([u, level], dim=1)
@@ -486,6 +499,15 @@ def _noise_levels(xs: torch.Tensor, B: torch.Tensor, loo: bool = True) -> np.nda
     if not loo or B.shape[1] == 0:
         return s
     return s / np.clip(1.0 - _leverage(a), 1.0 / xs.shape[0], None)
+
+
+def _leverage_state(a: torch.Tensor) -> dict[str, torch.Tensor]:
+    """For ``whiten = "loo"``: ``lev_lam`` (K,), the training scores' sum of squares per axis, and
+    ``lev_floor`` (1,), the smallest ``1 - h`` of the training spectra (a new point's ``1 - h`` is
+    clamped there: out of sample, ``h`` can exceed 1). ``a`` (n, K): centred principal coordinates."""
+    lam = a.double().pow(2).sum(dim=0).float()
+    h = (a.pow(2) / lam.clamp_min(_TINY)).sum(dim=1)
+    return {"lev_lam": lam, "lev_floor": (1 - h).min().reshape(1)}
 
 
 def _leverage(a: torch.Tensor) -> np.ndarray:

@@ -32,7 +32,8 @@ and run ``/tmp/bench-venv/bin/python benchmarks/generators.py``. With ``.venv/bi
 two are skipped with a note. Options: ``--datasets coffee,raman``, ``--models a,b``,
 ``--data PATH`` (the Raman npz), ``--seed S``, ``--preprocess SPEC[,SPEC...]`` (spaces, default minmax; a model
 that needs [0, 1] data, the seed CVAE, is trained outside [0, 1] spaces on per-feature min-max scaled data:
-:class:`UnitScaled`), ``--shapes full,few-points,few-spectra`` (:func:`reshape_set`), ``--no-process-timing``
+:class:`UnitScaled`), ``--shapes full,few-points,few-spectra`` (:func:`reshape_set`), ``--vaelab-config JSON`` (overrides for
+vaelab-cvae), ``--inner`` (validation protocol inside the training part: :func:`inner_split`), ``--no-process-timing``
 (process timing runs in the minmax space only); ``--ablation`` instead
 scores variants of vaelab-cvae (one design choice changed at a time; no TSTR, to save time).
 
@@ -45,6 +46,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import itertools
+import json
 import os
 import subprocess
 import sys
@@ -70,6 +72,7 @@ ABLATION = {
     "residual covariance low rank + diagonal (texture_cov=lowrank)": {"texture_cov": "lowrank"},
     "no noise, means only (noise=none)": {"noise": "none"},
     "residuals whitened by decoder sd": {"whiten": "decoder"},
+    "leave-one-out noise level (level=loo)": {"level": "loo"},
     "latent N(0, I) (prior=standard)": {"prior": "standard"},
     "latent aggregate posterior, no kernel": {"prior": "aggregate"},
     "latent Gaussian mixture (prior=gmm)": {"prior": "gmm"},
@@ -91,6 +94,14 @@ def split_by_group(y: np.ndarray, groups: np.ndarray, seed: int) -> tuple[np.nda
         ho.append(np.flatnonzero((y == c) & np.isin(groups, g[:k])))
         tr.append(np.flatnonzero((y == c) & np.isin(groups, g[k:])))
     return np.sort(np.concatenate(tr)), np.sort(np.concatenate(ho))
+
+
+def inner_split(s: dict, seed: int) -> dict:
+    """The validation protocol: the training part split again by groups (:func:`split_by_group`, seed + 100);
+    its held-out third takes the place of the holdout, which is dropped."""
+    tr, va = split_by_group(s["y"], s["groups"], seed + 100)
+    return {"X_raw": s["X_raw"][tr], "y": s["y"][tr], "groups": s["groups"][tr],
+            "X_raw_ho": s["X_raw"][va], "y_ho": s["y"][va]}
 
 
 def load_sets(names: list[str], raman_path: Path, seed: int) -> dict[str, dict]:
@@ -218,22 +229,22 @@ class UnitScaled:
         return np.asarray(S) * self.rng + self.lo, ys
 
 
-def make(name: str):
+def make(name: str, **config):
     if name == "pythae-vae":
         return pythae_vae()
     if name == "ctgan-tvae":
         return ctgan_tvae()
     from vaelab.models import get_model
 
-    g = get_model(name)
+    g = get_model(name, **config)
     if hasattr(g, "progress"):
         g.progress = False
     return g
 
 
-def make_for(name: str, X: np.ndarray):
-    """``make(name)``, wrapped in :class:`UnitScaled` when the model needs [0, 1] data and ``X`` is not."""
-    g = make(name)
+def make_for(name: str, X: np.ndarray, **config):
+    """``make(name, **config)``, wrapped in :class:`UnitScaled` when the model needs [0, 1] data and ``X`` is not."""
+    g = make(name, **config)
     if getattr(g, "needs_unit_interval", False) and (X.min() < 0 or X.max() > 1):
         return UnitScaled(g)
     return g
@@ -245,31 +256,43 @@ def reshape_set(s: dict, shape: str, seed: int) -> dict:
 
     ``full``         as loaded;
     ``few-points``   every k-th point of the raw spectra, k = the smallest giving <= 250 points;
-    ``few-spectra``  at most 40 training spectra per class (whole groups, drawn at random), holdout kept.
+    ``few-spectra``  at most 40 training spectra per class (whole groups, drawn at random), holdout kept;
+    ``spectra-N``    the same with at most N per class;
+    ``A+B``          shape A, then shape B (e.g. ``few-points+spectra-100``).
     """
+    if "+" in shape:
+        for part in shape.split("+"):
+            s = reshape_set(s, part, seed)
+        return s
     if shape == "full":
         return s
     out = dict(s)
+    if shape.startswith("spectra-") and shape[8:].isdigit():
+        return _few_spectra(s, int(shape[8:]), seed)
     if shape == "few-points":
         k = -(-s["X_raw"].shape[1] // 250)
         out["X_raw"], out["X_raw_ho"] = s["X_raw"][:, ::k], s["X_raw_ho"][:, ::k]
         return out
     if shape == "few-spectra":
-        rng = np.random.default_rng(seed + 17)
-        keep = []
-        for c in np.unique(s["y"]):
-            idx = np.flatnonzero(s["y"] == c)
-            groups = rng.permutation(np.unique(s["groups"][idx]))
-            chosen: list[int] = []
-            for g in groups:  # whole groups until 40 spectra
-                if len(chosen) >= 40:
-                    break
-                chosen += np.flatnonzero((s["y"] == c) & (s["groups"] == g)).tolist()
-            keep += chosen[:40]
-        keep = np.sort(np.asarray(keep))
-        out.update(X_raw=s["X_raw"][keep], y=s["y"][keep], groups=s["groups"][keep])
-        return out
+        return _few_spectra(s, 40, seed)
     raise SystemExit(f"unknown data shape {shape!r}")
+
+
+def _few_spectra(s: dict, per_class: int, seed: int) -> dict:
+    """At most ``per_class`` training spectra per class (whole groups, drawn at random), holdout kept."""
+    rng = np.random.default_rng(seed + 17)
+    keep = []
+    for c in np.unique(s["y"]):
+        idx = np.flatnonzero(s["y"] == c)
+        groups = rng.permutation(np.unique(s["groups"][idx]))
+        chosen: list[int] = []
+        for g in groups:  # whole groups until per_class spectra
+            if len(chosen) >= per_class:
+                break
+            chosen += np.flatnonzero((s["y"] == c) & (s["groups"] == g)).tolist()
+        keep += chosen[:per_class]
+    keep = np.sort(np.asarray(keep))
+    return {**s, "X_raw": s["X_raw"][keep], "y": s["y"][keep], "groups": s["groups"][keep]}
 
 
 def available(name: str) -> str | None:
@@ -349,9 +372,16 @@ def main(argv: list[str] | None = None) -> None:
                          "(default: minmax, the seed's)")
     ap.add_argument("--shapes", default="full", help="data shapes, comma-separated: full, few-points, few-spectra")
     ap.add_argument("--ablation", action="store_true", help="score variants of vaelab-cvae instead")
+    ap.add_argument("--vaelab-config", default="{}", help="JSON config overrides for vaelab-cvae")
+    ap.add_argument("--inner", action="store_true",
+                    help="validation protocol: split the training part again by groups (2/3 : 1/3) and score on "
+                         "its held-out third; the real holdout is not read")
     args = ap.parse_args(argv)
     models = [m for m in args.models.split(",") if m]
+    overrides = json.loads(args.vaelab_config)
     sets = load_sets([s for s in args.datasets.split(",") if s], Path(args.data), args.seed)
+    if args.inner:
+        sets = {name: inner_split(s, args.seed) for name, s in sets.items()}
     if args.ablation:
         ablation(sets, args.seed)
         return
@@ -374,7 +404,7 @@ def main(argv: list[str] | None = None) -> None:
             if why:
                 print(f"| {model} | {why} |", flush=True)
                 continue
-            g = make_for(model, X)
+            g = make_for(model, X, **(overrides if model == "vaelab-cvae" else {}))
             t = time.perf_counter()
             g.fit(X, y, seed=args.seed)
             fit_s = time.perf_counter() - t

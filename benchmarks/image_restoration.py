@@ -52,7 +52,6 @@ def completion(post, u, y, mean_img, n_samples, k, seed, log):
     from skimage.restoration import inpaint_biharmonic
 
     from vaelab.modalities.image.masks import make_mask
-    from vaelab.modalities.image.quality import completion_diversity
 
     mask = make_mask("center:0.25", len(u), u.shape[1:])
     rows = [_row("mean training image", u, np.where(mask, mean_img, u), mask)]
@@ -67,13 +66,55 @@ def completion(post, u, y, mean_img, n_samples, k, seed, log):
     sel = np.unique(np.linspace(0, len(u) - 1, m).round().astype(int))
     u, y, mask, bh, done = u[sel], y[sel], mask[sel], bh[sel], done[sel]  # the figure shows this subset
     t = time.process_time()
-    _, s = post.inpaint(u, y, mask, samples=k, seed=seed, unit=True)
+    s_lat, s, s_t = posterior_completions(post, u, y, mask, k, seed)
     cpu = time.process_time() - t
     sub = [_row(f"biharmonic, subset of {m}", u, bh, mask),
-           _row(f"vaelab-image MAP, subset of {m}", u, done, mask),
-           _row(f"vaelab-image mean of {k} MALA completions, subset of {m}", u, s.mean(axis=1), mask, cpu_s=cpu,
-                diversity_box=float(completion_diversity(s, mask).mean()))]
+           _row(f"vaelab-image MAP, subset of {m}", u, done, mask)]
+    for name, draws in ((f"mean of {k} completions: latent (MALA) draws only", s_lat),
+                        (f"mean of {k} completions: latent draws + conditional texture (default)", s),
+                        (f"mean of {k} completions: latent draws + Student-t conditional texture (nu=0)", s_t)):
+        sub.append(_row(f"vaelab-image {name}, subset of {m}", u, draws.mean(axis=1), mask, cpu_s=cpu,
+                        **sample_stats(draws, u, mask)))
+        log(sub[-1])
     return rows + sub, u, mask, bh, done, s
+
+
+def posterior_completions(post, u, y, mask, k, seed):
+    """K completions per image from one set of MALA code draws: decoder means only, and with the model's
+    texture residual drawn conditionally on the observed one (what ``vaelab inpaint --samples K`` writes)."""
+
+    from vaelab.modalities.image.masks import pixel_mask
+
+    miss = pixel_mask(np.asarray(mask, bool), u.shape[1:])
+
+    def work():
+        uu = post.to_unit_nchw(np.where(miss, 0.0, u), True)
+        obs = post.to_unit_nchw((~miss).astype(np.float64), True)
+        fit = post.fit(uu, obs, y, 0.0)
+        means, logvars = post._draws(fit, uu, obs, 0.0, k, seed)
+        tex = post._add_residual(means, logvars, uu, obs, fit.c, seed)
+        post.nu = 0.0  # the Student-t variant (ablation): spread scaled by the observed misfit
+        tex_t = post._add_residual(means, logvars, uu, obs, fit.c, seed)
+        post.nu = None
+        conv = lambda ds: np.stack([np.where(miss, post.from_unit_nchw(d.clamp(0, 1), True), u)  # noqa: E731
+                                    for d in ds], axis=1)
+        return conv(means), conv(tex), conv(tex_t)
+
+    return post._run(work)
+
+
+def sample_stats(draws, u, mask):
+    """Diversity and calibration of K completions (n, K, H, W) against the truth u (n, H, W) in the box."""
+    from vaelab.modalities.image.quality import completion_diversity, interval_coverage, pairwise_distance
+
+    k = draws.shape[1]
+    box = np.broadcast_to(mask[:, None], draws.shape)
+    err = np.sqrt((((draws - u[:, None]) ** 2) * box).reshape(len(u), k, -1).sum(2) / mask.reshape(len(u), -1).sum(1)[:, None])
+    return {"sd_box": float(completion_diversity(draws, mask).mean()),
+            "pairwise_rms_box": float(pairwise_distance(draws, mask).mean()),
+            "truth_to_draw_rms_box": float(err.mean()),
+            "coverage_minmax": float(interval_coverage(draws, u, mask).mean()),
+            "coverage_nominal": (k - 1) / (k + 1)}
 
 
 def denoising(post, u, y, seed, log):
@@ -90,6 +131,13 @@ def denoising(post, u, y, seed, log):
              "NLM (denoise_nl_means)": ("h", [0.4 * sigma, 0.6 * sigma, 0.8 * sigma, 1.0 * sigma, 1.2 * sigma],
                                         lambda x, h: denoise_nl_means(x, h=h, sigma=sigma, patch_size=5,
                                                                       patch_distance=6, fast_mode=True))}
+    try:
+        import bm3d  # optional baseline (benchmark only): pip install bm3d
+
+        grids["BM3D (bm3d 4, sigma_psd)"] = ("sigma_psd", [0.8 * sigma, 1.0 * sigma, 1.2 * sigma],
+                                            lambda x, s: bm3d.bm3d(x, sigma_psd=s))
+    except ImportError:
+        log("bm3d not installed: no BM3D row")
     best = {}
     for name, (pname, grid, fn) in grids.items():
         scores = []
@@ -112,9 +160,11 @@ def denoising(post, u, y, seed, log):
     return rows, noisy, best, vae
 
 
-def compression(post, gen, u, y, u_train, y_train, log):
-    import torch
-
+def compression(post, gen, u, y, u_train, y_train, log, transform="dct"):
+    """Bytes per image vs PSNR / SSIM. Every byte counted: the codec's rANS bytes + a length varint per image +
+    the file header (magic, JSON) amortised over the images; JPEG whole files; PCA with the same entropy coder."""
+    from vaelab.modalities.image.codec import PcaCodec, VaeCodec
+    from vaelab.modalities.image.codec_file import _varint, pack_file
     from vaelab.modalities.image.compress import (
         dequantise,
         jpeg_roundtrip,
@@ -128,33 +178,46 @@ def compression(post, gen, u, y, u_train, y_train, log):
         return {"method": name, "param": param, "bytes": float(nbytes), "psnr": float(np.mean(psnr(u, est, 1.0))),
                 "ssim": float(np.mean(ssim(u, est, 1.0)))}
 
+    def file_bytes(blobs, header):
+        return len(pack_file(header, blobs)) / len(blobs)
+
     rows = []
+    codec = VaeCodec(gen, transform=transform)
+    t = time.process_time()
+    z, c = codec.codes(u[:, None], y)
+    log(f"codes: {time.process_time() - t:.0f} s CPU")
+    header = {"quality": 50.0, "run": "0" * 16, "shape": list(u.shape[1:]), "classes": ["0", "1"], "dtype": "uint8"}
+    for q in (0, 10, 20, 30, 40, 50, 60, 70):
+        t = time.process_time()
+        blobs, rec = codec.encode(u[:, None], z, c, q)
+        rows.append(score(f"vaelab codec ({transform})", f"quality={q}", file_bytes(blobs, header), rec[:, 0]))
+        rows[-1]["cpu_s"] = time.process_time() - t
+        log(rows[-1])
+    flat_tr, flat = u_train.reshape(len(u_train), -1), u.reshape(len(u), -1)
+    pc = PcaCodec(flat_tr)
+    for step in (0.4, 0.2, 0.14, 0.1, 0.07, 0.05, 0.035, 0.025, 0.0125, 0.006):
+        blobs, rec = pc.encode(flat, step)
+        nb = np.mean([len(b) + len(_varint(len(b))) for b in blobs])  # no header: the basis belongs to the model
+        rows.append(score("PCA + same entropy coder", f"step={step}", nb, rec.reshape(u.shape)))
+    log(rows[-1])
+    # the earlier fixed-length codes (no entropy coding), for reference
     mu_train, _ = gen.encode(u_train * 255, y_train)
     scale = mu_train.std(axis=0)
-    fit = post._run(lambda: post.fit(post.to_unit_nchw(u, True), torch.ones(len(u), 1, *u.shape[1:]), y, 0.0))
-    z = fit.z.numpy().astype(np.float64)
-    L = z.shape[1]
-    for bits in (1, 2, 3, 4, 5, 6, 8):
-        zq = dequantise(quantise(z, scale, bits), scale, bits)
-        est = gen.decode(zq, y)[0] / 255.0
-        rows.append(score("vaelab-image code", f"{bits} bit", vae_bytes(L, bits), est))
-    flat_tr, flat = u_train.reshape(len(u_train), -1), u.reshape(len(u), -1)
-    # VAE code (8 bits) + PCA of the residual image (k 8-bit coefficients; PCA of the training residuals)
-    dec_tr = gen.decode(dequantise(quantise(mu_train, scale, 8), scale, 8), y_train)[0].reshape(len(u_train), -1) / 255
-    dec = gen.decode(dequantise(quantise(z, scale, 8), scale, 8), y)[0].reshape(len(u), -1) / 255
-    for k in (8, 16, 32, 64, 96, 128, 192, 256, 384):
-        est = np.clip(dec + pca_roundtrip(flat_tr - dec_tr, flat - dec, k), 0, 1).reshape(u.shape)
-        rows.append(score("vaelab-image code + residual PCA", f"8 bit + k={k}", vae_bytes(L, 8) + k, est))
-    for k in (4, 8, 12, 16, 24, 33, 48, 64, 96, 128, 192, 256, 384):
-        rows.append(score("PCA (8-bit coefficients)", f"k={k}", k, np.clip(pca_roundtrip(flat_tr, flat, k), 0, 1).reshape(u.shape)))
-    for q in (1, 5, 10, 20, 30, 50, 70, 90):
+    zl = z.astype(np.float64)
+    for bits in (2, 4, 8):
+        est = gen.decode(dequantise(quantise(zl, scale, bits), scale, bits), gen.classes_[c])[0] / 255.0
+        rows.append(score("vaelab-image code, fixed-length", f"{bits} bit", vae_bytes(zl.shape[1], bits), est))
+    for k in (8, 16, 33, 64, 128, 256, 384):
+        rows.append(score("PCA, k 8-bit coefficients", f"k={k}", k,
+                          np.clip(pca_roundtrip(flat_tr, flat, k), 0, 1).reshape(u.shape)))
+    for q in (1, 5, 10, 20, 30, 40, 50, 60, 70, 80, 90, 95):
         est, size = jpeg_roundtrip(u, q)
         rows.append(score("JPEG (Pillow)", f"q={q}", size, est))
     log(f"compression: {len(rows)} rows")
     return rows
 
 
-def figures(out, u_sub, u, mask, bh, done, samples, noisy, best, vae, comp):
+def completion_figure(out, u_sub, mask, bh, done, samples):
     from vaelab.reporting.figures import _plt, _save
 
     plt = _plt()
@@ -169,6 +232,13 @@ def figures(out, u_sub, u, mask, bh, done, samples, noisy, best, vae, comp):
             if i == 0:
                 ax[i, j].set_title(cols[j], fontsize=7)
     _save(fig, out / "inpainting.png")
+
+
+def denoising_figure(out, u, noisy, best, vae):
+    from vaelab.reporting.figures import _plt, _save
+
+    plt = _plt()
+    m = 6
     names = ["noisy", *[k.split(" ")[0] for k in best], "vaelab", "truth"]
     fig, ax = plt.subplots(m, len(names), figsize=(1.2 * len(names), 1.25 * m), squeeze=False)
     for i in range(m):
@@ -178,7 +248,6 @@ def figures(out, u_sub, u, mask, bh, done, samples, noisy, best, vae, comp):
             if i == 0:
                 ax[i, j].set_title(names[j], fontsize=7)
     _save(fig, out / "denoising.png")
-    rd_figure(out, comp)
 
 
 def rd_figure(out, comp) -> None:
@@ -212,9 +281,12 @@ def main(argv=None) -> int:
     ap.add_argument("--out", default="/tmp/vaelab-bench/image_restoration")
     ap.add_argument("--n-test", type=int, default=None, help="N evenly spaced test images (default all)")
     ap.add_argument("--sample-n", type=int, default=40)
-    ap.add_argument("--samples", type=int, default=8)
+    ap.add_argument("--samples", type=int, default=19)
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--only-compression", action="store_true", help="the compression part alone")
+    ap.add_argument("--parts", default="completion,denoising,compression",
+                    help="comma-separated subset of completion, denoising, compression (separate processes can run"
+                         " parts side by side; each writes <part>.json)")
+    ap.add_argument("--transform", default="dct", choices=("dct", "klt"), help="residual transform of the codec")
     a = ap.parse_args(argv)
     import torch
 
@@ -223,6 +295,7 @@ def main(argv=None) -> int:
     from vaelab.modalities.image.restoration import ImagePosterior
     from vaelab.runs import load_run, train_run
 
+    parts = [p.strip() for p in a.parts.split(",") if p.strip()]
     tr, te = load_data(a.data, split="train"), load_data(a.data, split="test")
     t0 = time.time()
     if not Path(a.run).is_dir():
@@ -237,30 +310,29 @@ def main(argv=None) -> int:
     out.mkdir(parents=True, exist_ok=True)
     log = lambda r: print(r, flush=True)  # noqa: E731
     mean_img = tr.X.mean(axis=0) / 255.0
-    if a.only_compression:
-        comp = compression(post, gen, u, y, tr.X / 255.0, tr.y, log)
-        _write_compression(out, comp)
-        rd_figure(out, comp)
-        for r in comp:
-            print("  " + " ".join(f"{k}={v:.4g}" if isinstance(v, float) else f"{k}={v}" for k, v in r.items()))
-        return 0
-    inp, u_sub, mask, bh, done, s = completion(post, u, y, mean_img, min(a.sample_n, n), a.samples, a.seed, log)
-    log(f"completion done {time.time() - t0:.0f} s")
-    den, noisy, best, vae = denoising(post, u, y, a.seed, log)
-    log(f"denoising done {time.time() - t0:.0f} s")
-    comp = compression(post, gen, u, y, tr.X / 255.0, tr.y, log)
-    figures(out, u_sub, u, mask, bh, done, s, noisy, best, vae, comp)
-    res = {"data": a.data, "run": a.run, "n_test": n, "completion": inp, "denoising": den, "compression": comp,
-           "wall_s": time.time() - t0}
-    (out / "results.json").write_text(json.dumps(res, indent=1))
-    _write_compression(out, comp)
-    for part in ("completion", "denoising", "compression"):
+    res = {"data": a.data, "run": a.run, "n_test": n}
+    if "completion" in parts:
+        inp, u_sub, mask, bh, done, s = completion(post, u, y, mean_img, min(a.sample_n, n), a.samples, a.seed, log)
+        res["completion"] = inp
+        completion_figure(out, u_sub, mask, bh, done, s)
+        log(f"completion done {time.time() - t0:.0f} s")
+    if "denoising" in parts:
+        den, noisy, best, vae = denoising(post, u, y, a.seed, log)
+        res["denoising"] = den
+        denoising_figure(out, u, noisy, best, vae)
+        log(f"denoising done {time.time() - t0:.0f} s")
+    if "compression" in parts:
+        res["compression"] = compression(post, gen, u, y, tr.X / 255.0, tr.y, log, a.transform)
+        _write_compression(out, res["compression"])
+        rd_figure(out, res["compression"])
+    res["wall_s"] = time.time() - t0
+    (out / f"{'_'.join(parts)}.json").write_text(json.dumps(res, indent=1))
+    for part in parts:
         print(f"\n## {part}")
         for r in res[part]:
             print("  " + " ".join(f"{k}={v:.4g}" if isinstance(v, float) and math.isfinite(v) else f"{k}={v}"
                                   for k, v in r.items() if k != "grid"))
     return 0
-
 
 if __name__ == "__main__":
     sys.exit(main())

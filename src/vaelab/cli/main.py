@@ -19,8 +19,8 @@ from vaelab import __version__
 from vaelab.core.errors import VaelabError
 
 #: the commands, in the order ``vaelab --help`` lists them; each is the module ``vaelab.cli.<name>``
-COMMANDS = ("train", "generate", "evaluate", "ablate", "augment", "inpaint", "restore", "latent", "reconstruct",
-            "demo", "report")
+COMMANDS = ("train", "generate", "evaluate", "ablate", "augment", "inpaint", "restore", "latent", "compress",
+            "reconstruct", "demo", "report")
 
 
 def build_parser() -> argparse.ArgumentParser:

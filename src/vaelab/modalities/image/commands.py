@@ -86,3 +86,83 @@ def restore_file(run_path: str | Path, ds, out: str | Path, *, sigma: float | No
     X = post.restore(ds.X, ds.y, sig, unit=unit)
     _write_npz(out, {"X": X.astype(np.float32), "y": _labels(ds.y), "sigma": sig})
     return {"n": ds.n, "sigma": float(np.mean(sig)), "estimated": sigma is None}
+
+
+def _run_fingerprint(run_path: str | Path) -> str:
+    import hashlib
+
+    h = hashlib.sha256()
+    for name in ("config.json", "weights.safetensors"):
+        h.update((Path(run_path) / name).read_bytes())
+    return h.hexdigest()[:16]
+
+
+def _levels(scale) -> int:
+    lo, hi, step = (float(v) for v in scale)
+    return int(round((hi - lo) / step)) if step > 0 else 0
+
+
+def compress_file(run_path: str | Path, ds, out: str | Path, *, quality: float = 50.0) -> dict[str, Any]:
+    """Compress the images of ``ds`` with the run's model (:mod:`vaelab.modalities.image.codec`) into ``out``
+    (:mod:`vaelab.modalities.image.codec_file`). Returns n, bytes and bytes per image."""
+    from vaelab.modalities.image.codec import VaeCodec, quality_steps
+    from vaelab.modalities.image.codec_file import pack_file
+
+    quality_steps(quality)  # validates
+    run, post = _open(run_path, ds, "compress")
+    if run.preprocessing.spec != "none":
+        raise InputError("compress needs a run trained without preprocessing (vaelab-image's default)")
+    if not np.all(np.isfinite(ds.X)):
+        raise InputError("the input images contain NaN or infinite values")
+    gen = run.generator
+    codec = VaeCodec(gen, levels=_levels(gen.extra_["scale"]))
+    u = post.to_unit_nchw(ds.X, False).double().numpy().clip(0, 1)
+    z, c = codec.codes(u, ds.y)
+    blobs, _ = codec.encode(u, z, c, quality)
+    header = {"quality": float(quality), "run": _run_fingerprint(run_path), "shape": list(gen.feature_shape_),
+              "classes": _labels(gen.classes_).tolist(), "dtype": str(ds.spec.dtype or np.asarray(ds.X).dtype)}
+    data = pack_file(header, blobs)
+    out = Path(out)
+    with atomic_file(out) as tmp:
+        Path(tmp).write_bytes(data)
+    return {"n": ds.n, "bytes": len(data), "bytes_per_image": len(data) / max(ds.n, 1)}
+
+
+def decompress_file(run_path: str | Path, path: str | Path, out: str | Path) -> dict[str, Any]:
+    """Decode a file of :func:`compress_file` with the same run; writes ``out`` (npz: ``X`` in the original dtype
+    and scale, ``y`` the class labels)."""
+    import torch
+
+    from vaelab.modalities.image.codec import VaeCodec
+    from vaelab.modalities.image.codec_file import unpack_file
+    from vaelab.modalities.image.restoration import ImagePosterior, check_image_model
+    from vaelab.runs import load_run
+
+    try:
+        data = Path(path).read_bytes()
+    except OSError as e:
+        raise InputError(f"{path}: cannot read ({e.strerror or e})") from None
+    head, blobs = unpack_file(data, path)
+    run = load_run(run_path)
+    check_image_model(run.generator, "decompress")
+    gen = run.generator
+    if head.get("run") != _run_fingerprint(run_path):
+        raise InputError(f"{path} was compressed with another run than {run_path}")
+    if head.get("shape") != list(gen.feature_shape_) or head.get("classes") != _labels(gen.classes_).tolist():
+        raise InputError(f"{path}: header does not match the run (shape / classes)")
+    q, dtype = head.get("quality"), head.get("dtype")
+    if isinstance(q, bool) or not isinstance(q, (int, float)) or not isinstance(dtype, str):
+        raise InputError(f"{path}: corrupt header (quality / dtype)")
+    try:
+        np.dtype(dtype)
+    except TypeError:
+        raise InputError(f"{path}: corrupt header (dtype {dtype!r})") from None
+    codec = VaeCodec(gen, levels=_levels(gen.extra_["scale"]))
+    try:
+        u, c = codec.decode(blobs, float(q))
+    except (ValueError, OverflowError, IndexError, ZeroDivisionError):
+        raise InputError(f"{path}: corrupt compressed data") from None
+    post = ImagePosterior(gen)
+    X = post.from_unit_nchw(torch.as_tensor(u), False)
+    _write_npz(out, {"X": _cast(X, dtype), "y": _labels(gen.classes_)[c] if len(c) else np.asarray([], str)})
+    return {"n": len(blobs), "quality": float(q)}

@@ -12,6 +12,10 @@ Both condition on what is observed through the model's own likelihood, in [0, 1]
   Roberts & Tweedie 1996) per image on the same log posterior, started at ``z*``, preconditioned by the
   encoder's posterior variance, step size adapted per chain during burn-in; each chain's last state is
   decoded.
+* **Texture residual** (``samples > 1``): each decoded draw gets the model's whitened texture residual in the
+  missing region, drawn from its Gaussian conditional given the residual at the observed pixels
+  (:mod:`vaelab.modalities.image.texture`), so completions carry the uncertainty the decoder variance alone
+  under-states.
 * **Outputs.** Completion: observed pixels untouched, missing ones = decoder mean at ``z*``. Denoising:
   per pixel the Gaussian posterior mean of the clean value given the decoder's prediction ``N(m, v)`` and
   the observation ``N(x, sigma^2)``: ``(m sigma^2 + x v) / (v + sigma^2)`` (``combine=False``: ``m``).
@@ -134,9 +138,10 @@ class ImagePosterior:
     Images are in the run's scale (``unit=False``) or already in [0, 1] units (``unit=True``).
     """
 
-    def __init__(self, gen, *, steps: int = 200, lr: float = 0.05, batch: int = 256):
+    def __init__(self, gen, *, steps: int = 200, lr: float = 0.05, batch: int = 256, ridge: float = 1e-2,
+                 nu: float | None = None):
         check_image_model(gen, "this command")
-        self.gen, self.steps, self.lr, self.batch = gen, steps, lr, batch
+        self.gen, self.steps, self.lr, self.batch, self.ridge, self.nu = gen, steps, lr, batch, ridge, nu
         self.scale = gen.extra_["scale"]
         self.lo, self.hi = float(self.scale[0]), float(self.scale[1])
 
@@ -193,11 +198,14 @@ class ImagePosterior:
                 p.requires_grad_(f)
 
     def inpaint(self, X: np.ndarray, y, mask: np.ndarray, *, samples: int = 1, seed: int = 0,
-                unit: bool = False) -> tuple[np.ndarray, np.ndarray | None]:
+                unit: bool = False, texture: bool = True) -> tuple[np.ndarray, np.ndarray | None]:
         """Complete images ``X`` (n, *shape) whose pixels ``mask`` (n, H, W; True = missing) are unknown.
 
         Returns the completion (n, *shape) (observed pixels exactly as given) and, with ``samples > 1``,
-        ``samples`` posterior completions (n, samples, *shape) (else None).
+        ``samples`` posterior completions (n, samples, *shape) (else None): decoded posterior draws of the
+        code plus, with ``texture`` (default), the model's residual in the missing region drawn conditionally
+        on the observed residual (:mod:`vaelab.modalities.image.texture`; white noise for ``noise="white"``,
+        nothing for ``noise="none"``).
         """
         from vaelab.modalities.image.masks import pixel_mask
 
@@ -212,8 +220,10 @@ class ImagePosterior:
             done = np.where(miss, self.from_unit_nchw(fit.mean, unit), X)
             if samples <= 1:
                 return done, None
-            draws = self._draws(fit, u, obs, 0.0, samples, seed)
-            dec = [self.from_unit_nchw(d, unit) for d in draws]  # each (n, *shape)
+            means, logvars = self._draws(fit, u, obs, 0.0, samples, seed)
+            if texture:
+                means = self._add_residual(means, logvars, u, obs, fit.c, seed)
+            dec = [self.from_unit_nchw(d, unit) for d in means]  # each (n, *shape)
             return done, np.stack([np.where(miss, d, X) for d in dec], axis=1)
 
         return self._run(work)
@@ -230,10 +240,38 @@ class ImagePosterior:
             nv = noise_var[sl] if torch.is_tensor(noise_var) else noise_var
             z = mala_samples(module, part, u[sl], obs[sl], nv, k, gen, precond=logvar.exp())
             with torch.no_grad():
-                m, _ = module.decode(z.flatten(0, 1), part.c.repeat_interleave(k))
-            out.append(m.view(len(part.z), k, *m.shape[1:]))
-        allm = torch.cat(out)
-        return [allm[:, j] for j in range(k)]
+                m, lv = module.decode(z.flatten(0, 1), part.c.repeat_interleave(k))
+            out.append((m.view(len(part.z), k, *m.shape[1:]), lv.view(len(part.z), k, *m.shape[1:])))
+        allm, alllv = torch.cat([o[0] for o in out]), torch.cat([o[1] for o in out])
+        return [allm[:, j] for j in range(k)], [alllv[:, j] for j in range(k)]
+
+    def _add_residual(self, means, logvars, u, obs, c, seed: int) -> list[torch.Tensor]:
+        """``mean + sd * r`` per draw with ``r`` in the missing pixels drawn given the observed residual."""
+        from vaelab.modalities.image.texture import texture_models
+
+        noise = getattr(self.gen.config, "noise", "none")
+        models = texture_models(self.gen, self.ridge, self.nu)
+        if models is None and noise != "white":
+            return means
+        rng = np.random.default_rng([int(seed), 12])
+        m = torch.stack(means, 1).double()  # (n, k, C, H, W)
+        sd = torch.exp(0.5 * torch.stack(logvars, 1).double())
+        n, k = m.shape[:2]
+        flat_u, flat_o = u.double().flatten(1).numpy(), obs.flatten(1).numpy() > 0
+        fm, fs = m.flatten(2).numpy(), sd.flatten(2).numpy()
+        out = fm.copy()
+        for i in range(n):
+            miss = ~flat_o[i]
+            if not miss.any():
+                continue
+            if models is None:
+                r = rng.standard_normal((k, int(miss.sum())))
+            else:
+                r_obs = (flat_u[i, ~miss] - fm[i][:, ~miss]) / fs[i][:, ~miss]
+                r = models[int(c[i])].draw(miss, r_obs, rng)
+            out[i][:, miss] = fm[i][:, miss] + fs[i][:, miss] * r
+        res = torch.as_tensor(out).view_as(m).clamp(0, 1).float()
+        return [res[:, j] for j in range(k)]
 
     def restore(self, X: np.ndarray, y, sigma: np.ndarray | float, *, unit: bool = False,
                 combine: bool = True) -> np.ndarray:

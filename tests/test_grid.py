@@ -196,7 +196,7 @@ def test_generators_added_to_a_finished_study_with_resume_run_only_their_cells(t
     data = patient_npz()
     base = ["--model", "noise", "--factors", "0,1", "--classifiers", "knn,plsda", "--folds", "2", "--seeds", "2",
             "--preprocess", "none", "--quiet"]
-    full = [*base, "--classical", "smote", "--compare", "ppca"]
+    full = [*base, "--classical", "smote", "--compare", "ppca,smote"]  # smote both: classical and compared
     assert _in(monkeypatch, tmp_path, "once", ["augment", data, *full]) == 0
     assert _in(monkeypatch, tmp_path, "staged", ["augment", data, *base, "--classical", "none"]) == 0
     staged = tmp_path / "staged" / "study"
@@ -206,14 +206,14 @@ def test_generators_added_to_a_finished_study_with_resume_run_only_their_cells(t
     monkeypatch.setattr(augment_mod, "augment_cell", lambda shared, cell: calls.append(cell["generator"])
                         or real(shared, cell))
     assert _in(monkeypatch, tmp_path, "staged", ["augment", data, *full, "--resume"]) == 0
-    assert sorted(calls) == ["ppca"] * 4 + ["smote"] * 4  # the baseline and model cells were reused
+    assert sorted(calls) == ["ppca"] * 4 + ["smote"] * 8  # the baseline and model cells were reused
     _same_outputs(tmp_path / "once" / "study", staged, "augment")
     res = json.loads((staged / "augment.json").read_text())
-    assert res["compared"] == ["ppca"] and res["classical"] == ["smote"]
+    assert res["compared"] == ["ppca", "smote"] and res["classical"] == ["smote"]
     t = res["compared_tests"]["ppca"]["1"]["knn"]
     assert set(t) == {"vs_0", "vs_model"} and t["vs_model"]["balanced_accuracy"]["n_pairs"] == 4
     ppca = res["compared_results"]["ppca"]["1"]["knn"]["balanced_accuracy"]
-    assert ppca["n"] == 4 and res["n_cells"] == 4 * 4  # (seed, fold) × {baseline, noise, ppca, smote}
+    assert ppca["n"] == 4 and res["n_cells"] == 4 * 5  # (seed, fold) × {baseline, noise, ppca, smote twice}
     assert "ppca (compared" in (staged / "augment.txt").read_text()
     assert "\nppca,1,knn,balanced_accuracy," in (staged / "augment.csv").read_text()
 

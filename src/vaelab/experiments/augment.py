@@ -237,7 +237,8 @@ def plan_augment(ds: Dataset, models: str | list[str], *, factors: str | list[An
     One cell per (seed, fold) and generator: the baseline (factor 0), each studied model, each
     classical augmentation. A generator is fitted once per (seed, fold) and its nested draw serves
     every factor and classifier; the baseline serves every model. ``compare``: other generators
-    run at the models' factors as comparison rows (role ``compare``).
+    run at the models' factors as comparison rows (role ``compare``); a classical augmentation
+    may be both (e.g. the best one at every factor, the others at the default classical factor).
     """
     from vaelab.models.base import check_training_data
 
@@ -253,7 +254,7 @@ def plan_augment(ds: Dataset, models: str | list[str], *, factors: str | list[An
         raise InputError(f"--trees must be at least 1, got {trees}")
     check_training_data(ds.X, ds.y)
     compared = [] if compare in (None, "", "none") else [g for g in parse_names(compare) if g not in names]
-    classical_list = [g for g in classical_names(classical) if g not in names and g not in compared]
+    classical_list = [g for g in classical_names(classical) if g not in names]  # may also be compared
     prep = choose_preprocess([*names, *compared, *classical_list], preprocess, ds.spec)
     splits = make_splits(ds, folds=folds, seeds=seeds)
     shared = shared_data(ds, splits, prep)

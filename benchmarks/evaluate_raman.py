@@ -13,6 +13,10 @@ Spectra are min–max scaled per spectrum (the seed models' space). Controls:
 Then the evaluation of all 2501 real spectra against 2501 "synthetic" spectra is timed.
 
 Run: ``.venv/bin/python benchmarks/evaluate_raman.py [path/to/raman.npz]``
+
+``--speed-inputs DIR [path/to/raman.npz]`` only writes ``DIR/real.npz`` (all spectra, min–max) and
+``DIR/synthetic.npz`` (as many per-class PPCA samples, the timed case above) so that the command
+itself can be timed: ``vaelab evaluate --real DIR/real.npz --synthetic DIR/synthetic.npz --out ...``.
 """
 
 from __future__ import annotations
@@ -43,7 +47,30 @@ def patient_thirds(y: np.ndarray, groups: np.ndarray, seed: int = 0) -> list[np.
     return [np.sort(np.asarray(p)) for p in parts]
 
 
+def ppca_like(X: np.ndarray, y: np.ndarray) -> Dataset:
+    """As many per-class PPCA samples as there are real spectra (the timed 2501-vs-2501 case)."""
+    from vaelab.models import get_model
+
+    ppca = get_model("ppca").fit(X, y, seed=0)
+    Xs, ys = ppca.sample({c: int(np.sum(y == c)) for c in sorted(set(y.tolist()))}, seed=1)
+    return Dataset(X=Xs, y=ys)
+
+
+def write_speed_inputs(out: Path, path: Path) -> None:
+    ds = load_data(path)
+    X = Preprocessing.from_spec("minmax").fit_transform(ds.X)
+    y = np.asarray(ds.y)
+    out.mkdir(parents=True, exist_ok=True)
+    np.savez(out / "real.npz", X=X, y=y.astype(str), groups=np.asarray(ds.groups).astype(str))  # no pickles
+    fake = ppca_like(X, y)
+    np.savez(out / "synthetic.npz", X=fake.X, y=np.asarray(fake.y).astype(str))
+    print(f"wrote {out}/real.npz ({X.shape[0]} × {X.shape[1]}) and {out}/synthetic.npz ({fake.X.shape[0]})")
+
+
 def main() -> None:
+    if len(sys.argv) > 2 and sys.argv[1] == "--speed-inputs":
+        write_speed_inputs(Path(sys.argv[2]), Path(sys.argv[3]) if len(sys.argv) > 3 else DEFAULT)
+        return
     path = Path(sys.argv[1]) if len(sys.argv) > 1 else DEFAULT
     ds = load_data(path)
     X = Preprocessing.from_spec("minmax").fit_transform(ds.X)
@@ -81,12 +108,8 @@ def main() -> None:
     print(f"\nall controls as expected: {ok}")
 
     # speed: the whole data set against a same-size synthetic set (per-class PPCA samples)
-    from vaelab.models import get_model
-
     real = Dataset(X=X, y=y, groups=g)
-    ppca = get_model("ppca").fit(X, y, seed=0)
-    Xs, ys = ppca.sample({c: int(np.sum(y == c)) for c in sorted(set(y.tolist()))}, seed=1)
-    fake = Dataset(X=Xs, y=ys)
+    fake = ppca_like(X, y)
     t = time.perf_counter()
     evaluate_arrays(real, fake, seed=0)
     t_all = time.perf_counter() - t

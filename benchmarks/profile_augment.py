@@ -12,7 +12,8 @@ one classifier can be compared side by side on the same training sets.
 ``svm`` is the study's SVM (``KernelSVC``: Gram matrix by BLAS, libsvm on the precomputed kernel);
 ``svm-libsvm`` is ``SVC(kernel="rbf", gamma="scale")`` as before, for the comparison; ``rf`` the
 study's forest (bootstrap capped at ``RF_BOOTSTRAP`` × the real training count), ``rf-full``
-without the cap (as before), ``rfN`` a forest of N trees, ``rfcapN`` bootstrap samples of at most N. Output: one line per (factor, variant) and a summary of predictions that agree.
+without the cap (as before), ``logreg-warm`` the study's logistic regression (lbfgs started from the
+previous factor's solution, ``warm_logreg``; ``logreg``: from zero, as before), ``rfN`` a forest of N trees, ``rfcapN`` bootstrap samples of at most N. Output: one line per (factor, variant) and a summary of predictions that agree.
 """
 
 from __future__ import annotations
@@ -25,7 +26,7 @@ import numpy as np
 import torch
 
 from vaelab.data.io import load_data
-from vaelab.experiments.classifiers import make_classifier
+from vaelab.experiments.classifiers import make_classifier, warm_logreg
 from vaelab.experiments.common import (
     build_generator,
     class_counts,
@@ -88,6 +89,8 @@ def main() -> None:
     skip = set(args.skip.split(",")) if args.skip else set()
     yte = label_keys(d["y_test"])
     preds: dict[tuple[str, float], np.ndarray] = {}
+    warm = None  # logreg-warm's previous fit
+    coefs: dict[tuple[str, float], np.ndarray] = {}  # logistic regressions in the original feature space
     total: dict[str, float] = {}
     for f in factors:
         take = np.concatenate([np.flatnonzero(ys == str(lab))[:n] for lab, n in scaled_counts(counts, f).items()])
@@ -97,13 +100,20 @@ def main() -> None:
             if f"{v}:{f:g}" in skip:
                 continue
             t0, c0 = time.perf_counter(), time.process_time()
-            clf = variant(v, cs, len(d["X_train"]), len(Xa)).fit(Xa, ya)
+            if v == "logreg-warm":
+                clf = warm = warm_logreg(warm, Xa, ya)
+            else:
+                clf = variant(v, cs, len(d["X_train"]), len(Xa)).fit(Xa, ya)
             pred = clf.predict(d["X_test"])
+            iters = getattr(clf[-1], "n_iter_", None)
+            if v.startswith("logreg"):
+                coefs[(v, f)] = clf[-1].coef_ / clf[0].scale_
             cpu, wall = time.process_time() - c0, time.perf_counter() - t0
             total[v] = total.get(v, 0.0) + cpu
             preds[(v, f)] = pred
             print(f"factor {f:>4g}  n {len(Xa):>6}  {v:<11} cpu {cpu:7.1f} s  wall {wall:7.1f} s  "
-                  f"balanced accuracy {balanced_accuracy(yte, pred):.4f}", flush=True)
+                  f"balanced accuracy {balanced_accuracy(yte, pred):.4f}"
+                  + (f"  iterations {int(np.max(iters))}" if iters is not None else ""), flush=True)
     print("cpu seconds per variant over the factors run: " + ", ".join(f"{k} {v:.0f}" for k, v in total.items()))
     names = args.variants.split(",")
     for a in names:
@@ -112,6 +122,11 @@ def main() -> None:
                 same = [float(np.mean(preds[(a, f)] == preds[(b, f)])) for f in factors
                         if (a, f) in preds and (b, f) in preds]
                 if same and (a.split("-")[0] == b.split("-")[0] or a[:2] == b[:2]):
+                    if a.startswith("logreg") and b.startswith("logreg"):
+                        rel = [float(np.abs(coefs[(a, f)] - coefs[(b, f)]).max() / np.abs(coefs[(b, f)]).max())
+                               for f in factors if (a, f) in coefs and (b, f) in coefs]
+                        print(f"largest coefficient difference / largest coefficient {a} vs {b}: "
+                              + ", ".join(f"{r:.1e}" for r in rel))
                     print(f"predictions agreeing {a} vs {b}: " + ", ".join(f"{s:.4f}" for s in same))
 
 

@@ -188,3 +188,54 @@ def test_rf_bootstrap_cap_applies_only_above_the_cap():
     assert capped == exact  # factor 1 = 2 × the real count: at the cap, nothing is subsampled
     small = augment_scores(X, y, X, y, Xs, ys, f, ["rf"], seed=0, trees=10, rf_bootstrap=1.0)
     assert small["0"] == exact["0"] and "balanced_accuracy" in small["1"]["rf"]
+
+
+def test_generators_added_to_a_finished_study_with_resume_run_only_their_cells(tmp_path, monkeypatch, patient_npz):
+    """Stage 1 the model alone; stage 2 adds a compared generator and a classical augmentation with
+    --resume: only their cells run, and augment.json equals that of one run with all of them."""
+    data = patient_npz()
+    base = ["--model", "noise", "--factors", "0,1", "--classifiers", "knn,plsda", "--folds", "2", "--seeds", "2",
+            "--preprocess", "none", "--quiet"]
+    full = [*base, "--classical", "smote", "--compare", "ppca,smote"]  # smote both: classical and compared
+    assert _in(monkeypatch, tmp_path, "once", ["augment", data, *full]) == 0
+    assert _in(monkeypatch, tmp_path, "staged", ["augment", data, *base, "--classical", "none"]) == 0
+    staged = tmp_path / "staged" / "study"
+    assert "compared" not in json.loads((staged / "augment.json").read_text())  # absent when not asked for
+    calls = []
+    real = augment_mod.augment_cell
+    monkeypatch.setattr(augment_mod, "augment_cell", lambda shared, cell: calls.append(cell["generator"])
+                        or real(shared, cell))
+    assert _in(monkeypatch, tmp_path, "staged", ["augment", data, *full, "--resume"]) == 0
+    assert sorted(calls) == ["ppca"] * 4 + ["smote"] * 8  # the baseline and model cells were reused
+    _same_outputs(tmp_path / "once" / "study", staged, "augment")
+    res = json.loads((staged / "augment.json").read_text())
+    assert res["compared"] == ["ppca", "smote"] and res["classical"] == ["smote"]
+    t = res["compared_tests"]["ppca"]["1"]["knn"]
+    assert set(t) == {"vs_0", "vs_model"} and t["vs_model"]["balanced_accuracy"]["n_pairs"] == 4
+    ppca = res["compared_results"]["ppca"]["1"]["knn"]["balanced_accuracy"]
+    assert ppca["n"] == 4 and res["n_cells"] == 4 * 5  # (seed, fold) × {baseline, noise, ppca, smote twice}
+    assert "ppca (compared" in (staged / "augment.txt").read_text()
+    assert "\nppca,1,knn,balanced_accuracy," in (staged / "augment.csv").read_text()
+
+
+def test_warm_started_logreg_reaches_the_cold_optimum_in_fewer_iterations():
+    """lbfgs from the previous (nested, smaller) training set's solution: same optimum, fewer iterations."""
+    from vaelab.experiments.classifiers import make_classifier, warm_logreg
+
+    rng = np.random.default_rng(2)
+    X = np.concatenate([rng.normal(loc=m, size=(150, 40)) for m in (0.0, 0.4, 0.8)]) * rng.uniform(0.1, 5, 40)
+    y = np.repeat(["a", "b", "c"], 150)
+    extra = X + rng.normal(scale=0.5, size=X.shape)
+    big_X, big_y = np.concatenate([X, extra]), np.concatenate([y, y])
+    first = warm_logreg(None, X, y)
+    cold = make_classifier("logreg").fit(big_X, big_y)
+    warm = warm_logreg(first, big_X, big_y)
+    assert warm[-1].n_iter_[0] < cold[-1].n_iter_[0]
+    exact = make_classifier("logreg").set_params(clf__tol=1e-12, clf__max_iter=100000).fit(big_X, big_y)
+    coef = lambda p: p[-1].coef_ / p[0].scale_  # noqa: E731 - the model in the original feature space
+    for fit in (cold, warm):  # both within lbfgs's tolerance (tol 1e-4) of the optimum: ~1 % here
+        assert np.abs(coef(fit) - coef(exact)).max() < 2e-2 * np.abs(coef(exact)).max()
+    Xt = rng.normal(loc=0.4, scale=1.2, size=(300, 40)) * rng.uniform(0.1, 5, 40)
+    assert (warm.predict(Xt) == cold.predict(Xt)).mean() > 0.98
+    # from zero it is exactly make_classifier's model
+    np.testing.assert_array_equal(warm_logreg(None, X, y)[-1].coef_, make_classifier("logreg").fit(X, y)[-1].coef_)

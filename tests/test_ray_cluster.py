@@ -4,8 +4,9 @@ the numbers of the local backend.
 
 The nodes run in their own process groups (``ray start --block`` in a new session) on ports the
 system hands out, with a private temporary folder; the test kills exactly those process groups
-afterwards (never ``ray stop``, which would stop every Ray on a shared machine). Every wait has a
-deadline, so the test cannot hang. Skipped without ray.
+afterwards (never ``ray stop``, which would stop every Ray on a shared machine). Each node runs
+under ``node_watchdog.py``, which kills its group when the test process dies without teardown
+(SIGKILL). Every wait has a deadline, so the test cannot hang. Skipped without ray.
 """
 
 from __future__ import annotations
@@ -29,6 +30,7 @@ pytestmark = pytest.mark.ray
 
 SRC = str(Path(__file__).resolve().parents[1] / "src")
 RAY = Path(sys.executable).with_name("ray")
+WATCHDOG = str(Path(__file__).with_name("node_watchdog.py"))  # kills a node's group if this process dies
 DEADLINE_S = 150.0  # for the driver; ~30 s on an idle 2-core machine, generous for a loaded CI box
 
 
@@ -60,7 +62,11 @@ def _start_node(tmp: Path, name: str, head_port: int | None) -> subprocess.Popen
     else:
         args += ["--address", f"127.0.0.1:{head_port}"]
     log = open(tmp / f"{name}.log", "w")  # noqa: SIM115 - closed with the process in the fixture
-    proc = subprocess.Popen(args, env=_env(), start_new_session=True, stdout=log, stderr=subprocess.STDOUT)
+    # this process, and under pytest-xdist also the controller that started this worker
+    watch = ["--watch", str(os.getpid())] + (["--watch", str(os.getppid())] if os.environ.get("PYTEST_XDIST_WORKER")
+                                             else [])
+    proc = subprocess.Popen([sys.executable, WATCHDOG, *watch, *args], env=_env(), start_new_session=True, stdout=log,
+                            stderr=subprocess.STDOUT)
     proc.port = p[0]  # type: ignore[attr-defined]
     proc.log = log  # type: ignore[attr-defined]
     return proc

@@ -17,7 +17,7 @@ from vaelab.cli.common import (
 
 
 def add_parser(sub: Any) -> None:
-    from vaelab.experiments import DEFAULT_CLASSIFIERS, DEFAULT_FACTORS
+    from vaelab.experiments import DEFAULT_CLASSICAL_FACTORS, DEFAULT_CLASSIFIERS, DEFAULT_FACTORS
 
     u = sub.add_parser("augment", help="does synthetic augmentation help a classifier? write augment.json")
     u.add_argument("data", metavar="DATA", help=DATA_HELP)
@@ -27,7 +27,11 @@ def add_parser(sub: Any) -> None:
     u.add_argument("--classifiers", default=DEFAULT_CLASSIFIERS, help=f"default {DEFAULT_CLASSIFIERS}")
     u.add_argument("--classical", default="auto",
                    help="classical augmentations to compare with: auto (all registered), none, or a list")
-    u.add_argument("--classical-factors", default=None, help="their factors (default: same as --factors)")
+    u.add_argument("--compare", default=None, metavar="MODELS",
+                   help="other generators run in the same study at the same factors, reported beside the model "
+                        "(e.g. seed-cvae,ppca); add them to a finished study folder with --resume")
+    u.add_argument("--classical-factors", default=DEFAULT_CLASSICAL_FACTORS,
+                   help=f"their factors (default {DEFAULT_CLASSICAL_FACTORS}; 'same' for those of --factors)")
     u.add_argument("--trees", type=int, default=200, help="trees of the rf classifier (default 200)")
     u.add_argument("--alpha", type=float, default=0.05, help="significance level (default 0.05)")
     add_runner_args(u)
@@ -40,8 +44,8 @@ def run(args: argparse.Namespace) -> int:
 
     ds = load(args.data, args)
     opts = dict(factors=args.factors, classifiers=args.classifiers, folds=args.folds, seeds=args.seeds,
-                preprocess=args.preprocess, classical=args.classical, classical_factors=args.classical_factors,
-                epochs=args.epochs, trees=args.trees, alpha=args.alpha)
+                preprocess=args.preprocess, classical=args.classical, classical_factors=None if args.classical_factors == "same" else args.classical_factors,
+                compare=args.compare, epochs=args.epochs, trees=args.trees, alpha=args.alpha)
     if args.estimate:
         from vaelab.experiments.augment import estimate_augment
         from vaelab.experiments.estimate import format_estimate

@@ -179,6 +179,7 @@ class AugmentResult(ExperimentResult):
     """``augment.json`` (see :func:`vaelab.experiments.augment.run_augment`)."""
 
     what: ClassVar[str] = "augment.json"
+    omit_if_none: ClassVar[tuple[str, ...]] = ("compared", "compared_results", "compared_tests")
 
     model: str
     preprocess: str
@@ -195,6 +196,10 @@ class AugmentResult(ExperimentResult):
     classical_factors: list[str]
     classical_results: dict[str, dict[str, dict[str, dict[str, Any]]]]
     best_classical: dict[str, dict[str, Any] | None]
+    #: other generators run in the same study (``--compare``); absent when none
+    compared: list[str] | None = None
+    compared_results: dict[str, dict[str, dict[str, dict[str, Any]]]] | None = None
+    compared_tests: dict[str, dict[str, dict[str, dict[str, Any]]]] | None = None
     tests: dict[str, dict[str, dict[str, Any]]]
     significant_gain: dict[str, list[str]]
     significant_loss: dict[str, list[str]]

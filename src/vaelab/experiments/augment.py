@@ -12,17 +12,28 @@ For every (seed, fold) of a group-aware stratified K-fold (a new partition per s
    scored on the untouched test part: balanced accuracy and macro one-vs-rest ROC AUC. The
    random forest's bootstrap samples hold at most ``RF_BOOTSTRAP`` (2) × the real training count
    (exact up to factor 1; above, a documented approximation that keeps its cost from growing
-   with the factor, chosen by measurement in benchmarks/RESULTS.md).
+   with the factor, chosen by measurement in benchmarks/RESULTS.md). Along the nested factors
+   the logistic regression starts from the previous factor's solution (same optimum, fewer
+   iterations).
 
 Each cell (one generator on one (seed, fold), all factors and classifiers) is stored in
 ``OUT/cells/`` as it finishes (``grid.py``); ``--resume`` runs only the missing ones.
 
 Factor 0 (no augmentation) is always included. The same cells are run for the classical
 augmentations (``noise``, ``shift``, ``scale``, ``mixup``, ``smote``, those registered, the
-studied model excluded) at the same factors (``classical_factors`` to change that). Per
+studied model excluded) at ``classical_factors``: factor 1 by default (at every factor they were
+five sixths of the default study's time), None for the model's factors; more can be added to a
+finished study with ``--resume``. Per
 classifier the *best classical augmentation* is the (generator, factor > 0) with the highest
 mean balanced accuracy. It is chosen on the same folds it is then compared on, which flatters
 it: the comparison "model vs best classical" is conservative for the model.
+
+Other generators can join the same study as comparison rows (``compare``, ``--compare``):
+each is run at the model's factors on the same (seed, fold) cells and reported under
+``compared_results`` with paired tests against factor 0 and against the studied model at the
+same factor (``compared_tests``). Every cell has a stable ID, so ``--compare`` or more
+classical augmentations can be added to a finished study folder with ``--resume``: only the new
+cells run, and one ``augment.json`` holds them all.
 
 Statistics: paired two-sided Wilcoxon signed-rank tests over the folds × seeds values (zero
 differences dropped; all zero -> p = 1) of every factor vs factor 0 and vs the best classical
@@ -46,7 +57,7 @@ import numpy as np
 from vaelab import __version__
 from vaelab.core.errors import InputError
 from vaelab.data.dataset import Dataset
-from vaelab.experiments import DEFAULT_CLASSIFIERS, DEFAULT_FACTORS
+from vaelab.experiments import DEFAULT_CLASSICAL_FACTORS, DEFAULT_CLASSIFIERS, DEFAULT_FACTORS
 from vaelab.experiments.classifiers import SCORES, fit_and_score, parse_classifiers
 from vaelab.experiments.common import (
     build_generator,
@@ -73,6 +84,11 @@ CLASSICAL = ("noise", "shift", "scale", "mixup", "smote")
 # (factors up to RF_BOOTSTRAP - 1 are fitted exactly as sklearn's default; above, each tree sees a
 # subsample of the augmented set). Chosen by measurement: benchmarks/RESULTS.md, "profile".
 RF_BOOTSTRAP: float | None = 2.0
+
+# logreg's lbfgs starts from the previous (smaller, nested) factor's solution: the same optimum to
+# lbfgs's tolerance in ~30 % fewer iterations (benchmarks/RESULTS.md, "profile"). A cell parameter,
+# so cells computed without it are never mixed with cells computed with it on --resume.
+LOGREG_WARM = True
 
 
 def parse_factors(spec: str | list[Any] | tuple[Any, ...]) -> list[tuple[str, float]]:
@@ -104,20 +120,23 @@ def parse_factors(spec: str | list[Any] | tuple[Any, ...]) -> list[tuple[str, fl
 def augment_scores(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray, y_test: np.ndarray,
                    X_synth: np.ndarray | None, y_synth: np.ndarray | None, factors: list[tuple[str, float]],
                    classifiers: list[str], *, seed: int, trees: int = 200,
-                   rf_bootstrap: float | None = None) -> dict[str, dict[str, dict[str, Any]]]:
+                   rf_bootstrap: float | None = None, logreg_warm: bool = False
+                   ) -> dict[str, dict[str, dict[str, Any]]]:
     """Scores ``{factor: {classifier: {metric: value} | {"error": ...}}}`` for one fold.
 
     ``X_synth``/``y_synth`` hold at least ``round(f × n_c)`` samples of each class for the
     largest factor; factor f uses the first ones of every class. A classifier that fails is
     recorded as an error for that (factor, classifier), the others go on. ``rf_bootstrap``: the
     random forest's bootstrap samples hold at most ``rf_bootstrap × len(X_train)`` samples
-    (:data:`RF_BOOTSTRAP`; None: the whole augmented set).
+    (:data:`RF_BOOTSTRAP`; None: the whole augmented set). ``logreg_warm``: ``logreg`` starts
+    lbfgs from the previous factor's solution (:data:`LOGREG_WARM`).
     """
     counts = class_counts(y_train)
     rf_cap = None if rf_bootstrap is None else max(1, int(round(float(rf_bootstrap) * len(X_train))))
     ytr_keys = label_keys(y_train)
     syn_keys = None if y_synth is None else label_keys(y_synth)
     out: dict[str, dict[str, dict[str, Any]]] = {}
+    warm: dict[str, Any] | None = {} if logreg_warm else None  # logreg: from the previous factor's solution
     for key, f in factors:
         if f == 0:
             Xa, ya = X_train, ytr_keys
@@ -136,7 +155,8 @@ def augment_scores(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray,
         out[key] = {}
         for c in classifiers:
             try:
-                out[key][c] = fit_and_score(c, Xa, ya, X_test, y_test, seed=seed, trees=trees, rf_max_samples=rf_cap)
+                out[key][c] = fit_and_score(c, Xa, ya, X_test, y_test, seed=seed, trees=trees, rf_max_samples=rf_cap,
+                                             warm=warm)
             except Exception as e:  # noqa: BLE001 - recorded and reported, the other classifiers go on
                 out[key][c] = {"error": f"{e.__class__.__name__}: {' '.join(str(e).split())}"}
     return out
@@ -168,7 +188,7 @@ def augment_cell(shared: dict[str, Any], cell: dict[str, Any]) -> dict[str, Any]
     t1 = time.perf_counter()
     scores = augment_scores(d["X_train"], d["y_train"], d["X_test"], d["y_test"], Xs, ys, factors,
                             list(cell["classifiers"]), seed=cs, trees=int(cell["trees"]),
-                            rf_bootstrap=cell.get("rf_bootstrap"))
+                            rf_bootstrap=cell.get("rf_bootstrap"), logreg_warm=bool(cell.get("logreg_warm")))
     return {"scores": scores, "seconds": {"generator": t1 - t0, "classifiers": time.perf_counter() - t1}}
 
 
@@ -186,10 +206,11 @@ def classical_names(classical: str | list[str] | None) -> list[str]:
 def run_augment(ds: Dataset, *, model: str | None = None, factors: str | list[Any] = DEFAULT_FACTORS,
                 classifiers: str | list[str] = DEFAULT_CLASSIFIERS, folds: int = 5, seeds: int = 2,
                 preprocess: str | None = None, classical: str | list[str] | None = "auto",
-                classical_factors: str | list[Any] | None = None, epochs: int | None = None,
+                classical_factors: str | list[Any] | None = DEFAULT_CLASSICAL_FACTORS, epochs: int | None = None,
                 model_config: dict[str, Any] | None = None, trees: int = 200, alpha: float = 0.05,
                 jobs: int = 1, backend: str = "local", address: str | None = None,
-                progress: bool = False, out: str | Path | None = None, resume: bool = False) -> dict[str, Any]:
+                progress: bool = False, out: str | Path | None = None, resume: bool = False,
+                compare: str | list[str] | None = None) -> dict[str, Any]:
     """Run the augmentation study for one model (see module docstring). Returns the ``augment.json`` dict.
 
     ``out``: the output folder; every cell's result is written to ``out/cells/`` as it finishes,
@@ -202,20 +223,22 @@ def run_augment(ds: Dataset, *, model: str | None = None, factors: str | list[An
                               preprocess=preprocess, classical=classical, classical_factors=classical_factors,
                               epochs=epochs, model_configs={model: dict(model_config or {})}, trees=trees,
                               alpha=alpha, jobs=jobs, backend=backend, address=address, progress=progress,
-                              out=out, resume=resume)[model]
+                              out=out, resume=resume, compare=compare)[model]
 
 
 def plan_augment(ds: Dataset, models: str | list[str], *, factors: str | list[Any] = DEFAULT_FACTORS,
                  classifiers: str | list[str] = DEFAULT_CLASSIFIERS, folds: int = 5, seeds: int = 2,
                  preprocess: str | None = None, classical: str | list[str] | None = "auto",
-                 classical_factors: str | list[Any] | None = None, epochs: int | None = None,
+                 classical_factors: str | list[Any] | None = DEFAULT_CLASSICAL_FACTORS, epochs: int | None = None,
                  model_configs: dict[str, dict[str, Any]] | None = None, trees: int = 200,
-                 alpha: float = 0.05) -> dict[str, Any]:
+                 alpha: float = 0.05, compare: str | list[str] | None = None) -> dict[str, Any]:
     """Check the options and lay out the grid: ``{"cells", "shared", ...}`` (nothing is run).
 
     One cell per (seed, fold) and generator: the baseline (factor 0), each studied model, each
     classical augmentation. A generator is fitted once per (seed, fold) and its nested draw serves
-    every factor and classifier; the baseline serves every model.
+    every factor and classifier; the baseline serves every model. ``compare``: other generators
+    run at the models' factors as comparison rows (role ``compare``); a classical augmentation
+    may be both (e.g. the best one at every factor, the others at the default classical factor).
     """
     from vaelab.models.base import check_training_data
 
@@ -230,11 +253,12 @@ def plan_augment(ds: Dataset, models: str | list[str], *, factors: str | list[An
     if int(trees) < 1:
         raise InputError(f"--trees must be at least 1, got {trees}")
     check_training_data(ds.X, ds.y)
-    classical_list = [g for g in classical_names(classical) if g not in names]
-    prep = choose_preprocess([*names, *classical_list], preprocess, ds.spec)
+    compared = [] if compare in (None, "", "none") else [g for g in parse_names(compare) if g not in names]
+    classical_list = [g for g in classical_names(classical) if g not in names]  # may also be compared
+    prep = choose_preprocess([*names, *compared, *classical_list], preprocess, ds.spec)
     splits = make_splits(ds, folds=folds, seeds=seeds)
     shared = shared_data(ds, splits, prep)
-    base = {"classifiers": clfs, "trees": int(trees), "rf_bootstrap": RF_BOOTSTRAP}
+    base = {"classifiers": clfs, "trees": int(trees), "rf_bootstrap": RF_BOOTSTRAP, "logreg_warm": LOGREG_WARM}
     pos = [kv for kv in fac if kv[1] > 0]
     cpos = [kv for kv in cfac if kv[1] > 0]
     overrides = {m: model_overrides(m, epochs, (model_configs or {}).get(m)) for m in names}
@@ -246,12 +270,15 @@ def plan_augment(ds: Dataset, models: str | list[str], *, factors: str | list[An
             for m in names:
                 cells.append({**base, "role": "model", "generator": m, "seed": s, "fold": k, "factors": pos,
                               "overrides": overrides[m]})
+            for g in compared:
+                cells.append({**base, "role": "compare", "generator": g, "seed": s, "fold": k, "factors": pos,
+                              "overrides": model_overrides(g, epochs)})
             for g in classical_list:
                 if cpos:
                     cells.append({**base, "role": "classical", "generator": g, "seed": s, "fold": k,
                                   "factors": cpos, "overrides": model_overrides(g, None)})
     return {"names": names, "factors": fac, "classical_factors": cfac, "classifiers": clfs,
-            "classical": classical_list, "preprocess": prep, "shared": shared, "cells": cells,
+            "classical": classical_list, "compared": compared, "preprocess": prep, "shared": shared, "cells": cells,
             "overrides": overrides}
 
 
@@ -277,11 +304,11 @@ def estimate_augment(ds: Dataset, models: str | list[str], *, jobs: int = 1, out
 def run_augment_models(ds: Dataset, models: str | list[str], *, factors: str | list[Any] = DEFAULT_FACTORS,
                        classifiers: str | list[str] = DEFAULT_CLASSIFIERS, folds: int = 5, seeds: int = 2,
                        preprocess: str | None = None, classical: str | list[str] | None = "auto",
-                       classical_factors: str | list[Any] | None = None, epochs: int | None = None,
+                       classical_factors: str | list[Any] | None = DEFAULT_CLASSICAL_FACTORS, epochs: int | None = None,
                        model_configs: dict[str, dict[str, Any]] | None = None, trees: int = 200,
                        alpha: float = 0.05, jobs: int = 1, backend: str = "local", address: str | None = None,
                        progress: bool = False, out: str | Path | None = None,
-                       resume: bool = False) -> dict[str, dict[str, Any]]:
+                       resume: bool = False, compare: str | list[str] | None = None) -> dict[str, dict[str, Any]]:
     """The augmentation study for several models in one grid: ``{model: augment.json dict}``.
 
     The baseline (factor 0) and classical-augmentation cells are run once and shared by every
@@ -292,7 +319,7 @@ def run_augment_models(ds: Dataset, models: str | list[str], *, factors: str | l
 
     plan = plan_augment(ds, models, factors=factors, classifiers=classifiers, folds=folds, seeds=seeds,
                         preprocess=preprocess, classical=classical, classical_factors=classical_factors,
-                        epochs=epochs, model_configs=model_configs, trees=trees, alpha=alpha)
+                        epochs=epochs, model_configs=model_configs, trees=trees, alpha=alpha, compare=compare)
     names, fac, cfac, clfs = plan["names"], plan["factors"], plan["classical_factors"], plan["classifiers"]
     cells, classical_list, prep, overrides = plan["cells"], plan["classical"], plan["preprocess"], plan["overrides"]
     store = None if out is None else CellStore(out, fresh=not resume)
@@ -301,9 +328,11 @@ def run_augment_models(ds: Dataset, models: str | list[str], *, factors: str | l
                     progress=progress, desc="augment", store=store, resume=resume)
     wall = time.perf_counter() - t0
     return {m: summarise_augment(ds, cells, raw, model=m, factors=fac, classical_factors=cfac, classifiers=clfs,
-                                 classical=classical_list, seeds=int(seeds), folds=int(folds), preprocess=prep,
+                                 classical=classical_list, compared=plan["compared"], seeds=int(seeds),
+                                 folds=int(folds), preprocess=prep,
                                  alpha=float(alpha), wall=wall,
                                  settings={"epochs": epochs, "trees": int(trees), "rf_bootstrap": RF_BOOTSTRAP,
+                                           "logreg_warm": LOGREG_WARM,
                                            "backend": backend,
                                            "jobs": int(jobs), "model_config": overrides[m]})
             for m in names}
@@ -334,7 +363,8 @@ def _collect(cells: list[dict[str, Any]], raw: list[dict[str, Any]], role: str, 
 def summarise_augment(ds: Dataset, cells: list[dict[str, Any]], raw: list[dict[str, Any]], *, model: str,
                       factors: list[tuple[str, float]], classical_factors: list[tuple[str, float]],
                       classifiers: list[str], classical: list[str], seeds: int, folds: int, preprocess: str,
-                      alpha: float, wall: float, settings: dict[str, Any]) -> dict[str, Any]:
+                      alpha: float, wall: float, settings: dict[str, Any],
+                      compared: list[str] | tuple[str, ...] = ()) -> dict[str, Any]:
     keep = [i for i, c in enumerate(cells) if c["role"] != "model" or c["generator"] == model]
     cells, raw = [cells[i] for i in keep], [raw[i] for i in keep]  # this model's cells, the baseline, classical
     failures: list[dict[str, Any]] = []
@@ -406,6 +436,8 @@ def summarise_augment(ds: Dataset, cells: list[dict[str, Any]], raw: list[dict[s
     best_k = max(ranked, key=lambda k: mean_over[k]) if ranked else "0"
     recommended = best_k if best_k != "0" and gains.get(best_k) else "0"
 
+    compared_part = _compared(cells, raw, list(compared), pos, classifiers, vals, failures) if compared else {}
+
     n_pairs = folds * seeds
     min_p = min_wilcoxon_p(n_pairs)
     verdict, notes = _verdict(model, keys, classifiers, tests, gains, losses, best_k, recommended, best_classical,
@@ -435,6 +467,7 @@ def summarise_augment(ds: Dataset, cells: list[dict[str, Any]], raw: list[dict[s
         "classical_factors": [k for k, _ in cpos],
         "classical_results": classical_results,
         "best_classical": best_classical,
+        **compared_part,
         "tests": tests,
         "significant_gain": gains,
         "significant_loss": losses,
@@ -446,6 +479,30 @@ def summarise_augment(ds: Dataset, cells: list[dict[str, Any]], raw: list[dict[s
         "failures": failures,
         "timing": {"wall_seconds": wall, "cell_seconds_by_generator": timing},
     })
+
+
+def _compared(cells: list[dict[str, Any]], raw: list[dict[str, Any]], compared: list[str],
+              pos: list[tuple[str, float]], classifiers: list[str], vals: dict, failures: list[dict[str, Any]]
+              ) -> dict[str, Any]:
+    """``compared``, ``compared_results`` and ``compared_tests`` of the other generators (``compare``).
+
+    Per generator, factor and metric: paired Wilcoxon vs factor 0 and vs the studied model at the
+    same factor, Holm-corrected over the classifiers (as the model's own tests).
+    """
+    results: dict[str, Any] = {}
+    tests: dict[str, Any] = {}
+    for g in compared:
+        gv = _collect(cells, raw, "compare", g, pos, classifiers, failures)
+        results[g] = {k: {c: {m: summarise(gv[k][c][m]) for m in SCORES} for c in classifiers} for k, _ in pos}
+        tests[g] = {k: {c: {} for c in classifiers} for k, _ in pos}
+        for k, _ in pos:
+            for m in SCORES:
+                for against, ref in (("vs_0", vals["0"]), ("vs_model", vals[k])):
+                    ts = [paired_wilcoxon(gv[k][c][m], ref[c][m]) for c in classifiers]
+                    for c, t, ph in zip(classifiers, ts, holm([t["p"] for t in ts]), strict=True):
+                        t["p_holm"] = ph
+                        tests[g][k][c].setdefault(against, {})[m] = t
+    return {"compared": compared, "compared_results": results, "compared_tests": tests}
 
 
 def _verdict(model: str, keys: list[str], classifiers: list[str], tests: dict, gains: dict, losses: dict,

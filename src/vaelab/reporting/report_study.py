@@ -233,6 +233,22 @@ def augment_classical(part: Part) -> str:
     return "".join(out) or "<p>No classical augmentation was run.</p>"
 
 
+def augment_compared(part: Part) -> str:
+    """The other generators of the study (``--compare``): balanced accuracy and p vs the model."""
+    out = []
+    model = part.doc["model"]
+    for g, per in (part.doc.get("compared_results") or {}).items():
+        rows = []
+        for k, cs in per.items():
+            rows.append([esc(k)] + [_mean_sd(part, "compared_results", g, k, c, "balanced_accuracy") + " (p "
+                                    + part.num("compared_tests", g, k, c, "vs_model", "balanced_accuracy", "p_holm",
+                                               digits=2) + ")" for c in cs])
+        clfs = list(next(iter(per.values()), {}))
+        out.append(f"<h3>{esc(g)}</h3>" + table(["factor", *clfs], rows, caption=(
+            f"balanced accuracy, mean ± sd (p: Holm-corrected paired Wilcoxon vs {esc(model)} at the same factor)")))
+    return "".join(out)
+
+
 def augment_body(part: Part) -> str:
     doc = part.doc
     figs = figures_html(part)
@@ -253,6 +269,8 @@ def augment_body(part: Part) -> str:
         section("Figures", figs),
         section("Paired tests", augment_tests(part), collapsed=True),
         section("Classical augmentations", augment_classical(part), collapsed=True),
+        *([section("Other generators in the same study", augment_compared(part))]
+          if part.doc.get("compared_results") else []),
         notes_section(part),
     ])
 

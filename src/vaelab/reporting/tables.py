@@ -193,6 +193,20 @@ def augment_table(result: AugmentResult | Mapping[str, Any]) -> str:
         mo = r.mean_balanced_accuracy_over_classifiers[k]
         mo_txt = "—" if mo is None else f"{mo:.3f}"
         lines.append(row + f"{mo_txt:>10}")
+    for g, res in (r.compared_results or {}).items():
+        lines.append(f"{g} (compared; p = Holm-corrected paired Wilcoxon vs {r.model} at the same factor)")
+        for k, per in res.items():
+            row = f"  {k:<8}"
+            for c in clfs:
+                sm = per[c]["balanced_accuracy"]
+                cell = "—" if sm["mean"] is None else f"{sm['mean']:.3f} ± {(sm['std'] or 0):.3f}"
+                t = (r.compared_tests or {}).get(g, {}).get(k, {}).get(c, {}).get("vs_model", {}).get(
+                    "balanced_accuracy")
+                if t is not None:
+                    cell += f" p={t['p_holm']:.2g}"
+                row += f"{cell:>26}"
+            ms = [per[c]["balanced_accuracy"]["mean"] for c in clfs]
+            lines.append(row + (f"{sum(ms) / len(ms):>10.3f}" if all(v is not None for v in ms) else f"{'—':>10}"))
     row = f"{'classical':<10}"
     for c in clfs:
         b = r.best_classical.get(c)
@@ -209,7 +223,7 @@ def augment_table(result: AugmentResult | Mapping[str, Any]) -> str:
 def augment_csv(result: AugmentResult | Mapping[str, Any]) -> str:
     r = AugmentResult.coerce(result)
     lines = ["generator,factor,classifier,metric,mean,std,n,n_failed"]
-    for g, res in r.generator_results():
+    for g, res in [*r.generator_results(), *(r.compared_results or {}).items()]:
         for k, per in res.items():
             for c, ms in per.items():
                 for m, s in ms.items():

@@ -38,3 +38,20 @@ def test_augment_and_ablate_on_images(tmp_path, capsys):
     assert main(["augment", str(tmp_path / "m.npz"), "--classifiers", "cnn", "--split", "nope", "--out",
                  str(tmp_path / "x")]) == 2
     assert not (tmp_path / "x").exists()
+
+
+def test_augment_studies_the_image_default_model_on_images(tmp_path, monkeypatch):
+    """Without --model, augment on images studies the image default (it studied vaelab-cvae on pixels)."""
+    import vaelab.experiments.augment as aug
+    from vaelab.data.dataset import Dataset
+    from vaelab.data.sample import SampleSpec
+
+    seen = {}
+    monkeypatch.setattr(aug, "run_augment_models", lambda ds, models, **kw: seen.setdefault("m", {models[0]: models}))
+    rng = np.random.default_rng(0)
+    ds = Dataset(X=rng.integers(0, 256, (12, 8, 8)).astype(np.float64), y=np.repeat([0, 1], 6),
+                 spec=SampleSpec.image(8, 8, dtype="uint8"))
+    assert aug.run_augment(ds) == ["vaelab-image"]
+    spectra = Dataset(X=rng.normal(size=(12, 20)), y=np.repeat([0, 1], 6))
+    seen.clear()
+    assert aug.run_augment(spectra) == ["vaelab-cvae"]

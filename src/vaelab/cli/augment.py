@@ -49,9 +49,9 @@ def run(args: argparse.Namespace) -> int:
     if args.estimate:
         from vaelab.experiments.augment import estimate_augment
         from vaelab.experiments.estimate import format_estimate
-        from vaelab.models import DEFAULT_MODEL
+        from vaelab.models import default_model
 
-        est = estimate_augment(ds, args.model or DEFAULT_MODEL, jobs=args.jobs, out=args.out, **opts)
+        est = estimate_augment(ds, args.model or default_model(ds.spec.kind), jobs=args.jobs, out=args.out, **opts)
         print(format_estimate(est, "augmentation study"))
         return 0
     result = run_augment(ds, model=args.model, **opts, jobs=args.jobs, backend=args.backend, address=args.address,

@@ -216,9 +216,9 @@ def run_augment(ds: Dataset, *, model: str | None = None, factors: str | list[An
     ``out``: the output folder; every cell's result is written to ``out/cells/`` as it finishes,
     and with ``resume`` the cells found there are not run again (see ``grid.py``).
     """
-    from vaelab.models import DEFAULT_MODEL
+    from vaelab.models import default_model
 
-    model = model or DEFAULT_MODEL
+    model = model or default_model(ds.spec.kind)  # the data kind's default (vaelab-image for images)
     return run_augment_models(ds, [model], factors=factors, classifiers=classifiers, folds=folds, seeds=seeds,
                               preprocess=preprocess, classical=classical, classical_factors=classical_factors,
                               epochs=epochs, model_configs={model: dict(model_config or {})}, trees=trees,

@@ -1,0 +1,133 @@
+"""TSTR over seeds: is a difference in train-on-synthetic-test-on-real between image generators real?
+
+One TSTR number (one generator fit, one sample, one CNN fit) varies with all three seeds. This script
+fits every generator with ``--gen-seeds`` seeds, draws as many images per class as the evaluation
+split has, trains the small CNN of :func:`vaelab.evaluation.image.cnn_utility` with ``--clf-seeds``
+seeds on each synthetic set (and on the real fitting images: TRTR), and prints ROC AUC and balanced
+accuracy as mean ± sd over generator seeds (each generator seed's value is its mean over classifier
+seeds), plus the pooled sd over all fits.
+
+``--eval val`` (design work): a stratified 20 % of the TRAIN images (seed 12345) is held out, the
+generators fit on the other 80 % and are scored on it — the test split is not touched.
+``--eval test`` (confirmation): the generators fit on the whole train split and are scored on test,
+as ``benchmarks/images.py`` does.
+
+Generators: as in ``benchmarks/images.py`` (``vaelab-image``, ``seed-image-vae``, ``ppca``,
+``pythae-vae`` — the last needs the separate venv described there); ``vaelab-image:key=value,...``
+sets config options (e.g. ``vaelab-image:noise=none``). Synthetic sets are cached in ``--cache``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+import time
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from images import DATA, make  # noqa: E402
+
+
+def _split_val(y: np.ndarray, fraction: float = 0.2, seed: int = 12345) -> tuple[np.ndarray, np.ndarray]:
+    from vaelab.training.trainer import stratified_split
+
+    return stratified_split(y, fraction, seed)
+
+
+def _make(spec: str):
+    name, _, opts = spec.partition(":")
+    if not opts:
+        return make(name)
+    from vaelab.models import get_model
+
+    kw = {}
+    for kv in opts.split(";"):
+        k, v = kv.split("=", 1)
+        kw[k] = json.loads(v) if v[:1] in "[{0123456789-" or v in ("true", "false", "null") else v
+    g = get_model(name, **kw)
+    g.progress = False
+    return g
+
+
+def main() -> None:
+    import torch
+
+    from vaelab.evaluation.image import cnn_utility
+
+    ap = argparse.ArgumentParser()
+    ap.add_argument("--models", default="vaelab-image,seed-image-vae,ppca,pythae-vae",
+                    help="comma-separated; options after ':' separated by ';'")
+    ap.add_argument("--data", default=str(DATA))
+    ap.add_argument("--eval", choices=("val", "test"), default="val")
+    ap.add_argument("--gen-seeds", default="0,1,2")
+    ap.add_argument("--clf-seeds", default="0,1,2")
+    ap.add_argument("--cache", default="/tmp/images_tstr")
+    ap.add_argument("--json", default=None)
+    args = ap.parse_args()
+    torch.set_num_threads(1)
+    d = np.load(args.data)
+    X, y = d["train_images"], d["train_labels"].ravel().astype(np.int64)
+    if args.eval == "val":
+        fit_idx, ev_idx = _split_val(y)
+        Xf, yf, Xe, ye = X[fit_idx], y[fit_idx], X[ev_idx], y[ev_idx]
+    else:
+        Xf, yf = X, y
+        Xe, ye = d["test_images"], d["test_labels"].ravel().astype(np.int64)
+    counts = {int(k): int(v) for k, v in zip(*np.unique(ye, return_counts=True), strict=True)}
+    gen_seeds = [int(s) for s in args.gen_seeds.split(",")]
+    clf_seeds = [int(s) for s in args.clf_seeds.split(",")]
+    cache = Path(args.cache) / args.eval
+    cache.mkdir(parents=True, exist_ok=True)
+    out: dict[str, dict] = {}
+
+    def score(Xs, ys):
+        return [cnn_utility(Xs.astype(np.float64), ys, Xe.astype(np.float64), ye, seed=s) for s in clf_seeds]
+
+    out["real (TRTR)"] = {"per_gen_seed": [score(Xf, yf)], "fit_cpu_s": []}
+    for spec in [m for m in args.models.split(",") if m]:
+        per, cpu = [], []
+        for gs in gen_seeds:
+            f = cache / f"{spec.replace(':', '_').replace(';', '_').replace('=', '-')}_{gs}.npz"
+            if f.is_file():
+                z = np.load(f)
+                Xs, ys, c = z["X"], z["y"], float(z["cpu_s"])
+            else:
+                try:
+                    g = _make(spec)
+                except ImportError as e:
+                    print(f"{spec}: skipped ({e})", file=sys.stderr)
+                    break
+                c0 = time.process_time()
+                g.fit(Xf, yf, seed=gs)
+                c = time.process_time() - c0
+                Xs, ys = g.sample(counts, seed=gs + 1)
+                Xs = np.clip(np.round(np.asarray(Xs, dtype=np.float64)), 0, 255).astype(np.uint8).reshape(len(Xs), 28, 28)
+                ys = np.asarray(ys).astype(np.int64)
+                np.savez(f, X=Xs, y=ys, cpu_s=c)
+            per.append(score(Xs, ys))
+            cpu.append(c)
+            print(f"{spec} gen seed {gs}: " + ", ".join(f"{r['roc_auc']:.3f}" for r in per[-1]), file=sys.stderr, flush=True)
+        if per:
+            out[spec] = {"per_gen_seed": per, "fit_cpu_s": cpu}
+    lines = [f"TSTR on {args.eval} ({len(ye)} images), generators fit on {len(yf)}; "
+             f"gen seeds {gen_seeds} x classifier seeds {clf_seeds}",
+             "| generator | auc mean ± sd (gen seeds) | auc sd (all fits) | bacc mean ± sd (gen seeds) | fit cpu s |",
+             "|---|---|---|---|---|"]
+    for name, r in out.items():
+        auc = np.array([[c["roc_auc"] for c in p] for p in r["per_gen_seed"]])
+        bacc = np.array([[c["balanced_accuracy"] for c in p] for p in r["per_gen_seed"]])
+        ga, gb = auc.mean(axis=1), bacc.mean(axis=1)
+        sd = lambda v: float(np.std(v, ddof=1)) if len(v) > 1 else 0.0  # noqa: E731
+        cpu = f"{np.mean(r['fit_cpu_s']):.0f}" if r["fit_cpu_s"] else ""
+        lines.append(f"| {name} | {ga.mean():.3f} ± {sd(ga):.3f} | {sd(auc.ravel()):.3f} | "
+                     f"{gb.mean():.3f} ± {sd(gb):.3f} | {cpu} |")
+    print("\n".join(lines))
+    if args.json:
+        Path(args.json).write_text(json.dumps(out, indent=1, default=float))
+
+
+if __name__ == "__main__":
+    main()

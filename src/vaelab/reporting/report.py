@@ -1,7 +1,7 @@
 """``vaelab report``: one self-contained HTML page for a result folder (evaluate, demo, ablate, augment,
 reconstruct, latent, inpaint and restore with ``--report``).
 
-:func:`render_report` checks the folder (:func:`~vaelab.reporting.result_folder.load_result_folder`)
+:func:`render_report` checks the folder (:func:`~vaelab.reporting.result_kinds.load_folder`)
 and returns the page; :func:`write_report_html` writes it atomically (``report.html`` in the folder
 unless told otherwise). A damaged folder raises :class:`~vaelab.core.errors.InputError` and nothing is
 written.
@@ -15,7 +15,8 @@ from vaelab import __version__
 from vaelab.core.atomic import write_text
 from vaelab.core.errors import InputError
 from vaelab.reporting.html import definition_list, esc, page, section
-from vaelab.reporting.result_folder import Part, ResultFolder, load_result_folder
+from vaelab.reporting.result_folder import Part, ResultFolder
+from vaelab.reporting.result_kinds import load_folder
 
 TITLES = {"evaluate": "Evaluation of synthetic data", "demo": "vaelab demo: synthetic coffee spectra, evaluated",
           "ablate": "Ablation: generators compared", "augment": "Augmentation study",
@@ -143,7 +144,7 @@ def render(folder: ResultFolder, name: str | None = None) -> str:
 
 def render_report(path: str | Path, name: str | None = None) -> str:
     """Check the result folder at ``path`` and return its HTML page (``name``: the folder as the page names it)."""
-    folder = load_result_folder(path)
+    folder = load_folder(path)
     try:
         return render(folder, name)
     except (KeyError, IndexError, TypeError, AttributeError) as e:  # an entry the checks let through

@@ -305,28 +305,16 @@ def load_result_folder(path: str | Path) -> ResultFolder:
 
     Kinds: ``ablation.json`` -> ablate, ``augment.json`` -> augment, ``metrics.json`` -> evaluate,
     or demo when it says ``"command": "demo"`` (then its comparison model's sub-folder, named by
-    ``compare``, is read too); ``reconstruction.json``, ``latent.json``, ``completion.json``,
-    ``restoration.json`` -> reconstruct, latent, inpaint, restore (:mod:`vaelab.reporting.result_kinds`).
+    ``compare``, is read too). The other kinds (reconstruct, latent, inpaint, restore, the demo's audio
+    part): :func:`vaelab.reporting.result_kinds.load_folder`, which falls back to this function.
     """
     folder = Path(path)
     if not folder.is_dir():
         raise InputError(f"{folder}: no such result folder")
     present = [n for n in KINDS if (folder / n).is_file()]
-    if not present:  # reconstruct, latent, inpaint --report, restore --report
-        from vaelab.reporting.result_kinds import FILES, load_kind_folder
-
-        for n in FILES:
-            if (folder / n).is_file():
-                kind, part = load_kind_folder(folder, n)
-                return ResultFolder(folder, kind, [part])
     if not present and (folder / "images").is_dir():  # ``vaelab demo --part images``: the image part alone
         images = _demo_image_parts(folder)
         return ResultFolder(folder, "demo-images", images, images)
-    if not present and (folder / "audio").is_dir():  # ``vaelab demo --part audio``: the audio part alone
-        from vaelab.reporting.result_kinds import demo_audio_parts
-
-        audio = demo_audio_parts(folder)
-        return ResultFolder(folder, "demo-audio", audio, audio_parts=audio)
     if not present:
         raise InputError(f"{folder}: no metrics.json, ablation.json, augment.json, reconstruction.json, latent.json, "
                          "completion.json or restoration.json; not a vaelab result folder (or an incomplete one)")
@@ -344,11 +332,7 @@ def load_result_folder(path: str | Path) -> ResultFolder:
                 if not (folder / compare / "metrics.json").is_file():
                     raise InputError(f"{compare}/metrics.json: missing; the demo folder is incomplete")
                 parts.append(_evaluation_part(folder / compare, compare + "/"))
-        if kind != "demo":
-            return ResultFolder(folder, kind, parts)
-        from vaelab.reporting.result_kinds import demo_audio_parts
-
-        return ResultFolder(folder, kind, parts, _demo_image_parts(folder), demo_audio_parts(folder))
+        return ResultFolder(folder, kind, parts, _demo_image_parts(folder) if kind == "demo" else [])
     doc = _read_json(folder / name, name)
     result = _typed(AblationResult if kind == "ablate" else AugmentResult, doc, name)
     check_schema(doc, ABLATE_SCHEMA if kind == "ablate" else AUGMENT_SCHEMA, name)

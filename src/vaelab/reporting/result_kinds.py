@@ -15,6 +15,7 @@ from vaelab.reporting.result_folder import (
     DICT,
     INT,
     INT_OR_NONE,
+    KINDS,
     LIST,
     NUM,
     REAL,
@@ -22,10 +23,12 @@ from vaelab.reporting.result_folder import (
     STR_OR_NONE,
     FigureSpec,
     Part,
+    ResultFolder,
     _load_figures,
     _read_json,
     _Type,
     check_schema,
+    load_result_folder,
 )
 
 _PROVENANCE: list[tuple[str, _Type]] = [("?command_line", STR_OR_NONE), ("?vaelab_version", STR)]
@@ -55,7 +58,7 @@ LATENT_SCHEMA: list[tuple[str, _Type]] = [
     ("posterior_sd", DICT), ("posterior_sd/*", REAL), ("centroid_accuracy", NUM), ("chance_accuracy", REAL),
     *_PROVENANCE,
 ]
-_QUALITY = [("psnr", REAL), ("ssim", NUM)]
+_QUALITY = [("psnr", NUM), ("ssim", NUM)]  # null: not finite (a perfect image has PSNR inf)
 COMPLETION_SCHEMA: list[tuple[str, _Type]] = [
     ("kind", STR), ("run", STR), ("input", STR), ("output", STR), ("n", INT), ("image_shape", LIST),
     ("image_shape/*", INT), ("data_range", REAL), ("mask", STR), ("missing_fraction", REAL), ("samples", INT),
@@ -182,4 +185,23 @@ def demo_audio_parts(folder: Path) -> list[Part]:
     return [rec, Part(rel, doc, None, [])]
 
 
-__all__ = ["AUDIO_EVAL_SCHEMA", "FILES", "demo_audio_parts", "load_kind_folder"]
+def load_folder(path: str | Path) -> ResultFolder:
+    """Detect and check any result folder: reconstruct / latent / inpaint / restore folders (a file of
+    :data:`FILES`), the demo's audio part alone (``vaelab demo --part audio``), else
+    :func:`~vaelab.reporting.result_folder.load_result_folder` (with the demo's audio part when it ran)."""
+    folder = Path(path)
+    if folder.is_dir() and not any((folder / n).is_file() for n in KINDS):
+        for n in FILES:
+            if (folder / n).is_file():
+                kind, part = load_kind_folder(folder, n)
+                return ResultFolder(folder, kind, [part])
+        if (folder / "audio").is_dir() and not (folder / "images").is_dir():
+            audio = demo_audio_parts(folder)
+            return ResultFolder(folder, "demo-audio", audio, audio_parts=audio)
+    result = load_result_folder(folder)
+    if result.kind == "demo":
+        result.audio_parts = demo_audio_parts(folder)
+    return result
+
+
+__all__ = ["AUDIO_EVAL_SCHEMA", "FILES", "demo_audio_parts", "load_folder", "load_kind_folder"]

@@ -79,8 +79,8 @@ def verdict(part: Part) -> str:
     """Which enhancements help (vs none and vs eq, > 4 kHz LSD, 95 % intervals) and the vocoder-only ceiling."""
     doc = part.doc
     methods = doc["methods"]
-    s = [f"The vocoder alone (Griffin-Lim on the original log-mel, no VAE: the best any VAE with this vocoder can "
-         f"do) has LSD {part.num('means', 'vocoder', 'lsd_full', digits=3)} dB over the full band and "
+    s = [f"The vocoder alone ({esc(doc['vocoder']['name'])} on the original log-mel, no VAE: the best any VAE with "
+         f"this vocoder can do) has LSD {part.num('means', 'vocoder', 'lsd_full', digits=3)} dB over the full band and "
          f"{part.num('means', 'vocoder', 'lsd_high', digits=3)} dB above 4 kHz."]
     base = "none" if "none" in methods else methods[0]
     ratio = doc["targets"].get(f"{base}_lsd_ratio_to_vocoder")

@@ -84,12 +84,13 @@ def _load(folder: Path, cache: dict[str, Any], src: str) -> Any:
     return cache[src]
 
 
-def assert_page_matches_json(folder: Path, html_path: Path | None = None) -> _Page:
-    """Every number on the page is its JSON's value, formatted; every quoted sentence is the JSON's text."""
+def assert_page_matches_json(folder: Path, html_path: Path | None = None, min_numbers: int = 21) -> _Page:
+    """Every number on the page is its JSON's value, formatted; every quoted sentence is the JSON's text
+    (and the page shows at least ``min_numbers`` numbers)."""
     html_path = html_path or folder / "report.html"
     page = parse_page(html_path.read_text(encoding="utf-8"))
     docs: dict[str, Any] = {}
-    assert len(page.numbers) > 20
+    assert len(page.numbers) >= min_numbers
     for value, where, text in page.numbers:
         src, ptr = where.split("#", 1)
         v = resolve(_load(folder, docs, src), ptr)
@@ -102,6 +103,20 @@ def assert_page_matches_json(folder: Path, html_path: Path | None = None) -> _Pa
         src, ptr = where.split("#", 1)
         assert text == resolve(_load(folder, docs, src), ptr), where
     return page
+
+
+def assert_refused(bad: Path, out: Path, capsys: Any) -> None:
+    """``vaelab report`` on the damaged folder ``bad``: one line, exit 2, neither ``out`` (nor its new parent)
+    nor a new ``bad/report.html`` written."""
+    from vaelab.cli import main
+
+    before = (bad / "report.html").read_bytes()
+    capsys.readouterr()
+    assert main(["report", str(bad), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert err.startswith("vaelab: error: ") and err.count("\n") == 1, err
+    assert not out.exists() and not out.parent.exists()
+    assert main(["report", str(bad)]) == 2 and (bad / "report.html").read_bytes() == before
 
 
 def shown_pointers(page: _Page, src: str) -> set[str]:
@@ -271,7 +286,8 @@ def open_in_chromium(html_path: Path, out_dir: Path) -> dict[str, Any]:
         b.close()
 
 
-def assert_reads_in_browser(html_path: Path, out_dir: Path, *, flags: bool, failures: bool = False) -> dict[str, Any]:
+def assert_reads_in_browser(html_path: Path, out_dir: Path, *, flags: bool, failures: bool = False,
+                            min_height: int = 1000) -> dict[str, Any]:
     """The page loads with no request and no console message; verdict, flags and every figure are visible."""
     from PIL import Image
 
@@ -288,7 +304,7 @@ def assert_reads_in_browser(html_path: Path, out_dir: Path, *, flags: bool, fail
     for im in probe["images"]:
         assert im["complete"] and im["w"] > 100 and im["h"] > 100 and im["shown"], im
     with Image.open(out_dir / "screenshot.png") as shot:
-        assert shot.size[0] == 1280 and shot.size[1] > 1000
+        assert shot.size[0] == 1280 and shot.size[1] > min_height
         ink = np.asarray(shot.convert("L")) < 128  # text, lines and figure strokes
     assert ink.mean() > 0.005 and ink[:600].mean() > 0.002, "the screenshot is (nearly) blank"
     assert (out_dir / "dom.html").stat().st_size > 1000

@@ -25,10 +25,13 @@ from vaelab.metrics.registry import (
     ABLATION_METRICS,
     EVALUATE_SUMMARY,
     HEADLINE,
+    IMAGE_SUMMARY,
     METRICS,
+    RECONSTRUCTION_METRICS,
     SEED_METRICS,
     MetricInfo,
     metric,
+    metrics_for,
 )
 
 
@@ -156,6 +159,31 @@ def test_goals_read_the_right_way():
     with pytest.raises(ValueError):
         MetricInfo("x", "x", "target", "?")  # a target goal needs its target
     assert all(isinstance(v, MetricInfo) for v in METRICS.values())
+
+
+def test_modality_marks_keep_image_and_audio_metrics_out_of_spectra_tables():
+    from vaelab.experiments.ablation import METRICS as ABLATION_GOALS
+    from vaelab.reporting.image import SUMMARY
+
+    spectra, image, audio = metrics_for("spectra"), metrics_for("image"), metrics_for("audio")
+    for k in ("kid", "tstr_auc", "trtr_auc", "tstr_trtr_auc", "psnr", "ssim", *RECONSTRUCTION_METRICS):
+        assert k in METRICS and k not in spectra, k
+    assert {"kid", "tstr_auc", "psnr", "ssim", "completion_diversity"} <= set(image)
+    assert set(RECONSTRUCTION_METRICS) <= set(audio) and "psnr" not in audio
+    for k in (*EVALUATE_SUMMARY, *ABLATION_METRICS, *SEED_METRICS):  # every spectra table's key applies to spectra
+        assert metric(k).key in spectra, k
+    # the spectra ablation's metrics and goals are what they were before the marks
+    assert ABLATION_GOALS == {"c2st_auc": "0.5", "precision": "higher", "recall": "higher", "density": "1",
+                              "coverage": "higher", "mmd": "lower", "mmd_p": "higher", "frechet": "lower",
+                              "diversity": "1", "dcr_ratio": ">=1", "closer_than_holdout": "lower", "tstr": "higher",
+                              "trtr": "reference", "class_specificity": "higher"}
+    # the image table reads its hints from the registry (no local copy)
+    assert [(k, read) for k, _, read in SUMMARY] == [(k, metric(k).read) for k in IMAGE_SUMMARY]
+    assert all(k in image for k in IMAGE_SUMMARY)
+    with pytest.raises(ValueError):
+        MetricInfo("x", "x", "lower", "?", modalities=("video",))
+    with pytest.raises(ValueError):
+        metrics_for("video")
 
 
 # --------------------------------------------------------------------------- typed results

@@ -42,7 +42,8 @@ def run_demo(out: str | Path = "demo_output", *, model: str = "seed-cvae", seed:
     With ``compare`` (default: vaelab's own generator), the same is done for that model on the
     same split into ``out/<compare>/`` (``epochs`` applies to ``model`` only), and a table of
     the main metrics of both, with their training times, is printed and written to
-    ``comparison.csv``. ``report.html`` shows it all on one page (``command_line`` in its header).
+    ``comparison.csv``. ``report.html`` shows it all on one page (``command_line`` in its header),
+    the image and audio parts included.
 
     ``part``: ``all`` (default), ``spectra``, ``images`` or ``audio``; the image part (scikit-learn's 8x8
     digits, :mod:`vaelab.modalities.image.demo`) goes to ``out/images/``, the audio part (synthesised tones,
@@ -52,11 +53,9 @@ def run_demo(out: str | Path = "demo_output", *, model: str = "seed-cvae", seed:
     if part in ("images", "audio"):
         with atomic_dir(Path(out)) as tmp:
             res = _other_part(part, tmp, seed=seed, epochs=epochs, progress=progress, log=log)
-            if part == "images":  # the page covers spectra and images; audio writes its own figures and json
-                write_report_html(tmp, name=out)
+            write_report_html(tmp, name=out)
         log(f"output: {Path(out).resolve()}")
-        if part == "images":
-            log(f"report: {(Path(out) / 'report.html').resolve()}")
+        log(f"report: {(Path(out) / 'report.html').resolve()}")
         return res
     t0 = time.perf_counter()
     ds = coffee()
@@ -87,11 +86,10 @@ def run_demo(out: str | Path = "demo_output", *, model: str = "seed-cvae", seed:
             log("")
             log("image part: scikit-learn's 8x8 digits -> images/")
             _other_part("images", tmp, seed=seed, epochs=epochs, progress=progress, log=log)
-        write_report_html(tmp, name=out)  # after the image part: the page shows it
-        if part == "all":
             log("")
             log("audio part: synthesised tones, chirps and noise bursts -> audio/")
             _other_part("audio", tmp, seed=seed, epochs=epochs, progress=progress, log=log)
+        write_report_html(tmp, name=out)  # after the image and audio parts: the page shows them
     log("")
     log(format_report(result))
     if other is not None:

@@ -23,7 +23,7 @@ def run(args: argparse.Namespace) -> int:
     from vaelab.modalities.image.latent_maps import latent_report
 
     ds = load(args.input, args)
-    info = latent_report(args.run, ds, args.out, seed=args.seed)
+    info = latent_report(args.run, ds, args.out, seed=args.seed, command_line=args.command_line)
     print(f"encoded {info['n']} images into {info['latent_dim']} latent dimensions -> {args.out} "
-          "(latent.npz, map.png, interpolation.png, traversals.png)")
+          "(latent.npz, latent.json, map.png, interpolation.png, traversals.png, report.html)")
     return 0

@@ -7,7 +7,7 @@ import argparse
 
 def add_parser(sub) -> argparse.ArgumentParser:
     r = sub.add_parser("reconstruct", help="audio: original / vocoder-only / VAE (+ enhancements) with metrics and "
-                                           "paired bootstrap intervals; write DIR/<method>/*.wav and reconstruction.json")
+                                           "paired bootstrap intervals; write DIR/<method>/*.wav, reconstruction.json and report.html")
     r.add_argument("run", metavar="RUN_DIR", help="a run trained on an audio folder (vaelab-audio)")
     r.add_argument("--input", required=True, metavar="AUDIO_DIR", help="labelled audio folder (labels.csv or class folders)")
     r.add_argument("--label-column", default=None, help="label column of labels.csv (default 'label')")
@@ -31,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     run_ = load_run(args.run)
     res = run_reconstruct(run_, args.input, args.out, enhance_spec=args.enhance, label_column=args.label_column,
                           group_column=args.group_column, n_iter=args.gl_iter, momentum=args.momentum, seed=args.seed,
-                          n_boot=args.bootstrap)
+                          n_boot=args.bootstrap, command_line=args.command_line)
     m = res["means"]
     print(f"{res['n_clips']} clips; means (LSD dB full/high, retention dB low/mid/high, mel distance):")
     for name, v in m.items():
@@ -41,5 +41,5 @@ def run(args: argparse.Namespace) -> int:
     if helps:
         print("beats eq on >4 kHz LSD (95 % CI) without worse mel/low/mid: "
               + ", ".join(f"{k}: {'yes' if v else 'no'}" for k, v in helps.items()))
-    print(f"wrote {args.out}/reconstruction.json, wav folders and figures")
+    print(f"wrote {args.out}/reconstruction.json, wav folders, figures and report.html")
     return 0

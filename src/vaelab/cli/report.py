@@ -16,8 +16,9 @@ def run(args: argparse.Namespace) -> int:
 
 def add_parser(sub: Any) -> None:
     r = sub.add_parser("report", help="write a self-contained HTML report of a result folder (evaluate, demo, "
-                                      "ablate, augment)")
-    r.add_argument("result_dir", metavar="RESULT_DIR", help="a folder written by vaelab evaluate/demo/ablate/augment")
+                                      "ablate, augment, reconstruct, latent, inpaint/restore --report)")
+    r.add_argument("result_dir", metavar="RESULT_DIR", help="a folder written by vaelab evaluate/demo/ablate/augment/reconstruct/latent, "
+                                           "or the --report DIR of inpaint/restore")
     r.add_argument("--out", default=None, metavar="FILE.html", help="default: RESULT_DIR/report.html")
     r.set_defaults(func=run)
 

@@ -18,15 +18,35 @@ def add_parser(sub: Any) -> None:
     p.add_argument("--unit", action="store_true",
                    help="the input's pixels are in [0, 1] (the run's pixel range mapped to [0, 1], e.g. uint8 / 255)")
     p.add_argument("--out", required=True, metavar="OUT.npz")
+    p.add_argument("--report", default=None, metavar="DIR",
+                   help="also write a result folder DIR: restoration.json, restoration.png and report.html")
+    p.add_argument("--reference", default=None, metavar="CLEAN",
+                   help="with --report: the clean images (same order, same units) for PSNR / SSIM")
     p.set_defaults(func=run)
 
 
 def run(args: argparse.Namespace) -> int:
     from vaelab.cli.common import load
+    from vaelab.core.errors import InputError
     from vaelab.modalities.image.commands import restore_file
 
+    if args.reference is not None and args.report is None:
+        raise InputError("--reference is read only with --report DIR")
     ds = load(args.input, args)
-    info = restore_file(args.run, ds, args.out, sigma=args.sigma, unit=args.unit)
+    if args.report is not None:
+        from vaelab.reporting.completion import restore_with_report
+
+        ref = load(args.reference, args) if args.reference is not None else None
+        info = restore_with_report(args.run, ds, args.out, args.report, sigma=args.sigma, unit=args.unit,
+                                   reference=ref, command_line=args.command_line)
+    else:
+        info = restore_file(args.run, ds, args.out, sigma=args.sigma, unit=args.unit)
     how = "estimated" if info["estimated"] else "given"
     print(f"restored {info['n']} images (noise sd {info['sigma']:.4g}, {how}) -> {args.out}")
+    if args.report is not None:
+        q = info["report"]["quality"]
+        if q:
+            print("against the clean reference: " + ", ".join(f"{k} PSNR {v['psnr']:.2f} dB" for k, v in q.items()
+                                                               if v["psnr"] is not None))
+        print(f"report: {args.report}/report.html")
     return 0

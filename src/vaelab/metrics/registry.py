@@ -9,6 +9,14 @@ Goals
 ``higher`` / ``lower``: the direction of better; ``target``: ``target`` is ideal, both sides
 worse; ``at_least``: ``target`` or more is good; ``reference``: not a score, the value the
 others are read against (TRTR).
+
+Modalities
+----------
+Each entry says which kinds of data it applies to (``modalities``: ``spectra``, ``image``, ``audio``).
+The tables of one kind list their keys explicitly (:data:`EVALUATE_SUMMARY`, :data:`ABLATION_METRICS`,
+:data:`IMAGE_SUMMARY`, :data:`RECONSTRUCTION_METRICS`, ...); :func:`metrics_for` lists what applies to a
+kind, so image-only metrics (KID, the CNN's TSTR/TRTR AUC, PSNR/SSIM) and audio reconstruction metrics are
+described here once without entering the spectra tables.
 """
 
 from __future__ import annotations
@@ -16,10 +24,12 @@ from __future__ import annotations
 import math
 from dataclasses import dataclass
 
-__all__ = ["ABLATION_METRICS", "EVALUATE_SUMMARY", "HEADLINE", "METRICS", "SEED_METRICS", "MetricInfo", "goal_text",
-           "metric", "register_metric"]
+__all__ = ["ABLATION_METRICS", "ALL_MODALITIES", "EVALUATE_SUMMARY", "HEADLINE", "IMAGE_SUMMARY", "METRICS",
+           "RECONSTRUCTION_METRICS", "SEED_METRICS", "MetricInfo", "goal_text", "metric", "metrics_for",
+           "register_metric"]
 
 GOALS = ("higher", "lower", "target", "at_least", "reference")
+ALL_MODALITIES = ("spectra", "image", "audio")
 
 
 @dataclass(frozen=True)
@@ -46,6 +56,10 @@ class MetricInfo:
         Computed in the feature space of :mod:`vaelab.metrics.features` (distribution metrics, DCR).
     short_label : str
         A shorter label for narrow side-by-side tables (the demo's); defaults to ``label``.
+    modalities : tuple of str
+        The kinds of data it applies to (a subset of :data:`ALL_MODALITIES`; default all).
+    unit : str
+        The unit of a value (``dB``), empty when it has none.
     """
 
     key: str
@@ -58,8 +72,12 @@ class MetricInfo:
     uses_features: bool = False
     aliases: tuple[str, ...] = ()
     short_label: str = ""
+    modalities: tuple[str, ...] = ALL_MODALITIES
+    unit: str = ""
 
     def __post_init__(self) -> None:
+        if not self.modalities or set(self.modalities) - set(ALL_MODALITIES):
+            raise ValueError(f"metric {self.key}: modalities must be a non-empty subset of {ALL_MODALITIES}")
         if not self.short_label:
             object.__setattr__(self, "short_label", self.label)
         if self.goal not in GOALS:
@@ -108,6 +126,13 @@ def register_metric(info: MetricInfo) -> MetricInfo:
     return info
 
 
+def metrics_for(modality: str) -> dict[str, MetricInfo]:
+    """The registered metrics that apply to ``modality`` (``spectra``, ``image`` or ``audio``), by key."""
+    if modality not in ALL_MODALITIES:
+        raise ValueError(f"unknown modality {modality!r}; one of {ALL_MODALITIES}")
+    return {k: m for k, m in METRICS.items() if k == m.key and modality in m.modalities}
+
+
 def metric(key: str) -> MetricInfo:
     """The :class:`MetricInfo` of ``key`` (an alias works; ``diversity[c]`` reads as ``diversity``)."""
     base = key.split("[", 1)[0]
@@ -151,6 +176,42 @@ for _m in (
     # downstream classifier scores of the augmentation study
     MetricInfo("balanced_accuracy", "balanced accuracy", "higher", "higher; chance = 1 / classes", (0.0, 1.0)),
     MetricInfo("roc_auc", "macro one-vs-rest ROC AUC", "higher", "higher; chance = 0.5", (0.0, 1.0)),
+    # image evaluation (vaelab.evaluation.image): the domain network's features, a small CNN on the pixels
+    MetricInfo("kid", "KID (domain features)", "lower", "lower, ~0 = same; read beside real vs real", (-_INF, _INF),
+               references=("real vs real",), uses_features=True, modalities=("image", "audio")),
+    MetricInfo("tstr_auc", "TSTR ROC AUC (small CNN)", "higher", "close to TRTR", (0.0, 1.0), references=("trtr_auc",),
+               modalities=("image", "audio")),
+    MetricInfo("trtr_auc", "TRTR ROC AUC (small CNN)", "reference", "reference", (0.0, 1.0),
+               modalities=("image", "audio")),
+    MetricInfo("tstr_trtr_auc", "TSTR / TRTR (AUC)", "at_least", "~1: as useful as real data", (0.0, _INF), 1.0,
+               ("trtr_auc",), modalities=("image", "audio")),
+    MetricInfo("tstr_bacc", "TSTR balanced accuracy (small CNN)", "higher", "close to TRTR", (0.0, 1.0),
+               references=("trtr_bacc",), modalities=("image", "audio")),
+    MetricInfo("trtr_bacc", "TRTR balanced accuracy (small CNN)", "reference", "reference", (0.0, 1.0),
+               modalities=("image", "audio")),
+    # image completion and restoration (vaelab.modalities.image.quality)
+    MetricInfo("psnr", "PSNR", "higher", "higher; +6 dB = half the RMS error", (-_INF, _INF), unit="dB",
+               references=("the degraded input", "biharmonic inpainting"), modalities=("image",)),
+    MetricInfo("ssim", "SSIM (7×7 window)", "higher", "higher, 1 = identical", (-1.0, 1.0),
+               references=("the degraded input", "biharmonic inpainting"), modalities=("image",)),
+    MetricInfo("completion_diversity", "completion diversity (sd over draws)", "higher",
+               "0 = every draw the same; compare the pixel range", (0.0, _INF), modalities=("image",)),
+    # audio reconstruction (vaelab.modalities.audio.bands), read against the vocoder-only ceiling
+    *[MetricInfo(f"lsd_{b}", f"LSD {t}", "lower", "lower, 0 = same spectrum; the vocoder-only row is the floor",
+                 (0.0, _INF), references=("vocoder only",), unit="dB", modalities=("audio",), short_label=f"LSD {s}")
+      for b, t, s in (("full", "full band", "full"), ("low", "< 0.5 kHz", "< 0.5 kHz"),
+                      ("mid", "0.5–4 kHz", "0.5–4 kHz"), ("high", "> 4 kHz", "> 4 kHz"))],
+    *[MetricInfo(f"retention_{b}_db", f"band energy kept {t}", "target", "0 dB = energy kept; < 0 lost, > 0 added",
+                 (-_INF, _INF), 0.0, ("vocoder only",), unit="dB", modalities=("audio",), short_label=f"kept {t}")
+      for b, t in (("low", "< 0.5 kHz"), ("mid", "0.5–4 kHz"), ("high", "> 4 kHz"))],
+    MetricInfo("mel_distance", "mel distance (mean |Δ ln mel|)", "lower", "lower, 0 = same mel", (0.0, _INF),
+               references=("vocoder only",), modalities=("audio",), short_label="mel distance"),
+    MetricInfo("mrstft", "multi-resolution STFT distance", "lower", "lower, 0 = same magnitudes", (0.0, _INF),
+               references=("vocoder only",), modalities=("audio",), short_label="MR-STFT"),
+    MetricInfo("snr_db", "waveform SNR", "higher", "phase-sensitive: ~-3 dB even for a perfect mel", (-_INF, _INF),
+               references=("vocoder only",), unit="dB", modalities=("audio",), short_label="SNR"),
+    MetricInfo("correlation", "waveform correlation", "higher", "phase-sensitive: ~0 even for a perfect mel",
+               (-1.0, 1.0), references=("vocoder only",), modalities=("audio",), short_label="correlation"),
 ):
     register_metric(_m)
 
@@ -162,5 +223,11 @@ ABLATION_METRICS = ("c2st_auc", "precision", "recall", "density", "coverage", "m
                     "dcr_ratio", "closer_than_holdout", "tstr", "trtr", "class_specificity")
 #: the main metrics of the demo's side-by-side comparison
 HEADLINE = ("c2st_auc", "dcr_ratio", "tstr", "trtr", "precision", "recall")
+#: the rows of an image evaluation's table (:mod:`vaelab.reporting.image`), in order
+IMAGE_SUMMARY = ("c2st_auc", "frechet", "kid", "precision", "recall", "density", "coverage", "dcr_ratio", "tstr_auc",
+                 "trtr_auc", "tstr_trtr_auc", "tstr_bacc", "trtr_bacc")
+#: the per-clip metrics of ``vaelab reconstruct`` (:data:`vaelab.modalities.audio.bands.METRIC_KEYS`)
+RECONSTRUCTION_METRICS = ("lsd_full", "lsd_low", "lsd_mid", "lsd_high", "retention_low_db", "retention_mid_db",
+                          "retention_high_db", "mel_distance", "mrstft", "snr_db", "correlation")
 #: the seed report's metrics (see :mod:`vaelab.metrics.seed`)
 SEED_METRICS = ("cosine", "mse", "pearson", "wasserstein")

@@ -5,21 +5,14 @@ from __future__ import annotations
 
 from typing import Any
 
-SUMMARY = [
-    ("c2st_auc", "C2ST ROC AUC (small CNN, pixels)", "0.5 ideal, > 0.75 flagged"),
-    ("frechet", "Fréchet distance (domain features)", "lower; compare the real row"),
-    ("kid", "KID (domain features)", "lower, ~0 = same"),
-    ("precision", "precision (PRDC, features)", "higher: samples look real"),
-    ("recall", "recall (PRDC, features)", "higher: real variety covered"),
-    ("density", "density (PRDC)", "~1"),
-    ("coverage", "coverage (PRDC)", "higher"),
-    ("dcr_ratio", "DCR ratio (features)", "~1 novel, < 0.5 copies"),
-    ("tstr_auc", "TSTR ROC AUC (small CNN)", "close to TRTR"),
-    ("trtr_auc", "TRTR ROC AUC (small CNN)", "reference"),
-    ("tstr_trtr_auc", "TSTR / TRTR (AUC)", "~1"),
-    ("tstr_bacc", "TSTR balanced accuracy", "close to TRTR"),
-    ("trtr_bacc", "TRTR balanced accuracy", "reference"),
-]
+from vaelab.metrics.registry import IMAGE_SUMMARY, metric
+
+# labels that say how an image evaluation measures a metric registered for every kind of data
+_IMAGE_LABELS = {"c2st_auc": "C2ST ROC AUC (small CNN, pixels)", "frechet": "Fréchet distance (domain features)",
+                 "precision": "precision (PRDC, features)", "recall": "recall (PRDC, features)",
+                 "dcr_ratio": "DCR ratio (features)"}
+#: (key, label, how to read) of every row; how to read from the metric registry
+SUMMARY = [(k, _IMAGE_LABELS.get(k, metric(k).label), metric(k).read) for k in IMAGE_SUMMARY]
 
 
 def _flat_row(r: dict[str, Any]) -> dict[str, Any]:

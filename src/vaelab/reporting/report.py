@@ -1,6 +1,7 @@
-"""``vaelab report``: one self-contained HTML page for a result folder (evaluate, demo, ablate, augment).
+"""``vaelab report``: one self-contained HTML page for a result folder (evaluate, demo, ablate, augment,
+reconstruct, latent, inpaint and restore with ``--report``).
 
-:func:`render_report` checks the folder (:func:`~vaelab.reporting.result_folder.load_result_folder`)
+:func:`render_report` checks the folder (:func:`~vaelab.reporting.result_kinds.load_folder`)
 and returns the page; :func:`write_report_html` writes it atomically (``report.html`` in the folder
 unless told otherwise). A damaged folder raises :class:`~vaelab.core.errors.InputError` and nothing is
 written.
@@ -14,11 +15,15 @@ from vaelab import __version__
 from vaelab.core.atomic import write_text
 from vaelab.core.errors import InputError
 from vaelab.reporting.html import definition_list, esc, page, section
-from vaelab.reporting.result_folder import Part, ResultFolder, load_result_folder
+from vaelab.reporting.result_folder import Part, ResultFolder
+from vaelab.reporting.result_kinds import load_folder
 
 TITLES = {"evaluate": "Evaluation of synthetic data", "demo": "vaelab demo: synthetic coffee spectra, evaluated",
           "ablate": "Ablation: generators compared", "augment": "Augmentation study",
-          "image": "Evaluation of synthetic images", "demo-images": "vaelab demo: synthetic digit images, evaluated"}
+          "image": "Evaluation of synthetic images", "demo-images": "vaelab demo: synthetic digit images, evaluated",
+          "demo-audio": "vaelab demo: synthesised audio clips, reconstructed and generated",
+          "reconstruct": "Audio reconstruction: VAE and vocoder against the original clips",
+          "latent": "Latent space of an image VAE", "inpaint": "Image completion", "restore": "Image denoising"}
 
 
 def _provenance(part: Part, kind: str) -> list[tuple[str, str]]:
@@ -63,6 +68,16 @@ def _image_demo(folder: ResultFolder, *, verdict_first: bool = False) -> str:
                    "(files under <span class=\"file\">images/</span>).</p>" + out, sid="images", collapsed=False)
 
 
+def _audio_demo(folder: ResultFolder, *, verdict_first: bool = False) -> str:
+    """The demo's audio part (``audio/``), when the demo ran it."""
+    if not folder.audio_parts:
+        return ""
+    from vaelab.reporting.report_audio import demo_section
+
+    rec, gen = folder.audio_parts
+    return demo_section(rec, gen, verdict_first=verdict_first)
+
+
 def render(folder: ResultFolder, name: str | None = None) -> str:
     """The HTML page of a checked result folder (``name``: the folder's name on the page; default its own)."""
     from vaelab.reporting import report_evaluation as ev
@@ -82,6 +97,11 @@ def render(folder: ResultFolder, name: str | None = None) -> str:
 
         head = im.header_items(main)
         body = _image_demo(folder, verdict_first=True)
+    elif kind == "demo-audio":
+        from vaelab.reporting import report_audio as au
+
+        head = au.header_items(main)
+        body = _audio_demo(folder, verdict_first=True)
     elif kind in ("evaluate", "demo"):
         head = ev.header_items(main)
         body = ev.verdict(main, f"{main.doc['model']}'s synthetic data" if main.doc.get("model")
@@ -96,6 +116,15 @@ def render(folder: ResultFolder, name: str | None = None) -> str:
             body += section(f"Comparison model: {name}", ev.evaluation_sections(p, title_prefix=f"{name}: "),
                             collapsed=False)
         body += _image_demo(folder)
+        body += _audio_demo(folder)
+    elif kind == "reconstruct":
+        from vaelab.reporting import report_audio as au
+
+        head, body = au.header_items(main), au.body(main)
+    elif kind in ("latent", "inpaint", "restore"):
+        from vaelab.reporting import report_latent_images as li
+
+        head, body = li.header_items(main), li.body(main)
     elif kind == "ablate":
         head = _study_data(main) + st.ablation_header(main)
         body = st.ablation_body(main)
@@ -115,7 +144,7 @@ def render(folder: ResultFolder, name: str | None = None) -> str:
 
 def render_report(path: str | Path, name: str | None = None) -> str:
     """Check the result folder at ``path`` and return its HTML page (``name``: the folder as the page names it)."""
-    folder = load_result_folder(path)
+    folder = load_folder(path)
     try:
         return render(folder, name)
     except (KeyError, IndexError, TypeError, AttributeError) as e:  # an entry the checks let through

@@ -3,7 +3,7 @@
 The synthetic images beside the reference rows of :func:`vaelab.evaluation.image.evaluate_images`
 (real vs real, class mean, training copies, blurred real), with the flags each row raised and was
 expected to raise. Labels are those of the image text report (:data:`vaelab.reporting.image.SUMMARY`),
-reading hints from the metric registry where the metric is registered; numbers are
+reading hints from the metric registry; numbers are
 :func:`~vaelab.reporting.html.num` elements tied to the JSON.
 """
 
@@ -11,7 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from vaelab.metrics.registry import METRICS
 from vaelab.reporting.html import badge, esc, pointer, quoted, section, table
 from vaelab.reporting.image import SUMMARY
 from vaelab.reporting.report_evaluation import (
@@ -29,8 +28,6 @@ ROW_TITLES = {"real": "real vs real", "class_mean": "class mean", "train_copies"
 # SUMMARY key -> the path of the value in a row of metrics.json
 _PATHS = {"tstr_auc": ("tstr", "roc_auc"), "trtr_auc": ("trtr", "roc_auc"),
           "tstr_bacc": ("tstr", "balanced_accuracy"), "trtr_bacc": ("trtr", "balanced_accuracy")}
-# SUMMARY key -> the registry entry that says how to read it
-_REGISTRY = {"tstr_auc": "tstr", "trtr_auc": "trtr", "tstr_bacc": "tstr", "trtr_bacc": "trtr"}
 
 
 def _cell(part: Part, row: tuple[Any, ...], key: str) -> str:
@@ -43,18 +40,13 @@ def _cell(part: Part, row: tuple[Any, ...], key: str) -> str:
     return part.num(*row, *path)
 
 
-def _read(key: str, goal: str) -> str:
-    info = METRICS.get(_REGISTRY.get(key, key))
-    return esc(info.read if info is not None else goal)
-
-
 def metrics_table(part: Part) -> str:
     """Every image metric: the synthetic images, then one column per reference row, and how to read it."""
     refs = list(part.doc.get("references", {}))
     rows = []
-    for key, label, goal in SUMMARY:
+    for key, label, read in SUMMARY:  # how to read: from the metric registry
         cells = [_cell(part, (), key)] + [_cell(part, ("references", r), key) for r in refs]
-        rows.append([esc(label), *cells, _read(key, goal)])
+        rows.append([esc(label), *cells, esc(read)])
     head = ["metric", "synthetic", *(esc(ROW_TITLES.get(r, r)) for r in refs), "how to read"]
     return table(head, rows, cls="metrics")
 

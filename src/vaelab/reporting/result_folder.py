@@ -179,9 +179,10 @@ class ResultFolder:
     """A checked result folder: its kind, its documents (the first is the main one)."""
 
     path: Path
-    kind: str  # evaluate | demo | demo-images | ablate | augment
+    kind: str  # evaluate | demo | demo-images | ablate | augment | reconstruct | latent | inpaint | restore
     parts: list[Part]
     image_parts: list[Part] = field(default_factory=list)  # the demo's image part (images/<model>/)
+    audio_parts: list[Part] = field(default_factory=list)  # the demo's audio part (reconstruction, evaluation)
 
     @property
     def main(self) -> Part:
@@ -304,7 +305,8 @@ def load_result_folder(path: str | Path) -> ResultFolder:
 
     Kinds: ``ablation.json`` -> ablate, ``augment.json`` -> augment, ``metrics.json`` -> evaluate,
     or demo when it says ``"command": "demo"`` (then its comparison model's sub-folder, named by
-    ``compare``, is read too).
+    ``compare``, is read too). The other kinds (reconstruct, latent, inpaint, restore, the demo's audio
+    part): :func:`vaelab.reporting.result_kinds.load_folder`, which falls back to this function.
     """
     folder = Path(path)
     if not folder.is_dir():
@@ -314,8 +316,8 @@ def load_result_folder(path: str | Path) -> ResultFolder:
         images = _demo_image_parts(folder)
         return ResultFolder(folder, "demo-images", images, images)
     if not present:
-        raise InputError(f"{folder}: no metrics.json, ablation.json or augment.json; not a vaelab result folder "
-                         "(or an incomplete one)")
+        raise InputError(f"{folder}: no metrics.json, ablation.json, augment.json, reconstruction.json, latent.json, "
+                         "completion.json or restoration.json; not a vaelab result folder (or an incomplete one)")
     name = present[0]
     kind = KINDS[name]
     if kind == "evaluate":

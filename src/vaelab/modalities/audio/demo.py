@@ -49,7 +49,11 @@ def run_audio_demo(out: str | Path = "demo_output", *, seed: int = 0, epochs: in
                         progress=progress, checkpoint_every=None)
         t_train = time.perf_counter() - t0
         log(f"trained vaelab-audio in {t_train:.1f} s")
-        rec = run_reconstruct(run, hold, tmp / "reconstruct", seed=seed, n_boot=500,
+        from dataclasses import replace
+
+        # the result records the paths the clips and the run will have once the folder is in place
+        rec = run_reconstruct(replace(run, path=out / "run"), replace(hold, source=str(out / "clips")),
+                              tmp / "reconstruct", seed=seed, n_boot=500,
                               enhance_spec="none,laplacian:1.5,noise:0.1,contrast:1.2,hybrid,eq")
         synth = generate(run, per_class_counts(run, factor=1.0), seed=seed)
         from vaelab.modalities.audio.vocoder import griffin_lim

@@ -22,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from vaelab import __version__
 from vaelab.core.atomic import atomic_dir, write_text
 from vaelab.core.errors import InputError
 from vaelab.modalities.audio import bands, enhance
@@ -68,9 +69,12 @@ def method_mels(gen: Any, L: np.ndarray, y: np.ndarray, methods: list[tuple[str,
 def run_reconstruct(run: Any, input_dir: str | Path | AudioClips, out: str | Path, *, enhance_spec: str = "none,eq",
                     label_column: Any = None, group_column: Any = None, n_iter: int = 32, momentum: float = 0.99,
                     seed: int = 0, n_boot: int = 2000, figures: bool = True, max_figure_clips: int = 4,
-                    jobs: int = 1
+                    jobs: int = 1, command_line: str | None = None
                     ) -> dict[str, Any]:
-    """Reconstruct every clip of ``input_dir`` with ``run``'s VAE; write the ``out`` folder atomically."""
+    """Reconstruct every clip of ``input_dir`` with ``run``'s VAE; write the ``out`` folder atomically.
+
+    With ``figures`` the folder also gets ``report.html`` (:mod:`vaelab.reporting.report_audio`;
+    ``command_line`` in its header)."""
     gen = run.generator
     if not hasattr(gen, "tuned_params"):
         raise InputError(f"{run.path}: model {run.meta.get('model')!r} is not an audio VAE; reconstruct needs a "
@@ -129,7 +133,7 @@ def run_reconstruct(run: Any, input_dir: str | Path | AudioClips, out: str | Pat
         "conventions": {"lsd": LSD_NOTE, "phase": PHASE_NOTE,
                         "bootstrap": f"paired percentile bootstrap over clips, {n_boot} resamples, 95 %"},
         "means": means, "retention_ci": retention_ci, "comparisons": comparisons, "targets": targets,
-        "per_clip": rows,
+        "per_clip": rows, "vaelab_version": __version__, "command_line": command_line,
     }
     with atomic_dir(out) as tmp:
         for name, W in waves.items():
@@ -147,6 +151,9 @@ def run_reconstruct(run: Any, input_dir: str | Path | AudioClips, out: str | Pat
                                                  *(log_mel(waves[n][i], p) for n in mels)]) for i in range(k)]
             plots.spectrograms(grid, titles, tmp / "spectrograms.png", sample_rate=sr, hop=p.hop)
             plots.band_retention(retention_ci, tmp / "band_retention.png")
+            from vaelab.reporting.report import write_report_html
+
+            write_report_html(tmp, name=out)
     return result
 
 

@@ -9,16 +9,20 @@
   at the midpoint (the model is class-conditional, the code carries what is not the class).
 * ``traversals.png``: per class, the decoder mean at the class's mean code plus ``-2..2`` standard deviations
   along each of the first three principal directions.
+* ``latent.json``: the summary (sizes, variance along the principal directions and in all, mean posterior
+  standard deviation per class, leave-one-out nearest-centroid accuracy of the codes against chance) and
+  ``report.html``, its page (:mod:`vaelab.reporting.report_latent_images`).
 """
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from vaelab.core.atomic import atomic_dir
+from vaelab.core.atomic import atomic_dir, write_text
 from vaelab.core.errors import InputError
 
 
@@ -32,8 +36,27 @@ def pca(mu: np.ndarray, k: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return centre, comps, var
 
 
-def latent_report(run_path: str | Path, ds, out: str | Path, *, seed: int = 0, steps: int = 7) -> dict[str, Any]:
-    """Write ``latent.npz`` and the three figures into the new folder ``out``."""
+def centroid_accuracy(mu: np.ndarray, keys: np.ndarray) -> float | None:
+    """Leave-one-out nearest-class-centroid accuracy of the codes ``mu`` (n, L) for labels ``keys`` (n,).
+
+    Each code is assigned to the class whose mean code (without the code itself) is nearest (Euclidean).
+    ``None`` when a class has a single image (no centroid without it) or there is one class.
+    """
+    classes, idx, counts = np.unique(keys, return_inverse=True, return_counts=True)
+    if len(classes) < 2 or counts.min() < 2:
+        return None
+    sums = np.stack([mu[idx == k].sum(axis=0) for k in range(len(classes))])
+    d = np.empty((len(mu), len(classes)))
+    for k in range(len(classes)):
+        own = idx == k
+        cen = np.where(own[:, None], (sums[k] - mu) / np.maximum(counts[k] - 1, 1), sums[k] / counts[k])
+        d[:, k] = np.linalg.norm(mu - cen, axis=1)
+    return float(np.mean(d.argmin(axis=1) == idx))
+
+
+def latent_report(run_path: str | Path, ds, out: str | Path, *, seed: int = 0, steps: int = 7,
+                  command_line: str | None = None) -> dict[str, Any]:
+    """Write ``latent.npz``, the three figures, ``latent.json`` and ``report.html`` into the new folder ``out``."""
     from vaelab.modalities.image.restoration import check_image_model
     from vaelab.runs import load_run
 
@@ -59,7 +82,28 @@ def latent_report(run_path: str | Path, ds, out: str | Path, *, seed: int = 0, s
         _map_figure(map2d, keys, classes, d / "map.png")
         _interp_figure(gen, mu, y, keys, classes, d / "interpolation.png", seed=seed, steps=steps)
         _traversal_figure(gen, mu, y, keys, classes, comps, var, d / "traversals.png")
-    return {"n": len(mu), "latent_dim": mu.shape[1], "explained_variance": var.tolist()}
+        summary = _summary(run_path, ds, mu, logvar, keys, classes, var, seed, command_line)
+        write_text(d / "latent.json", json.dumps(summary, indent=1, allow_nan=False) + "\n")
+        from vaelab.reporting.report import write_report_html
+
+        write_report_html(d, name=out)
+    return summary
+
+
+def _summary(run_path, ds, mu, logvar, keys, classes, var, seed, command_line) -> dict[str, Any]:
+    from vaelab import __version__
+
+    present = [k for k in classes if np.any(keys == k)]
+    counts = [int(np.sum(keys == k)) for k in present]
+    sd = np.exp(0.5 * logvar)
+    total = float(mu.var(axis=0, ddof=1).sum()) if len(mu) > 1 else 0.0
+    return {"kind": "latent", "run": str(run_path), "input": str(ds.source or "in memory"), "n": int(len(mu)),
+            "latent_dim": int(mu.shape[1]), "seed": int(seed), "classes": present, "class_counts": counts,
+            "explained_variance": [float(v) for v in var],
+            "total_variance": total, "map_variance_share": float(sum(var[:2]) / total) if total > 0 else None,
+            "posterior_sd": {k: float(sd[keys == k].mean()) for k in present},
+            "centroid_accuracy": centroid_accuracy(mu, keys), "chance_accuracy": max(counts) / len(mu),
+            "vaelab_version": __version__, "command_line": command_line}
 
 
 def _run_labels(gen, keys: np.ndarray) -> np.ndarray:

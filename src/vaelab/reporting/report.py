@@ -23,6 +23,7 @@ TITLES = {"evaluate": "Evaluation of synthetic data", "demo": "vaelab demo: synt
           "image": "Evaluation of synthetic images", "demo-images": "vaelab demo: synthetic digit images, evaluated",
           "demo-audio": "vaelab demo: synthesised audio clips, reconstructed and generated",
           "reconstruct": "Audio reconstruction: VAE and vocoder against the original clips",
+          "evaluate-audio": "Evaluation of synthetic audio clips",
           "latent": "Latent space of an image VAE", "inpaint": "Image completion", "restore": "Image denoising"}
 
 
@@ -117,6 +118,10 @@ def render(folder: ResultFolder, name: str | None = None) -> str:
                             collapsed=False)
         body += _image_demo(folder)
         body += _audio_demo(folder)
+    elif kind == "evaluate-audio":
+        from vaelab.reporting import report_audio as au
+
+        head, body = au.evaluation_header_items(main), au.evaluation_body(main)
     elif kind == "reconstruct":
         from vaelab.reporting import report_audio as au
 

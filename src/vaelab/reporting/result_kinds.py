@@ -5,6 +5,7 @@ shows is present and of the right type, the figures the writer always draws are 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -169,6 +170,36 @@ AUDIO_EVAL_SCHEMA: list[tuple[str, _Type]] = [
 ]
 
 
+#: ``metrics.json`` of ``vaelab evaluate`` on audio folders: the demo's entries, where the clips came from, the mel
+AUDIO_EVALUATE_SCHEMA: list[tuple[str, _Type]] = [
+    ("modality", STR), *AUDIO_EVAL_SCHEMA, ("real", STR), ("synthetic", STR), ("holdout", STR_OR_NONE),
+    ("reference", STR_OR_NONE), ("?n_reference", INT_OR_NONE), ("?protocol", STR), ("mel", DICT),
+    *[(f"mel/{k}", INT) for k in ("sample_rate", "n_mels", "n_fft", "hop")], ("mel/duration", REAL),
+    ("features/cnn/n_features", INT), ("features/melstats/n_features", INT), *_PROVENANCE,
+]
+AUDIO_EVALUATE_FIGURES = [FigureSpec("real_vs_synthetic.png", "Log-mel spectrograms per class: the first real clips, "
+                                     "then the first synthetic clips (each row on its real clips' colour scale)", True)]
+
+
+def is_audio_evaluation(folder: Path) -> bool:
+    """Whether ``folder/metrics.json`` says it is an audio evaluation (``"modality": "audio"``)."""
+    try:
+        doc = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False  # load_result_folder names the problem
+    return isinstance(doc, dict) and doc.get("modality") == "audio"
+
+
+def audio_evaluation_part(folder: Path) -> Part:
+    """The checked :class:`Part` of an audio evaluation folder (``vaelab evaluate --real AUDIO_DIR``)."""
+    doc = _read_json(folder / "metrics.json", "metrics.json")
+    check_schema(doc, AUDIO_EVALUATE_SCHEMA, "metrics.json")
+    for k in ("n_real", "n_synthetic"):
+        if doc[k] < 0:
+            raise InputError(f"metrics.json: entry '/{k}' is negative")
+    return Part("metrics.json", doc, None, _load_figures(folder, "", AUDIO_EVALUATE_FIGURES))
+
+
 def demo_audio_parts(folder: Path) -> list[Part]:
     """The demo's audio part (``audio/reconstruct/`` and ``audio/metrics.json``), when it ran; else ``[]``."""
     audio = folder / "audio"
@@ -186,10 +217,12 @@ def demo_audio_parts(folder: Path) -> list[Part]:
 
 
 def load_folder(path: str | Path) -> ResultFolder:
-    """Detect and check any result folder: reconstruct / latent / inpaint / restore folders (a file of
-    :data:`FILES`), the demo's audio part alone (``vaelab demo --part audio``), else
+    """Detect and check any result folder: an audio evaluation, reconstruct / latent / inpaint / restore folders
+    (a file of :data:`FILES`), the demo's audio part alone (``vaelab demo --part audio``), else
     :func:`~vaelab.reporting.result_folder.load_result_folder` (with the demo's audio part when it ran)."""
     folder = Path(path)
+    if folder.is_dir() and is_audio_evaluation(folder):
+        return ResultFolder(folder, "evaluate-audio", [audio_evaluation_part(folder)])
     if folder.is_dir() and not any((folder / n).is_file() for n in KINDS):
         for n in FILES:
             if (folder / n).is_file():
@@ -204,4 +237,4 @@ def load_folder(path: str | Path) -> ResultFolder:
     return result
 
 
-__all__ = ["AUDIO_EVAL_SCHEMA", "FILES", "demo_audio_parts", "load_folder", "load_kind_folder"]
+__all__ = ["AUDIO_EVALUATE_SCHEMA", "AUDIO_EVAL_SCHEMA", "audio_evaluation_part", "FILES", "demo_audio_parts", "load_folder", "load_kind_folder"]

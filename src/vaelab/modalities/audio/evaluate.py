@@ -133,7 +133,8 @@ def evaluate_folders(args: Any) -> dict[str, Any]:
             if args.holdout else None)
     ref = (load_clips(args.reference, p, label_column=args.label_column, group_column=args.group_column)
            if args.reference else None)
-    res = evaluate_audio(log_mel(real.waves, p), real.y, log_mel(synth.waves, p), synth.y,
+    L_real, L_synth = log_mel(real.waves, p), log_mel(synth.waves, p)
+    res = evaluate_audio(L_real, real.y, L_synth, synth.y,
                          L_hold=None if hold is None else log_mel(hold.waves, p), y_hold=None if hold is None else hold.y,
                          groups_real=real.groups, seed=args.seed, L_ref=None if ref is None else log_mel(ref.waves, p),
                          groups_ref=None if ref is None else ref.groups,
@@ -146,8 +147,7 @@ def evaluate_folders(args: Any) -> dict[str, Any]:
            "vaelab_version": __version__, "command_line": getattr(args, "command_line", None)}
     with atomic_dir(args.out) as tmp:
         write_text(tmp / "metrics.json", json.dumps(jsonable(res), indent=1) + "\n")
-        class_spectrograms(log_mel(real.waves, p), real.y, log_mel(synth.waves, p), synth.y,
-                           tmp / "real_vs_synthetic.png", p)
+        class_spectrograms(L_real, real.y, L_synth, synth.y, tmp / "real_vs_synthetic.png", p)
         write_report_html(tmp, name=args.out)
     c = res["cnn"]
     print(f"C2ST AUC (CNN features) {c['c2st_auc']:.3f}, (mel statistics) {res['melstats']['c2st_auc']:.3f}; "

@@ -63,6 +63,11 @@ def _image_demo(folder: ResultFolder, *, verdict_first: bool = False) -> str:
         v = im.verdict(p, f"{model}'s images")
         out += section(f"Images: {model}", (v if verdict_first and i == 0 else v.replace('id="verdict"', ""))
                        + im.image_sections(p, title_prefix=f"images, {model}: "), collapsed=False)
+    if out and folder.restoration is not None:
+        from vaelab.reporting.report_latent_images import demo_restoration
+
+        out += section("Images: completion and denoising", demo_restoration(folder.restoration), sid="restoration",
+                       collapsed=False)
     if not out:
         return ""
     return section("Image part: scikit-learn's 8x8 digits", '<p class="muted">The same job on images '

@@ -216,6 +216,27 @@ def demo_audio_parts(folder: Path) -> list[Part]:
     return [rec, Part(rel, doc, None, [])]
 
 
+#: ``images/restoration/restoration.json`` of the demo (:func:`vaelab.modalities.image.restoration_demo.run_restoration_demo`)
+DEMO_RESTORATION_SCHEMA: list[tuple[str, _Type]] = [
+    ("n", INT), ("mask", STR), ("sigma", REAL), ("inpaint_box", DICT), ("denoise", DICT),
+    *[(f"{w}/*/{k}", t) for w in ("inpaint_box", "denoise") for k, t in _QUALITY],
+]
+DEMO_RESTORATION_FIGURES = [FigureSpec("restoration.png", "Per image: the input with the box grey, biharmonic "
+                                       "inpainting, vaelab's completion, the truth; the noisy input, TV denoising, "
+                                       "vaelab's restoration", True)]
+
+
+def demo_restoration_part(folder: Path) -> Part | None:
+    """The demo's image completion / denoising (``images/restoration/``), when the demo wrote it; else ``None``."""
+    sub = folder / "images" / "restoration"
+    if not sub.is_dir():
+        return None
+    rel = "images/restoration/restoration.json"
+    doc = _read_json(sub / "restoration.json", rel)
+    check_schema(doc, DEMO_RESTORATION_SCHEMA, rel)
+    return Part(rel, doc, None, _load_figures(sub, "images/restoration/", DEMO_RESTORATION_FIGURES))
+
+
 def load_folder(path: str | Path) -> ResultFolder:
     """Detect and check any result folder: an audio evaluation, reconstruct / latent / inpaint / restore folders
     (a file of :data:`FILES`), the demo's audio part alone (``vaelab demo --part audio``), else
@@ -234,7 +255,9 @@ def load_folder(path: str | Path) -> ResultFolder:
     result = load_result_folder(folder)
     if result.kind == "demo":
         result.audio_parts = demo_audio_parts(folder)
+    if result.kind in ("demo", "demo-images"):
+        result.restoration = demo_restoration_part(folder)
     return result
 
 
-__all__ = ["AUDIO_EVALUATE_SCHEMA", "AUDIO_EVAL_SCHEMA", "audio_evaluation_part", "FILES", "demo_audio_parts", "load_folder", "load_kind_folder"]
+__all__ = ["AUDIO_EVALUATE_SCHEMA", "DEMO_RESTORATION_SCHEMA", "demo_restoration_part", "AUDIO_EVAL_SCHEMA", "audio_evaluation_part", "FILES", "demo_audio_parts", "load_folder", "load_kind_folder"]

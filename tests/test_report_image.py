@@ -97,6 +97,21 @@ def test_image_report_reads_in_a_headless_browser(folder, tmp_path):
     assert len(probe["images"]) == 3
 
 
+def _restoration(out, tmp_path):
+    """The demo's completion / denoising part (``images/restoration/``) with a tiny vaelab-image run."""
+    from test_image_restoration import stripes
+    from vaelab.data.dataset import Dataset, Layout
+    from vaelab.data.sample import SampleSpec
+    from vaelab.modalities.image.restoration_demo import run_restoration_demo
+    from vaelab.runs import train_run
+
+    X, y = stripes(40, 8)
+    ds = Dataset(X=X.astype(np.float64), y=y, layout=Layout(kind="npz"), spec=SampleSpec.image(8, 8, dtype="uint8"))
+    train_run(ds, tmp_path / "run", model="vaelab-image", config={"epochs": 1, "batch_size": 20, "latent_dim": 4},
+              progress=False, device="cpu")
+    run_restoration_demo(tmp_path / "run", ds.subset(np.r_[0:2, 20:22]), out, n=4, log=lambda *_: None)
+
+
 def test_demo_page_shows_the_image_part_when_the_demo_ran_it(folder, tmp_path, capsys):
     """A demo-shaped folder: a spectra evaluation saying ``command: demo`` plus ``images/<model>/`` of both models."""
     from vaelab.modalities.image.demo import MODELS
@@ -119,18 +134,31 @@ def test_demo_page_shows_the_image_part_when_the_demo_ran_it(folder, tmp_path, c
         d = json.loads((demo / "images" / m / "metrics.json").read_text())
         d["model"] = m
         (demo / "images" / m / "metrics.json").write_text(json.dumps(d))
+    _restoration(demo / "images" / "restoration", tmp_path)
     assert main(["report", str(demo)]) == 0
     page = assert_page_matches_json(demo)
-    assert {w.split("#")[0] for _, w, _ in page.numbers} == {"metrics.json", *(f"images/{m}/metrics.json" for m in MODELS)}
+    rest = "images/restoration/restoration.json"
+    assert {w.split("#")[0] for _, w, _ in page.numbers} == {"metrics.json", rest,
+                                                             *(f"images/{m}/metrics.json" for m in MODELS)}
+    res = json.loads((demo / "images" / "restoration" / "restoration.json").read_text())
+    assert {f"/{w}/{m}/{k}" for w in ("inpaint_box", "denoise") for m in res[w] for k in ("psnr", "ssim")} | {
+        "/n", "/sigma"} <= shown_pointers(page, rest)
     text = (demo / "report.html").read_text(encoding="utf-8")
     assert 'id="images"' in text and all(f"images/{m}/nearest_training.png" in text for m in MODELS)
+    assert 'id="restoration"' in text and "images/restoration/restoration.png" in text
+    probe = assert_reads_in_browser(demo / "report.html", tmp_path / "browser", flags=True)
+    assert "images/restoration/restoration.png" in {i["file"] for i in probe["images"]}
     alone = tmp_path / "images_only"  # ``vaelab demo --part images``: the image part alone
     shutil.copytree(demo / "images", alone / "images")
     assert main(["report", str(alone)]) == 0
     page = assert_page_matches_json(alone)
-    assert {w.split("#")[0] for _, w, _ in page.numbers} == {f"images/{m}/metrics.json" for m in MODELS}
+    assert {w.split("#")[0] for _, w, _ in page.numbers} == {rest, *(f"images/{m}/metrics.json" for m in MODELS)}
     text = (alone / "report.html").read_text(encoding="utf-8")
     assert 'id="images"' in text and text.count('id="verdict"') == 1
+    (alone / "images" / "restoration" / "restoration.png").unlink()  # a damaged restoration part: refused
+    capsys.readouterr()
+    assert main(["report", str(alone), "--out", str(tmp_path / "x.html")]) == 2
+    assert "images/restoration/restoration.png" in capsys.readouterr().err and not (tmp_path / "x.html").exists()
     shutil.rmtree(demo / "images" / MODELS[1])
     capsys.readouterr()
     assert main(["report", str(demo), "--out", str(tmp_path / "x.html")]) == 2

@@ -260,3 +260,57 @@ def test_pages_read_in_a_headless_browser(audio, images, demo, tmp_path, which):
     else:  # the demo page: the spectra figures and the audio part's two
         assert sum(i["file"].startswith("audio/") for i in probe["images"]) == 2
 
+
+
+@pytest.fixture(scope="module")
+def audio_eval(audio):
+    """``vaelab evaluate`` on audio folders: the clips against another synthesised set, a third as the holdout."""
+    from vaelab.modalities.audio.synth import write_synth_set
+
+    for name, seed in (("synth", 1), ("hold", 2)):
+        write_synth_set(audio / name, per_class=2, duration=0.5, seed=seed)
+    out = audio / "eval"
+    assert main(["evaluate", "--real", str(audio / "clips"), "--synthetic", str(audio / "synth"), "--holdout",
+                 str(audio / "hold"), "--duration", "0.5", "--out", str(out)]) == 0
+    return out
+
+
+def test_audio_evaluate_page_is_true_to_the_json(audio_eval, tmp_path):
+    doc = json.loads((audio_eval / "metrics.json").read_text())
+    assert doc["modality"] == "audio" and doc["command_line"].startswith("vaelab evaluate ") and doc["vaelab_version"]
+    page = assert_page_matches_json(audio_eval)
+    text = (audio_eval / "report.html").read_text(encoding="utf-8")
+    assert_self_contained(text)
+    assert "Evaluation of synthetic audio clips" in text and text.count('id="verdict"') == 1
+    shown = shown_pointers(page, "metrics.json")
+    for sp in ("cnn", "melstats"):  # both feature spaces, every metric the evaluation holds
+        assert {f"/{sp}/{k}" for k, v in doc[sp].items() if v is not None} <= shown, sp
+    assert {"/tstr", "/trtr", "/n_real", "/n_synthetic", "/n_holdout", "/mel/hop", "/seed"} <= shown
+    assert {f"/flags/{k}/reason" for k in doc["flags"]} <= shown
+    verdict = text[text.index('id="verdict"'):text.index("</p>", text.index('id="verdict"'))]
+    assert "real-vs-real reference" in verdict and "balanced accuracy" in verdict
+    assert "how to read" in text and "real_vs_synthetic.png" in text
+    _again(audio_eval, tmp_path)
+
+
+def _damage_audio_eval(folder, how):
+    if how == "figure missing":
+        (folder / "real_vs_synthetic.png").unlink()
+        return
+    doc = json.loads((folder / "metrics.json").read_text())
+    {"missing key": lambda d: d["cnn"].pop("frechet"), "wrong type": lambda d: d["mel"].update(hop="256"),
+     "flag without reason": lambda d: next(iter(d["flags"].values())).pop("reason")}[how](doc)
+    (folder / "metrics.json").write_text(json.dumps(doc))
+
+
+@pytest.mark.parametrize("how", ["missing key", "wrong type", "flag without reason", "figure missing"])
+def test_damaged_audio_evaluate_folder_is_one_line_exit_2(audio_eval, tmp_path, capsys, how):
+    bad = tmp_path / "bad"
+    shutil.copytree(audio_eval, bad)
+    _damage_audio_eval(bad, how)
+    assert_refused(bad, tmp_path / "out" / "report.html", capsys)
+
+
+def test_audio_evaluate_page_reads_in_a_headless_browser(audio_eval, tmp_path):
+    probe = assert_reads_in_browser(audio_eval / "report.html", tmp_path / "browser", flags=True, min_height=600)
+    assert len(probe["images"]) == 1

@@ -23,6 +23,7 @@ TITLES = {"evaluate": "Evaluation of synthetic data", "demo": "vaelab demo: synt
           "image": "Evaluation of synthetic images", "demo-images": "vaelab demo: synthetic digit images, evaluated",
           "demo-audio": "vaelab demo: synthesised audio clips, reconstructed and generated",
           "reconstruct": "Audio reconstruction: VAE and vocoder against the original clips",
+          "evaluate-audio": "Evaluation of synthetic audio clips",
           "latent": "Latent space of an image VAE", "inpaint": "Image completion", "restore": "Image denoising"}
 
 
@@ -62,6 +63,11 @@ def _image_demo(folder: ResultFolder, *, verdict_first: bool = False) -> str:
         v = im.verdict(p, f"{model}'s images")
         out += section(f"Images: {model}", (v if verdict_first and i == 0 else v.replace('id="verdict"', ""))
                        + im.image_sections(p, title_prefix=f"images, {model}: "), collapsed=False)
+    if out and folder.restoration is not None:
+        from vaelab.reporting.report_latent_images import demo_restoration
+
+        out += section("Images: completion and denoising", demo_restoration(folder.restoration), sid="restoration",
+                       collapsed=False)
     if not out:
         return ""
     return section("Image part: scikit-learn's 8x8 digits", '<p class="muted">The same job on images '
@@ -117,6 +123,10 @@ def render(folder: ResultFolder, name: str | None = None) -> str:
                             collapsed=False)
         body += _image_demo(folder)
         body += _audio_demo(folder)
+    elif kind == "evaluate-audio":
+        from vaelab.reporting import report_audio as au
+
+        head, body = au.evaluation_header_items(main), au.evaluation_body(main)
     elif kind == "reconstruct":
         from vaelab.reporting import report_audio as au
 

@@ -1,4 +1,5 @@
-"""HTML sections of an audio reconstruction study (``reconstruction.json`` of ``vaelab reconstruct``).
+"""HTML sections of an audio reconstruction study (``reconstruction.json`` of ``vaelab reconstruct``) and of an
+audio evaluation (``metrics.json`` of ``vaelab evaluate`` on audio folders, the demo's ``audio/metrics.json``).
 
 The verdict says which enhancements help against the plain VAE (``none``) and against ``eq`` on the
 > 4 kHz log-spectral distance, with the paired 95 % bootstrap intervals, and how far the plain VAE is from
@@ -8,7 +9,7 @@ the vocoder-only ceiling. Labels and reading hints come from the metric registry
 
 from __future__ import annotations
 
-from vaelab.metrics.registry import RECONSTRUCTION_METRICS, metric
+from vaelab.metrics.registry import RECONSTRUCTION_METRICS, metric, metrics_for
 from vaelab.reporting.html import esc, quoted, section, table
 from vaelab.reporting.report_evaluation import figures_html
 from vaelab.reporting.result_folder import Part
@@ -175,7 +176,10 @@ def generation_table(part: Part) -> str:
     """The demo's audio generation metrics (``audio/metrics.json``) in its two feature spaces, with how to read them."""
     doc = part.doc
     rows = []
+    audio = metrics_for("audio")  # the registry's entries marked for audio: labels and how to read
     for k in ("c2st_auc", "frechet", "precision", "recall", "density", "coverage", "dcr_ratio", "closer_than_holdout"):
+        if k not in audio:
+            continue
         cells = [part.num(sp, k, digits=3) if k in doc[sp] else '<span class="muted">—</span>' for sp in ("cnn", "melstats")]
         rows.append([esc(metric(k).short_label), *cells, esc(metric(k).read)])
     ref = [part.num(sp, "c2st_auc_real_vs_real", digits=3) if sp in doc and "c2st_auc_real_vs_real" in doc[sp]
@@ -200,14 +204,79 @@ def demo_section(rec: Part, gen: Part, *, verdict_first: bool = False) -> str:
     out += section("Audio reconstruction", v + "<h3>Spectral distances (mean over clips)</h3>"
                    + means_table(rec, SPECTRAL) + "<h3>Band energy kept (95 % bootstrap intervals)</h3>"
                    + means_table(rec, KEPT_AND_WAVE[:3], with_ci=True) + figures_html(rec), collapsed=False)
-    doc = gen.doc
-    util = ""
-    if doc.get("tstr") is not None and doc.get("trtr") is not None:
-        util = (f"<p>Trained on generated clips only, a small CNN reaches balanced accuracy {gen.num('tstr', digits=3)} "
-                f"on the held-out clips, against {gen.num('trtr', digits=3)} when trained on the real training clips.</p>")
-    out += section("Audio generation", util + generation_table(gen) + "<h3>Flags</h3>" + flags_section(gen),
-                   collapsed=False)
+    util = utility_sentence(gen)
+    out += section("Audio generation", (f"<p>{util}</p>" if util else "") + generation_table(gen) + "<h3>Flags</h3>"
+                   + flags_section(gen), collapsed=False)
     return section("Audio part: synthesised clips", out, sid="audio", collapsed=False)
 
 
-__all__ = ["body", "comparisons_table", "demo_section", "generation_table", "header_items", "means_table", "verdict"]
+def utility_sentence(gen: Part) -> str:
+    """TSTR against TRTR of an audio evaluation, or ``""`` when it was not measured (no holdout)."""
+    if gen.doc.get("tstr") is None or gen.doc.get("trtr") is None:
+        return ""
+    return (f"Trained on generated clips only, a small CNN reaches balanced accuracy {gen.num('tstr', digits=3)} "
+            f"on the held-out clips, against {gen.num('trtr', digits=3)} when trained on the real training clips.")
+
+
+def evaluation_verdict(part: Part) -> str:
+    """The verdict of ``vaelab evaluate`` on audio: flags, C2ST against its real-vs-real reference, TSTR, DCR."""
+    from vaelab.reporting.report_evaluation import flags_sentence, raised_flags
+
+    doc = part.doc
+    s = [flags_sentence(part, "The synthetic clips")]
+    for sp in ("cnn", "melstats"):
+        if doc[sp]["c2st_auc"] is None:
+            continue
+        ref = doc[sp].get("c2st_auc_real_vs_real")
+        s.append(f"In the {esc(doc['features'][sp]['name'])} a random forest tells them from real clips with ROC AUC "
+                 f"{part.num(sp, 'c2st_auc', digits=3)}"
+                 + (f", against {part.num(sp, 'c2st_auc_real_vs_real', digits=3)} for real clips of unseen sources "
+                    "(the real-vs-real reference)." if ref is not None else " (no real-vs-real reference: it needs "
+                    "enough held-out clips)."))
+    s.append(utility_sentence(part) or "Usefulness for training a classifier (TSTR) was not measured: it needs "
+             "held-out clips (--holdout).")
+    if doc["cnn"].get("dcr_ratio") is not None:
+        s.append(f"The typical synthetic clip is {part.num('cnn', 'dcr_ratio', digits=3)} times as far from its "
+                 "nearest training clip as real clips not trained on are (CNN features); values near 1 mean new "
+                 "clips, values near 0 copies.")
+    cls = "verdict warn" if raised_flags(doc) else "verdict"
+    return f'<p class="{cls}" id="verdict">{" ".join(s)}</p>'
+
+
+def evaluation_header_items(part: Part) -> list[tuple[str, str]]:
+    """Header lines of an audio evaluation: the folders compared, the protocol, the log-mel, sizes, feature spaces."""
+    doc = part.doc
+    n = part.num
+
+    def folder(key: str) -> str:
+        return f'<span class="cmd">{esc(doc[key])}</span>' if doc[key] else '<span class="muted">none</span>'
+
+    items = [("real clips (training)", f"{folder('real')} ({n('n_real')} clips)"),
+             ("synthetic clips", f"{folder('synthetic')} ({n('n_synthetic')} clips)"),
+             ("held-out clips (unseen sources)", folder("holdout") + (f" ({n('n_holdout')} clips)"
+                                                                      if doc["n_holdout"] is not None else "")),
+             ("reference clips (training sources)", folder("reference") + (
+                 f" ({n('n_reference')} clips)" if doc.get("n_reference") is not None else ""))]
+    if doc.get("protocol"):
+        items.append(("compared against", quoted(doc["protocol"], part.src, "/protocol")))
+    items += [("log-mel", f"{n('mel', 'sample_rate')} Hz, {n('mel', 'duration')} s clips, {n('mel', 'n_mels')} mel "
+                          f"bins, n_fft {n('mel', 'n_fft')}, hop {n('mel', 'hop')}"),
+              ("feature spaces", "; ".join(f"{esc(doc['features'][sp]['name'])} ({n('features', sp, 'n_features')} "
+                                           "features)" for sp in ("cnn", "melstats"))),
+              ("seed", n("seed"))]
+    return items
+
+
+def evaluation_body(part: Part) -> str:
+    """Verdict, flags, metrics in both feature spaces with the real-vs-real reference row, figures."""
+    from vaelab.reporting.report_evaluation import flags_section
+
+    util = utility_sentence(part)
+    return (evaluation_verdict(part)
+            + section("Flags", flags_section(part), sid="flags")
+            + section("Metrics", generation_table(part) + (f"<p>{util}</p>" if util else ""), sid="metrics")
+            + section("Figures", figures_html(part)))
+
+
+__all__ = ["body", "comparisons_table", "demo_section", "evaluation_body", "evaluation_header_items",
+           "evaluation_verdict", "generation_table", "header_items", "means_table", "verdict"]

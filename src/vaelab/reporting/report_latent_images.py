@@ -8,7 +8,7 @@ is a :func:`~vaelab.reporting.html.num` element tied to the JSON.
 from __future__ import annotations
 
 from vaelab.metrics.registry import metric
-from vaelab.reporting.html import esc, section, table
+from vaelab.reporting.html import esc, quoted, section, table
 from vaelab.reporting.report_evaluation import figures_html
 from vaelab.reporting.result_folder import Part
 
@@ -71,13 +71,13 @@ def _latent(part: Part) -> str:
     return body
 
 
-def _quality_table(part: Part, where: str, methods: list[str]) -> str:
+def quality_table(part: Part, where: str, methods: list[str]) -> str:
     p, s = metric("psnr"), metric("ssim")
     rows = [[esc(m), part.num(where, m, "psnr", digits=4), part.num(where, m, "ssim", digits=3)] for m in methods]
     return table(["method", f"{p.label} ({p.unit}){p.arrow}", f"{s.label}{s.arrow}"], rows, cls="metrics")
 
 
-def _read_quality(*keys: str) -> str:
+def read_quality(*keys: str) -> str:
     return '<dl class="meta">' + "".join(f"<dt>{esc(metric(k).label)}</dt><dd>{esc(metric(k).read)}</dd>"
                                          for k in keys) + "</dl>"
 
@@ -107,12 +107,12 @@ def _inpaint(part: Part) -> str:
                  f"{n('diversity', 'mean', digits=3)} (mean sd, pixel range {n('data_range')}).")
     body = f'<p class="verdict" id="verdict">{" ".join(s)}</p>'
     body += section("Quality against the complete input",
-                    "<h3>In the missing region</h3>" + _quality_table(part, "region", methods)
+                    "<h3>In the missing region</h3>" + quality_table(part, "region", methods)
                     + "<h3>On the whole image (observed pixels are kept, so only the region differs)</h3>"
-                    + _quality_table(part, "whole", methods)
+                    + quality_table(part, "whole", methods)
                     + '<p class="muted">observed mean fill: each missing pixel set to the mean of the image\'s '
                       "observed pixels — a trivial reference a method should beat.</p>"
-                    + _read_quality("psnr", "ssim", "completion_diversity"))
+                    + read_quality("psnr", "ssim", "completion_diversity"))
     body += section("Figures", figures_html(part))
     return body
 
@@ -137,8 +137,8 @@ def _restore(part: Part) -> str:
                  "and the restored images by eye, and judge the restoration on images whose clean version you know.")
     body = f'<p class="verdict" id="verdict">{" ".join(s)}</p>'
     if q:
-        body += section("Quality against the clean reference", _quality_table(part, "quality", list(q))
-                        + _read_quality("psnr", "ssim"))
+        body += section("Quality against the clean reference", quality_table(part, "quality", list(q))
+                        + read_quality("psnr", "ssim"))
     body += section("Figures", figures_html(part))
     return body
 
@@ -147,4 +147,18 @@ def body(part: Part) -> str:
     return {"latent": _latent, "inpaint": _inpaint, "restore": _restore}[part.doc["kind"]](part)
 
 
-__all__ = ["body", "header_items"]
+__all__ = ["body", "demo_restoration", "header_items", "quality_table", "read_quality"]
+
+
+def demo_restoration(part: Part) -> str:
+    """The demo's completion and denoising part (``images/restoration/restoration.json``): two quality tables
+    (PSNR / SSIM, labels and how to read them from the metric registry) and the figure."""
+    doc, n = part.doc, part.num
+    intro = (f"<p>The vaelab-image run completes a centre box (mask <code>{quoted(doc['mask'], part.src, '/mask')}"
+             f"</code>) of {n('n')} held-out images, against biharmonic inpainting, and denoises the same images with "
+             f"Gaussian noise of σ {n('sigma')} (pixels in [0, 1]), against TV denoising (weight 0.1, not tuned) "
+             "and the noisy input.</p>")
+    return (intro + "<h3>Completion (inside the missing box)</h3>"
+            + quality_table(part, "inpaint_box", list(doc["inpaint_box"]))
+            + "<h3>Denoising (whole image)</h3>" + quality_table(part, "denoise", list(doc["denoise"]))
+            + read_quality("psnr", "ssim") + figures_html(part))

@@ -183,6 +183,7 @@ class ResultFolder:
     parts: list[Part]
     image_parts: list[Part] = field(default_factory=list)  # the demo's image part (images/<model>/)
     audio_parts: list[Part] = field(default_factory=list)  # the demo's audio part (reconstruction, evaluation)
+    restoration: Part | None = None  # the demo's image completion / denoising (images/restoration/)
 
     @property
     def main(self) -> Part:

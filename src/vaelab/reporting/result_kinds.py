@@ -5,6 +5,7 @@ shows is present and of the right type, the figures the writer always draws are 
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Any
 
@@ -169,6 +170,36 @@ AUDIO_EVAL_SCHEMA: list[tuple[str, _Type]] = [
 ]
 
 
+#: ``metrics.json`` of ``vaelab evaluate`` on audio folders: the demo's entries, where the clips came from, the mel
+AUDIO_EVALUATE_SCHEMA: list[tuple[str, _Type]] = [
+    ("modality", STR), *AUDIO_EVAL_SCHEMA, ("real", STR), ("synthetic", STR), ("holdout", STR_OR_NONE),
+    ("reference", STR_OR_NONE), ("?n_reference", INT_OR_NONE), ("?protocol", STR), ("mel", DICT),
+    *[(f"mel/{k}", INT) for k in ("sample_rate", "n_mels", "n_fft", "hop")], ("mel/duration", REAL),
+    ("features/cnn/n_features", INT), ("features/melstats/n_features", INT), *_PROVENANCE,
+]
+AUDIO_EVALUATE_FIGURES = [FigureSpec("real_vs_synthetic.png", "Log-mel spectrograms per class: the first real clips, "
+                                     "then the first synthetic clips (each row on its real clips' colour scale)", True)]
+
+
+def is_audio_evaluation(folder: Path) -> bool:
+    """Whether ``folder/metrics.json`` says it is an audio evaluation (``"modality": "audio"``)."""
+    try:
+        doc = json.loads((folder / "metrics.json").read_text(encoding="utf-8"))
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError):
+        return False  # load_result_folder names the problem
+    return isinstance(doc, dict) and doc.get("modality") == "audio"
+
+
+def audio_evaluation_part(folder: Path) -> Part:
+    """The checked :class:`Part` of an audio evaluation folder (``vaelab evaluate --real AUDIO_DIR``)."""
+    doc = _read_json(folder / "metrics.json", "metrics.json")
+    check_schema(doc, AUDIO_EVALUATE_SCHEMA, "metrics.json")
+    for k in ("n_real", "n_synthetic"):
+        if doc[k] < 0:
+            raise InputError(f"metrics.json: entry '/{k}' is negative")
+    return Part("metrics.json", doc, None, _load_figures(folder, "", AUDIO_EVALUATE_FIGURES))
+
+
 def demo_audio_parts(folder: Path) -> list[Part]:
     """The demo's audio part (``audio/reconstruct/`` and ``audio/metrics.json``), when it ran; else ``[]``."""
     audio = folder / "audio"
@@ -185,11 +216,34 @@ def demo_audio_parts(folder: Path) -> list[Part]:
     return [rec, Part(rel, doc, None, [])]
 
 
+#: ``images/restoration/restoration.json`` of the demo (:func:`vaelab.modalities.image.restoration_demo.run_restoration_demo`)
+DEMO_RESTORATION_SCHEMA: list[tuple[str, _Type]] = [
+    ("n", INT), ("mask", STR), ("sigma", REAL), ("inpaint_box", DICT), ("denoise", DICT),
+    *[(f"{w}/*/{k}", t) for w in ("inpaint_box", "denoise") for k, t in _QUALITY],
+]
+DEMO_RESTORATION_FIGURES = [FigureSpec("restoration.png", "Per image: the input with the box grey, biharmonic "
+                                       "inpainting, vaelab's completion, the truth; the noisy input, TV denoising, "
+                                       "vaelab's restoration", True)]
+
+
+def demo_restoration_part(folder: Path) -> Part | None:
+    """The demo's image completion / denoising (``images/restoration/``), when the demo wrote it; else ``None``."""
+    sub = folder / "images" / "restoration"
+    if not sub.is_dir():
+        return None
+    rel = "images/restoration/restoration.json"
+    doc = _read_json(sub / "restoration.json", rel)
+    check_schema(doc, DEMO_RESTORATION_SCHEMA, rel)
+    return Part(rel, doc, None, _load_figures(sub, "images/restoration/", DEMO_RESTORATION_FIGURES))
+
+
 def load_folder(path: str | Path) -> ResultFolder:
-    """Detect and check any result folder: reconstruct / latent / inpaint / restore folders (a file of
-    :data:`FILES`), the demo's audio part alone (``vaelab demo --part audio``), else
+    """Detect and check any result folder: an audio evaluation, reconstruct / latent / inpaint / restore folders
+    (a file of :data:`FILES`), the demo's audio part alone (``vaelab demo --part audio``), else
     :func:`~vaelab.reporting.result_folder.load_result_folder` (with the demo's audio part when it ran)."""
     folder = Path(path)
+    if folder.is_dir() and is_audio_evaluation(folder):
+        return ResultFolder(folder, "evaluate-audio", [audio_evaluation_part(folder)])
     if folder.is_dir() and not any((folder / n).is_file() for n in KINDS):
         for n in FILES:
             if (folder / n).is_file():
@@ -201,7 +255,9 @@ def load_folder(path: str | Path) -> ResultFolder:
     result = load_result_folder(folder)
     if result.kind == "demo":
         result.audio_parts = demo_audio_parts(folder)
+    if result.kind in ("demo", "demo-images"):
+        result.restoration = demo_restoration_part(folder)
     return result
 
 
-__all__ = ["AUDIO_EVAL_SCHEMA", "FILES", "demo_audio_parts", "load_folder", "load_kind_folder"]
+__all__ = ["AUDIO_EVALUATE_SCHEMA", "DEMO_RESTORATION_SCHEMA", "demo_restoration_part", "AUDIO_EVAL_SCHEMA", "audio_evaluation_part", "FILES", "demo_audio_parts", "load_folder", "load_kind_folder"]

@@ -87,6 +87,22 @@ def evaluate_audio(L_real: np.ndarray, y_real: np.ndarray, L_synth: np.ndarray, 
     return out
 
 
+def class_spectrograms(L_real: np.ndarray, y_real: np.ndarray, L_synth: np.ndarray, y_synth: np.ndarray, path: Any,
+                       p: Any, per_class: int = 3) -> Any:
+    """Per class a row of the first ``per_class`` real log-mels (n, n_mels, T) and as many synthetic ones, on the
+    real row's colour scale (:func:`vaelab.modalities.audio.plots.spectrograms`); classes without both are left out."""
+    from vaelab.modalities.audio.plots import spectrograms
+
+    yr, ys = np.asarray(y_real).astype(str), np.asarray(y_synth).astype(str)
+    pick = {c: (yr == c, ys == c) for c in sorted(set(yr)) if (ys == c).any()}
+    if not pick:  # no class in common: one row of all clips
+        pick = {"all clips": (np.ones(len(yr), bool), np.ones(len(ys), bool))}
+    k = max(1, min([per_class] + [min(int(r.sum()), int(s.sum())) for r, s in pick.values()]))
+    rows = [(c, [*L_real[r][:k], *L_synth[s][:k]]) for c, (r, s) in pick.items()]
+    titles = [f"real {i + 1}" for i in range(k)] + [f"synthetic {i + 1}" for i in range(k)]
+    return spectrograms(rows, titles, path, sample_rate=p.sample_rate, hop=p.hop)
+
+
 def evaluate_folders(args: Any) -> dict[str, Any]:
     """The ``vaelab evaluate`` command for audio folders (``--real``, ``--synthetic``, ``--holdout`` folders)."""
     import json
@@ -117,15 +133,22 @@ def evaluate_folders(args: Any) -> dict[str, Any]:
             if args.holdout else None)
     ref = (load_clips(args.reference, p, label_column=args.label_column, group_column=args.group_column)
            if args.reference else None)
-    res = evaluate_audio(log_mel(real.waves, p), real.y, log_mel(synth.waves, p), synth.y,
+    L_real, L_synth = log_mel(real.waves, p), log_mel(synth.waves, p)
+    res = evaluate_audio(L_real, real.y, L_synth, synth.y,
                          L_hold=None if hold is None else log_mel(hold.waves, p), y_hold=None if hold is None else hold.y,
                          groups_real=real.groups, seed=args.seed, L_ref=None if ref is None else log_mel(ref.waves, p),
                          groups_ref=None if ref is None else ref.groups,
                          groups_hold=None if hold is None else hold.groups)
-    res = {"real": str(args.real), "synthetic": str(args.synthetic), "holdout": args.holdout,
-           "reference": args.reference, "mel": p.to_dict(), **res}
+    from vaelab import __version__
+    from vaelab.reporting.report import write_report_html
+
+    res = {"modality": "audio", "command": "evaluate", "real": str(args.real), "synthetic": str(args.synthetic),
+           "holdout": args.holdout, "reference": args.reference, "mel": p.to_dict(), **res,
+           "vaelab_version": __version__, "command_line": getattr(args, "command_line", None)}
     with atomic_dir(args.out) as tmp:
         write_text(tmp / "metrics.json", json.dumps(jsonable(res), indent=1) + "\n")
+        class_spectrograms(L_real, real.y, L_synth, synth.y, tmp / "real_vs_synthetic.png", p)
+        write_report_html(tmp, name=args.out)
     c = res["cnn"]
     print(f"C2ST AUC (CNN features) {c['c2st_auc']:.3f}, (mel statistics) {res['melstats']['c2st_auc']:.3f}; "
           f"precision {c['precision']:.3f} recall {c['recall']:.3f} coverage {c['coverage']:.3f}")
@@ -133,5 +156,5 @@ def evaluate_folders(args: Any) -> dict[str, Any]:
         print(f"TSTR {res['tstr']:.3f}  TRTR {res['trtr']:.3f}  ratio {res['tstr_over_trtr']:.3f}")
     raised = [k for k, v in res["flags"].items() if v.get("raised")]
     print(f"flags raised: {', '.join(raised) or 'none'}")
-    print(f"wrote {args.out}/metrics.json")
+    print(f"wrote {args.out}/metrics.json and {args.out}/report.html")
     return res

@@ -24,3 +24,17 @@ def write_medmnist(path, size: int = 12, n=(120, 40, 60)) -> None:
         X, y = stripes(k, size, seed=seed)
         parts[f"{split}_images"], parts[f"{split}_labels"] = X, y.reshape(-1, 1).astype(np.uint8)
     np.savez(path, **parts)
+
+
+def tiny_image_run(d, n: int) -> tuple[np.ndarray, np.ndarray]:
+    """Write ``n`` 8x8 stripes to ``d/x.npz`` and train a 2-epoch vaelab-image run into ``d/run``; returns X, y."""
+    from vaelab.data.dataset import Dataset, Layout
+    from vaelab.data.sample import SampleSpec
+    from vaelab.runs import train_run
+
+    X, y = stripes(n, 8)
+    np.savez(d / "x.npz", X=X, y=y)
+    ds = Dataset(X=X.astype(np.float64), y=y, layout=Layout(kind="npz"), spec=SampleSpec.image(8, 8, dtype="uint8"))
+    train_run(ds, d / "run", model="vaelab-image", config={"epochs": 2, "batch_size": 20, "latent_dim": 4},
+              progress=False, device="cpu")
+    return X, y

@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from image_data import stripes
+from image_data import stripes, tiny_image_run
 from test_image_restoration import constant_model
 from vaelab.cli.main import main
 from vaelab.core.errors import InputError
@@ -132,7 +132,7 @@ def test_file_format_round_trip_and_validation():
     data = pack_file({"quality": 50.0}, blobs)
     head, back = unpack_file(data)
     assert back == blobs and head["n"] == 3 and head["quality"] == 50.0
-    for bad in (data[:-1], data + b"x", b"XXXXXXXX" + data[8:], data[:12] + b"]" + data[13:], data[:5]):
+    for bad in (data[:-1], data + b"x", bytes(8) + data[8:], data[:12] + b"]" + data[13:], data[:5]):
         with pytest.raises(InputError, match="not a vaelab compressed-images file"):
             unpack_file(bad)
 
@@ -140,16 +140,8 @@ def test_file_format_round_trip_and_validation():
 # ---------------------------------------------------------------- commands on a tiny trained run
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
-    from vaelab.data.dataset import Dataset, Layout
-    from vaelab.data.sample import SampleSpec
-    from vaelab.runs import train_run
-
     d = tmp_path_factory.mktemp("codec")
-    X, y = stripes(20, 8)
-    np.savez(d / "x.npz", X=X, y=y)
-    ds = Dataset(X=X.astype(np.float64), y=y, layout=Layout(kind="npz"), spec=SampleSpec.image(8, 8, dtype="uint8"))
-    train_run(ds, d / "run", model="vaelab-image", config={"epochs": 2, "batch_size": 20, "latent_dim": 4},
-              progress=False, device="cpu")
+    tiny_image_run(d, 20)
     return d
 
 

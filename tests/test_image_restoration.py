@@ -11,7 +11,7 @@ import numpy as np
 import pytest
 import torch
 
-from image_data import stripes
+from image_data import stripes, tiny_image_run
 from vaelab.cli.main import main
 from vaelab.core.errors import InputError
 from vaelab.modalities.image.compress import dequantise, pack, pca_roundtrip, quantise, unpack
@@ -142,18 +142,8 @@ def test_quantise_pack_roundtrip():
 # ---------------------------------------------------------------- CLI on a tiny trained run
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
-    from vaelab.data.dataset import Dataset, Layout
-    from vaelab.runs import train_run
-
     d = tmp_path_factory.mktemp("img")
-    X, y = stripes(40, 8)
-    np.savez(d / "x.npz", X=X, y=y)
-    ds = Dataset(X=X.astype(np.float64), y=y, layout=Layout(kind="npz"))
-    from vaelab.data.sample import SampleSpec
-
-    ds = Dataset(X=X.astype(np.float64), y=y, layout=Layout(kind="npz"), spec=SampleSpec.image(8, 8, dtype="uint8"))
-    train_run(ds, d / "run", model="vaelab-image", config={"epochs": 2, "batch_size": 20, "latent_dim": 4},
-              progress=False, device="cpu")
+    tiny_image_run(d, 40)
     return d
 
 

@@ -42,17 +42,10 @@ def audio(tmp_path_factory):
 
 @pytest.fixture(scope="module")
 def images(tmp_path_factory):
-    from test_image_restoration import stripes
-    from vaelab.data.dataset import Dataset, Layout
-    from vaelab.data.sample import SampleSpec
-    from vaelab.runs import train_run
+    from image_data import tiny_image_run
 
     d = tmp_path_factory.mktemp("image_pages")
-    X, y = stripes(40, 8)
-    np.savez(d / "x.npz", X=X, y=y)
-    ds = Dataset(X=X.astype(np.float64), y=y, layout=Layout(kind="npz"), spec=SampleSpec.image(8, 8, dtype="uint8"))
-    train_run(ds, d / "run", model="vaelab-image", config={"epochs": 2, "batch_size": 20, "latent_dim": 4},
-              progress=False, device="cpu")
+    X, y = tiny_image_run(d, 40)
     pick = np.r_[0:4, 20:24]  # a few images of both classes: completion and denoising are the slow parts
     np.savez(d / "few.npz", X=X[pick], y=y[pick])
     noisy = X[pick] / 255 + 0.2 * np.random.default_rng(0).standard_normal(X[pick].shape)

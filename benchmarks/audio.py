@@ -60,6 +60,8 @@ def main() -> None:
     ap.add_argument("--label-column", default="emotion")
     ap.add_argument("--group-column", default="speaker")
     ap.add_argument("--test-speakers", default="15,16")
+    ap.add_argument("--exclude-speakers", default="",
+                    help="speakers left out of everything (e.g. the validation speakers of the design experiments)")
     ap.add_argument("--ref-fraction", type=float, default=0.2,
                     help="held-out share of the training speakers' clips (generation comparison set)")
     ap.add_argument("--epochs", type=int, default=None)
@@ -79,7 +81,8 @@ def main() -> None:
     t0 = time.perf_counter()
     clips = load_clips(a.data, p, label_column=a.label_column, group_column=a.group_column)
     test_mask = np.isin(clips.groups.astype(str), a.test_speakers.split(","))
-    tr, te = np.where(~test_mask)[0], np.where(test_mask)[0]
+    excluded = np.isin(clips.groups.astype(str), [s for s in a.exclude_speakers.split(",") if s])
+    tr, te = np.where(~test_mask & ~excluded)[0], np.where(test_mask)[0]
     print(f"loaded {len(clips.files)} clips in {time.perf_counter() - t0:.1f} s; train {len(tr)} "
           f"(speakers {sorted(set(clips.groups[tr]))}), test {len(te)} (speakers {a.test_speakers})", flush=True)
     ref = ref_split(clips.groups[tr].astype(str), clips.y[tr], a.ref_fraction, a.seed)

@@ -14,9 +14,23 @@ Likelihood: Gaussian with one variance per mel bin. ``sigma="learned"`` trains i
 2021, "sigma-VAE"). ``beta`` weights the KL term. Time is padded to a multiple of 4 (edge frames repeated)
 and cropped back.
 
+One log-mel from the decoder's Gaussian (``output``, what :meth:`VaelabAudio.decode` and reconstructions give).
+The Gaussian's mean ``m`` is its median in the mel domain: a clip ``x = m + r`` with residual ``r ~ N(0, s^2)``
+carries ``E exp(2 x / power) = exp(2 m / power + 2 s^2 / power^2)`` of energy (mel magnitude squared, ``power`` 1;
+mel power, ``power`` 2), ``exp(2 s^2 / power^2)`` more than ``exp(m)``: a smooth mean under-states every bin's
+energy by ``8.69 s^2 / power^2`` dB (Jensen's inequality). ``output = "energy"`` (default) returns
+``m + s^2 / power``, the log-mel whose energy is the Gaussian's expected energy, with ``s^2`` the decoder's
+variance per mel bin re-estimated on all training clips after training (their squared error with a posterior draw
+of the code, the quantity ``sigma = "optimal"`` trains with, in log-mel units); ``"mean"`` returns ``m``.
+
 Sampling: a latent sampler of :mod:`vaelab.samplers` on the flattened codes, ``sampler = "aggregate"`` (default:
 the posterior ``N(mu_i, sigma_i^2)`` of a random training clip of the requested class, decoded with the class) or
 ``"standard"`` (N(0, I)). The run folder therefore holds the training clips' posterior codes.
+Samples are ``m(z) + texture`` (``noise = "texture"``, default): the texture is drawn per class from a Gaussian
+with the empirical covariance of the training clips' residuals ``x - m(mu)`` at their posterior means (whitened by
+the decoder's sd per bin; :mod:`vaelab.models.texture`, shared with vaelab-image), so samples carry the fine
+time-frequency structure the smooth mean leaves out, and with it their energy. ``noise = "none"``: the decoded
+log-mel of ``output`` alone.
 After training, the per-mel-bin equaliser gain (``eq``) and the enhancement parameters are fitted on the
 training clips and saved with the weights (see :mod:`vaelab.modalities.audio.enhance`).
 """
@@ -40,6 +54,16 @@ from vaelab.models.torch_base import FitJob, TorchGenerator
 SAMPLERS = ("aggregate", "standard")
 
 
+def energy_shift(var: np.ndarray, power: float = 1.0) -> np.ndarray:
+    """Log-mel shift ``var / power`` (same shape as ``var``) that gives a Gaussian log-mel's expected energy.
+
+    For ``x ~ N(m, var)`` (natural-log mel of ``power`` 1: magnitude, 2: power) the energy is ``exp(2 x / power)``
+    and ``E exp(2 x / power) = exp(2 (m + var / power) / power)`` (the log-normal mean), so ``m + var / power`` is the
+    log-mel carrying the expected energy; ``m`` alone carries ``8.69 var / power^2`` dB less.
+    """
+    return np.asarray(var, dtype=np.float64) / float(power)
+
+
 @dataclass
 class VaelabAudioConfig(ModelConfig):
     arch: str = "patch"  # patch | audioldm2
@@ -49,6 +73,9 @@ class VaelabAudioConfig(ModelConfig):
     beta: float = 0.1
     sigma: str = "optimal"  # optimal | learned
     sampler: str = "aggregate"  # aggregate | standard (vaelab.samplers)
+    output: str = "energy"  # energy | mean: the log-mel decode() gives (see the module docstring)
+    noise: str = "texture"  # texture | none: what samples add to the decoded log-mel
+    texture_cells: int = 1 << 22  # at most this many numbers per class for the residual covariance
     epochs: int = 100
     batch_size: int = 32
     lr: float = 2e-3
@@ -64,9 +91,12 @@ class VaelabAudioConfig(ModelConfig):
             raise InputError(f"vaelab-audio: arch must be 'patch' or 'audioldm2', got {self.arch!r}")
         if self.sampler not in SAMPLERS:
             raise InputError(f"vaelab-audio: sampler must be one of {', '.join(SAMPLERS)}, got {self.sampler!r}")
+        for key, allowed in (("output", ("energy", "mean")), ("noise", ("texture", "none"))):
+            if getattr(self, key) not in allowed:
+                raise InputError(f"vaelab-audio: {key} must be one of {', '.join(allowed)}, got {getattr(self, key)!r}")
         if self.sigma not in ("learned", "optimal"):
             raise InputError(f"vaelab-audio: sigma must be 'learned' or 'optimal', got {self.sigma!r}")
-        for k in ("width", "latent_channels", "epochs", "batch_size"):
+        for k in ("width", "latent_channels", "epochs", "batch_size", "texture_cells"):
             v = getattr(self, k)
             if not (isinstance(v, int) and v >= 1):
                 raise InputError(f"vaelab-audio: {k} must be a positive integer, got {v!r}")
@@ -215,8 +245,10 @@ class VaelabAudio(TorchGenerator):
                 "mse": r2.mean(dim=(1, 2)).sum().detach()}
 
     def after_fit(self, job: FitJob) -> None:
-        """Latent sampler, eq gain and tuned enhancement parameters from the training clips (mel domain)."""
+        """Decoder variance, texture residuals, latent sampler, eq gain and tuned enhancement parameters from the
+        training clips (mel domain)."""
         from vaelab.modalities.audio import enhance
+        from vaelab.models.texture import residual_rows
         from vaelab.samplers import make_sampler
 
         cfg: VaelabAudioConfig = self.config  # type: ignore[assignment]
@@ -224,8 +256,14 @@ class VaelabAudio(TorchGenerator):
         mean, std = (t.numpy().astype(np.float64) for t in self._stats())
         xn, c = job.X_all.cpu(), job.c_all.cpu()
         mu = self._encode_norm(xn, c)
+        lv = self._encode_norm(xn, c, logvar=True)
         ref = xn.numpy() * std[None, :, None] + mean[None, :, None]
-        rec = self._decode_norm(mu, c)
+        self.extra_["dec_var"] = torch.as_tensor(self._decoder_variance(mu, lv, c, ref, job.seed))
+        m = self._decode_norm(mu, c)
+        sd = np.sqrt(self.extra_["dec_var"].numpy().astype(np.float64))
+        w = torch.as_tensor(((ref - m) / sd[None, :, None]).reshape(len(ref), -1), dtype=torch.float32)
+        self.extra_.update(residual_rows(w, c.long(), len(self.classes_), cfg.texture_cells, job.seed))
+        rec = self._point(mu, c)
         self.extra_["eq_gain"] = torch.as_tensor(enhance.fit_eq(ref, rec))
         ch_std = mu.transpose(1, 0).reshape(mu.shape[1], -1).std(dim=1)
         self.extra_["latent_std"] = ch_std.float()
@@ -233,15 +271,42 @@ class VaelabAudio(TorchGenerator):
         cn = c.numpy()
         tuned = []
         for name in ("laplacian", "noise", "contrast"):
-            tuned.append(enhance.tune(name, mu.numpy(), lambda z: self._decode_norm(torch.as_tensor(z, dtype=torch.float32),
-                                                                                    torch.as_tensor(cn)),
+            tuned.append(enhance.tune(name, mu.numpy(), lambda z: self._point(torch.as_tensor(z, dtype=torch.float32),
+                                                                              torch.as_tensor(cn)),
                                       ref, high.numpy(), ch_std.numpy(), seed=0))
         self.extra_["tuned"] = torch.as_tensor(tuned, dtype=torch.float32)
-        lv = self._encode_norm(xn, c, logvar=True)
         sampler = make_sampler(cfg.sampler).fit(mu.flatten(1).float().contiguous(), lv.flatten(1).float().contiguous(),
                                                 c.long().contiguous(), len(self.classes_), seed=job.seed)
         self.extra_.update(sampler.state_dict())
         self.extra_["latent_shape"] = torch.as_tensor(mu.shape[1:], dtype=torch.long)
+
+    def _decoder_variance(self, mu: torch.Tensor, lv: torch.Tensor, c: torch.Tensor, ref: np.ndarray,
+                          seed: int) -> np.ndarray:
+        """The decoder's variance per mel bin in log-mel units (n_mels,): ``sigma = "optimal"``: the mean squared
+        error of the training clips ``ref`` (n, n_mels, T) decoded from one posterior draw of their codes (seeded);
+        ``"learned"``: the trained parameter."""
+        cfg: VaelabAudioConfig = self.config  # type: ignore[assignment]
+        std = self._stats()[1].numpy().astype(np.float64)
+        assert self.module is not None
+        if cfg.sigma == "learned":
+            return np.exp(self.module.logvar_param.detach().numpy().astype(np.float64)) * std ** 2
+        g = torch.Generator().manual_seed(int(seed) + 7919)
+        z = mu + torch.randn(mu.shape, generator=g) * torch.exp(0.5 * lv)
+        return ((ref - self._decode_norm(z, c)) ** 2).mean(axis=(0, 2))
+
+    def _energy_shift(self) -> np.ndarray:
+        """Per mel bin (n_mels,): what ``output`` adds to the decoder mean (``s^2 / power``, or 0 for "mean").
+        Runs saved before the re-estimated variance existed use the trained ``logvar``."""
+        cfg: VaelabAudioConfig = self.config  # type: ignore[assignment]
+        std = self._stats()[1].numpy().astype(np.float64)
+        if cfg.output == "mean":
+            return np.zeros(len(std))
+        if "dec_var" in self.extra_:
+            var = self.extra_["dec_var"].numpy().astype(np.float64)
+        else:
+            assert self.module is not None
+            var = np.exp(self.module.logvar.detach().numpy().astype(np.float64)) * std ** 2
+        return energy_shift(var, self.mel_params.power)
 
     def _high_bins(self) -> np.ndarray:
         from vaelab.modalities.audio.mel import MelParams
@@ -275,6 +340,10 @@ class VaelabAudio(TorchGenerator):
         out = torch.cat(outs) * std[None, :, None] + mean[None, :, None]
         return out.numpy().astype(np.float64)
 
+    def _point(self, z: torch.Tensor, c: torch.Tensor) -> np.ndarray:
+        """Codes -> the log-mel of ``output`` (n, n_mels, T): the decoder mean plus the energy shift."""
+        return self._decode_norm(z, c) + self._energy_shift()[None, :, None]
+
     def encode(self, logmel: np.ndarray, y: np.ndarray) -> np.ndarray:
         """Log-mel (n, n_mels, T) and labels (n,) -> posterior means (n, C, ...)."""
         self._check_fitted()
@@ -284,10 +353,10 @@ class VaelabAudio(TorchGenerator):
         return self._encode_norm(torch.as_tensor(xn, dtype=torch.float32), c).numpy()
 
     def decode(self, z: np.ndarray, y: np.ndarray) -> np.ndarray:
-        """Codes (n, C, ...) and labels (n,) -> log-mel (n, n_mels, T)."""
+        """Codes (n, C, ...) and labels (n,) -> log-mel (n, n_mels, T) (of ``output``: energy-matched by default)."""
         self._check_fitted()
         c = torch.as_tensor(encode_labels(np.asarray(y, dtype=object), self.classes_))
-        return self._decode_norm(torch.as_tensor(np.asarray(z), dtype=torch.float32), c)
+        return self._point(torch.as_tensor(np.asarray(z), dtype=torch.float32), c)
 
     # ------------------------------------------------------------------ sampling
     def generate(self, c: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
@@ -297,7 +366,15 @@ class VaelabAudio(TorchGenerator):
         shape = tuple(int(s) for s in self.extra_["latent_shape"].tolist())
         params = {"latent_dim": int(math.prod(shape))} if cfg.sampler == "standard" else {}
         z, _ = make_sampler(cfg.sampler, **params).load_state_dict(self.extra_).sample(c, gen)
-        return torch.as_tensor(self._decode_norm(z.reshape(len(c), *shape), c), dtype=torch.float32)
+        z = z.reshape(len(c), *shape)
+        if cfg.noise == "none" or "tex_rows" not in self.extra_:
+            return torch.as_tensor(self._point(z, c), dtype=torch.float32)
+        from vaelab.models.texture import draw_residuals
+
+        m = self._decode_norm(z, c)
+        r = draw_residuals(self.extra_["tex_rows"], self.extra_["tex_mean"], c, gen).numpy().reshape(m.shape)
+        sd = np.sqrt(self.extra_["dec_var"].numpy().astype(np.float64))
+        return torch.as_tensor(m + sd[None, :, None] * r, dtype=torch.float32)
 
     @property
     def mel_params(self):

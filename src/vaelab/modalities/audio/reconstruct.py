@@ -5,7 +5,8 @@ For every clip of the input folder (resampled and padded/trimmed with the run's 
 * ``original/``  the clip after resampling and trimming,
 * ``vocoder/``   its log-mel through the vocoder (Griffin-Lim + mel-energy matching,
                  :mod:`vaelab.modalities.audio.vocoder`), no VAE (the ceiling any VAE + this vocoder can reach),
-* ``<method>/``  the VAE reconstruction (posterior mean decoded) after each enhancement, through the same vocoder
+* ``<method>/``  the VAE reconstruction (posterior mean decoded to the model's ``output`` log-mel: energy-matched
+                 by default, see :mod:`vaelab.models.audio_vae`) after each enhancement, through the same vocoder
                  with the same random phase start.
 
 ``reconstruction.json`` holds, per method, the per-clip values and means of the metrics of
@@ -129,7 +130,7 @@ def run_reconstruct(run: Any, input_dir: str | Path | AudioClips, out: str | Pat
         "input": str(input_dir), "run": str(run.path), "n_clips": len(clips.files), "files": clips.files,
         "mel": p.to_dict(), "vocoder": {"name": "griffin-lim + mel matching", "n_iter": n_iter, "momentum": momentum,
                                           "mel_matching_rounds": 3, "iterations_per_round": 8, "seed": seed},
-        "methods": [n for n, _ in methods], "parameters": used,
+        "methods": [n for n, _ in methods], "parameters": used, "vae_output": getattr(gen.config, "output", "mean"),
         "conventions": {"lsd": LSD_NOTE, "phase": PHASE_NOTE,
                         "bootstrap": f"paired percentile bootstrap over clips, {n_boot} resamples, 95 %"},
         "means": means, "retention_ci": retention_ci, "comparisons": comparisons, "targets": targets,

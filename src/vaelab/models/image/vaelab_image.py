@@ -52,8 +52,8 @@ from vaelab.models.image.pixels import (
     to_nchw,
     to_unit,
 )
+from vaelab.models.texture import draw_residuals, residual_rows
 from vaelab.models.torch_base import FitJob, TorchGenerator
-from vaelab.models.vaelab_cvae import _fit_gaussians
 from vaelab.samplers import make_sampler
 from vaelab.training.trainer import TrainConfig, torch_threads
 
@@ -196,7 +196,7 @@ class VaelabImage(TorchGenerator):
         w = ((u - mean) / torch.exp(0.5 * dec_logvar)).reshape(len(u), -1)
         sampler = self.sampler().fit(mu, logvar, c, len(self.classes_), seed=job.seed)
         extra: dict[str, torch.Tensor] = {"scale": scale, **sampler.state_dict()}
-        extra.update(_residual_rows(w, c, len(self.classes_), self.config.texture_cells, job.seed))
+        extra.update(residual_rows(w, c, len(self.classes_), self.config.texture_cells, job.seed))
         self.extra_ = extra
         self._scale = None
         sampler = self._latent_sampler()  # shares its tensors with extra_ (kde_h is set in place)
@@ -247,12 +247,7 @@ class VaelabImage(TorchGenerator):
         if noise == "white":
             r = torch.randn(mean.shape, generator=gen)
         else:
-            rows, rmean = self.extra_["tex_rows"], self.extra_["tex_mean"]
-            r = torch.empty(len(c), rows.shape[2])
-            for k in torch.unique(c).tolist():
-                where = torch.nonzero(c == k).flatten()
-                r[where] = rmean[k] + torch.randn(len(where), rows.shape[1], generator=gen) @ rows[k]
-            r = r.view_as(mean)
+            r = draw_residuals(self.extra_["tex_rows"], self.extra_["tex_mean"], c, gen).view_as(mean)
         return (mean + torch.exp(0.5 * logvar) * r).clamp(0, 1)
 
     def generate(self, c: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
@@ -274,9 +269,3 @@ def _batched_decode(module: torch.nn.Module, z: torch.Tensor, c: torch.Tensor, b
         return torch.zeros(shape), torch.zeros(shape)
     return torch.cat([p[0] for p in parts]), torch.cat([p[1] for p in parts])
 
-
-def _residual_rows(w: torch.Tensor, c: torch.Tensor, n_classes: int, max_cells: int, seed: int) -> dict[str, torch.Tensor]:
-    """Per-class Gaussian of the whitened residuals ``w`` (n, D) with the class's empirical covariance
-    (``tex_mean``, ``tex_rows``: ``mean + N(0, I) @ rows`` is an exact draw); vaelab-cvae's texture model."""
-    g = _fit_gaussians(w, c, n_classes, 0, "empirical", seed, max_cells)
-    return {"tex_rows": g["rows"], "tex_mean": g["mean"]}

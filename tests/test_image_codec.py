@@ -240,6 +240,11 @@ def test_cli_codec_file_modes_round_trip_and_mismatch(tiny, tmp_path, capsys):
     assert b'"codec":"' in f.read_bytes()[:400]
     assert main(["decompress", str(run), str(f), "--out", str(o)]) == 0
     assert np.abs(np.load(o)["X"].astype(int) - X).max() <= 1
+    data = f.read_bytes()
+    k = 12 + int.from_bytes(data[8:12], "big") + 5
+    (tmp_path / "bad.vlz").write_bytes(data[:k] + bytes([data[k] ^ 0xFF]) + data[k + 1:])
+    assert main(["decompress", str(run), str(tmp_path / "bad.vlz"), "--out", str(tmp_path / "bad.npz")]) == 2
+    assert capsys.readouterr().err.count("\n") == 1 and not (tmp_path / "bad.npz").exists()
     # another codec file in the run: refused, nothing written
     PcaBasis.fit(np.random.default_rng(0).uniform(0, 1, (30, 64))).save(run / "codec.safetensors")
     o.unlink()

@@ -17,6 +17,9 @@ trained on ``train`` (default settings, seed 0; reused when ``--run`` exists); e
   (:mod:`vaelab.modalities.image.compress`), PCA of the training images with k 8-bit coefficients
   (k bytes), JPEG (Pillow, quality sweep, whole file), and, to reach JPEG's byte range, the 8-bit VAE
   code plus k 8-bit PCA coefficients of the residual image (PCA of the training images' residuals).
+  Since session 3 the entropy-coded codec (``vaelab compress``) is measured with its per-image modes
+  (``--transform modes``, default: best of dct / klt / pca per image, with each mode alone as extra rows) against
+  the PCA reference at the same quantiser steps.
 
 Run: ``PYTHONPATH=src .venv/bin/python benchmarks/image_restoration.py [--run DIR] [--out DIR]``;
 writes ``results.json``, ``compression.csv`` and figures to ``--out``.

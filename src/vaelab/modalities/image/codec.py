@@ -100,11 +100,12 @@ class PcaBasis:
     def save(self, path) -> None:
         from safetensors.numpy import save_file
 
-        from vaelab.core.atomic import atomic_file
+        from vaelab.core.atomic import atomic_file, normalise_safetensors
 
         with atomic_file(path) as tmp:
             save_file({"mean": self.mean, "basis": self.V, "scale": self.b}, str(tmp),
                       metadata={"format": _FORMAT, "version": "1"})
+            normalise_safetensors(tmp)  # metadata keys sorted: same data, same bytes
 
     @classmethod
     def load(cls, path, dim: int) -> PcaBasis:

@@ -16,7 +16,7 @@ from test_image_restoration import constant_model
 from vaelab.cli.main import main
 from vaelab.core.errors import InputError
 from vaelab.modalities.image import entropy
-from vaelab.modalities.image.codec import PcaCodec, VaeCodec, quality_steps
+from vaelab.modalities.image.codec import MODES, PcaBasis, PcaCodec, VaeCodec, quality_steps
 from vaelab.modalities.image.codec_file import pack_file, unpack_file
 
 
@@ -79,6 +79,21 @@ def textured_constant_model(size: int = 8):
     return g
 
 
+def _round_trips(codec, X, z, c, qualities=(20, 40, 60)):
+    """Encode at each quality; check that decoding gives back the encoder's images and class indices, and that
+    the total size rises and the error falls with the quality; yield ``(quality, step, blobs, rec)``."""
+    prev_err, prev_bytes = np.inf, 0
+    for quality in qualities:
+        blobs, rec = codec.encode(X, z, c, quality)
+        back, cls = codec.decode(blobs, quality)
+        np.testing.assert_array_equal(back, rec)
+        np.testing.assert_array_equal(cls, c)
+        err, nbytes = np.sqrt(((rec - X) ** 2).sum()), sum(len(b) for b in blobs)
+        assert err < prev_err and nbytes > prev_bytes, quality
+        prev_err, prev_bytes = err, nbytes
+        yield quality, quality_steps(quality)[0], blobs, rec
+
+
 def test_constant_image_round_trips_exactly_and_error_is_bounded():
     g = textured_constant_model()
     X = np.full((2, 1, 8, 8), 0.7)
@@ -98,17 +113,9 @@ def test_constant_image_round_trips_exactly_and_error_is_bounded():
     rng = np.random.default_rng(1)
     Y = np.round(np.clip(0.5 + 0.2 * rng.standard_normal((2, 1, 8, 8)), 0, 1) * 255) / 255
     z, c = codec.codes(Y, np.zeros(2, int))
-    prev_err, prev_bytes = np.inf, 0
-    for quality in (20, 40, 60):
-        step, _ = quality_steps(quality)
-        blobs, rec = codec.encode(Y, z, c, quality)
-        back, _ = codec.decode(blobs, quality)
-        np.testing.assert_array_equal(back, rec)
+    for _, step, _, rec in _round_trips(codec, Y, z, c):
         err = np.sqrt(((rec - Y) ** 2).reshape(2, -1).sum(1)).max()
         assert err <= step / 2 * 8 + 0.5 / 255 * 8
-        nbytes = sum(len(b) for b in blobs)
-        assert err < prev_err and nbytes > prev_bytes
-        prev_err, prev_bytes = err, nbytes
 
 
 def test_pca_codec_error_bounded():
@@ -118,6 +125,65 @@ def test_pca_codec_error_bounded():
     blobs, rec = pc.encode(train[:5], 0.01)
     assert np.sqrt(((rec - train[:5]) ** 2).sum(1)).max() <= 0.005 * 4 + 1e-9
     assert all(len(b) > 0 for b in blobs)
+
+
+def _images_on_a_plane(n: int, seed: int) -> np.ndarray:
+    """(n, 1, 8, 8) grey-level images 0.5 + a u + b v with two fixed smooth patterns u, v."""
+    rng = np.random.default_rng(seed)
+    g = np.linspace(-1, 1, 8)
+    u, v = np.outer(g, np.ones(8)), np.outer(np.ones(8), np.sin(3 * g))
+    ab = rng.uniform(-0.2, 0.2, (n, 2))
+    return np.round((0.5 + ab[:, :1, None] * u + ab[:, 1:, None] * v) * 255)[:, None] / 255
+
+
+def test_pca_basis_known_answer_and_file(tmp_path):
+    train = _images_on_a_plane(40, 0).reshape(40, -1)
+    B = PcaBasis.fit(train)
+    np.testing.assert_allclose(B.V @ B.V.T, np.eye(64), atol=1e-10)
+    coef = (train - train.mean(0)) @ B.V.T
+    np.testing.assert_allclose(B.b, np.abs(coef).mean(0))
+    assert B.b[2:].max() < 1 / 255 < B.b[1] / 100  # two patterns (+ grey-level rounding): two components carry it
+    np.testing.assert_allclose((coef @ B.V) + B.mean, train, atol=1e-12)
+    f = tmp_path / "codec.safetensors"
+    B.save(f)
+    C = PcaBasis.load(f, 64)
+    for a, b in ((B.mean, C.mean), (B.V, C.V), (B.b, C.b)):
+        np.testing.assert_array_equal(a, b)
+    PcaBasis.fit(train).save(tmp_path / "again.safetensors")
+    assert (tmp_path / "again.safetensors").read_bytes() == f.read_bytes()  # deterministic
+    with pytest.raises(InputError, match="not 16"):
+        PcaBasis.load(f, 16)
+    data = f.read_bytes()
+    for name, bad in {"trunc": data[:-10], "zero": bytes(len(data)), "pickle": b"\x80\x04" + data[2:]}.items():
+        (tmp_path / name).write_bytes(bad)
+        with pytest.raises(InputError):
+            PcaBasis.load(tmp_path / name, 64)
+    from safetensors.numpy import save_file
+
+    save_file({"mean": B.mean, "basis": B.V, "scale": B.b}, str(tmp_path / "foreign"), metadata={"format": "other"})
+    with pytest.raises(InputError, match="not a vaelab image codec file"):
+        PcaBasis.load(tmp_path / "foreign", 64)
+
+
+def test_modes_pick_the_least_rd_cost_and_round_trip():
+    g = textured_constant_model()
+    train = _images_on_a_plane(40, 0)
+    codec = VaeCodec(g, basis=PcaBasis.fit(train.reshape(40, -1)))
+    assert codec.modes == MODES
+    X = np.concatenate([_images_on_a_plane(3, 1), np.full((2, 1, 8, 8), np.round(0.7 * 255) / 255)])  # plane / constant
+    X[4] = np.round(0.3 * 255) / 255
+    z, c = codec.codes(X, np.zeros(5, int))
+    for quality, step, blobs, _ in _round_trips(codec, X, z, c):
+        lam = math.log(2) / 6 * step ** 2
+        for i in range(5):  # the chosen mode has the least SSE + lambda * bits of the three
+            costs = [((codec.per_mode_[m][1][i] - X[i]) ** 2).sum() + lam * 8 * codec.per_mode_[m][0][i] for m in MODES]
+            assert codec.modes_[i] == int(np.argmin(costs))
+            assert len(blobs[i]) == codec.per_mode_[MODES[codec.modes_[i]]][0][i]
+        for m in MODES:  # every mode: error within the quantiser's bound (orthonormal transforms)
+            e = np.sqrt(((codec.per_mode_[m][1] - X) ** 2).reshape(5, -1).sum(1))
+            assert e.max() <= step / 2 * 8 + 0.5 / 255 * 8, m
+        if quality == 60:  # constant images: exact under the constant model
+            np.testing.assert_array_equal(codec.per_mode_["dct"][1][3:], X[3:])
 
 
 def test_quality_is_checked():
@@ -157,6 +223,37 @@ def test_cli_compress_decompress(tiny, tmp_path):
         assert np.abs(z["X"].astype(int) - X).max() <= tol
         np.testing.assert_array_equal(z["y"], [str(v) for v in y])
     assert f.stat().st_size < X.size  # quality 30 is smaller than the raw pixels
+
+
+def test_cli_codec_file_modes_round_trip_and_mismatch(tiny, tmp_path, capsys):
+    import shutil
+
+    run = tmp_path / "run"
+    shutil.copytree(tiny / "run", run)
+    X, y = stripes(20, 8)
+    f, o = tmp_path / "x.vlz", tmp_path / "o.npz"
+    assert main(["compress", str(run), "--input", str(tiny / "x.npz"), "--fit", "--out", str(f)]) == 2
+    assert "either" in capsys.readouterr().err and not (run / "codec.safetensors").exists()
+    assert main(["compress", str(run), "--input", str(tiny / "x.npz"), "--fit"]) == 0
+    assert (run / "codec.safetensors").is_file()
+    assert main(["compress", str(run), "--input", str(tiny / "x.npz"), "--quality", "80", "--out", str(f)]) == 0
+    assert b'"codec":"' in f.read_bytes()[:400]
+    assert main(["decompress", str(run), str(f), "--out", str(o)]) == 0
+    assert np.abs(np.load(o)["X"].astype(int) - X).max() <= 1
+    data = f.read_bytes()
+    k = 12 + int.from_bytes(data[8:12], "big") + 5
+    (tmp_path / "bad.vlz").write_bytes(data[:k] + bytes([data[k] ^ 0xFF]) + data[k + 1:])
+    assert main(["decompress", str(run), str(tmp_path / "bad.vlz"), "--out", str(tmp_path / "bad.npz")]) == 2
+    assert capsys.readouterr().err.count("\n") == 1 and not (tmp_path / "bad.npz").exists()
+    # another codec file in the run: refused, nothing written
+    PcaBasis.fit(np.random.default_rng(0).uniform(0, 1, (30, 64))).save(run / "codec.safetensors")
+    o.unlink()
+    assert main(["decompress", str(run), str(f), "--out", str(o)]) == 2
+    err = capsys.readouterr().err
+    assert "another codec file" in err and err.count("\n") == 1 and not o.exists()
+    (run / "codec.safetensors").write_bytes(b"garbage")
+    assert main(["compress", str(run), "--input", str(tiny / "x.npz"), "--out", str(tmp_path / "g.vlz")]) == 2
+    assert capsys.readouterr().err.startswith("vaelab: error:") and not (tmp_path / "g.vlz").exists()
 
 
 def test_cli_corrupt_file_exit_2_nothing_written(tiny, tmp_path, capsys):

@@ -1,4 +1,5 @@
-"""``vaelab compress RUN --input DATA --out FILE [--quality Q]`` and ``vaelab decompress RUN FILE --out OUT.npz``."""
+"""``vaelab compress RUN --input DATA --out FILE [--quality Q]``, ``vaelab compress RUN --fit --input TRAIN`` (the
+run's codec file: per-image choice of the best mode) and ``vaelab decompress RUN FILE --out OUT.npz``."""
 
 from __future__ import annotations
 
@@ -15,7 +16,10 @@ def add_parser(sub: Any) -> None:
     add_data_args(p)
     p.add_argument("--quality", type=float, default=50.0, metavar="Q",
                    help="0..100 (default 50): the residual's quantiser step halves every 10 points")
-    p.add_argument("--out", required=True, metavar="FILE")
+    p.add_argument("--out", metavar="FILE")
+    p.add_argument("--fit", action="store_true",
+                   help="instead of compressing: fit the codec's PCA mode on these (training) images and write "
+                        "RUN/codec.safetensors; later compress calls then pick the best mode per image")
     p.set_defaults(func=run_compress)
     d = sub.add_parser("decompress", help="decode a file of `vaelab compress` with the same run")
     d.add_argument("run", metavar="RUN_DIR")
@@ -26,9 +30,18 @@ def add_parser(sub: Any) -> None:
 
 def run_compress(args: argparse.Namespace) -> int:
     from vaelab.cli.common import load
+    from vaelab.core.errors import InputError
     from vaelab.modalities.image.commands import compress_file
 
+    if args.fit == (args.out is not None):
+        raise InputError("give either --out FILE (compress) or --fit (write the run's codec file)")
     ds = load(args.input, args)
+    if args.fit:
+        from vaelab.modalities.image.commands import fit_codec_file
+
+        info = fit_codec_file(args.run, ds)
+        print(f"fitted the codec on {info['n']} images -> {info['path']}")
+        return 0
     info = compress_file(args.run, ds, args.out, quality=args.quality)
     print(f"compressed {info['n']} images into {info['bytes']} bytes ({info['bytes_per_image']:.1f} per image, "
           f"header included) -> {args.out}")

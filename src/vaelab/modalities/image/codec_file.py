@@ -5,7 +5,7 @@ Layout::
     b"VAELABZ1"                      8 bytes
     header length                    4 bytes, big-endian
     header                           UTF-8 JSON (format, version, n, shape, quality, run fingerprint, classes,
-                                     dtype, levels)
+                                     dtype, codec: fingerprint of the run's codec file or null)
     per image: length (LEB128 varint) + the rANS bytes of :class:`codec.VaeCodec`
 
 Nothing is ever unpickled; every field is checked on reading, and anything inconsistent (wrong magic, a header
@@ -21,7 +21,7 @@ from typing import Any
 from vaelab.core.errors import InputError
 
 MAGIC = b"VAELABZ1"
-VERSION = 1
+VERSION = 2  # 2: optional per-image modes with the run's codec file (1: one mode; still read)
 _MAX_HEADER = 1 << 20
 
 
@@ -56,7 +56,7 @@ def unpack_file(data: bytes, where: str | Path = "the file") -> tuple[dict[str, 
         raise InputError(f"{bad} (header is not JSON)") from None
     if not isinstance(head, dict) or head.get("format") != "vaelab-compressed-images":
         raise InputError(f"{bad} (header)")
-    if head.get("version") != VERSION:
+    if head.get("version") not in (1, VERSION):
         raise InputError(f"{where}: unsupported version {head.get('version')!r} (this vaelab reads {VERSION})")
     n = head.get("n")
     if isinstance(n, bool) or not isinstance(n, int) or not 0 <= n <= len(data):

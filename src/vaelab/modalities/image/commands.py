@@ -102,9 +102,41 @@ def _levels(scale) -> int:
     return int(round((hi - lo) / step)) if step > 0 else 0
 
 
+CODEC_FILE = "codec.safetensors"
+
+
+def _codec_basis(run_path: str | Path, gen):
+    """The run's :class:`codec.PcaBasis` and its fingerprint, or ``(None, None)`` when the run has none."""
+    import hashlib
+
+    from vaelab.modalities.image.codec import PcaBasis
+
+    f = Path(run_path) / CODEC_FILE
+    if not f.is_file():
+        return None, None
+    basis = PcaBasis.load(f, int(np.prod(gen.feature_shape_)))
+    return basis, hashlib.sha256(f.read_bytes()).hexdigest()[:16]
+
+
+def fit_codec_file(run_path: str | Path, ds) -> dict[str, Any]:
+    """Fit the PCA part of the codec (:class:`codec.PcaBasis`) on the images of ``ds`` (the run's training
+    images) and write ``RUN/codec.safetensors``; later ``compress`` calls choose per image among its modes."""
+    from vaelab.modalities.image.codec import PcaBasis
+
+    run, post = _open(run_path, ds, "compress --fit")
+    if run.preprocessing.spec != "none":
+        raise InputError("compress needs a run trained without preprocessing (vaelab-image's default)")
+    if not np.all(np.isfinite(ds.X)):
+        raise InputError("the input images contain NaN or infinite values")
+    u = post.to_unit_nchw(ds.X, False).double().numpy().clip(0, 1)
+    PcaBasis.fit(u.reshape(len(u), -1)).save(Path(run_path) / CODEC_FILE)
+    return {"n": ds.n, "path": str(Path(run_path) / CODEC_FILE)}
+
+
 def compress_file(run_path: str | Path, ds, out: str | Path, *, quality: float = 50.0) -> dict[str, Any]:
-    """Compress the images of ``ds`` with the run's model (:mod:`vaelab.modalities.image.codec`) into ``out``
-    (:mod:`vaelab.modalities.image.codec_file`). Returns n, bytes and bytes per image."""
+    """Compress the images of ``ds`` with the run's model (:mod:`vaelab.modalities.image.codec`; with the
+    run's codec file, the best mode per image) into ``out`` (:mod:`vaelab.modalities.image.codec_file`).
+    Returns n, bytes and bytes per image."""
     from vaelab.modalities.image.codec import VaeCodec, quality_steps
     from vaelab.modalities.image.codec_file import pack_file
 
@@ -115,12 +147,14 @@ def compress_file(run_path: str | Path, ds, out: str | Path, *, quality: float =
     if not np.all(np.isfinite(ds.X)):
         raise InputError("the input images contain NaN or infinite values")
     gen = run.generator
-    codec = VaeCodec(gen, levels=_levels(gen.extra_["scale"]))
+    basis, fingerprint = _codec_basis(run_path, gen)
+    codec = VaeCodec(gen, levels=_levels(gen.extra_["scale"]), basis=basis)
     u = post.to_unit_nchw(ds.X, False).double().numpy().clip(0, 1)
     z, c = codec.codes(u, ds.y)
     blobs, _ = codec.encode(u, z, c, quality)
     header = {"quality": float(quality), "run": _run_fingerprint(run_path), "shape": list(gen.feature_shape_),
-              "classes": _labels(gen.classes_).tolist(), "dtype": str(ds.spec.dtype or np.asarray(ds.X).dtype)}
+              "classes": _labels(gen.classes_).tolist(), "dtype": str(ds.spec.dtype or np.asarray(ds.X).dtype),
+              "codec": fingerprint}
     data = pack_file(header, blobs)
     out = Path(out)
     with atomic_file(out) as tmp:
@@ -129,8 +163,8 @@ def compress_file(run_path: str | Path, ds, out: str | Path, *, quality: float =
 
 
 def decompress_file(run_path: str | Path, path: str | Path, out: str | Path) -> dict[str, Any]:
-    """Decode a file of :func:`compress_file` with the same run; writes ``out`` (npz: ``X`` in the original dtype
-    and scale, ``y`` the class labels)."""
+    """Decode a file of :func:`compress_file` with the same run (and the same codec file); writes ``out``
+    (npz: ``X`` in the original dtype and scale, ``y`` the class labels)."""
     import torch
 
     from vaelab.modalities.image.codec import VaeCodec
@@ -157,7 +191,12 @@ def decompress_file(run_path: str | Path, path: str | Path, out: str | Path) -> 
         np.dtype(dtype)
     except TypeError:
         raise InputError(f"{path}: corrupt header (dtype {dtype!r})") from None
-    codec = VaeCodec(gen, levels=_levels(gen.extra_["scale"]))
+    basis = None
+    if head.get("codec") is not None:
+        basis, fingerprint = _codec_basis(run_path, gen)
+        if fingerprint != head.get("codec"):
+            raise InputError(f"{path} was compressed with another codec file than {Path(run_path) / CODEC_FILE}")
+    codec = VaeCodec(gen, levels=_levels(gen.extra_["scale"]), basis=basis)
     try:
         u, c = codec.decode(blobs, float(q))
     except (ValueError, OverflowError, IndexError, ZeroDivisionError):

@@ -73,6 +73,8 @@ ABLATION = {
     "no noise, means only (noise=none)": {"noise": "none"},
     "residuals whitened by decoder sd": {"whiten": "decoder"},
     "leave-one-out noise level (level=loo)": {"level": "loo"},
+    "kernel on the posterior mean (kde_centre=mean)": {"kde_centre": "mean"},
+    "one training residual, not a Gaussian combination (texture_draw=bootstrap)": {"texture_draw": "bootstrap"},
     "latent N(0, I) (prior=standard)": {"prior": "standard"},
     "latent aggregate posterior, no kernel": {"prior": "aggregate"},
     "latent Gaussian mixture (prior=gmm)": {"prior": "gmm"},

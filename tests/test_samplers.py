@@ -80,6 +80,22 @@ def test_kde_calibration_widens_the_kernel_until_samples_are_as_novel_as_real_on
     assert (loose.state["kde_h"] == 0).all()
 
 
+def test_kde_centred_on_posterior_means():
+    """``centre = "mean"``: with h = 0 every code is exactly a training posterior mean of its class (the
+    posterior variance is not drawn), so calibration must widen the kernel even where the posterior is
+    wide (where the default ``"draw"`` keeps h = 0, test above)."""
+    mu, _, c, level = _codes(n=60)
+    wide = torch.full_like(mu, 1.0)
+    s = CalibratedKDE(centre="mean").fit(mu, wide, c, 2, attached=level, seed=0)
+    z, att = s.sample(torch.ones(50, dtype=torch.long), torch.Generator().manual_seed(0))
+    assert (z[:, None, :] == mu[c == 1][None]).all(dim=2).any(dim=1).all()
+    s.calibrate(lambda cc, gen: s.sample(cc, gen)[0], mu, c, seed=0)
+    assert (s.state["kde_h"] > 0).all()
+    assert make_sampler("kde", centre="mean").params()["centre"] == "mean"
+    with pytest.raises(InputError, match="centre"):
+        CalibratedKDE(centre="mode")
+
+
 def test_gmm_models_attached_values_jointly():
     mu, logvar, c, level = _codes(n=400)
     s = LatentGMM(components=2, draws=2).fit(mu, logvar, c, 2, attached=level, seed=0)

@@ -37,7 +37,16 @@ alternatives stay available as options for ablations.
   as a smoothed bootstrap (``"kde"``): a random training sample's posterior draw and noise
   level, plus Gaussian kernel noise whose width is calibrated so that samples lie as far from
   their nearest training sample as a left-out training sample does (not copies). Alternatives:
-  ``"aggregate"`` (no kernel noise), ``"gmm"`` (a per-class Gaussian mixture).
+  ``"aggregate"`` (no kernel noise), ``"gmm"`` (a per-class Gaussian mixture). ``kde_centre =
+  "mean"`` centres the kernel on the training sample's posterior mean instead of a posterior
+  draw: decoded draws lose the rare, heavy-tailed principal coordinates that the posterior means
+  keep (Raman d1: kurtosis 61 -> 7, variance 0.59x), so samples are then made where the texture
+  residuals are measured and only the calibrated kernel makes them new; it can leave the kernel at
+  0 (signal = a training spectrum's reconstruction, texture new). Not the default: measured in
+  ``benchmarks/RESULTS.md`` (issue 16, session 3), as ``texture_draw = "bootstrap"`` (a residual
+  is one training residual of the class, not a Gaussian combination of them, which spreads one
+  spectrum's rare band thinly over all samples; ``"bootstrap_tex"``: the decoded-coordinate
+  residual only).
 * **KL warm-up and free bits** against posterior collapse; **early stopping** on the
   validation ELBO (un-annealed, the same noise draws every epoch) of a stratified part; the
   second stage is fitted on all training samples, the validation part included.
@@ -92,11 +101,13 @@ class VaelabCVAEConfig(ModelConfig):
     prior: str = "kde"  # "kde" | "aggregate" | "gmm" | "standard"
     kde_shrink: bool = False  # "kde": shrink the kernel draws towards the class mean (keeps the latent variance)
     kde_kernel: str = "gaussian"  # "gaussian": N(0, h^2 sd^2) | "neighbours": h x (a near code - the code)
+    kde_centre: str = "draw"  # kernel centred on a training sample's posterior "draw" | its posterior "mean"
     gmm_components: int = 8
     gmm_draws: int = 4  # posterior draws per training sample for the latent mixture
     noise: str = "texture"  # "texture" | "decoder": independent noise | "none": means only (as the seed CVAE)
     texture_rank: int = 16  # rank of the per-class Gaussians of the residuals ("lowrank")
     texture_cov: str = "empirical"  # residual covariance per class: "empirical" (full) | "lowrank" (+ diagonal)
+    texture_draw: str = "gaussian"  # a Gaussian combination of the class's residuals | "bootstrap(_tex)": one of them
     level: str = "in_sample"  # noise level of a training spectrum: "in_sample" | "loo" (leave-one-out, s / (1 - leverage))
     whiten: str = "level"  # residuals divided by: "level" (noise level s; decoder sd without axes) | "loo" (s / (1 - h)) | "decoder" | "none"
     renormalise: str = "auto"  # "auto" | "none" | "minmax" | "l2" | "l1" | "snv"
@@ -127,8 +138,10 @@ def _check_config(cfg: VaelabCVAEConfig) -> None:
         raise InputError(f"vaelab-cvae: hidden must be a non-empty list of positive integers, got {cfg.hidden!r}")
     choices = {"likelihood": ("hetero", "homo"), "prior": ("kde", "aggregate", "gmm", "standard"),
                "noise": ("texture", "decoder", "none"), "init": ("pca", "random"),
-               "texture_cov": ("empirical", "lowrank"), "level": ("loo", "in_sample"),
+               "texture_cov": ("empirical", "lowrank"),
+               "texture_draw": ("gaussian", "bootstrap", "bootstrap_tex"), "level": ("loo", "in_sample"),
                "whiten": ("decoder", "level", "loo", "none"), "kde_kernel": ("gaussian", "neighbours"),
+               "kde_centre": ("draw", "mean"),
                "renormalise": ("auto", *_RENORM_CODES)}
     for key, allowed in choices.items():
         if getattr(cfg, key) not in allowed:
@@ -291,7 +304,7 @@ class VaelabCVAE(TorchGenerator):
         """The latent sampler (:mod:`vaelab.samplers`) of ``config.prior``, unfitted."""
         cfg = self.config
         if cfg.prior == "kde":
-            return make_sampler("kde", kernel=cfg.kde_kernel, shrink=cfg.kde_shrink)
+            return make_sampler("kde", kernel=cfg.kde_kernel, shrink=cfg.kde_shrink, centre=cfg.kde_centre)
         if cfg.prior == "gmm":
             return make_sampler("gmm", components=cfg.gmm_components, draws=cfg.gmm_draws,
                                 attached_dim=1 if self.module is not None and self.module.k > 0 else 0)
@@ -366,10 +379,10 @@ class VaelabCVAE(TorchGenerator):
             extra.update(_leverage_state(X[:, : module.k] * module.u_scale[: module.k] + module.u_mean[: module.k]))
         w = (X[:, : module.D_out] - mean) / self._residual_scale(dec_logvar, level, X[:, : module.D_out], extra)
         extra.update(_prefixed("tex", _fit_gaussians(w, c, module.n_classes, cfg.texture_rank, cfg.texture_cov,
-                                                      job.seed)))
+                                                      job.seed, boot=cfg.texture_draw != "gaussian")))
         if module.k > 0:
             extra.update(_prefixed("rest", _fit_gaussians(rest, c, module.n_classes, cfg.texture_rank,
-                                                           cfg.texture_cov, job.seed)))
+                                                           cfg.texture_cov, job.seed, boot=cfg.texture_draw == "bootstrap")))
         self.extra_ = extra
         # "kde": the kernel width per class, measured on samples of this very model (in model space)
         sampler.calibrate(self.generate, module.merge(X, rest if module.k > 0 else None), c, seed=job.seed)
@@ -425,6 +438,11 @@ class VaelabCVAE(TorchGenerator):
             where = torch.nonzero(c == k).flatten()
             if self.config.noise != "texture":
                 out[where] = torch.sqrt(var[k] + mean[k].pow(2)) * torch.randn(len(where), mean.shape[1], generator=gen)
+            elif rows is not None and f"{prefix}_boot" in self.extra_:
+                # one of the class's training residuals, drawn at random (a residual bootstrap)
+                nk, mult = self.extra_[f"{prefix}_boot"][k].tolist()
+                idx = torch.randint(max(int(nk), 1), (len(where),), generator=gen)
+                out[where] = mean[k] + rows[k, idx] * mult
             elif rows is not None:
                 out[where] = mean[k] + torch.randn(len(where), rows.shape[1], generator=gen) @ rows[k]
             else:
@@ -602,7 +620,7 @@ def _prefixed(prefix: str, d: dict[str, torch.Tensor]) -> dict[str, torch.Tensor
 
 
 def _fit_gaussians(w: torch.Tensor, c: torch.Tensor, n_classes: int, rank: int, cov: str = "lowrank",
-                   seed: int = 0, max_cells: int = 1 << 22) -> dict[str, torch.Tensor]:
+                   seed: int = 0, max_cells: int = 1 << 22, boot: bool = False) -> dict[str, torch.Tensor]:
     """Per-class Gaussian of the rows of ``w``: mean + covariance.
 
     Used for the decoder-whitened residuals ``(u - mean(z)) / scale`` at the posterior mean of
@@ -624,6 +642,7 @@ def _fit_gaussians(w: torch.Tensor, c: torch.Tensor, n_classes: int, rank: int, 
         counts = torch.bincount(c, minlength=n_classes)
         m = int(min(max(int(counts.max()), 1), max(max_cells // max(D, 1), 2)))
         rows = torch.zeros(n_classes, m, D)
+        boot_state = torch.zeros(n_classes, 2)  # rows kept, factor that turns a row back into a residual - mean
         gen = torch.Generator().manual_seed(seed + 4099)
         for k in range(n_classes):
             wk = w[c == k].double()
@@ -631,10 +650,13 @@ def _fit_gaussians(w: torch.Tensor, c: torch.Tensor, n_classes: int, rank: int, 
                 continue
             mean[k] = wk.mean(dim=0).float()
             centred = (wk - wk.mean(dim=0)) / math.sqrt(len(wk) - 1)
+            mult = math.sqrt(len(wk) - 1)
             if len(wk) > m:  # a random subset, rescaled to keep the total variance
                 centred = centred[torch.randperm(len(wk), generator=gen)[:m]] * math.sqrt(len(wk) / m)
+                mult /= math.sqrt(len(wk) / m)
             rows[k, : len(centred)] = centred.float()
-        return {"mean": mean, "rows": rows}
+            boot_state[k] = torch.tensor([float(len(centred)), mult])
+        return {"mean": mean, "rows": rows, **({"boot": boot_state} if boot else {})}
     basis = torch.zeros(n_classes, D, rank)
     psi = torch.ones(n_classes, D)
     for k in range(n_classes):

@@ -17,6 +17,8 @@ class CalibratedKDE(AggregatePosterior):
     posterior means); with ``shrink`` the result is shrunk towards the class mean so that the
     variance of the aggregate posterior is kept. ``kernel = "neighbours"``: a step of ``h x U(0, 1)``
     towards (h < 1) or past (h > 1) one of the 5 nearest codes of the same class (as SMOTE).
+    ``centre = "mean"``: the kernel is centred on the training sample's posterior mean, not on a
+    posterior draw, so the calibrated kernel is the only source of novelty in the code.
 
     The width ``h`` of each class starts at 0 and is set by :meth:`calibrate`: the smallest ``h``
     on a grid (0 and 31 log-spaced values in [0.01, 10]) at which the model's samples lie as far
@@ -29,14 +31,16 @@ class CalibratedKDE(AggregatePosterior):
     required = ("train_mu", "train_logvar", "train_class", "kde_mean", "kde_sd", "kde_var", "kde_h")
     optional = ("train_attached", "kde_nn")
 
-    def __init__(self, kernel: str = "gaussian", shrink: bool = False):
+    def __init__(self, kernel: str = "gaussian", shrink: bool = False, centre: str = "draw"):
         super().__init__()
         if kernel not in ("gaussian", "neighbours"):
             raise InputError(f"latent sampler 'kde': kernel must be gaussian or neighbours, got {kernel!r}")
-        self.kernel, self.shrink = kernel, bool(shrink)
+        if centre not in ("draw", "mean"):
+            raise InputError(f"latent sampler 'kde': centre must be draw or mean, got {centre!r}")
+        self.kernel, self.shrink, self.centre = kernel, bool(shrink), centre
 
     def params(self) -> dict:
-        return {"kernel": self.kernel, "shrink": self.shrink}
+        return {"kernel": self.kernel, "shrink": self.shrink, "centre": self.centre}
 
     def fit(self, mu: torch.Tensor, logvar: torch.Tensor, c: torch.Tensor, n_classes: int, *,
             attached: torch.Tensor | None = None, seed: int = 0) -> CalibratedKDE:
@@ -52,7 +56,8 @@ class CalibratedKDE(AggregatePosterior):
             raise InputError("latent sampler 'kde': the neighbours kernel needs 'kde_nn' in the weights")
 
     def _draw(self, k: int, pick: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
-        a = super()._draw(k, pick, gen)
+        # centre "mean": the training sample's posterior mean, so the kernel alone makes samples new
+        a = self.state["train_mu"][pick] if self.centre == "mean" else super()._draw(k, pick, gen)
         return self._smooth(a, k, float(self.state["kde_h"][k]), gen, pick)
 
     def _smooth(self, a: torch.Tensor, k: int, h: float, gen: torch.Generator, pick: torch.Tensor) -> torch.Tensor:

@@ -62,6 +62,29 @@ def test_vaelab_image_is_class_conditional_and_textured(data):
     assert rough(S[ys == 0]) > 0.5 * rough(X[y == 0])
 
 
+def test_kde_kernel_is_shrunk_by_default_and_older_models_load_unshrunk(data, tmp_path):
+    """The latent kernel keeps the aggregate posterior's variance (``kde_shrink``, default true); a model
+    saved before the option existed had its kernel width calibrated unshrunk and loads that way."""
+    import json
+
+    X, y = data
+    g = get_model("vaelab-image", epochs=2, batch_size=32)
+    g.progress = False
+    g.fit(X, y, seed=0)
+    assert g.config.kde_shrink is True and g.sampler().shrink is True
+    g.save(tmp_path / "m")
+    cfg_path = tmp_path / "m" / "config.json"
+    cfg = json.loads(cfg_path.read_text())
+    del cfg["config"]["kde_shrink"]
+    cfg_path.write_text(json.dumps(cfg))
+    old = load_model(tmp_path / "m")
+    assert old.config.kde_shrink is False and old.sampler().shrink is False
+    g.extra_["kde_h"][:] = old.extra_["kde_h"][:] = 1.0  # same width: only the kernel differs
+    assert not np.array_equal(old.sample({0: 4, 1: 4}, seed=0)[0], g.sample({0: 4, 1: 4}, seed=0)[0])
+    with pytest.raises(InputError, match="kde_shrink must be true or false"):
+        get_model("vaelab-image", kde_shrink="yes")
+
+
 def test_posterior_api_shapes(data):
     X, y = data
     g = get_model("vaelab-image", epochs=2, batch_size=32, latent_dim=8)

@@ -96,6 +96,22 @@ def test_kde_centred_on_posterior_means():
         CalibratedKDE(centre="mode")
 
 
+def test_kde_shrink_keeps_the_aggregate_posterior_variance():
+    """Smoothed bootstrap (Silverman 1986, section 6.4.1): kernel noise of sd h*s adds h^2 s^2 to each
+    variance; the shrunk version, centre + (a - centre + h s e) / sqrt(1 + h^2 s^2 / v), keeps the mean
+    and the variance v of the aggregate posterior, whatever h."""
+    mu, logvar, c, _ = _codes(n=400)
+    cc = torch.ones(40000, dtype=torch.long)
+    ref = mu[c == 1]
+    v = ref.var(0, unbiased=False) + logvar[c == 1].exp().mean(0)
+    for shrink, expected in ((True, v), (False, v + (1.5 * ref.std(0)) ** 2)):
+        s = CalibratedKDE(shrink=shrink).fit(mu, logvar, c, 2)
+        s.state["kde_h"][:] = 1.5
+        z = s.sample(cc, torch.Generator().manual_seed(0))[0]
+        np.testing.assert_allclose(z.mean(0).numpy(), ref.mean(0).numpy(), atol=0.03)
+        np.testing.assert_allclose(z.var(0).numpy(), expected.numpy(), rtol=0.05)
+
+
 def test_gmm_models_attached_values_jointly():
     mu, logvar, c, level = _codes(n=400)
     s = LatentGMM(components=2, draws=2).fit(mu, logvar, c, 2, attached=level, seed=0)

@@ -6,19 +6,14 @@ import numpy as np
 import pytest
 import soundfile as sf
 
+from audio_data import tiny_audio_run
 from vaelab.cli import main
-from vaelab.modalities.audio.synth import write_synth_set
-
-CFG = 'width = 32\nlatent_channels = 16\nn_res = 1\nbatch_size = 8\n'
 
 
 @pytest.fixture(scope="module")
 def audio_run(tmp_path_factory):
     d = tmp_path_factory.mktemp("audio")
-    write_synth_set(d / "clips", per_class=4, duration=0.5, seed=0)
-    (d / "cfg.toml").write_text(CFG)
-    rc = main(["train", str(d / "clips"), "--duration", "0.5", "--epochs", "2", "--quiet", "--config",
-               str(d / "cfg.toml"), "--out", str(d / "run")])
+    rc = tiny_audio_run(d, per_class=4, epochs=2, width=32, latent_channels=16)
     assert rc == 0
     return d
 

@@ -23,18 +23,13 @@ from report_checks import (
 )
 from vaelab.cli import main
 
-AUDIO_CFG = "width = 16\nlatent_channels = 8\nn_res = 1\nbatch_size = 8\n"
-
 
 @pytest.fixture(scope="module")
 def audio(tmp_path_factory):
-    from vaelab.modalities.audio.synth import write_synth_set
+    from audio_data import tiny_audio_run
 
     d = tmp_path_factory.mktemp("audio_pages")
-    write_synth_set(d / "clips", per_class=2, duration=0.5, seed=0)
-    (d / "cfg.toml").write_text(AUDIO_CFG)
-    assert main(["train", str(d / "clips"), "--duration", "0.5", "--epochs", "1", "--quiet", "--config",
-                 str(d / "cfg.toml"), "--out", str(d / "run")]) == 0
+    assert tiny_audio_run(d, per_class=2, epochs=1, width=16, latent_channels=8) == 0
     assert main(["reconstruct", str(d / "run"), "--input", str(d / "clips"), "--enhance", "none,laplacian:1.5,eq",
                  "--gl-iter", "2", "--bootstrap", "50", "--out", str(d / "rec")]) == 0
     return d

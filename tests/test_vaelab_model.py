@@ -339,7 +339,7 @@ def test_kde_prior_makes_new_samples_not_copies():
 
 
 def test_empirical_texture_draws_have_the_class_sample_covariance():
-    from vaelab.models.vaelab_cvae import _fit_gaussians
+    from vaelab.models.gaussians import fit_class_gaussians
 
     rng = np.random.default_rng(7)
     # smooth, strongly correlated residuals (a moving average of white noise), two classes
@@ -347,7 +347,7 @@ def test_empirical_texture_draws_have_the_class_sample_covariance():
     w = np.stack([np.convolve(r, np.ones(6) / 6, mode="valid") for r in raw])  # (60, 40)
     w[30:] *= 2.0
     c = np.repeat([0, 1], 30)
-    fit = _fit_gaussians(torch.as_tensor(w, dtype=torch.float32), torch.as_tensor(c), 2, 4, "empirical")
+    fit = fit_class_gaussians(torch.as_tensor(w, dtype=torch.float32), torch.as_tensor(c), 2, 4, "empirical")
     rows, mean = fit["rows"].double(), fit["mean"].double()
     for k in (0, 1):
         wk = w[c == k]
@@ -362,7 +362,7 @@ def test_empirical_texture_draws_have_the_class_sample_covariance():
     real_lag1 = np.mean([np.corrcoef(w[:30, j], w[:30, j + 1])[0, 1] for j in range(39)])
     assert abs(lag1 - real_lag1) < 0.03 and real_lag1 > 0.6
     # a row cap keeps the total variance (random subset, rescaled)
-    capped = _fit_gaussians(torch.as_tensor(w, dtype=torch.float32), torch.as_tensor(c), 2, 4, "empirical",
+    capped = fit_class_gaussians(torch.as_tensor(w, dtype=torch.float32), torch.as_tensor(c), 2, 4, "empirical",
                             max_cells=10 * 40)
     assert capped["rows"].shape[1] == 10
     total = float(capped["rows"][0].double().pow(2).sum())

@@ -8,13 +8,13 @@ import torch
 
 from vaelab.core.errors import InputError
 from vaelab.models import load_model
+from vaelab.models.gaussians import top_axes
 from vaelab.models.vaelab_cvae import (
     VaelabCVAE,
     _fit_space,
     _leverage,
     _leverage_state,
     _noise_levels,
-    _top_axes,
 )
 
 
@@ -29,7 +29,7 @@ def _centred(n: int, d: int, rank: int, noise: float, seed: int) -> torch.Tensor
 def test_leverages_sum_to_the_number_of_axes():
     # the trace of the hat matrix of K centred score columns is K (known value)
     xs = _centred(40, 60, 3, 0.1, 0)
-    _, B = _top_axes(xs, 7)
+    _, B = top_axes(xs, 7)
     h = _leverage(xs @ B)
     assert h.sum() == pytest.approx(7.0, abs=1e-9)
     assert np.all((h >= 0) & (h < 1))
@@ -40,7 +40,7 @@ def test_leverages_sum_to_the_number_of_axes():
 
 def test_loo_level_is_the_in_sample_level_over_one_minus_leverage():
     xs = _centred(30, 50, 2, 0.2, 1)
-    _, B = _top_axes(xs, 8)
+    _, B = top_axes(xs, 8)
     s_in = _noise_levels(xs, B, loo=False)
     r = xs - (xs @ B) @ B.T
     np.testing.assert_allclose(s_in, r.norm(dim=1).numpy() / np.sqrt(50 - 8))
@@ -52,11 +52,11 @@ def test_loo_level_matches_axes_refitted_without_the_spectrum():
     # corrected ones agree with the exact leave-one-out residual (axes refitted on the other 29)
     n, d, K = 30, 300, 14
     xs = _centred(n, d, 4, 0.05, 2)
-    _, B = _top_axes(xs, K)
+    _, B = top_axes(xs, K)
     exact = []
     for i in range(n):
         keep = torch.arange(n) != i
-        _, Bi = _top_axes(xs[keep], K)
+        _, Bi = top_axes(xs[keep], K)
         ri = xs[i] - Bi @ (Bi.T @ xs[i])
         exact.append(float(ri.norm()) / np.sqrt(d - K))
     exact = np.asarray(exact)

@@ -9,14 +9,15 @@ import torch
 
 from vaelab.core.errors import InputError
 from vaelab.models import load_model
-from vaelab.models.vaelab_cvae import VaelabCVAE, _fit_gaussians, _prefixed
+from vaelab.models.gaussians import fit_class_gaussians
+from vaelab.models.vaelab_cvae import VaelabCVAE, _prefixed
 
 FAST = {"hidden": [16], "latent_dim": 3, "epochs": 15, "batch_size": 16, "patience": 5}
 
 
 def _model_with_residuals(w: torch.Tensor, c: torch.Tensor, max_cells: int = 1 << 22) -> VaelabCVAE:
     m = VaelabCVAE(texture_draw="bootstrap")
-    m.extra_ = _prefixed("tex", _fit_gaussians(w, c, 2, 4, "empirical", seed=0, max_cells=max_cells, boot=True))
+    m.extra_ = _prefixed("tex", fit_class_gaussians(w, c, 2, 4, "empirical", seed=0, max_cells=max_cells, boot=True))
     return m
 
 
@@ -40,7 +41,7 @@ def test_gaussian_draws_are_not_training_residuals():
     gen = torch.Generator().manual_seed(0)
     w, c = torch.randn(20, 6, generator=gen), torch.tensor([0] * 12 + [1] * 8)
     m = VaelabCVAE()
-    m.extra_ = _prefixed("tex", _fit_gaussians(w, c, 2, 4, "empirical", seed=0))
+    m.extra_ = _prefixed("tex", fit_class_gaussians(w, c, 2, 4, "empirical", seed=0))
     assert "tex_boot" not in m.extra_  # the default stores nothing new
     out = m._draw("tex", torch.zeros(10, dtype=torch.long), torch.Generator().manual_seed(1))
     assert torch.cdist(out.double(), w[c == 0].double()).min() > 1e-2

@@ -6,20 +6,20 @@ class, a Gaussian with the *empirical* mean and covariance of the training resid
 the posterior means (a random Gaussian combination of real residuals, so the texture keeps their correlation
 across pixels, mel bins and frames). The covariance is stored as the class's centred rows divided by
 ``sqrt(n_k - 1)`` (``tex_rows`` (K, m, D)), so ``tex_mean[k] + N(0, I_m) @ tex_rows[k]`` is an exact draw
-(vaelab-cvae's :func:`~vaelab.models.vaelab_cvae._fit_gaussians`, ``cov = "empirical"``).
+(:func:`vaelab.models.gaussians.fit_class_gaussians`, ``cov = "empirical"``, shared with vaelab-cvae).
 """
 
 from __future__ import annotations
 
 import torch
 
-from vaelab.models.vaelab_cvae import _fit_gaussians
+from vaelab.models.gaussians import fit_class_gaussians
 
 
 def residual_rows(w: torch.Tensor, c: torch.Tensor, n_classes: int, max_cells: int, seed: int) -> dict[str, torch.Tensor]:
     """Per-class Gaussian of the whitened residuals ``w`` (n, D) of classes ``c`` (n,) with the class's empirical
     covariance: ``{"tex_mean": (K, D), "tex_rows": (K, m, D)}`` (at most ``max_cells`` numbers per class)."""
-    g = _fit_gaussians(w, c, n_classes, 0, "empirical", seed, max_cells)
+    g = fit_class_gaussians(w, c, n_classes, 0, "empirical", seed, max_cells)
     return {"tex_rows": g["rows"], "tex_mean": g["mean"]}
 
 

@@ -76,6 +76,7 @@ from torch import nn
 
 from vaelab.core.errors import InputError
 from vaelab.models.base import ModelConfig
+from vaelab.models.gaussians import fit_class_gaussians, top_axes
 from vaelab.models.torch_base import FitJob, TorchGenerator
 from vaelab.samplers import make_sampler
 
@@ -378,10 +379,10 @@ class VaelabCVAE(TorchGenerator):
         if module.k > 0 and cfg.whiten == "loo":
             extra.update(_leverage_state(X[:, : module.k] * module.u_scale[: module.k] + module.u_mean[: module.k]))
         w = (X[:, : module.D_out] - mean) / self._residual_scale(dec_logvar, level, X[:, : module.D_out], extra)
-        extra.update(_prefixed("tex", _fit_gaussians(w, c, module.n_classes, cfg.texture_rank, cfg.texture_cov,
+        extra.update(_prefixed("tex", fit_class_gaussians(w, c, module.n_classes, cfg.texture_rank, cfg.texture_cov,
                                                       job.seed, boot=cfg.texture_draw != "gaussian")))
         if module.k > 0:
-            extra.update(_prefixed("rest", _fit_gaussians(rest, c, module.n_classes, cfg.texture_rank,
+            extra.update(_prefixed("rest", fit_class_gaussians(rest, c, module.n_classes, cfg.texture_rank,
                                                            cfg.texture_cov, job.seed, boot=cfg.texture_draw == "bootstrap")))
         self.extra_ = extra
         # "kde": the kernel width per class, measured on samples of this very model (in model space)
@@ -483,7 +484,7 @@ def _fit_space(flat: np.ndarray, k: int, level: str = "in_sample") -> dict[str, 
     if k == 0:
         return out
     xs = torch.as_tensor((flat - mean) / scale)
-    sv, axes = _top_axes(xs, min(k, max((n - 1) // 2, 1)))
+    sv, axes = top_axes(xs, min(k, max((n - 1) // 2, 1)))
     # keep half of the degrees of freedom for the noise model; axes without variance stay zero
     k_eff = int((sv > sv[0] * 1e-6).sum()) if len(sv) and sv[0] > 0 else 0
     out["basis"][:, :k_eff] = axes[:, :k_eff].numpy()
@@ -535,43 +536,6 @@ def _leverage(a: torch.Tensor) -> np.ndarray:
     return (a.pow(2) / lam.clamp_min(_TINY)).sum(dim=1).numpy()
 
 
-def _top_axes(xs: torch.Tensor, q: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """Top ``q`` singular values (q,) and right singular vectors (d, q) of ``xs`` (float64).
-
-    Exact, from the eigendecomposition of the smaller of ``xs^T xs`` and ``xs xs^T`` when that is
-    at most 2048 x 2048 (the top axes are well separated from zero, so squaring costs no useful
-    precision); otherwise a randomised SVD (Halko et al. 2011, ``torch.svd_lowrank``, seeded).
-    Runs on one thread: on 2 busy cores MKL's multi-threaded eigh/svd took 15 s instead of 0.2 s.
-    """
-    threads = torch.get_num_threads()
-    torch.set_num_threads(1)
-    try:
-        return _top_axes_impl(xs, q)
-    finally:
-        torch.set_num_threads(threads)
-
-
-def _top_axes_impl(xs: torch.Tensor, q: int) -> tuple[torch.Tensor, torch.Tensor]:
-    xs = xs.double()
-    n, d = xs.shape
-    q = min(q, n, d)
-    if q <= 0:
-        return torch.zeros(0, dtype=xs.dtype), torch.zeros(d, 0, dtype=xs.dtype)
-    if min(n, d) <= 2048:
-        if d <= n:
-            w, V = torch.linalg.eigh(xs.T @ xs)
-            w, V = w.flip(0)[:q], V.flip(1)[:, :q]
-        else:
-            w, U = torch.linalg.eigh(xs @ xs.T)
-            w, U = w.flip(0)[:q], U.flip(1)[:, :q]
-            V = (xs.T @ U) / torch.sqrt(w.clamp_min(_TINY))
-        return torch.sqrt(w.clamp_min(0.0)), V
-    with torch.random.fork_rng(devices=[]):
-        torch.manual_seed(0)
-        _, sv, V = torch.svd_lowrank(xs, q=q + 10, niter=2, M=None)
-    return sv[:q], V[:, :q]
-
-
 def _ppca_init(net: CVAENet, u: np.ndarray) -> None:
     """Start as probabilistic PCA of ``u``: linear paths from its principal axes, MLP outputs at zero.
 
@@ -584,7 +548,7 @@ def _ppca_init(net: CVAENet, u: np.ndarray) -> None:
     """
     ut = torch.as_tensor(u[:, : net.D_out], dtype=torch.float64)
     uc = ut - ut.mean(dim=0)
-    sv, Vd = _top_axes(uc, net.latent)
+    sv, Vd = top_axes(uc, net.latent)
     lam = (sv**2 / max(len(u) - 1, 1)).numpy()
     rest_var = (uc - (uc @ Vd) @ Vd.T).var(dim=0, unbiased=False).numpy()
     varying = uc.var(dim=0, unbiased=False).numpy() > _TINY
@@ -617,63 +581,6 @@ def _ppca_init(net: CVAENet, u: np.ndarray) -> None:
 
 def _prefixed(prefix: str, d: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
     return {f"{prefix}_{k}": v for k, v in d.items()}
-
-
-def _fit_gaussians(w: torch.Tensor, c: torch.Tensor, n_classes: int, rank: int, cov: str = "lowrank",
-                   seed: int = 0, max_cells: int = 1 << 22, boot: bool = False) -> dict[str, torch.Tensor]:
-    """Per-class Gaussian of the rows of ``w``: mean + covariance.
-
-    Used for the decoder-whitened residuals ``(u - mean(z)) / scale`` at the posterior mean of
-    each training sample (part of their variance is smooth, correlated misfit) and for the rest
-    ``r / s`` outside the principal axes (the noise texture of the spectra).
-
-    ``cov = "empirical"`` (default): the class's full sample covariance, stored as its centred rows
-    divided by sqrt(n_k - 1) (``rows``, zero-padded), so ``mean + N(0, I) @ rows`` is an exact
-    draw; it keeps the correlation between neighbouring points (e.g. after Savitzky-Golay
-    smoothing) that a diagonal term would turn into white noise. Against "lowrank" it raised
-    TSTR/TRTR on Raman patient splits at the same C2ST (``benchmarks/RESULTS.md``). At most
-    ``max_cells`` numbers per class are kept (a seeded random subset of rows beyond that).
-    ``cov = "lowrank"``: mean + rank-``rank`` + diagonal (``basis``, ``psi``); the rank takes at
-    most half the degrees of freedom, the diagonal the rest.
-    """
-    n, D = w.shape
-    mean = torch.zeros(n_classes, D)
-    if cov == "empirical":
-        counts = torch.bincount(c, minlength=n_classes)
-        m = int(min(max(int(counts.max()), 1), max(max_cells // max(D, 1), 2)))
-        rows = torch.zeros(n_classes, m, D)
-        boot_state = torch.zeros(n_classes, 2)  # rows kept, factor that turns a row back into a residual - mean
-        gen = torch.Generator().manual_seed(seed + 4099)
-        for k in range(n_classes):
-            wk = w[c == k].double()
-            if len(wk) < 2:
-                continue
-            mean[k] = wk.mean(dim=0).float()
-            centred = (wk - wk.mean(dim=0)) / math.sqrt(len(wk) - 1)
-            mult = math.sqrt(len(wk) - 1)
-            if len(wk) > m:  # a random subset, rescaled to keep the total variance
-                centred = centred[torch.randperm(len(wk), generator=gen)[:m]] * math.sqrt(len(wk) / m)
-                mult /= math.sqrt(len(wk) / m)
-            rows[k, : len(centred)] = centred.float()
-            boot_state[k] = torch.tensor([float(len(centred)), mult])
-        return {"mean": mean, "rows": rows, **({"boot": boot_state} if boot else {})}
-    basis = torch.zeros(n_classes, D, rank)
-    psi = torch.ones(n_classes, D)
-    for k in range(n_classes):
-        wk = w[c == k].double()
-        if len(wk) < 2:
-            continue
-        m = wk.mean(dim=0)
-        centred = wk - m
-        r = min(rank, (len(wk) - 1) // 2, D)
-        rest = centred
-        if r > 0:
-            s, V = _top_axes(centred, r)
-            basis[k, :, :r] = (V * (s / math.sqrt(len(wk) - 1))).float()
-            rest = centred - (centred @ V) @ V.T
-        mean[k] = m.float()
-        psi[k] = (rest.pow(2).sum(dim=0) / max(len(wk) - 1 - r, 1)).float()
-    return {"mean": mean, "basis": basis, "psi": psi}
 
 
 def _detect_renorm(flat: np.ndarray, tol: float = 1e-6) -> str:

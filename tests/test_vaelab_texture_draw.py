@@ -64,3 +64,34 @@ def test_bootstrap_option_fits_samples_and_round_trips(tmp_path):
 def test_texture_draw_option_is_checked():
     with pytest.raises(InputError):
         VaelabCVAE(texture_draw="median")
+
+
+def test_bootstrap_never_returns_the_avoided_row():
+    # class 0 has rows 0..11 (distinct), class 1 rows 12..19; each sample must skip the row it names
+    w = torch.arange(20, dtype=torch.float32)[:, None] * torch.ones(1, 3)
+    c = torch.tensor([0] * 12 + [1] * 8)
+    m = _model_with_residuals(w, c)
+    cs = torch.tensor([0] * 300 + [1] * 300)
+    avoid = torch.cat([torch.full((300,), 5), torch.full((300,), 0)])  # class 0: its 6th row; class 1: its 1st
+    out = m._draw("tex", cs, torch.Generator().manual_seed(1), avoid)[:, 0].round()
+    assert 5 not in out[:300].tolist() and 12 not in out[300:].tolist()
+    # the other rows are all drawn: 11 of class 0, 7 of class 1
+    assert set(out[:300].tolist()) == set(range(12)) - {5}
+    assert set(out[300:].tolist()) == set(range(13, 20))
+
+
+def test_sampled_codes_record_their_training_rows():
+    from vaelab.models.vaelab_cvae import _class_positions
+    from vaelab.samplers import make_sampler
+
+    gen = torch.Generator().manual_seed(0)
+    mu, c = torch.randn(9, 2, generator=gen), torch.tensor([1, 0, 1, 0, 0, 1, 1, 0, 1])
+    s = make_sampler("kde", centre="mean").fit(mu, torch.zeros(9, 2), c, 2)  # kernel width 0: z = a posterior mean
+    cs = torch.tensor([0] * 20 + [1] * 20)
+    z, _ = s.sample(cs, torch.Generator().manual_seed(3))
+    torch.testing.assert_close(z, mu[s.last_pick], rtol=0, atol=0)
+    assert torch.equal(c[s.last_pick], cs)
+    # positions among the rows of the class, in training order: class 0 = rows 1, 3, 4, 7
+    pos = _class_positions(s)
+    order = {0: [1, 3, 4, 7], 1: [0, 2, 5, 6, 8]}
+    assert all(order[k][p] == i for k, p, i in zip(cs.tolist(), pos.tolist(), s.last_pick.tolist(), strict=True))

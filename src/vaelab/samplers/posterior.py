@@ -80,9 +80,11 @@ class AggregatePosterior(SamplerBase):
         """Codes (len(c), L) and attached values (len(c), a) or None, class by class in class order."""
         z = torch.empty(len(c), self.state["train_mu"].shape[1])
         att = self._attached_out(c)
+        self.last_pick = torch.empty(len(c), dtype=torch.long)  # the training row each code was drawn from
         for k in torch.unique(c).tolist():
             where = torch.nonzero(c == k).flatten()
             pick = self._pick(k, len(where), gen)
+            self.last_pick[where] = pick
             z[where] = self._draw(k, pick, gen)
             if att is not None:
                 att[where] = self.state["train_attached"][pick]

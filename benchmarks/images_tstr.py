@@ -54,6 +54,35 @@ def _split_group(X: np.ndarray, y: np.ndarray, fraction: float = 0.2) -> tuple[n
     return np.setdiff1d(np.arange(len(y)), ev_idx), ev_idx
 
 
+def _split_cluster(X: np.ndarray, y: np.ndarray, space: str, k: int = 5, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """k-means (k clusters) of the TRAIN images; the cluster farthest from the overall centre -> held out (ev).
+
+    ``space = "hist"``: acquisition-like statistics per image (intensity quantiles 5/25/50/75/95 %, sd,
+    rms of the image minus its 1-px blur), standardised; ``"pca"``: 20 principal components of the
+    pixels, within each class separately (one held-out cluster per class, so the class balance stays).
+    """
+    from scipy.ndimage import gaussian_filter
+    from sklearn.cluster import KMeans
+    from sklearn.decomposition import PCA
+
+    x = X.reshape(len(X), -1).astype(np.float64)
+    if space == "hist":
+        hf = np.sqrt(((X - gaussian_filter(X.astype(np.float64), (0, 1, 1))) ** 2).reshape(len(X), -1).mean(1))
+        f = np.column_stack([np.percentile(x, [5, 25, 50, 75, 95], axis=1).T, x.std(1), hf])
+        f = (f - f.mean(0)) / f.std(0)
+        groups = [np.arange(len(y))]
+    else:
+        groups = [np.flatnonzero(y == c) for c in np.unique(y)]
+    ev = []
+    for idx in groups:
+        fi = f[idx] if space == "hist" else PCA(20, random_state=seed).fit_transform(x[idx])
+        km = KMeans(k, n_init=10, random_state=seed).fit(fi)
+        far = int(np.argmax(np.linalg.norm(km.cluster_centers_ - fi.mean(0), axis=1)))
+        ev.extend(idx[km.labels_ == far].tolist())
+    ev_idx = np.sort(np.array(ev))
+    return np.setdiff1d(np.arange(len(y)), ev_idx), ev_idx
+
+
 def perturb(X: np.ndarray, name: str, seed: int = 0) -> np.ndarray:
     """Acquisition-like change of uint8-scale images (n, H, W): ``gammaG`` (x = 255 (x/255)^G),
     ``contrastC`` (about each image's mean), ``blurS`` (Gaussian, S px), ``noiseS`` (Gaussian, S levels),
@@ -120,7 +149,7 @@ def main() -> None:
     ap.add_argument("--models", default="vaelab-image,seed-image-vae,ppca,pythae-vae",
                     help="comma-separated; options after ':' separated by ';'")
     ap.add_argument("--data", default=str(DATA))
-    ap.add_argument("--eval", choices=("val", "group", "test"), default="val")
+    ap.add_argument("--eval", choices=("val", "group", "hist", "pca", "test"), default="val")
     ap.add_argument("--perturb", default="", help="comma-separated perturbations of the eval images (see perturb)")
     ap.add_argument("--gen-seeds", default="0,1,2")
     ap.add_argument("--clf-seeds", default="0,1,2")
@@ -130,8 +159,9 @@ def main() -> None:
     torch.set_num_threads(1)
     d = np.load(args.data)
     X, y = d["train_images"], d["train_labels"].ravel().astype(np.int64)
-    if args.eval in ("val", "group"):
-        fit_idx, ev_idx = _split_val(y) if args.eval == "val" else _split_group(X, y)
+    if args.eval != "test":
+        fit_idx, ev_idx = (_split_val(y) if args.eval == "val" else _split_group(X, y) if args.eval == "group"
+                           else _split_cluster(X, y, args.eval))
         Xf, yf, Xe, ye = X[fit_idx], y[fit_idx], X[ev_idx], y[ev_idx]
     else:
         Xf, yf = X, y

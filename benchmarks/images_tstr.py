@@ -59,13 +59,18 @@ def _split_cluster(X: np.ndarray, y: np.ndarray, space: str, k: int = 5, seed: i
 
     ``space = "hist"``: acquisition-like statistics per image (intensity quantiles 5/25/50/75/95 %, sd,
     rms of the image minus its 1-px blur), standardised; ``"pca"``: 20 principal components of the
-    pixels, within each class separately (one held-out cluster per class, so the class balance stays).
+    pixels, within each class separately (one held-out cluster per class, so the class balance stays);
+    ``"feat"``: as ``"pca"``, in the domain features (``image-cnn`` trained on all TRAIN images, seed 0).
     """
     from scipy.ndimage import gaussian_filter
     from sklearn.cluster import KMeans
     from sklearn.decomposition import PCA
 
     x = X.reshape(len(X), -1).astype(np.float64)
+    if space == "feat":
+        from vaelab.modalities.image.features import ImageFeatureExtractor
+
+        x = ImageFeatureExtractor(seed=seed).fit(X.astype(np.float64), y).transform(X.astype(np.float64))
     if space == "hist":
         hf = np.sqrt(((X - gaussian_filter(X.astype(np.float64), (0, 1, 1))) ** 2).reshape(len(X), -1).mean(1))
         f = np.column_stack([np.percentile(x, [5, 25, 50, 75, 95], axis=1).T, x.std(1), hf])
@@ -75,7 +80,7 @@ def _split_cluster(X: np.ndarray, y: np.ndarray, space: str, k: int = 5, seed: i
         groups = [np.flatnonzero(y == c) for c in np.unique(y)]
     ev = []
     for idx in groups:
-        fi = f[idx] if space == "hist" else PCA(20, random_state=seed).fit_transform(x[idx])
+        fi = f[idx] if space == "hist" else x[idx] if space == "feat" else PCA(20, random_state=seed).fit_transform(x[idx])
         km = KMeans(k, n_init=10, random_state=seed).fit(fi)
         far = int(np.argmax(np.linalg.norm(km.cluster_centers_ - fi.mean(0), axis=1)))
         ev.extend(idx[km.labels_ == far].tolist())
@@ -149,7 +154,7 @@ def main() -> None:
     ap.add_argument("--models", default="vaelab-image,seed-image-vae,ppca,pythae-vae",
                     help="comma-separated; options after ':' separated by ';'")
     ap.add_argument("--data", default=str(DATA))
-    ap.add_argument("--eval", choices=("val", "group", "hist", "pca", "test"), default="val")
+    ap.add_argument("--eval", choices=("val", "group", "hist", "pca", "feat", "test"), default="val")
     ap.add_argument("--perturb", default="", help="comma-separated perturbations of the eval images (see perturb)")
     ap.add_argument("--gen-seeds", default="0,1,2")
     ap.add_argument("--clf-seeds", default="0,1,2")

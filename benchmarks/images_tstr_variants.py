@@ -1,7 +1,7 @@
 """Sampling variants of ONE ``vaelab-image`` fit, written into the cache of ``images_tstr.py``.
 
 Fits ``vaelab-image`` (default settings, ``--gen-seed``) on the fitting part of an ``images_tstr.py``
-train-only split (``--eval val | group | hist | pca``; never the test split) and writes, under the names
+train-only split (``--eval val | group | hist | pca | feat``; never the test split) and writes, under the names
 ``images_tstr.py --cache DIR`` reads (generator seed suffix ``_SEED``):
 
 * ``vaelab-image`` — the default samples (identical to what ``images_tstr.py`` itself would fit and draw);
@@ -33,7 +33,7 @@ def main() -> None:
     from vaelab.models import get_model
 
     ap = argparse.ArgumentParser()
-    ap.add_argument("--eval", choices=("val", "group", "hist", "pca"), default="val")
+    ap.add_argument("--eval", choices=("val", "group", "hist", "pca", "feat"), default="val")
     ap.add_argument("--gen-seed", type=int, default=0)
     ap.add_argument("--data", default=str(DATA))
     ap.add_argument("--cache", default="/tmp/images_tstr")

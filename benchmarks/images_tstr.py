@@ -11,6 +11,11 @@ seeds), plus the pooled sd over all fits.
 generators fit on the other 80 % and are scored on it — the test split is not touched.
 ``--eval test`` (confirmation): the generators fit on the whole train split and are scored on test,
 as ``benchmarks/images.py`` does.
+``--eval group`` (a train-only probe of acquisition shift): within each class, the 20 % of the TRAIN images
+with the highest mean intensity (exposure / windowing) are held out, the generators fit on the others.
+``--perturb gamma0.75,blur0.7,...`` also scores every classifier on perturbed copies of the evaluation
+images (acquisition-like changes, :func:`perturb`), so a synthetic set's drop under shift can be read
+against the real images' drop without touching the test split.
 
 Generators: as in ``benchmarks/images.py`` (``vaelab-image``, ``seed-image-vae``, ``ppca``,
 ``pythae-vae`` — the last needs the separate venv described there); ``vaelab-image:key=value,...``
@@ -21,6 +26,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import re
 import sys
 import time
 from pathlib import Path
@@ -35,6 +41,93 @@ def _split_val(y: np.ndarray, fraction: float = 0.2, seed: int = 12345) -> tuple
     from vaelab.training.trainer import stratified_split
 
     return stratified_split(y, fraction, seed)
+
+
+def _split_group(X: np.ndarray, y: np.ndarray, fraction: float = 0.2) -> tuple[np.ndarray, np.ndarray]:
+    """Within each class, the ``fraction`` of images with the highest mean intensity -> held out (ev)."""
+    m = X.reshape(len(X), -1).astype(np.float64).mean(1)
+    ev = []
+    for k in np.unique(y):
+        idx = np.flatnonzero(y == k)
+        ev.extend(idx[np.argsort(-m[idx], kind="stable")[: int(round(fraction * len(idx)))]].tolist())
+    ev_idx = np.sort(np.array(ev))
+    return np.setdiff1d(np.arange(len(y)), ev_idx), ev_idx
+
+
+def _split_cluster(X: np.ndarray, y: np.ndarray, space: str, k: int = 5, seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
+    """k-means (k clusters) of the TRAIN images; the cluster farthest from the overall centre -> held out (ev).
+
+    ``space = "hist"``: acquisition-like statistics per image (intensity quantiles 5/25/50/75/95 %, sd,
+    rms of the image minus its 1-px blur), standardised; ``"pca"``: 20 principal components of the
+    pixels, within each class separately (one held-out cluster per class, so the class balance stays);
+    ``"feat"``: as ``"pca"``, in the domain features (``image-cnn`` trained on all TRAIN images, seed 0).
+    """
+    from scipy.ndimage import gaussian_filter
+    from sklearn.cluster import KMeans
+    from sklearn.decomposition import PCA
+
+    x = X.reshape(len(X), -1).astype(np.float64)
+    if space == "feat":
+        from vaelab.modalities.image.features import ImageFeatureExtractor
+
+        x = ImageFeatureExtractor(seed=seed).fit(X.astype(np.float64), y).transform(X.astype(np.float64))
+    if space == "hist":
+        hf = np.sqrt(((X - gaussian_filter(X.astype(np.float64), (0, 1, 1))) ** 2).reshape(len(X), -1).mean(1))
+        f = np.column_stack([np.percentile(x, [5, 25, 50, 75, 95], axis=1).T, x.std(1), hf])
+        f = (f - f.mean(0)) / f.std(0)
+        groups = [np.arange(len(y))]
+    else:
+        groups = [np.flatnonzero(y == c) for c in np.unique(y)]
+    ev = []
+    for idx in groups:
+        fi = f[idx] if space == "hist" else x[idx] if space == "feat" else PCA(20, random_state=seed).fit_transform(x[idx])
+        km = KMeans(k, n_init=10, random_state=seed).fit(fi)
+        far = int(np.argmax(np.linalg.norm(km.cluster_centers_ - fi.mean(0), axis=1)))
+        ev.extend(idx[km.labels_ == far].tolist())
+    ev_idx = np.sort(np.array(ev))
+    return np.setdiff1d(np.arange(len(y)), ev_idx), ev_idx
+
+
+def perturb(X: np.ndarray, name: str, seed: int = 0) -> np.ndarray:
+    """Acquisition-like change of uint8-scale images (n, H, W): ``gammaG`` (x = 255 (x/255)^G),
+    ``contrastC`` (about each image's mean), ``blurS`` (Gaussian, S px), ``noiseS`` (Gaussian, S levels),
+    ``shiftP`` (every image translated by a random integer offset in [-P, P]^2, edges repeated)."""
+    from scipy.ndimage import gaussian_filter, shift
+
+    kind, val = re.match(r"([a-z]+)([0-9.]+)$", name).groups()
+    v, x = float(val), X.astype(np.float64)
+    if kind == "gamma":
+        out = 255.0 * (x / 255.0) ** v
+    elif kind == "contrast":
+        mu = x.mean(axis=(1, 2), keepdims=True)
+        out = mu + v * (x - mu)
+    elif kind == "blur":
+        out = gaussian_filter(x, (0, v, v))
+    elif kind == "noise":
+        out = x + np.random.default_rng(seed).normal(0, v, x.shape)
+    elif kind == "shift":
+        off = np.random.default_rng(seed).integers(-int(v), int(v) + 1, (len(x), 2))
+        out = np.stack([shift(im, o, order=0, mode="nearest") for im, o in zip(x, off, strict=True)])
+    else:
+        raise ValueError(f"unknown perturbation {name!r}")
+    return np.clip(np.round(out), 0, 255)
+
+
+def _scores(Xs: np.ndarray, ys: np.ndarray, evals: dict[str, tuple[np.ndarray, np.ndarray]], seed: int) -> dict:
+    """One small CNN (as :func:`vaelab.evaluation.image.cnn_utility`) trained on (Xs, ys), scored on each eval set."""
+    from vaelab.evaluation.image import _roc_auc
+    from vaelab.metrics.utility import balanced_accuracy
+    from vaelab.modalities.image.cnn import SmallCNNClassifier
+
+    clf = SmallCNNClassifier(image_shape=tuple(Xs.shape[1:]), epochs=15, random_state=seed)
+    clf.fit(np.asarray(Xs, dtype=np.float64).reshape(len(Xs), -1), np.asarray(ys).astype(str))
+    out = {}
+    for name, (Xe, ye) in evals.items():
+        p = clf.predict_proba(np.asarray(Xe, dtype=np.float64).reshape(len(Xe), -1))
+        yt = np.asarray(ye).astype(str)
+        out[name] = {"roc_auc": _roc_auc(yt, p, clf.classes_),
+                     "balanced_accuracy": balanced_accuracy(yt, clf.classes_[np.argmax(p, axis=1)])}
+    return out
 
 
 def _make(spec: str):
@@ -61,7 +154,8 @@ def main() -> None:
     ap.add_argument("--models", default="vaelab-image,seed-image-vae,ppca,pythae-vae",
                     help="comma-separated; options after ':' separated by ';'")
     ap.add_argument("--data", default=str(DATA))
-    ap.add_argument("--eval", choices=("val", "test"), default="val")
+    ap.add_argument("--eval", choices=("val", "group", "hist", "pca", "feat", "test"), default="val")
+    ap.add_argument("--perturb", default="", help="comma-separated perturbations of the eval images (see perturb)")
     ap.add_argument("--gen-seeds", default="0,1,2")
     ap.add_argument("--clf-seeds", default="0,1,2")
     ap.add_argument("--cache", default="/tmp/images_tstr")
@@ -70,8 +164,9 @@ def main() -> None:
     torch.set_num_threads(1)
     d = np.load(args.data)
     X, y = d["train_images"], d["train_labels"].ravel().astype(np.int64)
-    if args.eval == "val":
-        fit_idx, ev_idx = _split_val(y)
+    if args.eval != "test":
+        fit_idx, ev_idx = (_split_val(y) if args.eval == "val" else _split_group(X, y) if args.eval == "group"
+                           else _split_cluster(X, y, args.eval))
         Xf, yf, Xe, ye = X[fit_idx], y[fit_idx], X[ev_idx], y[ev_idx]
     else:
         Xf, yf = X, y
@@ -83,12 +178,19 @@ def main() -> None:
     cache.mkdir(parents=True, exist_ok=True)
     out: dict[str, dict] = {}
 
-    def score(Xs, ys):
-        return [cnn_utility(Xs.astype(np.float64), ys, Xe.astype(np.float64), ye, seed=s) for s in clf_seeds]
+    evals = {"clean": (Xe, ye), **{p: (perturb(Xe, p), ye) for p in args.perturb.split(",") if p}}
 
-    out["real (TRTR)"] = {"per_gen_seed": [score(Xf, yf)], "fit_cpu_s": []}
+    def score(Xs, ys):
+        if len(evals) == 1:
+            return [cnn_utility(Xs.astype(np.float64), ys, Xe.astype(np.float64), ye, seed=s) for s in clf_seeds]
+        per = [_scores(Xs, ys, evals, s) for s in clf_seeds]
+        shifted.append({k: [r[k] for r in per] for k in evals})
+        return [r["clean"] for r in per]
+
+    shifted: list[dict] = []
+    out["real (TRTR)"] = {"per_gen_seed": [score(Xf, yf)], "fit_cpu_s": [], "shifted": shifted}
     for spec in [m for m in args.models.split(",") if m]:
-        per, cpu = [], []
+        per, cpu, shifted = [], [], []
         for gs in gen_seeds:
             f = cache / f"{spec.replace(':', '_').replace(';', '_').replace('=', '-')}_{gs}.npz"
             if f.is_file():
@@ -111,7 +213,7 @@ def main() -> None:
             cpu.append(c)
             print(f"{spec} gen seed {gs}: " + ", ".join(f"{r['roc_auc']:.3f}" for r in per[-1]), file=sys.stderr, flush=True)
         if per:
-            out[spec] = {"per_gen_seed": per, "fit_cpu_s": cpu}
+            out[spec] = {"per_gen_seed": per, "fit_cpu_s": cpu, "shifted": shifted}
     lines = [f"TSTR on {args.eval} ({len(ye)} images), generators fit on {len(yf)}; "
              f"gen seeds {gen_seeds} x classifier seeds {clf_seeds}",
              "| generator | auc mean ± sd (gen seeds) | auc sd (all fits) | bacc mean ± sd (gen seeds) | fit cpu s |",
@@ -124,6 +226,15 @@ def main() -> None:
         cpu = f"{np.mean(r['fit_cpu_s']):.0f}" if r["fit_cpu_s"] else ""
         lines.append(f"| {name} | {ga.mean():.3f} ± {sd(ga):.3f} | {sd(auc.ravel()):.3f} | "
                      f"{gb.mean():.3f} ± {sd(gb):.3f} | {cpu} |")
+    if len(evals) > 1:
+        lines += ["", "TSTR AUC / balanced accuracy on each evaluation set (mean over all fits)",
+                  "| generator | " + " | ".join(evals) + " | mean of perturbed |", "|---|" + "---|" * (len(evals) + 1)]
+        for name, r in out.items():
+            m = {k: (np.mean([c["roc_auc"] for s_ in r["shifted"] for c in s_[k]]),
+                     np.mean([c["balanced_accuracy"] for s_ in r["shifted"] for c in s_[k]])) for k in evals}
+            pert = [m[k] for k in evals if k != "clean"]
+            lines.append(f"| {name} | " + " | ".join(f"{a:.3f} / {b:.3f}" for a, b in m.values())
+                         + f" | {np.mean([a for a, _ in pert]):.3f} / {np.mean([b for _, b in pert]):.3f} |")
     print("\n".join(lines))
     if args.json:
         Path(args.json).write_text(json.dumps(out, indent=1, default=float))

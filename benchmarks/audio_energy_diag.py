@@ -26,7 +26,7 @@ tr = np.where(~test_mask)[0]
 ref = ref_split(clips.groups[tr].astype(str), clips.y[tr], 0.2, 0)
 trn, rf = tr[~ref], tr[ref]
 gen = load_run(sys.argv[2]).generator
-shift = gen._energy_shift()
+shift = gen._output_offset()
 
 fc = librosa.mel_frequencies(n_mels=p.n_mels + 2, fmin=p.fmin, fmax=p.fmax or p.sample_rate / 2)[1:-1]
 bands = {"low": fc < 500, "mid": (fc >= 500) & (fc < 4000), "high": fc >= 4000}

@@ -139,6 +139,7 @@ def main() -> None:
         synth = generate(run, per_class_counts(run, factor=a.gen_factor), seed=a.seed)
         waves = griffin_lim(synth.X, p, seed=a.seed, jobs=a.jobs)
         Ls = log_mel(waves, p)  # what a user gets: the written clips, analysed again
+        np.savez_compressed(out / "generated_logmel.npz", L=Ls.astype(np.float32), y=synth.y.astype(str))  # re-scoring
         Lt, Lh, Lr = log_mel(train.waves, p), log_mel(test.waves, p), log_mel(refc.waves, p)
         kw = dict(L_hold=Lh, y_hold=test.y, groups_real=train.groups, seed=a.seed, L_ref=Lr, groups_ref=refc.groups,
                   groups_hold=test.groups)

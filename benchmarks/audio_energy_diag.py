@@ -1,7 +1,8 @@
 """Where the plain VAE's energy error comes from, before the vocoder (issue 13): on training and reference clips of
 a run trained by ``benchmarks/audio.py``, the band energy (mel domain, bands by mel-bin centre frequency) of the
-decoder mean at the posterior mean, of that mean + the stored variance (``output="energy"``), and the per-bin bias
-and mean squared error of the mean decode. Usage: ``python benchmarks/audio_energy_diag.py ../shared/data/emodb OUT/run`` (``OUT`` of ``audio.py``, default
+decoder mean at the posterior mean, of that mean + the run's output offset (``output="energy"``: the energy offset
+fitted on the training clips; runs saved before it: the stored variance), and the per-bin bias and mean squared error
+of the mean decode. Usage: ``python benchmarks/audio_energy_diag.py ../shared/data/emodb OUT/run`` (``OUT`` of ``audio.py``, default
 split and seed); the test speakers (15, 16) are never touched.
 """
 import sys
@@ -26,7 +27,7 @@ tr = np.where(~test_mask)[0]
 ref = ref_split(clips.groups[tr].astype(str), clips.y[tr], 0.2, 0)
 trn, rf = tr[~ref], tr[ref]
 gen = load_run(sys.argv[2]).generator
-shift = gen._energy_shift()
+shift = gen._output_offset()
 
 fc = librosa.mel_frequencies(n_mels=p.n_mels + 2, fmin=p.fmin, fmax=p.fmax or p.sample_rate / 2)[1:-1]
 bands = {"low": fc < 500, "mid": (fc >= 500) & (fc < 4000), "high": fc >= 4000}
@@ -42,7 +43,7 @@ for name, idx in (("train(120)", rng.choice(trn, 120, replace=False)), ("referen
     mse = ((L - Lm) ** 2).mean(axis=(0, 2))
     bias = (L - Lm).mean(axis=(0, 2))
     print(name, "mean decode:", {k: round(v, 2) for k, v in band_db(L, Lm).items()},
-          "| +s2 (current):", {k: round(v, 2) for k, v in band_db(L, Lm + shift[None, :, None]).items()},
+          "| + output offset (decode):", {k: round(v, 2) for k, v in band_db(L, Lm + shift[None, :, None]).items()},
           "| +mse_at_mean:", {k: round(v, 2) for k, v in band_db(L, Lm + mse[None, :, None]).items()})
     for b, m in bands.items():
-        print(f"   {b}: stored s2 {shift[m].mean():.3f}  mse at posterior mean {mse[m].mean():.3f}  mean bias (truth-dec) {bias[m].mean():+.3f}")
+        print(f"   {b}: output offset {shift[m].mean():.3f}  mse at posterior mean {mse[m].mean():.3f}  mean bias (truth-dec) {bias[m].mean():+.3f}")

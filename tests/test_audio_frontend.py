@@ -98,6 +98,10 @@ def test_enhancements_identities_and_eq():
     shift = np.linspace(-1, 1, 6)
     g = enhance.fit_eq(ref, ref - shift[None, :, None])
     assert np.allclose(g, shift, atol=1e-6)
+    # ref = 0 or 1 (half the frames each), rec = 0: the gain matches the mean energy exp(2x / power)
+    ref01 = np.tile(np.array([0.0, 1.0]), (2, 3, 5))
+    assert np.allclose(enhance.fit_eq(ref01, 0 * ref01), 0.5 * np.log((1 + np.e ** 2) / 2), atol=1e-6)
+    assert np.allclose(enhance.fit_eq(ref01, 0 * ref01, power=2.0), np.log((1 + np.e) / 2), atol=1e-6)
     assert enhance.parse_methods("none,laplacian:1.5,eq") == [("none", None), ("laplacian", 1.5), ("eq", None)]
     for bad in ("sharpen", "eq:2", "noise:x", "none,none", ""):
         with pytest.raises(InputError):

@@ -95,15 +95,16 @@ def apply_latent(name: str, z: np.ndarray, params: dict[str, float], channel_std
     raise InputError(f"{name!r} is not a latent enhancement")
 
 
-def fit_eq(logmel_ref: np.ndarray, logmel_rec: np.ndarray) -> np.ndarray:
-    """Per-mel-bin log gain (n_mels,) so that ``exp(2 (rec + g))`` summed over clips and frames equals the
-    originals' ``exp(2 ref)`` in every bin (energy matching of magnitude mel)."""
-    def lse(a: np.ndarray) -> np.ndarray:  # log-sum-exp of 2a over clips and frames, per bin
-        a2 = 2 * np.moveaxis(np.asarray(a, np.float64), -2, 0).reshape(a.shape[-2], -1)
+def fit_eq(logmel_ref: np.ndarray, logmel_rec: np.ndarray, power: float = 1.0) -> np.ndarray:
+    """Per-mel-bin log gain ``g`` (n_mels,) so that the energy ``exp(2 (rec + g) / power)`` summed over clips and
+    frames equals the originals' ``exp(2 ref / power)`` in every bin. ``logmel_*``: (n, n_mels, T) natural-log mel;
+    ``power`` 1 for a magnitude mel (energy ``exp(2 x)``), 2 for a power mel (energy ``exp(x)``)."""
+    def lse(a: np.ndarray) -> np.ndarray:  # log-sum-exp of 2a / power over clips and frames, per bin
+        a2 = 2 / float(power) * np.moveaxis(np.asarray(a, np.float64), -2, 0).reshape(a.shape[-2], -1)
         m = a2.max(axis=1, keepdims=True)
         return (m + np.log(np.exp(a2 - m).sum(axis=1, keepdims=True)))[:, 0]
 
-    return (0.5 * (lse(logmel_ref) - lse(logmel_rec))).astype(np.float32)
+    return (0.5 * float(power) * (lse(logmel_ref) - lse(logmel_rec))).astype(np.float32)
 
 
 def high_band_error(logmel_ref: np.ndarray, logmel_est: np.ndarray, high_bins: np.ndarray) -> float:

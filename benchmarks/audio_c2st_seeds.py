@@ -1,0 +1,51 @@
+"""C2ST of a finished ``benchmarks/audio.py`` run's generated clips over several seeds of the feature CNN and of the
+classifier's folds (issue 13: an interval for the generation C2ST). Reads ``OUT/generated_logmel.npz`` (the written
+clips analysed again, saved by ``audio.py``) and rebuilds the same split (default speakers, ``--ref-fraction 0.2``,
+seed 0): the CNN is trained on the training clips, the comparison set is the reference clips (held-out clips of the
+training speakers), folds grouped by speaker, as in ``evaluate_audio``. The test speakers are not used.
+
+    PYTHONPATH=src python benchmarks/audio_c2st_seeds.py --data ../shared/data/emodb --out OUT --seeds 1,2,3,4
+"""
+import argparse
+import json
+import sys
+from pathlib import Path
+
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from audio import ref_split, subset
+
+from vaelab.metrics import c2st
+from vaelab.modalities.audio.features import LogMelCNN, mel_statistics
+from vaelab.modalities.audio.io import load_clips
+from vaelab.modalities.audio.mel import MelParams, log_mel
+
+ap = argparse.ArgumentParser()
+ap.add_argument("--data", required=True)
+ap.add_argument("--out", required=True)
+ap.add_argument("--seeds", default="1,2,3,4")
+ap.add_argument("--test-speakers", default="15,16")
+a = ap.parse_args()
+p = MelParams()
+clips = load_clips(a.data, p, label_column="emotion", group_column="speaker")
+tr = np.where(~np.isin(clips.groups.astype(str), a.test_speakers.split(",")))[0]
+ref = ref_split(clips.groups[tr].astype(str), clips.y[tr], 0.2, 0)
+train, refc = subset(clips, tr[~ref]), subset(clips, tr[ref])
+Lt, Lr = log_mel(train.waves, p), log_mel(refc.waves, p)
+g = np.load(Path(a.out) / "generated_logmel.npz")
+Ls = g["L"].astype(np.float64)
+rows = []
+for s in (int(v) for v in a.seeds.split(",")):
+    cnn = LogMelCNN(epochs=25, seed=s).fit(Lt, train.y)
+    row = {"seed": s, "cnn": c2st(cnn.transform(Lr), cnn.transform(Ls), seed=s, groups_real=refc.groups),
+           "melstats": c2st(mel_statistics(Lr), mel_statistics(Ls), seed=s, groups_real=refc.groups)}
+    rows.append(row)
+    print(json.dumps(row), flush=True)
+res = {"rows": rows}
+for k in ("cnn", "melstats"):
+    v = np.array([r[k] for r in rows])
+    res[k] = {"mean": float(v.mean()), "sd": float(v.std(ddof=1)) if len(v) > 1 else None,
+              "min": float(v.min()), "max": float(v.max())}
+(Path(a.out) / "c2st_seeds.json").write_text(json.dumps(res, indent=1) + "\n")
+print(json.dumps({k: res[k] for k in ("cnn", "melstats")}))

@@ -385,10 +385,10 @@ class VaelabCVAE(TorchGenerator):
             extra.update(_leverage_state(X[:, : module.k] * module.u_scale[: module.k] + module.u_mean[: module.k]))
         w = (X[:, : module.D_out] - mean) / self._residual_scale(dec_logvar, level, X[:, : module.D_out], extra)
         extra.update(_prefixed("tex", fit_class_gaussians(w, c, module.n_classes, cfg.texture_rank, cfg.texture_cov,
-                                                      job.seed, boot=cfg.texture_draw != "gaussian")))
+                                                          job.seed, boot=cfg.texture_draw != "gaussian")))
         if module.k > 0:
-            extra.update(_prefixed("rest", fit_class_gaussians(rest, c, module.n_classes, cfg.texture_rank,
-                                                           cfg.texture_cov, job.seed, boot=cfg.texture_draw == "bootstrap")))
+            extra.update(_prefixed("rest", fit_class_gaussians(rest, c, module.n_classes, cfg.texture_rank, cfg.texture_cov,
+                                                               job.seed, boot=cfg.texture_draw == "bootstrap")))
         self.extra_ = extra
         # "kde": the kernel width per class, measured on samples of this very model (in model space)
         sampler.calibrate(self.generate, module.merge(X, rest if module.k > 0 else None), c, seed=job.seed)

@@ -5,6 +5,9 @@ seed 0): the CNN is trained on the training clips, the comparison set is the ref
 training speakers), folds grouped by speaker, as in ``evaluate_audio``. The test speakers are not used.
 
     PYTHONPATH=src python benchmarks/audio_c2st_seeds.py --data ../shared/data/emodb --out OUT --seeds 1,2,3,4
+
+``--copies``: also the reference row "copies of training clips through the vocoder" (the same clips as ``audio.py``
+picks, Griffin-Lim seed 0) under every seed (the vocoder's floor).
 """
 import argparse
 import json
@@ -26,6 +29,8 @@ ap.add_argument("--data", required=True)
 ap.add_argument("--out", required=True)
 ap.add_argument("--seeds", default="1,2,3,4")
 ap.add_argument("--test-speakers", default="15,16")
+ap.add_argument("--copies", action="store_true", help="also score copies of training clips through the vocoder")
+ap.add_argument("--jobs", type=int, default=1)
 a = ap.parse_args()
 p = MelParams()
 clips = load_clips(a.data, p, label_column="emotion", group_column="speaker")
@@ -35,17 +40,28 @@ train, refc = subset(clips, tr[~ref]), subset(clips, tr[ref])
 Lt, Lr = log_mel(train.waves, p), log_mel(refc.waves, p)
 g = np.load(Path(a.out) / "generated_logmel.npz")
 Ls = g["L"].astype(np.float64)
+sets = {"": Ls}
+if a.copies:
+    from vaelab.modalities.audio.vocoder import griffin_lim
+
+    rng = np.random.default_rng(0)  # as audio.py: as many copies per class as generated
+    pick = np.concatenate([rng.permutation(np.where(train.y == k)[0])[:int((g["y"] == k).sum())]
+                           for k in sorted(set(train.y))])
+    sets["copies_"] = log_mel(griffin_lim(Lt[pick], p, seed=0, jobs=a.jobs), p)
 rows = []
 for s in (int(v) for v in a.seeds.split(",")):
     cnn = LogMelCNN(epochs=25, seed=s).fit(Lt, train.y)
-    row = {"seed": s, "cnn": c2st(cnn.transform(Lr), cnn.transform(Ls), seed=s, groups_real=refc.groups),
-           "melstats": c2st(mel_statistics(Lr), mel_statistics(Ls), seed=s, groups_real=refc.groups)}
+    row = {"seed": s}
+    for pre, X in sets.items():
+        row[pre + "cnn"] = c2st(cnn.transform(Lr), cnn.transform(X), seed=s, groups_real=refc.groups)
+        row[pre + "melstats"] = c2st(mel_statistics(Lr), mel_statistics(X), seed=s, groups_real=refc.groups)
     rows.append(row)
     print(json.dumps(row), flush=True)
 res = {"rows": rows}
-for k in ("cnn", "melstats"):
+keys = [pre + k for pre in sets for k in ("cnn", "melstats")]
+for k in keys:
     v = np.array([r[k] for r in rows])
     res[k] = {"mean": float(v.mean()), "sd": float(v.std(ddof=1)) if len(v) > 1 else None,
               "min": float(v.min()), "max": float(v.max())}
-(Path(a.out) / "c2st_seeds.json").write_text(json.dumps(res, indent=1) + "\n")
-print(json.dumps({k: res[k] for k in ("cnn", "melstats")}))
+(Path(a.out) / ("c2st_seeds_copies.json" if a.copies else "c2st_seeds.json")).write_text(json.dumps(res, indent=1) + "\n")
+print(json.dumps({k: res[k] for k in keys}))

@@ -54,6 +54,18 @@ def ref_split(groups: np.ndarray, y: np.ndarray, fraction: float, seed: int) -> 
     return mask
 
 
+def benchmark_split(clips: AudioClips, test_speakers: str = "15,16", ref_fraction: float = 0.2, seed: int = 0,
+                    exclude_speakers: str = "") -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """The benchmark's clip indices: training clips, reference clips (``ref_split`` of the training speakers' clips)
+    and test clips (``test_speakers``, comma-separated); ``exclude_speakers`` are left out of all three."""
+    groups = clips.groups.astype(str)
+    test_mask = np.isin(groups, test_speakers.split(","))
+    excluded = np.isin(groups, [s for s in exclude_speakers.split(",") if s])
+    tr, te = np.where(~test_mask & ~excluded)[0], np.where(test_mask)[0]
+    ref = ref_split(groups[tr], clips.y[tr], ref_fraction, seed)
+    return tr[~ref], tr[ref], te
+
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", required=True)
@@ -80,13 +92,10 @@ def main() -> None:
     p = MelParams()
     t0 = time.perf_counter()
     clips = load_clips(a.data, p, label_column=a.label_column, group_column=a.group_column)
-    test_mask = np.isin(clips.groups.astype(str), a.test_speakers.split(","))
-    excluded = np.isin(clips.groups.astype(str), [s for s in a.exclude_speakers.split(",") if s])
-    tr, te = np.where(~test_mask & ~excluded)[0], np.where(test_mask)[0]
-    print(f"loaded {len(clips.files)} clips in {time.perf_counter() - t0:.1f} s; train {len(tr)} "
-          f"(speakers {sorted(set(clips.groups[tr]))}), test {len(te)} (speakers {a.test_speakers})", flush=True)
-    ref = ref_split(clips.groups[tr].astype(str), clips.y[tr], a.ref_fraction, a.seed)
-    tr, rf = tr[~ref], tr[ref]
+    tr, rf, te = benchmark_split(clips, a.test_speakers, a.ref_fraction, a.seed, a.exclude_speakers)
+    print(f"loaded {len(clips.files)} clips in {time.perf_counter() - t0:.1f} s; train {len(tr) + len(rf)} "
+          f"(speakers {sorted(set(clips.groups[np.concatenate([tr, rf])]))}), test {len(te)} "
+          f"(speakers {a.test_speakers})", flush=True)
     print(f"training clips {len(tr)}, reference clips (held out, training speakers) {len(rf)}", flush=True)
     train, test, refc = subset(clips, tr), subset(clips, te), subset(clips, rf)
     ds = clips_to_dataset(train)

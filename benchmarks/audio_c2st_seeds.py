@@ -17,7 +17,7 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from audio import ref_split, subset
+from audio import benchmark_split, subset
 
 from vaelab.metrics import c2st
 from vaelab.modalities.audio.features import LogMelCNN, mel_statistics
@@ -34,9 +34,8 @@ ap.add_argument("--jobs", type=int, default=1)
 a = ap.parse_args()
 p = MelParams()
 clips = load_clips(a.data, p, label_column="emotion", group_column="speaker")
-tr = np.where(~np.isin(clips.groups.astype(str), a.test_speakers.split(",")))[0]
-ref = ref_split(clips.groups[tr].astype(str), clips.y[tr], 0.2, 0)
-train, refc = subset(clips, tr[~ref]), subset(clips, tr[ref])
+tr, rf, _ = benchmark_split(clips, a.test_speakers)
+train, refc = subset(clips, tr), subset(clips, rf)
 Lt, Lr = log_mel(train.waves, p), log_mel(refc.waves, p)
 g = np.load(Path(a.out) / "generated_logmel.npz")
 Ls = g["L"].astype(np.float64)

@@ -21,7 +21,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from audio import ref_split, subset
+from audio import benchmark_split, ref_split, subset
 
 from vaelab.metrics import c2st
 from vaelab.metrics.novelty import dcr
@@ -46,8 +46,7 @@ out = Path(a.out)
 out.mkdir(parents=True, exist_ok=True)
 p = MelParams()
 clips = load_clips(a.data, p, label_column="emotion", group_column="speaker")
-tr = np.where(~np.isin(clips.groups.astype(str), a.test_speakers.split(",")))[0]
-tr = tr[~ref_split(clips.groups[tr].astype(str), clips.y[tr], 0.2, 0)]  # the benchmark's 326 training clips
+tr, _, _ = benchmark_split(clips, a.test_speakers)  # the benchmark's 326 training clips
 val = ref_split(clips.groups[tr].astype(str), clips.y[tr], a.val_fraction, a.val_seed)
 fit, vc = subset(clips, tr[~val]), subset(clips, tr[val])
 print(f"fitting clips {len(fit.y)}, validation clips {len(vc.y)}", flush=True)

@@ -37,6 +37,31 @@ def _parse(variant: str) -> dict[str, str]:
     return dict(kv.split("=", 1) for kv in variant.split(";") if kv)
 
 
+def temper(g, temp: float) -> None:
+    """Make the fitted image generator ``g`` pull its latent codes towards their class's centre,
+    ``centre + temp (z - centre)`` (centre: the kde sampler's class mean, else the mean training code of the
+    class); undone by ``g.__dict__.pop("_latent_sampler")``."""
+    import torch
+
+    base = type(g)._latent_sampler
+
+    def tempered(self=g):
+        s = base(self)
+        orig = s.sample
+
+        def sample(c, gen):
+            z, att = orig(c, gen)
+            if "kde_mean" in s.state:
+                centre = s.state["kde_mean"][c]
+            else:
+                centre = torch.stack([s.state["train_mu"][s.state["train_class"] == k].mean(0) for k in c.tolist()])
+            return centre + temp * (z - centre), att
+        s.sample = sample
+        return s
+
+    g._latent_sampler = tempered
+
+
 def main() -> None:
     import torch
     from scipy.ndimage import gaussian_filter
@@ -106,22 +131,7 @@ def main() -> None:
                 g._latent_sampler().calibrate(g.generate, torch.as_tensor(F, dtype=torch.float32), c_fit, seed=args.gen_seed)
         temp = float(o.get("t", 1))
         if temp != 1:
-            base = type(g)._latent_sampler
-
-            def tempered(self=g, base=base, temp=temp):
-                s = base(self)
-                orig = s.sample
-
-                def sample(c, gen):
-                    z, att = orig(c, gen)
-                    if "kde_mean" in s.state:
-                        centre = s.state["kde_mean"][c]
-                    else:
-                        centre = torch.stack([s.state["train_mu"][s.state["train_class"] == k].mean(0) for k in c.tolist()])
-                    return centre + temp * (z - centre), att
-                s.sample = sample
-                return s
-            g._latent_sampler = tempered
+            temper(g, temp)
         Xs, ys = g.sample(counts, seed=args.gen_seed + 1)
         g.__dict__.pop("_latent_sampler", None)
         Xs = np.clip(np.round(np.asarray(Xs, dtype=np.float64)), 0, 255).reshape(len(Xs), *Xv.shape[1:])

@@ -25,6 +25,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from images import DATA  # noqa: E402
 from images_tstr import _split_cluster, _split_group, _split_val  # noqa: E402
+from images_tstr_diag import temper  # noqa: E402
 
 
 def main() -> None:
@@ -63,20 +64,7 @@ def main() -> None:
     g.config.noise = "none"
     save("vaelab-image_noise-none")
     g.config.noise = "texture"
-    base = type(g)._latent_sampler
-
-    def tempered(self=g):
-        s = base(self)
-        orig = s.sample
-
-        def sample(c, gen):
-            z, att = orig(c, gen)
-            centre = s.state["kde_mean"][c]
-            return centre + 0.7 * (z - centre), att
-        s.sample = sample
-        return s
-
-    g._latent_sampler = tempered
+    temper(g, 0.7)
     save("vaelab-image_t-0.7")
     print(f"fit cpu s {cpu:.0f}; wrote {cache}")
 

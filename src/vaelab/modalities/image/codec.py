@@ -79,6 +79,11 @@ MODES = ("dct", "klt", "pca")
 _FORMAT = "vaelab-image-codec"
 
 
+def _fix_signs(V: np.ndarray) -> np.ndarray:
+    """Columns of ``V`` with their largest-magnitude entry made positive (the same data give the same basis)."""
+    return V * np.where(V[np.abs(V).argmax(axis=0), np.arange(V.shape[1])] < 0, -1.0, 1.0)
+
+
 class PcaBasis:
     """PCA of training images ``train`` (n, D) in [0, 1] (all components): ``mean`` (D,), ``V`` (D, D) rows =
     components, ``b`` (D,) the Laplace scale (mean absolute coefficient) of each component on ``train``.
@@ -94,7 +99,7 @@ class PcaBasis:
             raise InputError("fitting the codec needs at least 2 finite images")
         mean = train.mean(axis=0)
         _, _, vt = np.linalg.svd(train - mean, full_matrices=True)
-        vt = vt * np.where(vt[np.arange(len(vt)), np.abs(vt).argmax(axis=1)] < 0, -1.0, 1.0)[:, None]
+        vt = _fix_signs(vt.T).T
         return cls(mean, vt, np.abs((train - mean) @ vt.T).mean(axis=0))
 
     def save(self, path) -> None:
@@ -175,13 +180,12 @@ class VaeCodec:
 
     def _transform(self, mode: str, a: np.ndarray | None):
         """``(forward, inverse, Laplace scales (D,))`` of a mode, all in [0, 1] pixel units."""
-        D = math.prod(self.shape)
         if mode == "pca":
             V = self.basis.V
             return (lambda r: V @ r.ravel()), (lambda t: (t @ V).reshape(self.shape)), self.basis.b
         if mode == "klt":
             lam, V = np.linalg.eigh(a.T @ a)
-            V = V * np.where(V[np.abs(V).argmax(axis=0), np.arange(D)] < 0, -1.0, 1.0)
+            V = _fix_signs(V)
             sd = self.kappa * np.sqrt(np.clip(lam, 0, None))
             return (lambda r: r.ravel() @ V), (lambda t: (V @ t).reshape(self.shape)), sd / math.sqrt(2.0)
         sd = self.kappa * np.sqrt((_dct(a.reshape(len(a), *self.shape)) ** 2).sum(axis=0)).ravel()

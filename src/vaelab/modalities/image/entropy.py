@@ -145,16 +145,12 @@ class Laplace:
         return -q if sign else q
 
 
-def quantised_scale(b: float) -> float:
-    """``b`` rounded to 1/8 octave (so encoder and decoder agree on the model despite float round-off)."""
-    return 2.0 ** (round(8.0 * math.log2(max(float(b), 1e-3))) / 8.0)
-
-
 _MODELS: dict[int, Laplace] = {}
 
 
 def laplace_model(b: float) -> Laplace:
-    """The :class:`Laplace` of scale ``quantised_scale(b)``, built once per 1/8 octave (models are immutable)."""
+    """The :class:`Laplace` of scale ``b`` rounded to 1/8 octave (so encoder and decoder agree on the model despite
+    float round-off), built once per 1/8 octave (models are immutable)."""
     k = round(8.0 * math.log2(max(float(b), 1e-3)))
     m = _MODELS.get(k)
     if m is None:

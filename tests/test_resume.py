@@ -119,6 +119,8 @@ def toy_fit(loss, cfg: TrainConfig, **kw) -> tuple[Toy, list[dict[str, float]]]:
 @pytest.mark.parametrize("cfg, fail_at, every", [
     (TrainConfig(epochs=30, batch_size=6, lr=0.05), 17, 5),
     (TrainConfig(epochs=30, batch_size=6, lr=0.05, grad_clip=0.5, weight_decay=0.01), 29, 4),
+    # a learning-rate schedule is a function of the epoch: resuming continues on it exactly
+    (TrainConfig(epochs=30, batch_size=6, lr=0.05, lr_schedule="cosine", lr_final=0.05), 13, 5),
     # validation + early stopping: the best weights, their epoch and the patience counter survive
     (TrainConfig(epochs=200, batch_size=4, lr=0.3, val_fraction=0.1, patience=4), 5, 2),
 ])

@@ -148,6 +148,40 @@ def test_validation_part_adds_early_stopping_and_best_weights():
         assert float(_mse(net, X[24:], c[24:], 0)["loss"]) / 6 == pytest.approx(best[0]["val_loss"], rel=1e-6)
 
 
+def test_cosine_learning_rate_known_values_and_the_optimiser_uses_them():
+    """SGDR's cosine without restarts: lr at the first epoch, lr_final * lr at the last, the mean of
+    the two half way (t = 1/2, cos = 0); constant is lr throughout."""
+    from vaelab.training.trainer import learning_rate
+
+    cfg = TrainConfig(epochs=5, lr=0.2, lr_schedule="cosine", lr_final=0.1)
+    assert [learning_rate(cfg, e) for e in (0, 2, 4)] == pytest.approx([0.2, 0.11, 0.02])
+    assert learning_rate(cfg, 1) == pytest.approx(0.2 * (0.1 + 0.9 * (1 + np.cos(np.pi / 4)) / 2))
+    assert {learning_rate(TrainConfig(epochs=5, lr=0.2), e) for e in range(5)} == {0.2}
+
+    class Record(Callback):
+        def __init__(self):
+            self.rates = []
+
+        def on_epoch_end(self, trainer):
+            self.rates.append(trainer.optimizer.lr)
+
+    X, c = _toy()
+    rec = Record()
+    Trainer(cfg, callbacks=[rec]).fit(_net(), _mse, TensorSource(X, c), seed=0)
+    assert rec.rates == [learning_rate(cfg, e) for e in range(5)]
+    # a cosine run ends on other weights than a constant one (the schedule is really applied)
+    a, b = _net(), _net()
+    Trainer(cfg).fit(a, _mse, TensorSource(X, c), seed=0)
+    Trainer(TrainConfig(epochs=5, lr=0.2)).fit(b, _mse, TensorSource(X, c), seed=0)
+    assert not torch.equal(a[0].weight, b[0].weight)
+
+
+@pytest.mark.parametrize("kw", [{"lr_schedule": "step"}, {"lr_final": 1.5}, {"lr_final": -0.1}])
+def test_train_config_rejects_bad_schedules(kw):
+    with pytest.raises(InputError):
+        TrainConfig(**kw)
+
+
 def test_ema_rejects_bad_decay():
     with pytest.raises(InputError):
         EMA(1.0)

@@ -30,7 +30,7 @@ from typing import Any
 import numpy as np
 import torch
 
-from vaelab.core.errors import VaelabError
+from vaelab.core.errors import InputError, VaelabError
 from vaelab.training.data import DataSource, TensorSource
 
 LossFn = Callable[[torch.nn.Module, torch.Tensor, torch.Tensor, int], dict[str, torch.Tensor]]
@@ -50,6 +50,33 @@ class TrainConfig:
     val_fraction: float = 0.0  # share of training samples held out for early stopping (stratified)
     patience: int | None = None  # epochs without validation improvement before stopping
     min_epochs: int = 0
+    lr_schedule: str = "constant"  # "constant" or "cosine" (see :func:`learning_rate`)
+    lr_final: float = 0.1  # cosine: the last epoch's rate as a share of ``lr``
+
+    def __post_init__(self) -> None:
+        if self.lr_schedule not in LR_SCHEDULES:
+            raise InputError(f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got {self.lr_schedule!r}")
+        if isinstance(self.lr_final, bool) or not 0.0 <= float(self.lr_final) <= 1.0:
+            raise InputError(f"lr_final must be in [0, 1], got {self.lr_final!r}")
+
+
+LR_SCHEDULES = ("constant", "cosine")
+
+
+def learning_rate(cfg: TrainConfig, epoch: int) -> float:
+    """Adam's rate in ``epoch`` (0-based), a function of the epoch number only, so a resumed run
+    continues on exactly the schedule of an uninterrupted one.
+
+    ``constant``: ``lr``. ``cosine`` (Loshchilov & Hutter 2017, SGDR, without restarts):
+    ``lr * (f + (1 - f) * (1 + cos(pi * t)) / 2)`` with ``t = epoch / (epochs - 1)`` and
+    ``f = lr_final``: ``lr`` in the first epoch, ``f * lr`` in the last. Early stopping ends a
+    run before the last epoch; the schedule still runs over the configured ``epochs``.
+    """
+    if cfg.lr_schedule == "constant" or cfg.epochs <= 1:
+        return float(cfg.lr)
+    t = min(max(epoch, 0), cfg.epochs - 1) / (cfg.epochs - 1)
+    f = float(cfg.lr_final)
+    return float(cfg.lr) * (f + (1.0 - f) * 0.5 * (1.0 + math.cos(math.pi * t)))
 
 
 def set_determinism(seed: int) -> None:
@@ -140,7 +167,8 @@ class Trainer:
     Parameters
     ----------
     config : TrainConfig
-        epochs, batch size, Adam's learning rate and weight decay, gradient clipping, patience.
+        epochs, batch size, Adam's learning rate (and its schedule) and weight decay, gradient
+        clipping, patience.
     device : str
         ``"auto"`` (CUDA when present), ``"cpu"`` or ``"cuda"``; see :mod:`vaelab.training.device`.
     callbacks : sequence of Callback
@@ -219,6 +247,7 @@ class Trainer:
     def _epoch(self, epoch: int) -> None:
         cfg, learner = self.config, self.learner
         learner.train(True)
+        self.optimizer.lr = learning_rate(cfg, epoch)
         sums: list[dict[str, float]] = [{} for _ in range(learner.n_models)]
         n = 0
         for x, c in self.data.batches(self.gens, cfg.batch_size):

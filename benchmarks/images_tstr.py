@@ -13,6 +13,8 @@ generators fit on the other 80 % and are scored on it — the test split is not 
 as ``benchmarks/images.py`` does.
 ``--eval group`` (a train-only probe of acquisition shift): within each class, the 20 % of the TRAIN images
 with the highest mean intensity (exposure / windowing) are held out, the generators fit on the others.
+``--fit-only`` fits and caches the synthetic sets without scoring them (e.g. before a decision on a
+train-only split; the confirmation on test is then a separate, single run on the cached sets).
 ``--perturb gamma0.75,blur0.7,...`` also scores every classifier on perturbed copies of the evaluation
 images (acquisition-like changes, :func:`perturb`), so a synthetic set's drop under shift can be read
 against the real images' drop without touching the test split.
@@ -145,6 +147,32 @@ def _make(spec: str):
     return g
 
 
+def paired_lines(out: dict[str, dict]) -> list[str]:
+    """Markdown rows: the first generator minus each other one, paired by (generator seed, classifier seed):
+    mean ± sd over the pairs and how many pairs the first was higher, for ROC AUC and balanced accuracy."""
+    names = [k for k in out if k != "real (TRTR)"]
+    if len(names) < 2:
+        return []
+    lines = ["", f"paired: {names[0]} minus the row (mean ± sd over (gen, clf) seed pairs; pairs where it is higher)",
+             "| generator | paired auc diff | paired bacc diff |", "|---|---|---|"]
+
+    def flat(name: str, key: str) -> np.ndarray:
+        return np.array([[c[key] for c in p] for p in out[name]["per_gen_seed"]]).ravel()
+
+    for name in names[1:]:
+        cells = []
+        for key in ("roc_auc", "balanced_accuracy"):
+            a, b = flat(names[0], key), flat(name, key)
+            if a.shape != b.shape:
+                cells.append("(seeds differ)")
+                continue
+            d = a - b
+            sd = float(np.std(d, ddof=1)) if len(d) > 1 else 0.0
+            cells.append(f"{d.mean():+.3f} ± {sd:.3f} ({int((d > 0).sum())}/{len(d)})")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def main() -> None:
     import torch
 
@@ -160,6 +188,8 @@ def main() -> None:
     ap.add_argument("--clf-seeds", default="0,1,2")
     ap.add_argument("--cache", default="/tmp/images_tstr")
     ap.add_argument("--json", default=None)
+    ap.add_argument("--fit-only", action="store_true",
+                    help="fit and cache the synthetic sets, score nothing (no CNN sees the evaluation images)")
     args = ap.parse_args()
     torch.set_num_threads(1)
     d = np.load(args.data)
@@ -188,7 +218,8 @@ def main() -> None:
         return [r["clean"] for r in per]
 
     shifted: list[dict] = []
-    out["real (TRTR)"] = {"per_gen_seed": [score(Xf, yf)], "fit_cpu_s": [], "shifted": shifted}
+    if not args.fit_only:
+        out["real (TRTR)"] = {"per_gen_seed": [score(Xf, yf)], "fit_cpu_s": [], "shifted": shifted}
     for spec in [m for m in args.models.split(",") if m]:
         per, cpu, shifted = [], [], []
         for gs in gen_seeds:
@@ -209,11 +240,16 @@ def main() -> None:
                 Xs = np.clip(np.round(np.asarray(Xs, dtype=np.float64)), 0, 255).astype(np.uint8).reshape(len(Xs), 28, 28)
                 ys = np.asarray(ys).astype(np.int64)
                 np.savez(f, X=Xs, y=ys, cpu_s=c)
-            per.append(score(Xs, ys))
             cpu.append(c)
+            if args.fit_only:
+                print(f"{spec} gen seed {gs}: cached ({c:.0f} cpu s)", file=sys.stderr, flush=True)
+                continue
+            per.append(score(Xs, ys))
             print(f"{spec} gen seed {gs}: " + ", ".join(f"{r['roc_auc']:.3f}" for r in per[-1]), file=sys.stderr, flush=True)
         if per:
             out[spec] = {"per_gen_seed": per, "fit_cpu_s": cpu, "shifted": shifted}
+    if args.fit_only:
+        return
     lines = [f"TSTR on {args.eval} ({len(ye)} images), generators fit on {len(yf)}; "
              f"gen seeds {gen_seeds} x classifier seeds {clf_seeds}",
              "| generator | auc mean ± sd (gen seeds) | auc sd (all fits) | bacc mean ± sd (gen seeds) | fit cpu s |",
@@ -226,6 +262,7 @@ def main() -> None:
         cpu = f"{np.mean(r['fit_cpu_s']):.0f}" if r["fit_cpu_s"] else ""
         lines.append(f"| {name} | {ga.mean():.3f} ± {sd(ga):.3f} | {sd(auc.ravel()):.3f} | "
                      f"{gb.mean():.3f} ± {sd(gb):.3f} | {cpu} |")
+    lines += paired_lines(out)
     if len(evals) > 1:
         lines += ["", "TSTR AUC / balanced accuracy on each evaluation set (mean over all fits)",
                   "| generator | " + " | ".join(evals) + " | mean of perturbed |", "|---|" + "---|" * (len(evals) + 1)]

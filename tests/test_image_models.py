@@ -120,7 +120,7 @@ def test_refusals():
 def test_learning_rate_schedule_and_weight_average_reach_the_trainer(data, tmp_path):
     """``lr_schedule`` / ``lr_final`` go to the trainer (cosine: the last epoch at ``lr_final * lr``),
     ``ema_decay`` adds the EMA callback (the final weights are the average, not the last step's); a model
-    saved before the options existed loads and samples as before."""
+    saved before the options existed loads and samples as before, recorded as trained at a constant rate."""
     import json
 
     from vaelab.training.callbacks import EMA
@@ -147,7 +147,10 @@ def test_learning_rate_schedule_and_weight_average_reach_the_trainer(data, tmp_p
     for key in ("lr_schedule", "lr_final", "ema_decay"):
         del cfg["config"][key]
     cfg_path.write_text(json.dumps(cfg))
-    np.testing.assert_array_equal(load_model(tmp_path / "m").sample({0: 3, 1: 3}, seed=0)[0], S)
+    old = load_model(tmp_path / "m")
+    np.testing.assert_array_equal(old.sample({0: 3, 1: 3}, seed=0)[0], S)
+    assert old.config.lr_schedule == "constant"  # saved before the option: it was trained at a constant rate
+    assert get_model("vaelab-image").config.lr_schedule == "cosine"  # the default since issue 11, fifth session
     for bad, msg in (({"lr_schedule": "step"}, "lr_schedule must be one of"), ({"lr_final": 2}, "lr_final must be in"),
                      ({"ema_decay": 1.0}, "ema_decay must be null or in")):
         with pytest.raises(InputError, match=msg):

@@ -27,6 +27,11 @@ Every part was kept because it measured better on the development chest X-rays (
   unshrunk kernel (h ~ 0.6-0.8 here) inflated it by 1 + h^2 ~ 1.4-1.6, samples were over-dispersed
   (pixel sd 41 vs 39, more of one class judged as the other). ``"aggregate"`` (no kernel) and
   ``"standard"`` (N(0, I)) are options.
+* **Cosine learning-rate decay** (``lr_schedule = "cosine"``, from ``lr`` to ``lr_final * lr`` = 0.1 x over
+  the epochs): the network no longer stops at a noisy point of constant-rate Adam. On a validation split of
+  the training images it lowered the held-out negative ELBO by 50-100 nats per image (3 of 3 seeds) at the
+  same cost, with TSTR level; a moving average of the weights (``ema_decay``) on top added nothing.
+  Runs saved before the option load as trained (``"constant"``).
 * **Compute budget** in optimiser steps (``min_steps``, when ``epochs`` is not given): small sets get
   more epochs, so a few hundred images are not under-trained; 2,500 images of 28x28 take ~2 min on one CPU core.
 
@@ -81,7 +86,7 @@ class VaelabImageConfig(ModelConfig):
     epochs: int | None = None  # None: automatic (see min_steps); a number: exactly that many
     batch_size: int = 64
     lr: float = 2e-3
-    lr_schedule: str = "constant"  # "constant" | "cosine" (vaelab.training.trainer.learning_rate)
+    lr_schedule: str = "cosine"  # "cosine" | "constant" (vaelab.training.trainer.learning_rate)
     lr_final: float = 0.1  # cosine: the last epoch's rate as a share of lr
     ema_decay: float | None = None  # None: the last weights; a number: their moving average (EMA callback)
     weight_decay: float = 0.0
@@ -228,8 +233,11 @@ class VaelabImage(TorchGenerator):
     @classmethod
     def load(cls, path: Any) -> VaelabImage:
         self = super().load(path)
-        if "kde_shrink" not in read_config(path).get("config", {}):
+        saved = read_config(path).get("config", {})
+        if "kde_shrink" not in saved:
             self.config.kde_shrink = False  # saved before the option existed: its kernel was calibrated unshrunk
+        if "lr_schedule" not in saved:
+            self.config.lr_schedule = "constant"  # saved before the option existed: trained at a constant rate
         try:
             self._latent_sampler()
         except InputError as e:

@@ -13,6 +13,8 @@ generators fit on the other 80 % and are scored on it — the test split is not 
 as ``benchmarks/images.py`` does.
 ``--eval group`` (a train-only probe of acquisition shift): within each class, the 20 % of the TRAIN images
 with the highest mean intensity (exposure / windowing) are held out, the generators fit on the others.
+``--fit-only`` fits and caches the synthetic sets without scoring them (e.g. before a decision on a
+train-only split; the confirmation on test is then a separate, single run on the cached sets).
 ``--perturb gamma0.75,blur0.7,...`` also scores every classifier on perturbed copies of the evaluation
 images (acquisition-like changes, :func:`perturb`), so a synthetic set's drop under shift can be read
 against the real images' drop without touching the test split.
@@ -145,10 +147,58 @@ def _make(spec: str):
     return g
 
 
+def quality(Xf: np.ndarray, yf: np.ndarray, Xe: np.ndarray, Xs: np.ndarray, ys: np.ndarray, ext, seed: int = 0) -> dict:
+    """The issue's other metrics of one synthetic set, as ``vaelab evaluate`` computes them (without TSTR):
+    C2ST (small CNN, 5-fold ROC AUC) against the fitting images ``Xf``, Fréchet distance / KID / PRDC / spread
+    in the domain features ``ext`` (fitted on ``Xf``), DCR ratio against the evaluation images ``Xe``."""
+    from vaelab.metrics import c2st_breakdown, dcr_breakdown, frechet_from_stats, prdc
+    from vaelab.metrics.diversity import spread_ratio
+    from vaelab.metrics.kid import kid
+    from vaelab.modalities.image.cnn import SmallCNNClassifier
+
+    f64 = lambda A: np.asarray(A, dtype=np.float64)  # noqa: E731
+    Fr, Fs, Fe = ext.transform(f64(Xf)), ext.transform(f64(Xs)), ext.transform(f64(Xe))
+    clf = SmallCNNClassifier(image_shape=tuple(Xf.shape[1:]), epochs=15, random_state=seed)
+    pr = prdc(Fr, Fs, k=5)
+    return {"c2st": c2st_breakdown(f64(Xf), f64(Xs), classifier=clf, folds=5, seed=seed)["auc"],
+            "fd": frechet_from_stats(Fr.mean(0), np.cov(Fr, rowvar=False), Fs.mean(0), np.cov(Fs, rowvar=False)),
+            "kid": kid(Fr, Fs, seed=seed)["kid"], "precision": pr["precision"], "recall": pr["recall"],
+            "dcr": dcr_breakdown(Fs, Fr, Fe)["dcr_ratio"],
+            "spread_min": float(min(spread_ratio(Fr, Fs, np.asarray(yf).astype(str), np.asarray(ys).astype(str)).values()))}
+
+
+def paired_lines(out: dict[str, dict]) -> list[str]:
+    """Markdown rows: the first generator minus each other one, paired by (generator seed, classifier seed):
+    mean ± sd over the pairs and how many pairs the first was higher, for ROC AUC and balanced accuracy."""
+    names = [k for k in out if k != "real (TRTR)"]
+    if len(names) < 2:
+        return []
+    lines = ["", f"paired: {names[0]} minus the row (mean ± sd over (gen, clf) seed pairs; pairs where it is higher)",
+             "| generator | paired auc diff | paired bacc diff |", "|---|---|---|"]
+
+    def flat(name: str, key: str) -> np.ndarray:
+        return np.array([[c[key] for c in p] for p in out[name]["per_gen_seed"]]).ravel()
+
+    for name in names[1:]:
+        cells = []
+        for key in ("roc_auc", "balanced_accuracy"):
+            a, b = flat(names[0], key), flat(name, key)
+            if a.shape != b.shape:
+                cells.append("(seeds differ)")
+                continue
+            d = a - b
+            sd = float(np.std(d, ddof=1)) if len(d) > 1 else 0.0
+            cells.append(f"{d.mean():+.3f} ± {sd:.3f} ({int((d > 0).sum())}/{len(d)})")
+        lines.append(f"| {name} | " + " | ".join(cells) + " |")
+    return lines
+
+
 def main() -> None:
     import torch
 
+    import vaelab.modalities.image  # noqa: F401  (registers the image feature network)
     from vaelab.evaluation.image import cnn_utility
+    from vaelab.metrics.features import get_extractor
 
     ap = argparse.ArgumentParser()
     ap.add_argument("--models", default="vaelab-image,seed-image-vae,ppca,pythae-vae",
@@ -160,6 +210,10 @@ def main() -> None:
     ap.add_argument("--clf-seeds", default="0,1,2")
     ap.add_argument("--cache", default="/tmp/images_tstr")
     ap.add_argument("--json", default=None)
+    ap.add_argument("--quality", action="store_true",
+                    help="also C2ST / FD / KID / PRDC / DCR of every synthetic set (see quality)")
+    ap.add_argument("--fit-only", action="store_true",
+                    help="fit and cache the synthetic sets, score nothing (no CNN sees the evaluation images)")
     args = ap.parse_args()
     torch.set_num_threads(1)
     d = np.load(args.data)
@@ -188,9 +242,11 @@ def main() -> None:
         return [r["clean"] for r in per]
 
     shifted: list[dict] = []
-    out["real (TRTR)"] = {"per_gen_seed": [score(Xf, yf)], "fit_cpu_s": [], "shifted": shifted}
+    ext = None
+    if not args.fit_only:
+        out["real (TRTR)"] = {"per_gen_seed": [score(Xf, yf)], "fit_cpu_s": [], "shifted": shifted}
     for spec in [m for m in args.models.split(",") if m]:
-        per, cpu, shifted = [], [], []
+        per, cpu, shifted, qual = [], [], [], []
         for gs in gen_seeds:
             f = cache / f"{spec.replace(':', '_').replace(';', '_').replace('=', '-')}_{gs}.npz"
             if f.is_file():
@@ -209,11 +265,22 @@ def main() -> None:
                 Xs = np.clip(np.round(np.asarray(Xs, dtype=np.float64)), 0, 255).astype(np.uint8).reshape(len(Xs), 28, 28)
                 ys = np.asarray(ys).astype(np.int64)
                 np.savez(f, X=Xs, y=ys, cpu_s=c)
-            per.append(score(Xs, ys))
             cpu.append(c)
+            if args.fit_only:
+                print(f"{spec} gen seed {gs}: cached ({c:.0f} cpu s)", file=sys.stderr, flush=True)
+                continue
+            per.append(score(Xs, ys))
+            if args.quality:
+                if ext is None:
+                    ext = get_extractor("image-cnn:epochs=10", seed=0).fit(Xf.astype(np.float64), yf.astype(str))
+                qual.append(quality(Xf, yf, Xe, Xs, ys, ext))
+                print(f"{spec} gen seed {gs}: " + ", ".join(f"{k} {v:.3f}" for k, v in qual[-1].items()),
+                      file=sys.stderr, flush=True)
             print(f"{spec} gen seed {gs}: " + ", ".join(f"{r['roc_auc']:.3f}" for r in per[-1]), file=sys.stderr, flush=True)
         if per:
-            out[spec] = {"per_gen_seed": per, "fit_cpu_s": cpu, "shifted": shifted}
+            out[spec] = {"per_gen_seed": per, "fit_cpu_s": cpu, "shifted": shifted, "quality": qual}
+    if args.fit_only:
+        return
     lines = [f"TSTR on {args.eval} ({len(ye)} images), generators fit on {len(yf)}; "
              f"gen seeds {gen_seeds} x classifier seeds {clf_seeds}",
              "| generator | auc mean ± sd (gen seeds) | auc sd (all fits) | bacc mean ± sd (gen seeds) | fit cpu s |",
@@ -226,6 +293,16 @@ def main() -> None:
         cpu = f"{np.mean(r['fit_cpu_s']):.0f}" if r["fit_cpu_s"] else ""
         lines.append(f"| {name} | {ga.mean():.3f} ± {sd(ga):.3f} | {sd(auc.ravel()):.3f} | "
                      f"{gb.mean():.3f} ± {sd(gb):.3f} | {cpu} |")
+    lines += paired_lines(out)
+    if args.quality:
+        keys = ("c2st", "fd", "kid", "precision", "recall", "dcr", "spread_min")
+        lines += ["", "other metrics (mean ± sd over generator seeds; one domain feature network, seed 0)",
+                  "| generator | " + " | ".join(keys) + " |", "|---|" + "---|" * len(keys)]
+        for name, r in out.items():
+            if r.get("quality"):
+                v = {k: np.array([q[k] for q in r["quality"]]) for k in keys}
+                lines.append(f"| {name} | " + " | ".join(
+                    f"{a.mean():.3f} ± {np.std(a, ddof=1) if len(a) > 1 else 0.0:.3f}" for a in v.values()) + " |")
     if len(evals) > 1:
         lines += ["", "TSTR AUC / balanced accuracy on each evaluation set (mean over all fits)",
                   "| generator | " + " | ".join(evals) + " | mean of perturbed |", "|---|" + "---|" * (len(evals) + 1)]

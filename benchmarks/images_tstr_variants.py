@@ -9,6 +9,11 @@ train-only split (``--eval val | group | hist | pca | feat``; never the test spl
 * ``vaelab-image_t-0.7`` — latent codes pulled towards their class's mean, ``centre + 0.7 (z - centre)``.
 
 The variants share the network and the calibrated kernel, so their differences are due to sampling.
+
+``--config '{"lr_schedule": "cosine"}' --tag NAME`` instead fits ``vaelab-image`` with those options and
+writes only its default samples, as ``NAME_SEED.npz``; every run also writes ``NAME_SEED_elbo.json``: the
+held-out negative ELBO per image (nats, the network in eval mode, fixed noise) of the evaluation images
+(a train-only split) — how well the fitted network models images it did not see.
 Then ``images_tstr.py --eval E --models vaelab-image,vaelab-image_noise-none,vaelab-image_t-0.7 --cache DIR``
 scores them. Results: ``benchmarks/RESULTS.md`` (images, issue 11, fourth session).
 """
@@ -16,6 +21,7 @@ scores them. Results: ``benchmarks/RESULTS.md`` (images, issue 11, fourth sessio
 from __future__ import annotations
 
 import argparse
+import json
 import sys
 import time
 from pathlib import Path
@@ -38,7 +44,10 @@ def main() -> None:
     ap.add_argument("--gen-seed", type=int, default=0)
     ap.add_argument("--data", default=str(DATA))
     ap.add_argument("--cache", default="/tmp/images_tstr")
+    ap.add_argument("--config", default="{}", help="vaelab-image options as a JSON object")
+    ap.add_argument("--tag", default="vaelab-image", help="cache name of the samples (with --config)")
     args = ap.parse_args()
+    options = json.loads(args.config)
     torch.set_num_threads(1)
     d = np.load(args.data)
     X, y = d["train_images"], d["train_labels"].ravel().astype(np.int64)
@@ -49,24 +58,46 @@ def main() -> None:
     cache = Path(args.cache) / args.eval
     cache.mkdir(parents=True, exist_ok=True)
     seed = args.gen_seed
-    g = get_model("vaelab-image")
+    g = get_model("vaelab-image", **options)
     g.progress = False
     c0 = time.process_time()
     g.fit(X[fi], y[fi], seed=seed)
     cpu = time.process_time() - c0
+    nelbo = heldout_nelbo(g, X[ev], y[ev])
+    (cache / f"{args.tag}_{seed}_elbo.json").write_text(json.dumps(
+        {"config": options, "heldout_nelbo": nelbo, "fit_cpu_s": cpu, "epochs": len(g.history_)}))
 
     def save(tag: str) -> None:
         Xs, ys = g.sample(counts, seed=seed + 1)
         Xs = np.clip(np.round(np.asarray(Xs, dtype=np.float64)), 0, 255).astype(np.uint8).reshape(len(Xs), *X.shape[1:])
         np.savez(cache / f"{tag}_{seed}.npz", X=Xs, y=np.asarray(ys).astype(np.int64), cpu_s=cpu)
 
-    save("vaelab-image")
+    save(args.tag)
+    if options or args.tag != "vaelab-image":
+        print(f"fit cpu s {cpu:.0f}; held-out -ELBO {nelbo:.2f}; wrote {cache}")
+        return
     g.config.noise = "none"
     save("vaelab-image_noise-none")
     g.config.noise = "texture"
     temper(g, 0.7)
     save("vaelab-image_t-0.7")
-    print(f"fit cpu s {cpu:.0f}; wrote {cache}")
+    print(f"fit cpu s {cpu:.0f}; held-out -ELBO {nelbo:.2f}; wrote {cache}")
+
+
+def heldout_nelbo(g, X: np.ndarray, y: np.ndarray) -> float:
+    """Negative ELBO per image (nats) of images ``X`` (n, H, W) of classes ``y`` under the fitted ``g``."""
+    import torch
+
+    from vaelab.core.labels import encode_labels
+
+    g.module.eval()
+    with torch.no_grad():
+        x = torch.as_tensor(np.asarray(X, dtype=np.float32).reshape(len(X), -1))
+        c = torch.as_tensor(encode_labels(np.asarray(y), g.classes_), dtype=torch.long)
+        g._scale = g.extra_["scale"]
+        total = sum(float(g.loss(g.module, x[i:i + 256], c[i:i + 256], 10**6)["loss"]) for i in range(0, len(x), 256))
+        g._scale = None
+    return total / len(X)
 
 
 if __name__ == "__main__":

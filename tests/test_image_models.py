@@ -115,3 +115,43 @@ def test_refusals():
     g = get_model("vaelab-image", epochs=1)
     with pytest.raises(InputError, match=r"shape \(H, W\) or \(H, W, C\)"):
         g.fit(np.zeros((10, 30)), np.arange(10) % 2)
+
+
+def test_learning_rate_schedule_and_weight_average_reach_the_trainer(data, tmp_path):
+    """``lr_schedule`` / ``lr_final`` go to the trainer (cosine: the last epoch at ``lr_final * lr``),
+    ``ema_decay`` adds the EMA callback (the final weights are the average, not the last step's); a model
+    saved before the options existed loads and samples as before, recorded as trained at a constant rate."""
+    import json
+
+    from vaelab.training.callbacks import EMA
+    from vaelab.training.trainer import learning_rate
+
+    X, y = data
+    g = get_model("vaelab-image", epochs=3, batch_size=32, lr_schedule="cosine", lr_final=0.25, ema_decay=0.9)
+    g.progress = False
+    tc = g.train_config(len(X))
+    assert tc.lr_schedule == "cosine" and tc.lr_final == 0.25
+    assert learning_rate(tc, 2) == pytest.approx(0.25 * g.config.lr)
+    assert [type(c) for c in g.callbacks()] == [EMA] and g.callbacks()[0].decay == 0.9
+    plain = get_model("vaelab-image", epochs=3, batch_size=32, lr_schedule="cosine", lr_final=0.25)
+    plain.progress = False
+    assert plain.callbacks() == []
+    g.fit(X, y, seed=0)
+    plain.fit(X, y, seed=0)
+    pa, pb = (next(m.module.parameters()).detach() for m in (g, plain))
+    assert not np.array_equal(pa.numpy(), pb.numpy())  # the average replaced the last weights
+    S = g.sample({0: 3, 1: 3}, seed=0)[0]
+    g.save(tmp_path / "m")
+    cfg_path = tmp_path / "m" / "config.json"
+    cfg = json.loads(cfg_path.read_text())
+    for key in ("lr_schedule", "lr_final", "ema_decay"):
+        del cfg["config"][key]
+    cfg_path.write_text(json.dumps(cfg))
+    old = load_model(tmp_path / "m")
+    np.testing.assert_array_equal(old.sample({0: 3, 1: 3}, seed=0)[0], S)
+    assert old.config.lr_schedule == "constant"  # saved before the option: it was trained at a constant rate
+    assert get_model("vaelab-image").config.lr_schedule == "cosine"  # the default since issue 11, fifth session
+    for bad, msg in (({"lr_schedule": "step"}, "lr_schedule must be one of"), ({"lr_final": 2}, "lr_final must be in"),
+                     ({"ema_decay": 1.0}, "ema_decay must be null or in")):
+        with pytest.raises(InputError, match=msg):
+            get_model("vaelab-image", **bad)

@@ -27,6 +27,12 @@ Every part was kept because it measured better on the development chest X-rays (
   unshrunk kernel (h ~ 0.6-0.8 here) inflated it by 1 + h^2 ~ 1.4-1.6, samples were over-dispersed
   (pixel sd 41 vs 39, more of one class judged as the other). ``"aggregate"`` (no kernel) and
   ``"standard"`` (N(0, I)) are options.
+* **Cosine learning-rate decay** (``lr_schedule = "cosine"``, from ``lr`` to ``lr_final * lr`` = 0.1 x over
+  the epochs): the network no longer stops at a noisy point of constant-rate Adam. On a validation split of
+  the training images it lowered the held-out negative ELBO by 50-100 nats per image (3 of 3 seeds) at the
+  same cost, FD in domain features 0.95 -> 0.62, TSTR level; a moving average of the weights
+  (``ema_decay``) on top added nothing. On the test split it did not raise TSTR (RESULTS, fifth session).
+  Runs saved before the option load as trained (``"constant"``).
 * **Compute budget** in optimiser steps (``min_steps``, when ``epochs`` is not given): small sets get
   more epochs, so a few hundred images are not under-trained; 2,500 images of 28x28 take ~2 min on one CPU core.
 
@@ -59,7 +65,8 @@ from vaelab.models.image.pixels import (
 from vaelab.models.texture import draw_residuals, residual_rows
 from vaelab.models.torch_base import FitJob, TorchGenerator
 from vaelab.samplers import make_sampler
-from vaelab.training.trainer import TrainConfig, torch_threads
+from vaelab.training.callbacks import EMA
+from vaelab.training.trainer import LR_SCHEDULES, TrainConfig, torch_threads
 
 _LOG2PI = math.log(2 * math.pi)
 
@@ -80,6 +87,9 @@ class VaelabImageConfig(ModelConfig):
     epochs: int | None = None  # None: automatic (see min_steps); a number: exactly that many
     batch_size: int = 64
     lr: float = 2e-3
+    lr_schedule: str = "cosine"  # "cosine" | "constant" (vaelab.training.trainer.learning_rate)
+    lr_final: float = 0.1  # cosine: the last epoch's rate as a share of lr
+    ema_decay: float | None = None  # None: the last weights; a number: their moving average (EMA callback)
     weight_decay: float = 0.0
     grad_clip: float | None = 100.0
     val_fraction: float = 0.0
@@ -111,6 +121,13 @@ def _check_config(cfg: VaelabImageConfig) -> None:
         v = getattr(cfg, key)
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
             raise InputError(f"vaelab-image: {key} must be a finite number >= 0, got {v!r}")
+    if cfg.lr_schedule not in LR_SCHEDULES:
+        raise InputError(f"vaelab-image: lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got {cfg.lr_schedule!r}")
+    if isinstance(cfg.lr_final, bool) or not isinstance(cfg.lr_final, (int, float)) or not 0 <= cfg.lr_final <= 1:
+        raise InputError(f"vaelab-image: lr_final must be in [0, 1], got {cfg.lr_final!r}")
+    if cfg.ema_decay is not None and (isinstance(cfg.ema_decay, bool) or not isinstance(cfg.ema_decay, (int, float))
+                                      or not 0 <= cfg.ema_decay < 1):
+        raise InputError(f"vaelab-image: ema_decay must be null or in [0, 1), got {cfg.ema_decay!r}")
     if not isinstance(cfg.kde_shrink, bool):
         raise InputError(f"vaelab-image: kde_shrink must be true or false, got {cfg.kde_shrink!r}")
     if isinstance(cfg.min_logvar, bool) or not isinstance(cfg.min_logvar, (int, float)) or not -30 <= cfg.min_logvar < 0:
@@ -147,6 +164,9 @@ class VaelabImage(TorchGenerator):
             steps_per_epoch = max(1, math.ceil((n_train or 1) / d["batch_size"]))
             d["epochs"] = max(20, math.ceil(self.config.min_steps / steps_per_epoch))
         return TrainConfig(**{k: d[k] for k in TrainConfig.__dataclass_fields__ if k in d})
+
+    def callbacks(self) -> list[Any]:
+        return [] if self.config.ema_decay is None else [EMA(self.config.ema_decay)]
 
     def prepare_inputs(self, X: np.ndarray, y: np.ndarray, *, seed: int) -> tuple[np.ndarray, dict]:
         self._scale = fit_scale(X)
@@ -214,8 +234,11 @@ class VaelabImage(TorchGenerator):
     @classmethod
     def load(cls, path: Any) -> VaelabImage:
         self = super().load(path)
-        if "kde_shrink" not in read_config(path).get("config", {}):
+        saved = read_config(path).get("config", {})
+        if "kde_shrink" not in saved:
             self.config.kde_shrink = False  # saved before the option existed: its kernel was calibrated unshrunk
+        if "lr_schedule" not in saved:
+            self.config.lr_schedule = "constant"  # saved before the option existed: trained at a constant rate
         try:
             self._latent_sampler()
         except InputError as e:

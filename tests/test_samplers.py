@@ -128,3 +128,31 @@ def test_errors():
         make_sampler("kde").load_state_dict({"train_mu": torch.zeros(2, 2)})
     with pytest.raises(InputError, match="kernel"):
         CalibratedKDE(kernel="box")
+
+
+def test_kde_covariance_kernel_keeps_the_class_covariance_when_shrunk():
+    """Kernel noise N(0, h^2 C), C the covariance of the class's posterior means: unshrunk, the codes'
+    covariance is C + D + h^2 C (D: the mean posterior variance, here 1e-6, negligible) = (1 + h^2) C;
+    shrunk by 1 / sqrt(1 + h^2 tr C / tr(C + D)) it is C again, correlations included."""
+    g = torch.Generator().manual_seed(0)
+    A = torch.tensor([[1.0, 0.0, 0.0], [0.9, 0.3, 0.0], [-0.5, 0.2, 0.4]])
+    mu = torch.randn(300, 3, generator=g) @ A.T  # strongly correlated dimensions
+    logvar = torch.full_like(mu, -13.8)
+    c = torch.zeros(300, dtype=torch.long)
+    C = torch.cov(mu.T)
+    cc = torch.zeros(60000, dtype=torch.long)
+    for shrink, expected in ((False, C * (1 + 1.5**2)), (True, C)):
+        s = CalibratedKDE(kernel="covariance", shrink=shrink).fit(mu, logvar, c, 1)
+        torch.testing.assert_close(s.state["kde_root"][0] @ s.state["kde_root"][0].T, C, rtol=1e-4, atol=1e-5)
+        s.state["kde_h"][:] = 1.5
+        z = s.sample(cc, torch.Generator().manual_seed(1))[0]
+        np.testing.assert_allclose(torch.cov(z.T).numpy(), expected.numpy(), atol=0.04 * float(expected.abs().max()))
+        np.testing.assert_allclose(z.mean(0).numpy(), mu.mean(0).numpy(), atol=0.03)
+    # the per-dimension kernel, shrunk, keeps the variances but not the correlations (the cause it fixes)
+    s = CalibratedKDE(shrink=True).fit(mu, logvar, c, 1)
+    s.state["kde_h"][:] = 1.5
+    z = s.sample(cc, torch.Generator().manual_seed(1))[0]
+    lam2 = 1 / (1 + 1.5**2)
+    np.testing.assert_allclose(float(torch.cov(z.T)[0, 1]), lam2 * float(C[0, 1]), rtol=0.05)
+    with pytest.raises(InputError, match="covariance kernel needs"):
+        CalibratedKDE(kernel="covariance").load_state_dict({k: v for k, v in s.state.items()})

@@ -106,7 +106,7 @@ class VaelabCVAEConfig(ModelConfig):
     free_bits: float = 0.0  # nats per latent dimension below which the KL is not penalised
     prior: str = "kde"  # "kde" | "aggregate" | "gmm" | "standard"
     kde_shrink: bool = False  # "kde": shrink the kernel draws towards the class mean (keeps the latent variance)
-    kde_kernel: str = "gaussian"  # "gaussian": N(0, h^2 sd^2) | "neighbours": h x (a near code - the code)
+    kde_kernel: str = "gaussian"  # "gaussian": N(0, h^2 sd^2) | "covariance": N(0, h^2 C) | "neighbours": h x (a near code - the code)
     kde_centre: str = "draw"  # kernel centred on a training sample's posterior "draw" | its posterior "mean"
     gmm_components: int = 8
     gmm_draws: int = 4  # posterior draws per training sample for the latent mixture
@@ -146,7 +146,7 @@ def _check_config(cfg: VaelabCVAEConfig) -> None:
                "noise": ("texture", "decoder", "none"), "init": ("pca", "random"),
                "texture_cov": ("empirical", "lowrank"),
                "texture_draw": ("gaussian", "bootstrap", "bootstrap_tex"), "level": ("loo", "in_sample"),
-               "whiten": ("decoder", "level", "loo", "none"), "kde_kernel": ("gaussian", "neighbours"),
+               "whiten": ("decoder", "level", "loo", "none"), "kde_kernel": ("gaussian", "covariance", "neighbours"),
                "kde_centre": ("draw", "mean"),
                "renormalise": ("auto", *_RENORM_CODES)}
     for key, allowed in choices.items():

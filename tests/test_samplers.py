@@ -133,7 +133,7 @@ def test_errors():
 def test_kde_covariance_kernel_keeps_the_class_covariance_when_shrunk():
     """Kernel noise N(0, h^2 C), C the covariance of the class's posterior means: unshrunk, the codes'
     covariance is C + D + h^2 C (D: the mean posterior variance, here 1e-6, negligible) = (1 + h^2) C;
-    shrunk by 1 / sqrt(1 + h^2 tr C / tr(C + D)) it is C again, correlations included."""
+    shrunk towards the class mean by 1 / sqrt(1 + h^2) it is C again, correlations included."""
     g = torch.Generator().manual_seed(0)
     A = torch.tensor([[1.0, 0.0, 0.0], [0.9, 0.3, 0.0], [-0.5, 0.2, 0.4]])
     mu = torch.randn(300, 3, generator=g) @ A.T  # strongly correlated dimensions
@@ -156,3 +156,20 @@ def test_kde_covariance_kernel_keeps_the_class_covariance_when_shrunk():
     np.testing.assert_allclose(float(torch.cov(z.T)[0, 1]), lam2 * float(C[0, 1]), rtol=0.05)
     with pytest.raises(InputError, match="covariance kernel needs"):
         CalibratedKDE(kernel="covariance").load_state_dict({k: v for k, v in s.state.items()})
+
+
+def test_vaelab_cvae_covariance_kernel_fits_and_round_trips(tmp_path):
+    from vaelab.models import load_model
+    from vaelab.models.vaelab_cvae import VaelabCVAE
+
+    rng = np.random.default_rng(4)
+    X = np.sin(np.linspace(0, 3, 40)) * (1 + 0.2 * rng.standard_normal((30, 1))) + 0.05 * rng.standard_normal((30, 40))
+    y = np.repeat(["a", "b"], 15)
+    m = VaelabCVAE(hidden=[16], latent_dim=3, epochs=15, batch_size=16, patience=5, kde_kernel="covariance",
+                   kde_shrink=True).fit(X, y, seed=0)
+    assert m.extra_["kde_root"].shape == (2, 3, 3)
+    S, _ = m.sample({"a": 5, "b": 5}, seed=1)
+    m.save(tmp_path / "m")
+    np.testing.assert_array_equal(load_model(tmp_path / "m").sample({"a": 5, "b": 5}, seed=1)[0], S)
+    with pytest.raises(InputError, match="kde_kernel"):
+        VaelabCVAE(kde_kernel="box")

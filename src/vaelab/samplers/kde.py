@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import torch
@@ -17,9 +18,10 @@ class CalibratedKDE(AggregatePosterior):
     posterior means); with ``shrink`` the result is shrunk towards the class mean so that the
     variance of the aggregate posterior is kept. ``kernel = "covariance"``: noise N(0, h^2 C_k), C_k
     the covariance of the class's posterior means (the kernel shaped like the data, Silverman 1986,
-    section 4.2.1); with ``shrink`` the factor is the scalar ``1 / sqrt(1 + h^2 tr C_k / tr V_k)``
-    (``V_k``: the aggregate posterior's variances), which keeps the class's covariance when the
-    posterior variance is small next to C_k, and its total variance always. A per-dimension kernel
+    section 4.2.1); with ``shrink`` the result is shrunk towards the class mean by ``1 / sqrt(1 + h^2)``,
+    which keeps C_k, correlations included (the posterior-draw part D, the mean posterior variance,
+    becomes D / (1 + h^2); a trace-matched factor would be ~1 wherever unused latent dimensions
+    carry the prior's unit variance, which the decoder ignores). A per-dimension kernel
     shrunk to keep the variances gives up the correlations between dimensions (the shrunk codes
     have covariance ``lambda^2 C + (1 - lambda^2) diag C``): with few codes per class, in a span
     of few dimensions, that loses the variance of the decoded spectra. ``kernel = "neighbours"``: a step of ``h x U(0, 1)``
@@ -83,7 +85,7 @@ class CalibratedKDE(AggregatePosterior):
             out = a + h * e @ self.state["kde_root"][k].T
             if not self.shrink:
                 return out
-            return centre + (out - centre) * torch.sqrt(var.sum() / (var.sum() + h * h * sd.pow(2).sum()).clamp_min(1e-30))
+            return centre + (out - centre) / math.sqrt(1.0 + h * h)
         if not self.shrink:
             return a + h * sd * e
         return centre + (a - centre + h * sd * e) * torch.sqrt(var / (var + (h * sd) ** 2))

@@ -29,7 +29,8 @@ a separate environment that sees vaelab's::
     /tmp/bench-venv/bin/pip install -c constraints.txt pythae ctgan
 
 and run ``/tmp/bench-venv/bin/python benchmarks/generators.py``. With ``.venv/bin/python`` the
-two are skipped with a note. Options: ``--datasets coffee,raman``, ``--models a,b``,
+two are skipped with a note. Options: ``--datasets coffee,raman`` (also ``synthetic[:NOISE[:POINTS]]``, a set
+whose law is known: :func:`synthetic_set`), ``--models a,b``,
 ``--data PATH`` (the Raman npz), ``--seed S``, ``--preprocess SPEC[,SPEC...]`` (spaces, default minmax; a model
 that needs [0, 1] data, the seed CVAE, is trained outside [0, 1] spaces on per-feature min-max scaled data:
 :class:`UnitScaled`), ``--shapes full,few-points,bin-points,few-spectra`` (:func:`reshape_set`), ``--vaelab-config JSON`` (overrides for

@@ -29,10 +29,11 @@ a separate environment that sees vaelab's::
     /tmp/bench-venv/bin/pip install -c constraints.txt pythae ctgan
 
 and run ``/tmp/bench-venv/bin/python benchmarks/generators.py``. With ``.venv/bin/python`` the
-two are skipped with a note. Options: ``--datasets coffee,raman``, ``--models a,b``,
+two are skipped with a note. Options: ``--datasets coffee,raman`` (also ``synthetic[:NOISE[:POINTS]]``, a set
+whose law is known: :func:`synthetic_set`), ``--models a,b``,
 ``--data PATH`` (the Raman npz), ``--seed S``, ``--preprocess SPEC[,SPEC...]`` (spaces, default minmax; a model
 that needs [0, 1] data, the seed CVAE, is trained outside [0, 1] spaces on per-feature min-max scaled data:
-:class:`UnitScaled`), ``--shapes full,few-points,few-spectra`` (:func:`reshape_set`), ``--vaelab-config JSON`` (overrides for
+:class:`UnitScaled`), ``--shapes full,few-points,bin-points,few-spectra`` (:func:`reshape_set`), ``--vaelab-config JSON`` (overrides for
 vaelab-cvae), ``--inner`` (validation protocol inside the training part: :func:`inner_split`), ``--no-process-timing``
 (process timing runs in the minmax space only); ``--ablation`` instead
 scores variants of vaelab-cvae (one design choice changed at a time; no TSTR, to save time).
@@ -106,12 +107,47 @@ def inner_split(s: dict, seed: int) -> dict:
             "X_raw_ho": s["X_raw"][va], "y_ho": s["y"][va]}
 
 
+def synthetic_set(n_per: int = 150, points: int = 230, noise: float = 0.002, seed: int = 0, classes: int = 3,
+                  bands: int = 14) -> tuple[np.ndarray, np.ndarray]:
+    """A set of FTIR-like spectra whose law is known (for experiments, not a benchmark of record).
+
+    ``bands`` Gaussian bands at fixed positions and widths (sd 0.004-0.03 of the axis [0, 1]) whose
+    log-amplitudes have a class effect (sd 0.25) and a per-spectrum part (sd 0.3); band positions jitter
+    (sd 0.002); a baseline (offset 0.2 +- 0.05, slope sd 0.05) and an intensity factor (log sd 0.2);
+    white noise of sd ``noise`` x the spectrum's maximum. The same curves can be drawn at any
+    ``points`` (a finer or coarser grid of one instrument), so the number of points and the noise
+    are set independently. The law (positions, widths, class effects) is fixed; ``seed`` draws the
+    spectra. Returns X (classes x n_per, points) and y (str)."""
+    law = np.random.default_rng(12345)
+    pos, wid = np.sort(law.uniform(0.05, 0.95, bands)), law.uniform(0.004, 0.03, bands)
+    base, effect = law.lognormal(0, 0.6, bands), law.normal(0, 0.25, (classes, bands))
+    rng, t = np.random.default_rng(seed), np.linspace(0, 1, points)
+    X, y = [], []
+    for c in range(classes):
+        for _ in range(n_per):
+            amp = base * np.exp(effect[c] + rng.normal(0, 0.3, bands))
+            p = pos + rng.normal(0, 0.002, bands)
+            curve = (amp[:, None] * np.exp(-0.5 * ((t[None] - p[:, None]) / wid[:, None]) ** 2)).sum(axis=0)
+            curve = (curve + rng.normal(0.2, 0.05) + rng.normal(0, 0.05) * t) * rng.lognormal(0, 0.2)
+            X.append(curve + rng.normal(0, noise * curve.max(), points))
+            y.append(f"c{c}")
+    return np.asarray(X), np.asarray(y)
+
+
 def load_sets(names: list[str], raman_path: Path, seed: int) -> dict[str, dict]:
+    """The named sets, split (:func:`split_by_group`): ``coffee``, ``raman`` (``raman_path``) and
+    ``synthetic[:NOISE[:POINTS]]`` (:func:`synthetic_set`, 150 spectra per class, default 0.002 and 230;
+    its spectra drawn with ``seed``)."""
     from vaelab.datasets import coffee
 
     out = {}
     for name in names:
-        if name == "coffee":
+        if name.startswith("synthetic"):
+            opts = name.split(":")[1:]
+            X, y = synthetic_set(noise=float(opts[0]) if opts else 0.002, points=int(opts[1]) if len(opts) > 1 else 230,
+                                 seed=seed)
+            groups = np.arange(len(y)).astype(str)
+        elif name == "coffee":
             ds = coffee()
             X, y = np.asarray(ds.X, dtype=np.float64), np.asarray(ds.y).astype(str)
             groups = np.arange(len(y)).astype(str)  # no groups: every spectrum its own
@@ -258,6 +294,7 @@ def reshape_set(s: dict, shape: str, seed: int) -> dict:
 
     ``full``         as loaded;
     ``few-points``   every k-th point of the raw spectra, k = the smallest giving <= 250 points;
+    ``bin-points``   the mean of k adjacent raw points instead (a coarser grid: noise per point / sqrt(k));
     ``few-spectra``  at most 40 training spectra per class (whole groups, drawn at random), holdout kept;
     ``spectra-N``    the same with at most N per class;
     ``A+B``          shape A, then shape B (e.g. ``few-points+spectra-100``).
@@ -274,6 +311,12 @@ def reshape_set(s: dict, shape: str, seed: int) -> dict:
     if shape == "few-points":
         k = -(-s["X_raw"].shape[1] // 250)
         out["X_raw"], out["X_raw_ho"] = s["X_raw"][:, ::k], s["X_raw_ho"][:, ::k]
+        return out
+    if shape == "bin-points":
+        k = -(-s["X_raw"].shape[1] // 250)
+        m = s["X_raw"].shape[1] // k * k
+        for key in ("X_raw", "X_raw_ho"):
+            out[key] = s[key][:, :m].reshape(len(s[key]), m // k, k).mean(axis=2)
         return out
     if shape == "few-spectra":
         return _few_spectra(s, 40, seed)

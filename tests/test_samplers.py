@@ -128,3 +128,48 @@ def test_errors():
         make_sampler("kde").load_state_dict({"train_mu": torch.zeros(2, 2)})
     with pytest.raises(InputError, match="kernel"):
         CalibratedKDE(kernel="box")
+
+
+def test_kde_covariance_kernel_keeps_the_class_covariance_when_shrunk():
+    """Kernel noise N(0, h^2 C), C the covariance of the class's posterior means: unshrunk, the codes'
+    covariance is C + D + h^2 C (D: the mean posterior variance, here 1e-6, negligible) = (1 + h^2) C;
+    shrunk towards the class mean by 1 / sqrt(1 + h^2) it is C again, correlations included."""
+    g = torch.Generator().manual_seed(0)
+    A = torch.tensor([[1.0, 0.0, 0.0], [0.9, 0.3, 0.0], [-0.5, 0.2, 0.4]])
+    mu = torch.randn(300, 3, generator=g) @ A.T  # strongly correlated dimensions
+    logvar = torch.full_like(mu, -13.8)
+    c = torch.zeros(300, dtype=torch.long)
+    C = torch.cov(mu.T)
+    cc = torch.zeros(60000, dtype=torch.long)
+    for shrink, expected in ((False, C * (1 + 1.5**2)), (True, C)):
+        s = CalibratedKDE(kernel="covariance", shrink=shrink).fit(mu, logvar, c, 1)
+        torch.testing.assert_close(s.state["kde_root"][0] @ s.state["kde_root"][0].T, C, rtol=1e-4, atol=1e-5)
+        s.state["kde_h"][:] = 1.5
+        z = s.sample(cc, torch.Generator().manual_seed(1))[0]
+        np.testing.assert_allclose(torch.cov(z.T).numpy(), expected.numpy(), atol=0.04 * float(expected.abs().max()))
+        np.testing.assert_allclose(z.mean(0).numpy(), mu.mean(0).numpy(), atol=0.03)
+    # the per-dimension kernel, shrunk, keeps the variances but not the correlations (the cause it fixes)
+    s = CalibratedKDE(shrink=True).fit(mu, logvar, c, 1)
+    s.state["kde_h"][:] = 1.5
+    z = s.sample(cc, torch.Generator().manual_seed(1))[0]
+    lam2 = 1 / (1 + 1.5**2)
+    np.testing.assert_allclose(float(torch.cov(z.T)[0, 1]), lam2 * float(C[0, 1]), rtol=0.05)
+    with pytest.raises(InputError, match="covariance kernel needs"):
+        CalibratedKDE(kernel="covariance").load_state_dict({k: v for k, v in s.state.items()})
+
+
+def test_vaelab_cvae_covariance_kernel_fits_and_round_trips(tmp_path):
+    from vaelab.models import load_model
+    from vaelab.models.vaelab_cvae import VaelabCVAE
+
+    rng = np.random.default_rng(4)
+    X = np.sin(np.linspace(0, 3, 40)) * (1 + 0.2 * rng.standard_normal((30, 1))) + 0.05 * rng.standard_normal((30, 40))
+    y = np.repeat(["a", "b"], 15)
+    m = VaelabCVAE(hidden=[16], latent_dim=3, epochs=15, batch_size=16, patience=5, kde_kernel="covariance",
+                   kde_shrink=True).fit(X, y, seed=0)
+    assert m.extra_["kde_root"].shape == (2, 3, 3)
+    S, _ = m.sample({"a": 5, "b": 5}, seed=1)
+    m.save(tmp_path / "m")
+    np.testing.assert_array_equal(load_model(tmp_path / "m").sample({"a": 5, "b": 5}, seed=1)[0], S)
+    with pytest.raises(InputError, match="kde_kernel"):
+        VaelabCVAE(kde_kernel="box")

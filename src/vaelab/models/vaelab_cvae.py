@@ -37,7 +37,12 @@ alternatives stay available as options for ablations.
   as a smoothed bootstrap (``"kde"``): a random training sample's posterior draw and noise
   level, plus Gaussian kernel noise whose width is calibrated so that samples lie as far from
   their nearest training sample as a left-out training sample does (not copies). Alternatives:
-  ``"aggregate"`` (no kernel noise), ``"gmm"`` (a per-class Gaussian mixture). ``kde_centre =
+  ``"aggregate"`` (no kernel noise), ``"gmm"`` (a per-class Gaussian mixture). Where the
+  measurement noise is small next to the differences between spectra, the calibration needs a wide
+  kernel (h ~ 1) and the unshrunk kernel inflates the class's latent variance by 1 + h^2 (spread
+  1.2-1.35 on a synthetic FTIR-like set, C2ST 0.79); ``kde_kernel = "covariance"`` with ``kde_shrink``
+  keeps the class's code covariance (0.60 there), not the default: on coffee's 9-13 spectra per class
+  it met no more targets on validation (``benchmarks/RESULTS.md``, issue 16, session 5). ``kde_centre =
   "mean"`` centres the kernel on the training sample's posterior mean instead of a posterior
   draw: decoded draws lose the rare, heavy-tailed principal coordinates that the posterior means
   keep (Raman d1: kurtosis 61 -> 7, variance 0.59x), so samples are then made where the texture
@@ -106,7 +111,7 @@ class VaelabCVAEConfig(ModelConfig):
     free_bits: float = 0.0  # nats per latent dimension below which the KL is not penalised
     prior: str = "kde"  # "kde" | "aggregate" | "gmm" | "standard"
     kde_shrink: bool = False  # "kde": shrink the kernel draws towards the class mean (keeps the latent variance)
-    kde_kernel: str = "gaussian"  # "gaussian": N(0, h^2 sd^2) | "neighbours": h x (a near code - the code)
+    kde_kernel: str = "gaussian"  # "gaussian": N(0, h^2 sd^2) | "covariance": N(0, h^2 C) | "neighbours": h x (a near code - the code)
     kde_centre: str = "draw"  # kernel centred on a training sample's posterior "draw" | its posterior "mean"
     gmm_components: int = 8
     gmm_draws: int = 4  # posterior draws per training sample for the latent mixture
@@ -146,7 +151,7 @@ def _check_config(cfg: VaelabCVAEConfig) -> None:
                "noise": ("texture", "decoder", "none"), "init": ("pca", "random"),
                "texture_cov": ("empirical", "lowrank"),
                "texture_draw": ("gaussian", "bootstrap", "bootstrap_tex"), "level": ("loo", "in_sample"),
-               "whiten": ("decoder", "level", "loo", "none"), "kde_kernel": ("gaussian", "neighbours"),
+               "whiten": ("decoder", "level", "loo", "none"), "kde_kernel": ("gaussian", "covariance", "neighbours"),
                "kde_centre": ("draw", "mean"),
                "renormalise": ("auto", *_RENORM_CODES)}
     for key, allowed in choices.items():

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from collections.abc import Callable
 
 import torch
@@ -15,7 +16,15 @@ class CalibratedKDE(AggregatePosterior):
 
     ``kernel = "gaussian"``: noise N(0, h^2 sd_k^2) per dimension (sd_k: spread of the class's
     posterior means); with ``shrink`` the result is shrunk towards the class mean so that the
-    variance of the aggregate posterior is kept. ``kernel = "neighbours"``: a step of ``h x U(0, 1)``
+    variance of the aggregate posterior is kept. ``kernel = "covariance"``: noise N(0, h^2 C_k), C_k
+    the covariance of the class's posterior means (the kernel shaped like the data, Silverman 1986,
+    section 4.2.1); with ``shrink`` the result is shrunk towards the class mean by ``1 / sqrt(1 + h^2)``,
+    which keeps C_k, correlations included (the posterior-draw part D, the mean posterior variance,
+    becomes D / (1 + h^2); a trace-matched factor would be ~1 wherever unused latent dimensions
+    carry the prior's unit variance, which the decoder ignores). A per-dimension kernel
+    shrunk to keep the variances gives up the correlations between dimensions (the shrunk codes
+    have covariance ``lambda^2 C + (1 - lambda^2) diag C``): with few codes per class, in a span
+    of few dimensions, that loses the variance of the decoded spectra. ``kernel = "neighbours"``: a step of ``h x U(0, 1)``
     towards (h < 1) or past (h > 1) one of the 5 nearest codes of the same class (as SMOTE).
     ``centre = "mean"``: the kernel is centred on the training sample's posterior mean, not on a
     posterior draw, so the calibrated kernel is the only source of novelty in the code.
@@ -29,12 +38,12 @@ class CalibratedKDE(AggregatePosterior):
 
     kind = "kde"
     required = ("train_mu", "train_logvar", "train_class", "kde_mean", "kde_sd", "kde_var", "kde_h")
-    optional = ("train_attached", "kde_nn")
+    optional = ("train_attached", "kde_nn", "kde_root")
 
     def __init__(self, kernel: str = "gaussian", shrink: bool = False, centre: str = "draw"):
         super().__init__()
-        if kernel not in ("gaussian", "neighbours"):
-            raise InputError(f"latent sampler 'kde': kernel must be gaussian or neighbours, got {kernel!r}")
+        if kernel not in ("gaussian", "covariance", "neighbours"):
+            raise InputError(f"latent sampler 'kde': kernel must be gaussian, covariance or neighbours, got {kernel!r}")
         if centre not in ("draw", "mean"):
             raise InputError(f"latent sampler 'kde': centre must be draw or mean, got {centre!r}")
         self.kernel, self.shrink, self.centre = kernel, bool(shrink), centre
@@ -48,12 +57,16 @@ class CalibratedKDE(AggregatePosterior):
         self.state.update(_kde_stats(mu, logvar, c, n_classes))
         if self.kernel == "neighbours":
             self.state["kde_nn"] = _class_neighbours(mu, c, 5)
+        if self.kernel == "covariance":
+            self.state["kde_root"] = _class_roots(mu, c, n_classes)
         return self
 
     def check(self) -> None:
         super().check()
         if self.kernel == "neighbours" and "kde_nn" not in self.state:
             raise InputError("latent sampler 'kde': the neighbours kernel needs 'kde_nn' in the weights")
+        if self.kernel == "covariance" and "kde_root" not in self.state:
+            raise InputError("latent sampler 'kde': the covariance kernel needs 'kde_root' in the weights")
 
     def _draw(self, k: int, pick: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         # centre "mean": the training sample's posterior mean, so the kernel alone makes samples new
@@ -68,6 +81,11 @@ class CalibratedKDE(AggregatePosterior):
             step = torch.rand(len(pick), 1, generator=gen)
             return a + h * step * (self.state["train_mu"][other] - self.state["train_mu"][pick])
         e = torch.randn(a.shape, generator=gen)
+        if self.kernel == "covariance":
+            out = a + h * e @ self.state["kde_root"][k].T
+            if not self.shrink:
+                return out
+            return centre + (out - centre) / math.sqrt(1.0 + h * h)
         if not self.shrink:
             return a + h * sd * e
         return centre + (a - centre + h * sd * e) * torch.sqrt(var / (var + (h * sd) ** 2))
@@ -120,6 +138,20 @@ def _kde_stats(mu: torch.Tensor, logvar: torch.Tensor, c: torch.Tensor, n_classe
         out["kde_mean"][k] = m.mean(dim=0)
         out["kde_sd"][k] = m.std(dim=0)
         out["kde_var"][k] = m.var(dim=0) + logvar[c == k].exp().mean(dim=0)
+    return out
+
+
+def _class_roots(mu: torch.Tensor, c: torch.Tensor, n_classes: int) -> torch.Tensor:
+    """Symmetric square roots (n_classes, L, L) of the covariance of each class's posterior means (zero for
+    a class with fewer than two codes): ``R R^T = C``, so ``R e`` with ``e ~ N(0, I)`` has covariance C."""
+    L = mu.shape[1]
+    out = torch.zeros(n_classes, L, L)
+    for k in range(n_classes):
+        m = mu[c == k].double()
+        if len(m) < 2:
+            continue
+        w, U = torch.linalg.eigh(torch.cov(m.T).reshape(L, L))
+        out[k] = ((U * w.clamp_min(0).sqrt()) @ U.T).float()
     return out
 
 

@@ -44,6 +44,9 @@ with the empirical covariance of the training clips' residuals ``x - m(mu)`` at 
 the decoder's sd per bin; :mod:`vaelab.models.texture`, shared with vaelab-image), so samples carry the fine
 time-frequency structure the smooth mean leaves out, and with it their energy. ``noise = "none"``: the decoded
 log-mel of ``output`` alone.
+Training: Adam at ``lr`` (``lr_schedule = "cosine"`` decays it to ``lr_final x lr`` over the epochs,
+:func:`vaelab.training.trainer.learning_rate`); ``ema_decay`` replaces the final weights by their exponential moving
+average (:class:`vaelab.training.callbacks.EMA`).
 After training, the per-mel-bin equaliser gain (``eq``) and the enhancement parameters are fitted on the
 training clips and saved with the weights (see :mod:`vaelab.modalities.audio.enhance`).
 """
@@ -93,6 +96,9 @@ class VaelabAudioConfig(ModelConfig):
     epochs: int = 100
     batch_size: int = 32
     lr: float = 2e-3
+    lr_schedule: str = "constant"  # constant | cosine (vaelab.training.trainer.learning_rate)
+    lr_final: float = 0.1  # cosine: the last epoch's rate as a share of lr
+    ema_decay: float | None = None  # average of the weights (vaelab.training.callbacks.EMA); None: off
     weight_decay: float = 0.0
     grad_clip: float | None = None
     val_fraction: float = 0.0
@@ -118,6 +124,8 @@ class VaelabAudioConfig(ModelConfig):
             raise InputError("vaelab-audio: width must be a multiple of 8 (group norm)")
         if not (self.beta >= 0 and math.isfinite(self.beta)):
             raise InputError(f"vaelab-audio: beta must be >= 0, got {self.beta!r}")
+        if self.ema_decay is not None and (isinstance(self.ema_decay, bool) or not 0 <= self.ema_decay < 1):
+            raise InputError(f"vaelab-audio: ema_decay must be in [0, 1) or null, got {self.ema_decay!r}")
 
 
 class _Res(nn.Module):
@@ -239,6 +247,12 @@ class VaelabAudio(TorchGenerator):
         return (X - mean[None, :, None]) / std[None, :, None], state
 
     # ------------------------------------------------------------------ training
+    def callbacks(self) -> list[Any]:
+        from vaelab.training.callbacks import EMA
+
+        cfg: VaelabAudioConfig = self.config  # type: ignore[assignment]
+        return [] if cfg.ema_decay is None else [EMA(cfg.ema_decay)]
+
     def loss(self, module: nn.Module, x: torch.Tensor, c: torch.Tensor, epoch: int) -> dict[str, torch.Tensor]:
         cfg: VaelabAudioConfig = self.config  # type: ignore[assignment]
         n_mels, T = self._mel_shape()

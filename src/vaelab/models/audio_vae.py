@@ -48,7 +48,10 @@ Training: Adam at ``lr`` (``lr_schedule = "cosine"`` decays it to ``lr_final x l
 :func:`vaelab.training.trainer.learning_rate`); ``ema_decay`` replaces the final weights by their exponential moving
 average (:class:`vaelab.training.callbacks.EMA`).
 After training, the per-mel-bin equaliser gain (``eq``) and the enhancement parameters are fitted on the
-training clips and saved with the weights (see :mod:`vaelab.modalities.audio.enhance`).
+training clips and saved with the weights (see :mod:`vaelab.modalities.audio.enhance`), and so is the vocoder's
+level lift (``vocoder_lift``: :func:`vaelab.modalities.audio.vocoder.fit_level_lift` on every k-th training clip, about
+``LIFT_CLIPS``), which :func:`vaelab.modalities.audio.generate.vocode_generated` subtracts before Griffin-Lim when
+generated clips are written (not for bare arrays whose shape is not the run's mel shape).
 """
 
 from __future__ import annotations
@@ -68,6 +71,7 @@ from vaelab.models.base import ModelConfig
 from vaelab.models.torch_base import FitJob, TorchGenerator
 
 SAMPLERS = ("aggregate", "standard")
+LIFT_CLIPS = 64  # training clips (every k-th) whose Griffin-Lim round trip fits the vocoder's level lift
 
 
 def energy_shift(var: np.ndarray, power: float = 1.0) -> np.ndarray:
@@ -306,6 +310,12 @@ class VaelabAudio(TorchGenerator):
                                                                               torch.as_tensor(cn)),
                                       ref, high.numpy(), ch_std.numpy(), seed=0))
         self.extra_["tuned"] = torch.as_tensor(tuned, dtype=torch.float32)
+        from vaelab.modalities.audio.vocoder import fit_level_lift
+
+        if tuple(self.mel_params.shape) == tuple(ref.shape[1:]):  # log-mels of these mel parameters (not bare arrays)
+            step = max(1, len(ref) // LIFT_CLIPS)  # the vocoder's level lift on about LIFT_CLIPS training clips
+            self.extra_["vocoder_lift"] = torch.as_tensor(fit_level_lift(ref[::step], self.mel_params, seed=1),
+                                                          dtype=torch.float32)
         sampler = make_sampler(cfg.sampler).fit(mu.flatten(1).float().contiguous(), lv.flatten(1).float().contiguous(),
                                                 c.long().contiguous(), len(self.classes_), seed=job.seed)
         self.extra_.update(sampler.state_dict())

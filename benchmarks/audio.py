@@ -13,7 +13,8 @@ feature CNN), the rest train. Steps:
    Fréchet, PRDC in a CNN embedding trained on the training clips and in mel statistics; DCR against the training
    clips; TSTR/TRTR tested on the test speakers); the same evaluation of two reference "generators": the test
    speakers' clips (real-vs-real: what unseen speakers score) and the vocoder round trip of training clips (what a
-   VAE that copies its training clips would score through this vocoder).
+   VAE that copies its training clips would score through this vocoder; written exactly as the generated clips:
+   pre-compensated with the run's vocoder level lift when the run has one).
 
     PYTHONPATH=src python benchmarks/audio.py --data ../shared/data/emodb --out /tmp/audio_bench
 """
@@ -141,12 +142,12 @@ def main() -> None:
                                for k, v in rec["comparisons"].items()}}
     if not a.skip_generation:
         from vaelab.modalities.audio.evaluate import evaluate_audio
-        from vaelab.modalities.audio.vocoder import griffin_lim
+        from vaelab.modalities.audio.generate import vocode_generated
         from vaelab.runs import generate, per_class_counts
 
         w0 = time.perf_counter()
         synth = generate(run, per_class_counts(run, factor=a.gen_factor), seed=a.seed)
-        waves = griffin_lim(synth.X, p, seed=a.seed, jobs=a.jobs)
+        waves = vocode_generated(run.generator, synth.X, p, seed=a.seed, jobs=a.jobs)  # as `vaelab generate` writes
         Ls = log_mel(waves, p)  # what a user gets: the written clips, analysed again
         np.savez_compressed(out / "generated_logmel.npz", L=Ls.astype(np.float32), y=synth.y.astype(str))  # re-scoring
         Lt, Lh, Lr = log_mel(train.waves, p), log_mel(test.waves, p), log_mel(refc.waves, p)
@@ -154,11 +155,12 @@ def main() -> None:
                   groups_hold=test.groups)
         summary["generation"] = evaluate_audio(Lt, train.y, Ls, synth.y, **kw)
         print(f"generation + evaluation: {time.perf_counter() - w0:.0f} s", flush=True)
-        # reference generator: copies of training clips (as many per class as generated) through the vocoder
+        # reference generator: copies of training clips (as many per class as generated) through the same vocoder
+        # path as the generated clips (pre-compensated with the run's level lift when it has one)
         rng = np.random.default_rng(a.seed)
         pick = np.concatenate([rng.permutation(np.where(train.y == k)[0])[:int((synth.y == k).sum())]
                                for k in sorted(set(train.y))])
-        copies = log_mel(griffin_lim(Lt[pick], p, seed=a.seed, jobs=a.jobs), p)
+        copies = log_mel(vocode_generated(run.generator, Lt[pick], p, seed=a.seed, jobs=a.jobs), p)
         summary["generation_copies_through_vocoder"] = evaluate_audio(Lt, train.y, copies, train.y[pick], **kw)
     (out / "summary.json").write_text(json.dumps(jsonable(summary), indent=1) + "\n")
     print(json.dumps(jsonable({k: summary[k] for k in ("reconstruction_means", "targets")}), indent=1))

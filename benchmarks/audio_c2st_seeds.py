@@ -7,7 +7,8 @@ training speakers), folds grouped by speaker, as in ``evaluate_audio``. The test
     PYTHONPATH=src python benchmarks/audio_c2st_seeds.py --data ../shared/data/emodb --out OUT --seeds 1,2,3,4
 
 ``--copies``: also the reference row "copies of training clips through the vocoder" (the same clips as ``audio.py``
-picks, Griffin-Lim seed 0) under every seed (the vocoder's floor).
+picks, Griffin-Lim seed 0, pre-compensated with ``OUT/run``'s vocoder level lift as ``audio.py`` writes them unless
+``--plain-vocoder``) under every seed (the vocoder's floor).
 """
 import argparse
 import json
@@ -30,6 +31,8 @@ ap.add_argument("--out", required=True)
 ap.add_argument("--seeds", default="1,2,3,4")
 ap.add_argument("--test-speakers", default="15,16")
 ap.add_argument("--copies", action="store_true", help="also score copies of training clips through the vocoder")
+ap.add_argument("--plain-vocoder", action="store_true",
+                help="copies through plain Griffin-Lim even when OUT/run has a vocoder level lift")
 ap.add_argument("--jobs", type=int, default=1)
 a = ap.parse_args()
 p = MelParams()
@@ -41,12 +44,14 @@ g = np.load(Path(a.out) / "generated_logmel.npz")
 Ls = g["L"].astype(np.float64)
 sets = {"": Ls}
 if a.copies:
-    from vaelab.modalities.audio.vocoder import griffin_lim
+    from vaelab.modalities.audio.generate import vocode_generated
+    from vaelab.runs import load_run
 
+    gen = load_run(Path(a.out) / "run").generator if (Path(a.out) / "run").exists() and not a.plain_vocoder else None
     rng = np.random.default_rng(0)  # as audio.py: as many copies per class as generated
     pick = np.concatenate([rng.permutation(np.where(train.y == k)[0])[:int((g["y"] == k).sum())]
                            for k in sorted(set(train.y))])
-    sets["copies_"] = log_mel(griffin_lim(Lt[pick], p, seed=0, jobs=a.jobs), p)
+    sets["copies_"] = log_mel(vocode_generated(gen, Lt[pick], p, seed=0, jobs=a.jobs), p)
 rows = []
 for s in (int(v) for v in a.seeds.split(",")):
     cnn = LogMelCNN(epochs=25, seed=s).fit(Lt, train.y)

@@ -44,8 +44,14 @@ with the empirical covariance of the training clips' residuals ``x - m(mu)`` at 
 the decoder's sd per bin; :mod:`vaelab.models.texture`, shared with vaelab-image), so samples carry the fine
 time-frequency structure the smooth mean leaves out, and with it their energy. ``noise = "none"``: the decoded
 log-mel of ``output`` alone.
+Training: Adam at ``lr`` (``lr_schedule = "cosine"`` decays it to ``lr_final x lr`` over the epochs,
+:func:`vaelab.training.trainer.learning_rate`); ``ema_decay`` replaces the final weights by their exponential moving
+average (:class:`vaelab.training.callbacks.EMA`).
 After training, the per-mel-bin equaliser gain (``eq``) and the enhancement parameters are fitted on the
-training clips and saved with the weights (see :mod:`vaelab.modalities.audio.enhance`).
+training clips and saved with the weights (see :mod:`vaelab.modalities.audio.enhance`), and so is the vocoder's
+level lift (``vocoder_lift``: :func:`vaelab.modalities.audio.vocoder.fit_level_lift` on every k-th training clip, about
+``LIFT_CLIPS``), which :func:`vaelab.modalities.audio.generate.vocode_generated` subtracts before Griffin-Lim when
+generated clips are written (not for bare arrays whose shape is not the run's mel shape).
 """
 
 from __future__ import annotations
@@ -65,6 +71,7 @@ from vaelab.models.base import ModelConfig
 from vaelab.models.torch_base import FitJob, TorchGenerator
 
 SAMPLERS = ("aggregate", "standard")
+LIFT_CLIPS = 64  # training clips (every k-th) whose Griffin-Lim round trip fits the vocoder's level lift
 
 
 def energy_shift(var: np.ndarray, power: float = 1.0) -> np.ndarray:
@@ -93,6 +100,9 @@ class VaelabAudioConfig(ModelConfig):
     epochs: int = 100
     batch_size: int = 32
     lr: float = 2e-3
+    lr_schedule: str = "constant"  # constant | cosine (vaelab.training.trainer.learning_rate)
+    lr_final: float = 0.1  # cosine: the last epoch's rate as a share of lr
+    ema_decay: float | None = None  # average of the weights (vaelab.training.callbacks.EMA); None: off
     weight_decay: float = 0.0
     grad_clip: float | None = None
     val_fraction: float = 0.0
@@ -118,6 +128,8 @@ class VaelabAudioConfig(ModelConfig):
             raise InputError("vaelab-audio: width must be a multiple of 8 (group norm)")
         if not (self.beta >= 0 and math.isfinite(self.beta)):
             raise InputError(f"vaelab-audio: beta must be >= 0, got {self.beta!r}")
+        if self.ema_decay is not None and (isinstance(self.ema_decay, bool) or not 0 <= self.ema_decay < 1):
+            raise InputError(f"vaelab-audio: ema_decay must be in [0, 1) or null, got {self.ema_decay!r}")
 
 
 class _Res(nn.Module):
@@ -239,6 +251,12 @@ class VaelabAudio(TorchGenerator):
         return (X - mean[None, :, None]) / std[None, :, None], state
 
     # ------------------------------------------------------------------ training
+    def callbacks(self) -> list[Any]:
+        from vaelab.training.callbacks import EMA
+
+        cfg: VaelabAudioConfig = self.config  # type: ignore[assignment]
+        return [] if cfg.ema_decay is None else [EMA(cfg.ema_decay)]
+
     def loss(self, module: nn.Module, x: torch.Tensor, c: torch.Tensor, epoch: int) -> dict[str, torch.Tensor]:
         cfg: VaelabAudioConfig = self.config  # type: ignore[assignment]
         n_mels, T = self._mel_shape()
@@ -292,6 +310,12 @@ class VaelabAudio(TorchGenerator):
                                                                               torch.as_tensor(cn)),
                                       ref, high.numpy(), ch_std.numpy(), seed=0))
         self.extra_["tuned"] = torch.as_tensor(tuned, dtype=torch.float32)
+        from vaelab.modalities.audio.vocoder import fit_level_lift
+
+        if tuple(self.mel_params.shape) == tuple(ref.shape[1:]):  # log-mels of these mel parameters (not bare arrays)
+            step = max(1, len(ref) // LIFT_CLIPS)  # the vocoder's level lift on about LIFT_CLIPS training clips
+            self.extra_["vocoder_lift"] = torch.as_tensor(fit_level_lift(ref[::step], self.mel_params, seed=1),
+                                                          dtype=torch.float32)
         sampler = make_sampler(cfg.sampler).fit(mu.flatten(1).float().contiguous(), lv.flatten(1).float().contiguous(),
                                                 c.long().contiguous(), len(self.classes_), seed=job.seed)
         self.extra_.update(sampler.state_dict())

@@ -56,9 +56,9 @@ def run_audio_demo(out: str | Path = "demo_output", *, seed: int = 0, epochs: in
                               tmp / "reconstruct", seed=seed, n_boot=500,
                               enhance_spec="none,laplacian:1.5,noise:0.1,contrast:1.2,hybrid,eq")
         synth = generate(run, per_class_counts(run, factor=1.0), seed=seed)
-        from vaelab.modalities.audio.vocoder import griffin_lim
+        from vaelab.modalities.audio.generate import vocode_generated
 
-        waves = griffin_lim(synth.X, p, seed=seed)
+        waves = vocode_generated(run.generator, synth.X, p, seed=seed)
         (tmp / "synthetic").mkdir()
         write_clip_folder(tmp / "synthetic", waves, synth.y, p.sample_rate)
         ev = evaluate_audio(log_mel(train.waves, p), train.y, log_mel(waves, p), synth.y, L_hold=log_mel(hold.waves, p),

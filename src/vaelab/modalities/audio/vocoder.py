@@ -114,3 +114,40 @@ def true_phase(x: np.ndarray, logmel: np.ndarray, p: MelParams, *, rounds: int =
 def _gl_part(args: tuple) -> np.ndarray:
     L, p, n_iter, momentum, seed, rounds, round_iter = args
     return griffin_lim(L, p, n_iter=n_iter, momentum=momentum, seed=seed, jobs=1, rounds=rounds, round_iter=round_iter)
+
+
+def level_lift(ref: np.ndarray, out: np.ndarray, *, bins: int = 20) -> np.ndarray:
+    """The mean change ``out - ref`` of log-mel cells as a function of their level in ``ref``: (2, bins) rows
+    (level, lift).
+
+    ``ref`` and ``out`` (same shape, any): log-mels before and after a round trip. The cells are split at the
+    quantiles of ``ref`` into ``bins`` groups of (about) equal count, closed at both ends (a cell on an edge counts in
+    both neighbours); row 0 is each group's mean level in ``ref``, row 1 the mean of ``out - ref`` there.
+    """
+    A = np.asarray(ref, dtype=np.float64).ravel()
+    d = np.asarray(out, dtype=np.float64).ravel() - A
+    if A.shape != d.shape or A.size < bins or bins < 2:
+        raise ValueError(f"level_lift needs equal shapes and at least {bins} cells")
+    edges = np.quantile(A, np.linspace(0, 1, bins + 1))
+    masks = [(A >= lo) & (A <= hi) for lo, hi in zip(edges[:-1], edges[1:], strict=True)]
+    return np.array([[A[m].mean() for m in masks], [d[m].mean() for m in masks]])
+
+
+def fit_level_lift(logmel: np.ndarray, p: MelParams, *, bins: int = 20, seed: int = 1, jobs: int = 1,
+                   n_iter: int = 32, momentum: float = 0.99) -> np.ndarray:
+    """(2, bins) level -> lift curve (:func:`level_lift`) of this vocoder on the log-mels ``logmel`` (n, n_mels, T):
+    each is written with :func:`griffin_lim` (phase seeds ``seed + i``) and analysed again with the same front end."""
+    from vaelab.modalities.audio.mel import log_mel
+
+    L = np.asarray(logmel, dtype=np.float64)
+    return level_lift(L, log_mel(griffin_lim(L, p, n_iter=n_iter, momentum=momentum, seed=seed, jobs=jobs), p),
+                      bins=bins)
+
+
+def precompensate(logmel: np.ndarray, curve: np.ndarray) -> np.ndarray:
+    """Log-mel (any shape) minus the vocoder's expected lift at each cell's level: ``L - interp(L, level, lift)``
+    (``curve`` from :func:`level_lift`; constant beyond its first and last level), so that the written clip's
+    log-mel lands nearer ``L`` on average."""
+    L = np.asarray(logmel, dtype=np.float64)
+    c = np.asarray(curve, dtype=np.float64)
+    return L - np.interp(L, c[0], c[1])

@@ -69,6 +69,7 @@ from vaelab.core.errors import InputError
 from vaelab.core.labels import encode_labels
 from vaelab.models.base import ModelConfig
 from vaelab.models.torch_base import FitJob, TorchGenerator
+from vaelab.training.trainer import check_training_options
 
 SAMPLERS = ("aggregate", "standard")
 LIFT_CLIPS = 64  # training clips (every k-th) whose Griffin-Lim round trip fits the vocoder's level lift
@@ -128,8 +129,7 @@ class VaelabAudioConfig(ModelConfig):
             raise InputError("vaelab-audio: width must be a multiple of 8 (group norm)")
         if not (self.beta >= 0 and math.isfinite(self.beta)):
             raise InputError(f"vaelab-audio: beta must be >= 0, got {self.beta!r}")
-        if self.ema_decay is not None and (isinstance(self.ema_decay, bool) or not 0 <= self.ema_decay < 1):
-            raise InputError(f"vaelab-audio: ema_decay must be in [0, 1) or null, got {self.ema_decay!r}")
+        check_training_options("vaelab-audio", self)
 
 
 class _Res(nn.Module):
@@ -251,12 +251,6 @@ class VaelabAudio(TorchGenerator):
         return (X - mean[None, :, None]) / std[None, :, None], state
 
     # ------------------------------------------------------------------ training
-    def callbacks(self) -> list[Any]:
-        from vaelab.training.callbacks import EMA
-
-        cfg: VaelabAudioConfig = self.config  # type: ignore[assignment]
-        return [] if cfg.ema_decay is None else [EMA(cfg.ema_decay)]
-
     def loss(self, module: nn.Module, x: torch.Tensor, c: torch.Tensor, epoch: int) -> dict[str, torch.Tensor]:
         cfg: VaelabAudioConfig = self.config  # type: ignore[assignment]
         n_mels, T = self._mel_shape()

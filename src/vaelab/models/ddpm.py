@@ -68,8 +68,7 @@ from torch import nn
 from vaelab.core.errors import InputError
 from vaelab.models.base import ModelConfig
 from vaelab.models.torch_base import FitJob, TorchGenerator
-from vaelab.training.callbacks import EMA
-from vaelab.training.trainer import TrainConfig
+from vaelab.training.trainer import TrainConfig, check_training_options
 
 
 @dataclass
@@ -195,8 +194,7 @@ class DDPM(TorchGenerator):
             v = getattr(c, name)
             if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
                 raise InputError(f"ddpm: {name} must be a finite number >= 0, got {v!r}")
-        if c.ema_decay is not None and (isinstance(c.ema_decay, bool) or not 0 <= c.ema_decay < 1):
-            raise InputError(f"ddpm: ema_decay must be in [0, 1) or null, got {c.ema_decay!r}")
+        check_training_options("ddpm", c)
         if c.guidance_scale != 1 and c.p_uncond == 0:
             raise InputError("ddpm: guidance_scale != 1 needs an unconditional model; train with p_uncond > 0")
 
@@ -219,9 +217,6 @@ class DDPM(TorchGenerator):
         sd = flat.std(axis=0)
         sd = np.where(sd > 1e-12 * max(float(np.abs(flat).max()), 1e-300), sd, 0.0)  # 0: constant feature
         return (flat - mean) / np.where(sd > 0, sd, 1.0), {"mean": mean, "sd": sd}
-
-    def callbacks(self) -> list[Any]:
-        return [] if self.config.ema_decay is None else [EMA(self.config.ema_decay)]
 
     def after_fit(self, job: FitJob) -> None:
         self.extra_ = {"mean": torch.as_tensor(job.state["mean"]), "sd": torch.as_tensor(job.state["sd"])}

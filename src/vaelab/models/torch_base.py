@@ -132,8 +132,12 @@ class TorchGenerator(ABC):
         """Hook: initialise a freshly built network from the data (fit only, not load)."""
 
     def callbacks(self) -> list[Any]:
-        """Hook: the model's own trainer callbacks (e.g. :class:`~vaelab.training.callbacks.EMA`)."""
-        return []
+        """Hook: the model's own trainer callbacks; by default an
+        :class:`~vaelab.training.callbacks.EMA` of the weights when the config has an ``ema_decay`` set."""
+        from vaelab.training.callbacks import EMA
+
+        decay = getattr(self.config, "ema_decay", None)
+        return [] if decay is None else [EMA(decay)]
 
     def after_fit(self, job: FitJob) -> None:
         """Hook: compute extra state from the fitted module (saved with the weights); runs on CPU."""

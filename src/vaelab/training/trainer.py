@@ -54,13 +54,24 @@ class TrainConfig:
     lr_final: float = 0.1  # cosine: the last epoch's rate as a share of ``lr``
 
     def __post_init__(self) -> None:
-        if self.lr_schedule not in LR_SCHEDULES:
-            raise InputError(f"lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got {self.lr_schedule!r}")
-        if isinstance(self.lr_final, bool) or not 0.0 <= float(self.lr_final) <= 1.0:
-            raise InputError(f"lr_final must be in [0, 1], got {self.lr_final!r}")
+        check_training_options("trainer", self)
 
 
 LR_SCHEDULES = ("constant", "cosine")
+
+
+def check_training_options(model: str, cfg: Any) -> None:
+    """One-line errors for the trainer options a model config may carry: ``lr_schedule`` (one of
+    :data:`~vaelab.training.trainer.LR_SCHEDULES`), ``lr_final`` in [0, 1] and ``ema_decay`` (null or in
+    [0, 1)); fields the config does not have are skipped."""
+    if hasattr(cfg, "lr_schedule") and cfg.lr_schedule not in LR_SCHEDULES:
+        raise InputError(f"{model}: lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got {cfg.lr_schedule!r}")
+    f = getattr(cfg, "lr_final", 0.0)
+    if isinstance(f, bool) or not isinstance(f, (int, float)) or not 0 <= f <= 1:
+        raise InputError(f"{model}: lr_final must be in [0, 1], got {f!r}")
+    d = getattr(cfg, "ema_decay", None)
+    if d is not None and (isinstance(d, bool) or not isinstance(d, (int, float)) or not 0 <= d < 1):
+        raise InputError(f"{model}: ema_decay must be in [0, 1) or null, got {d!r}")
 
 
 def learning_rate(cfg: TrainConfig, epoch: int) -> float:

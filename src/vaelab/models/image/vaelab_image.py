@@ -65,8 +65,7 @@ from vaelab.models.image.pixels import (
 from vaelab.models.texture import draw_residuals, residual_rows
 from vaelab.models.torch_base import FitJob, TorchGenerator
 from vaelab.samplers import make_sampler
-from vaelab.training.callbacks import EMA
-from vaelab.training.trainer import LR_SCHEDULES, TrainConfig, torch_threads
+from vaelab.training.trainer import TrainConfig, check_training_options, torch_threads
 
 _LOG2PI = math.log(2 * math.pi)
 
@@ -121,13 +120,7 @@ def _check_config(cfg: VaelabImageConfig) -> None:
         v = getattr(cfg, key)
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
             raise InputError(f"vaelab-image: {key} must be a finite number >= 0, got {v!r}")
-    if cfg.lr_schedule not in LR_SCHEDULES:
-        raise InputError(f"vaelab-image: lr_schedule must be one of {', '.join(LR_SCHEDULES)}, got {cfg.lr_schedule!r}")
-    if isinstance(cfg.lr_final, bool) or not isinstance(cfg.lr_final, (int, float)) or not 0 <= cfg.lr_final <= 1:
-        raise InputError(f"vaelab-image: lr_final must be in [0, 1], got {cfg.lr_final!r}")
-    if cfg.ema_decay is not None and (isinstance(cfg.ema_decay, bool) or not isinstance(cfg.ema_decay, (int, float))
-                                      or not 0 <= cfg.ema_decay < 1):
-        raise InputError(f"vaelab-image: ema_decay must be null or in [0, 1), got {cfg.ema_decay!r}")
+    check_training_options("vaelab-image", cfg)
     if not isinstance(cfg.kde_shrink, bool):
         raise InputError(f"vaelab-image: kde_shrink must be true or false, got {cfg.kde_shrink!r}")
     if isinstance(cfg.min_logvar, bool) or not isinstance(cfg.min_logvar, (int, float)) or not -30 <= cfg.min_logvar < 0:
@@ -164,9 +157,6 @@ class VaelabImage(TorchGenerator):
             steps_per_epoch = max(1, math.ceil((n_train or 1) / d["batch_size"]))
             d["epochs"] = max(20, math.ceil(self.config.min_steps / steps_per_epoch))
         return TrainConfig(**{k: d[k] for k in TrainConfig.__dataclass_fields__ if k in d})
-
-    def callbacks(self) -> list[Any]:
-        return [] if self.config.ema_decay is None else [EMA(self.config.ema_decay)]
 
     def prepare_inputs(self, X: np.ndarray, y: np.ndarray, *, seed: int) -> tuple[np.ndarray, dict]:
         self._scale = fit_scale(X)

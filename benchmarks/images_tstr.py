@@ -150,21 +150,18 @@ def _make(spec: str):
 def quality(Xf: np.ndarray, yf: np.ndarray, Xe: np.ndarray, Xs: np.ndarray, ys: np.ndarray, ext, seed: int = 0) -> dict:
     """The issue's other metrics of one synthetic set, as ``vaelab evaluate`` computes them (without TSTR):
     C2ST (small CNN, 5-fold ROC AUC) against the fitting images ``Xf``, Fréchet distance / KID / PRDC / spread
-    in the domain features ``ext`` (fitted on ``Xf``), DCR ratio against the evaluation images ``Xe``."""
-    from vaelab.metrics import c2st_breakdown, dcr_breakdown, frechet_from_stats, prdc
-    from vaelab.metrics.diversity import spread_ratio
-    from vaelab.metrics.kid import kid
-    from vaelab.modalities.image.cnn import SmallCNNClassifier
+    in the domain features ``ext`` (fitted on ``Xf``), DCR ratio against the evaluation images ``Xe``
+    (``vaelab.evaluation.image._image_metrics`` without its TSTR part, which ``score`` does over classifier seeds)."""
+    from vaelab.data.dataset import Dataset
+    from vaelab.evaluation.image import _image_metrics
 
-    f64 = lambda A: np.asarray(A, dtype=np.float64)  # noqa: E731
-    Fr, Fs, Fe = ext.transform(f64(Xf)), ext.transform(f64(Xs)), ext.transform(f64(Xe))
-    clf = SmallCNNClassifier(image_shape=tuple(Xf.shape[1:]), epochs=15, random_state=seed)
-    pr = prdc(Fr, Fs, k=5)
-    return {"c2st": c2st_breakdown(f64(Xf), f64(Xs), classifier=clf, folds=5, seed=seed)["auc"],
-            "fd": frechet_from_stats(Fr.mean(0), np.cov(Fr, rowvar=False), Fs.mean(0), np.cov(Fs, rowvar=False)),
-            "kid": kid(Fr, Fs, seed=seed)["kid"], "precision": pr["precision"], "recall": pr["recall"],
-            "dcr": dcr_breakdown(Fs, Fr, Fe)["dcr_ratio"],
-            "spread_min": float(min(spread_ratio(Fr, Fs, np.asarray(yf).astype(str), np.asarray(ys).astype(str)).values()))}
+    def ds(X: np.ndarray, y: np.ndarray) -> Dataset:
+        return Dataset(np.asarray(X, dtype=np.float64), np.asarray(y).astype(str))
+
+    m = _image_metrics(ds(Xf, yf), ds(Xs, ys), ds(Xe, np.zeros(len(Xe))), ext, seed=seed, c2st_folds=5, cnn_epochs=15,
+                       prdc_k=5, trtr=None, utility=False)
+    return {"c2st": m["c2st_auc"], "fd": m["frechet"], "kid": m["kid"], "precision": m["precision"],
+            "recall": m["recall"], "dcr": m["dcr_ratio"], "spread_min": float(min(m["diversity"].values()))}
 
 
 def paired_lines(out: dict[str, dict]) -> list[str]:

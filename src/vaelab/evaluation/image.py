@@ -65,7 +65,10 @@ def cnn_utility(X_fit: np.ndarray, y_fit: np.ndarray, X_test: np.ndarray, y_test
 
 
 def _image_metrics(real: Dataset, synthetic: Dataset, holdout: Dataset | None, extractor: Any, *, seed: int,
-                   c2st_folds: int, cnn_epochs: int, prdc_k: int, trtr: dict[str, float] | None) -> dict[str, Any]:
+                   c2st_folds: int, cnn_epochs: int, prdc_k: int, trtr: dict[str, float] | None,
+                   utility: bool = True) -> dict[str, Any]:
+    """The metrics of one synthetic set (see the module docstring); ``utility=False`` leaves out TSTR / TRTR
+    (``None``), e.g. where a benchmark scores them itself over several classifier seeds."""
     from vaelab.metrics import (
         c2st_breakdown,
         compute_flags,
@@ -99,10 +102,14 @@ def _image_metrics(real: Dataset, synthetic: Dataset, holdout: Dataset | None, e
         out["dcr"] = {k: v for k, v in d.items() if k not in ("synthetic_to_train", "holdout_to_train")}
         out["_diag"] = {"synthetic_to_train": d["synthetic_to_train"], "reference_to_train": d["holdout_to_train"],
                         "reference_label": "holdout → train (features)"}
-        ts = cnn_utility(synthetic.X, synthetic.y, holdout.X, holdout.y, seed=seed, epochs=cnn_epochs)
-        tr = trtr if trtr is not None else cnn_utility(real.X, real.y, holdout.X, holdout.y, seed=seed, epochs=cnn_epochs)
-        out["tstr"], out["trtr"] = ts, tr
-        out["tstr_trtr_auc"] = ts["roc_auc"] / tr["roc_auc"] if tr["roc_auc"] > 0 else float("nan")
+        if utility:
+            ts = cnn_utility(synthetic.X, synthetic.y, holdout.X, holdout.y, seed=seed, epochs=cnn_epochs)
+            tr = trtr if trtr is not None else cnn_utility(real.X, real.y, holdout.X, holdout.y, seed=seed,
+                                                           epochs=cnn_epochs)
+            out["tstr"], out["trtr"] = ts, tr
+            out["tstr_trtr_auc"] = ts["roc_auc"] / tr["roc_auc"] if tr["roc_auc"] > 0 else float("nan")
+        else:
+            out["tstr"] = out["trtr"] = out["tstr_trtr_auc"] = None
     else:
         syn_d, ref_d = nearest_distances(Fs, Fr), _loo_nearest(Fr)
         med = float(np.median(ref_d))

@@ -51,7 +51,7 @@ MODELS = ["vaelab-image", "seed-image-vae", "ppca", "pythae-vae"]
 
 
 def pythae_vae():
-    """pythae's VAE (default MLP encoder/decoder for (1, 28, 28)), one per class."""
+    """pythae's VAE (default MLP encoder/decoder for (1, H, W)), one per class."""
     import tempfile
 
     import torch
@@ -65,7 +65,10 @@ def pythae_vae():
 
     tmp = tempfile.mkdtemp(prefix="pythae-")
 
+    shape: list[tuple[int, ...]] = []
+
     def fit_one(X, seed):
+        shape[:] = [X.shape[1:]]
         torch.manual_seed(seed)
         x = (X.astype(np.float32) / 255.0)[:, None]
         model = VAE(VAEConfig(input_dim=tuple(x.shape[1:]), latent_dim=16, reconstruction_loss="mse"))
@@ -79,7 +82,7 @@ def pythae_vae():
         torch.manual_seed(seed)
         model.eval()
         with torch.no_grad():
-            s = NormalSampler(model).sample(num_samples=n).cpu().numpy().reshape(n, 28, 28)
+            s = NormalSampler(model).sample(num_samples=n).cpu().numpy().reshape(n, *shape[0])
         return np.clip(np.round(s * 255.0), 0, 255)
 
     g = PerClass(fit_one, sample_one)
@@ -95,12 +98,13 @@ class PixelPPCA:
         self.g = get_model("ppca")
 
     def fit(self, X, y, *, seed=0):
+        self.shape = X.shape[1:]
         self.g.fit(X.reshape(len(X), -1).astype(np.float64), y, seed=seed)
         return self
 
     def sample(self, counts, *, seed=0):
         X, y = self.g.sample(counts, seed=seed)
-        return np.clip(np.round(X), 0, 255).reshape(len(X), 28, 28), y
+        return np.clip(np.round(X), 0, 255).reshape(len(X), *self.shape), y
 
 
 def make(name: str):
@@ -150,7 +154,7 @@ def main() -> None:
     d = np.load(args.data)
     Xtr, ytr = d["train_images"], d["train_labels"].ravel().astype(np.int64)
     Xte, yte = d["test_images"], d["test_labels"].ravel().astype(np.int64)
-    spec = SampleSpec.image(28, 28, dtype="uint8")
+    spec = SampleSpec.image(*Xtr.shape[1:3], dtype="uint8")
     real, test = Dataset(X=Xtr.astype(np.float64), y=ytr, spec=spec), Dataset(X=Xte.astype(np.float64), y=yte, spec=spec)
     counts = {int(k): int(v) for k, v in zip(*np.unique(yte, return_counts=True), strict=True)}
     t = time.perf_counter()
@@ -186,7 +190,7 @@ def main() -> None:
         g.fit(Xtr, ytr, seed=args.seed)
         fit_s, cpu_s = time.perf_counter() - t, time.process_time() - c
         Xs, ys = g.sample(counts, seed=args.seed + 1)
-        Xs = np.clip(np.round(np.asarray(Xs, dtype=np.float64)), 0, 255).astype(np.uint8).reshape(len(Xs), 28, 28)
+        Xs = np.clip(np.round(np.asarray(Xs, dtype=np.float64)), 0, 255).astype(np.uint8).reshape(len(Xs), *Xtr.shape[1:])
         r = evaluate_images(real, Dataset(X=Xs.astype(np.float64), y=np.asarray(ys).astype(np.int64), spec=spec), references=False, **ev)
         lines.append(row(name, r, fit_s, cpu_s))
         out[name] = {**r, "fit_s": fit_s, "cpu_s": cpu_s}

@@ -259,7 +259,7 @@ def main() -> None:
                 g.fit(Xf, yf, seed=gs)
                 c = time.process_time() - c0
                 Xs, ys = g.sample(counts, seed=gs + 1)
-                Xs = np.clip(np.round(np.asarray(Xs, dtype=np.float64)), 0, 255).astype(np.uint8).reshape(len(Xs), 28, 28)
+                Xs = np.clip(np.round(np.asarray(Xs, dtype=np.float64)), 0, 255).astype(np.uint8).reshape(len(Xs), *Xf.shape[1:])
                 ys = np.asarray(ys).astype(np.int64)
                 np.savez(f, X=Xs, y=ys, cpu_s=c)
             cpu.append(c)

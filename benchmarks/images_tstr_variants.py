@@ -94,9 +94,8 @@ def heldout_nelbo(g, X: np.ndarray, y: np.ndarray) -> float:
     with torch.no_grad():
         x = torch.as_tensor(np.asarray(X, dtype=np.float32).reshape(len(X), -1))
         c = torch.as_tensor(encode_labels(np.asarray(y), g.classes_), dtype=torch.long)
-        g._scale = g.extra_["scale"]
+        # in eval mode the loss is the full negative ELBO (KL weight 1, fixed noise), in the saved pixel scale
         total = sum(float(g.loss(g.module, x[i:i + 256], c[i:i + 256], 10**6)["loss"]) for i in range(0, len(x), 256))
-        g._scale = None
     return total / len(X)
 
 

@@ -40,16 +40,15 @@ from vaelab.experiments.common import (
     choose_preprocess,
     class_counts,
     data_summary,
-    fold_data,
     jsonable,
     make_splits,
     model_overrides,
     parse_names,
     shared_data,
+    start_cell,
     write_result_folder,
 )
 from vaelab.experiments.runner import is_failure, run_cells
-from vaelab.experiments.splits import cell_seed
 from vaelab.experiments.stats import paired_wilcoxon, summarise
 from vaelab.metrics.registry import ABLATION_METRICS, metric
 from vaelab.reporting.tables import ablation_csv, ablation_table
@@ -128,16 +127,7 @@ def cell_metrics(X_train: np.ndarray, y_train: np.ndarray, X_synth: np.ndarray, 
 
 def ablation_cell(shared: dict[str, Any], cell: dict[str, Any]) -> dict[str, Any]:
     """One (model, seed, fold) cell; everything seeded from ``cell_seed(seed, fold)``."""
-    import random
-
-    import torch
-
-    seed, fold = int(cell["seed"]), int(cell["fold"])
-    cs = cell_seed(seed, fold)
-    random.seed(cs)
-    np.random.seed(cs)
-    torch.manual_seed(cs)
-    d = fold_data(shared, seed, fold)
+    cs, d = start_cell(shared, cell)
     gen = build_generator(cell["model"], cell["overrides"])
     t0 = time.perf_counter()
     gen.fit(d["X_train"], d["y_train"], seed=cs)

@@ -64,17 +64,17 @@ from vaelab.experiments.common import (
     choose_preprocess,
     class_counts,
     data_summary,
-    fold_data,
     jsonable,
     make_splits,
     model_overrides,
     parse_names,
     scaled_counts,
     shared_data,
+    start_cell,
     write_result_folder,
 )
 from vaelab.experiments.runner import is_failure, run_cells
-from vaelab.experiments.splits import cell_seed, label_keys
+from vaelab.experiments.splits import label_keys
 from vaelab.experiments.stats import holm, min_wilcoxon_p, paired_wilcoxon, summarise
 from vaelab.reporting.tables import augment_csv, augment_table
 
@@ -164,16 +164,7 @@ def augment_scores(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray,
 
 def augment_cell(shared: dict[str, Any], cell: dict[str, Any]) -> dict[str, Any]:
     """One (generator, seed, fold) cell; ``generator=None`` is the unaugmented baseline (factor 0)."""
-    import random
-
-    import torch
-
-    seed, fold = int(cell["seed"]), int(cell["fold"])
-    cs = cell_seed(seed, fold)
-    random.seed(cs)
-    np.random.seed(cs)
-    torch.manual_seed(cs)
-    d = fold_data(shared, seed, fold)
+    cs, d = start_cell(shared, cell)
     factors = [(k, float(f)) for k, f in cell["factors"]]
     Xs = ys = None
     t0 = time.perf_counter()

@@ -17,7 +17,7 @@ from vaelab.core.labels import labels_to_json, unique_labels
 from vaelab.data.dataset import Dataset, data_summary
 from vaelab.data.preprocess import Preprocessing
 from vaelab.data.sample import SampleSpec
-from vaelab.experiments.splits import fold_splits, label_keys
+from vaelab.experiments.splits import cell_seed, fold_splits, label_keys
 
 
 def parse_names(spec: str | list[str] | tuple[str, ...], what: str = "model") -> list[str]:
@@ -118,6 +118,20 @@ def fold_data(shared: dict[str, Any], seed: int, fold: int) -> dict[str, Any]:
                 _FOLD_CACHE.pop(next(iter(_FOLD_CACHE)))
             _FOLD_CACHE[key] = d
     return {k: (v.copy() if isinstance(v, np.ndarray) else v) for k, v in d.items()}
+
+
+def start_cell(shared: dict[str, Any], cell: dict[str, Any]) -> tuple[int, dict[str, Any]]:
+    """Seed Python, numpy and torch from ``cell_seed(seed, fold)`` of a study cell and return that seed
+    with the cell's fold (:func:`fold_data`), so every cell of every study starts the same way."""
+    import random
+
+    import torch
+
+    cs = cell_seed(int(cell["seed"]), int(cell["fold"]))
+    random.seed(cs)
+    np.random.seed(cs)
+    torch.manual_seed(cs)
+    return cs, fold_data(shared, int(cell["seed"]), int(cell["fold"]))
 
 
 def _prepare_fold(shared: dict[str, Any], seed: int, fold: int) -> dict[str, Any]:

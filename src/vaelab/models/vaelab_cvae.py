@@ -85,7 +85,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from vaelab.core.errors import InputError
-from vaelab.models.base import ModelConfig
+from vaelab.models.base import ModelConfig, read_config
 from vaelab.models.gaussians import fit_class_gaussians, top_axes
 from vaelab.models.torch_base import FitJob, TorchGenerator
 from vaelab.samplers import make_sampler
@@ -122,6 +122,7 @@ class VaelabCVAEConfig(ModelConfig):
     level: str = "in_sample"  # noise level of a training spectrum: "in_sample" | "loo" (leave-one-out, s / (1 - leverage))
     whiten: str = "level"  # residuals divided by: "level" (noise level s; decoder sd without axes) | "loo" (s / (1 - h)) | "decoder" | "none"
     renormalise: str = "auto"  # "auto" | "none" | "minmax" | "l2" | "l1" | "snv"
+    marginals: str = "none"  # "none" | "quantile": modelled on per-feature normal scores, mapped back (training quantiles)
     epochs: int = 300
     batch_size: int = 128
     lr: float = 2e-3
@@ -153,7 +154,7 @@ def _check_config(cfg: VaelabCVAEConfig) -> None:
                "texture_draw": ("gaussian", "bootstrap", "bootstrap_tex"), "level": ("loo", "in_sample"),
                "whiten": ("decoder", "level", "loo", "none"), "kde_kernel": ("gaussian", "covariance", "neighbours"),
                "kde_centre": ("draw", "mean"),
-               "renormalise": ("auto", *_RENORM_CODES)}
+               "renormalise": ("auto", *_RENORM_CODES), "marginals": ("none", "quantile")}
     for key, allowed in choices.items():
         if getattr(cfg, key) not in allowed:
             raise InputError(f"vaelab-cvae: {key} must be one of {', '.join(allowed)}, got {getattr(cfg, key)!r}")
@@ -364,6 +365,10 @@ class VaelabCVAE(TorchGenerator):
         d = flat.shape[1]
         mode = self.config.renormalise
         renorm = torch.tensor([_RENORM_CODES[_detect_renorm(flat) if mode == "auto" else mode]])
+        quantiles = None
+        if self.config.marginals == "quantile":  # the model works on normal scores (see _normal_scores)
+            quantiles = _feature_quantiles(flat)
+            flat = _normal_scores(flat, quantiles)
         space = _fit_space(flat, self._k(d), self.config.level)
         probe = CVAENet(d, self._k(d), 1, 1, [1], False, 0.0, 0)
         with torch.no_grad():
@@ -371,7 +376,10 @@ class VaelabCVAE(TorchGenerator):
                 getattr(probe, key).copy_(torch.as_tensor(space[key], dtype=torch.float32))
             level = torch.as_tensor(space["level"], dtype=torch.float32) if "level" in space else None
             U, rest = probe.split(torch.as_tensor(flat, dtype=torch.float32), level)
-        return U.numpy(), {"space": space, "u_train": U.numpy(), "rest": rest, "renorm": renorm}
+        state = {"space": space, "u_train": U.numpy(), "rest": rest, "renorm": renorm}
+        if quantiles is not None:
+            state["quantiles"] = torch.as_tensor(quantiles, dtype=torch.float32)
+        return U.numpy(), state
 
     def after_fit(self, job: FitJob) -> None:
         # early stopping needed the validation part; the latent density and the textures are
@@ -381,6 +389,9 @@ class VaelabCVAE(TorchGenerator):
         module.eval()
         X, c, rest = job.X_all, job.c_all, job.state["rest"]
         extra: dict[str, torch.Tensor] = {"renorm": job.state["renorm"]}
+        if "quantiles" in job.state:
+            extra["marg_q"] = job.state["quantiles"]
+            self.extra_ = extra  # generate() maps back through them during the calibration below
         mu, logvar = module.encode(X, c)
         level = module.level(X)
         sampler = self.sampler().fit(mu, logvar, c, module.n_classes, attached=level, seed=job.seed)
@@ -396,11 +407,18 @@ class VaelabCVAE(TorchGenerator):
                                                                job.seed, boot=cfg.texture_draw == "bootstrap")))
         self.extra_ = extra
         # "kde": the kernel width per class, measured on samples of this very model (in model space)
-        sampler.calibrate(self.generate, module.merge(X, rest if module.k > 0 else None), c, seed=job.seed)
+        ref = module.merge(X, rest if module.k > 0 else None)
+        if "marg_q" in extra:  # samples and training spectra compared in the data's own space
+            ref = _from_normal_scores(ref, extra["marg_q"])
+        sampler.calibrate(self.generate, ref, c, seed=job.seed)
 
     @classmethod
     def load(cls, path: str | Path) -> VaelabCVAE:
         self = super().load(path)
+        if "marginals" not in read_config(Path(path)).get("config", {}):
+            self.config.marginals = "none"  # saved before the option existed: modelled on the data as they are
+        if (self.config.marginals == "quantile") != ("marg_q" in self.extra_):
+            raise InputError(f"{path}: marginals = {self.config.marginals!r} does not match the weights (marg_q)")
         self._latent_sampler(path)  # refuse weights without the sampler's state now, not when sampling
         return self
 
@@ -485,6 +503,8 @@ class VaelabCVAE(TorchGenerator):
         if level is not None:
             u = torch.cat([u, level], dim=1)
         x = module.merge(u, rest)
+        if "marg_q" in self.extra_:
+            x = _from_normal_scores(x, self.extra_["marg_q"])
         code = int(self.extra_.get("renorm", torch.tensor([0]))[0])
         return _renormalise(x, _RENORM_NAMES.get(code, "none"))
 
@@ -502,6 +522,50 @@ def _class_positions(sampler: Any) -> torch.Tensor | None:
         where = tc == k
         pos[where] = torch.arange(int(where.sum()))
     return pos[pick]
+
+
+def _feature_quantiles(flat: np.ndarray, max_levels: int = 1000) -> np.ndarray:
+    """Quantiles (M, d) of every feature of ``flat`` (n, d) at the levels ``(m + 0.5) / M``,
+    ``M = min(n, max_levels)`` (Hazen's plotting positions: with ``M = n`` row m holds each feature's
+    (m + 1)-th smallest value)."""
+    m = min(len(flat), max_levels)
+    return np.quantile(flat, (np.arange(m) + 0.5) / m, axis=0, method="hazen")
+
+
+def _normal_scores(flat: np.ndarray, quantiles: np.ndarray) -> np.ndarray:
+    """Per-feature normal scores ``Phi^-1(F(x))`` of ``flat`` (n, d), ``F`` the piecewise-linear
+    distribution function through ``quantiles`` (M, d) (:func:`_feature_quantiles`); values outside
+    the training range are clipped to its ends, tied values get the mid-rank (as scikit-learn's
+    ``QuantileTransformer``: the mean of the forward and backward interpolation). Returns (n, d).
+
+    The model then works on a Gaussian copula of the data: whatever per-point distribution the
+    features have (bounded below after a baseline removal, heavy-tailed in derivative spectra), the
+    samples get it back in :func:`_from_normal_scores`, the exact inverse on the training range."""
+    from scipy.special import ndtri
+
+    m = len(quantiles)
+    pos = np.arange(m, dtype=np.float64)
+    out = np.empty_like(flat, dtype=np.float64)
+    for j in range(flat.shape[1]):
+        q = quantiles[:, j]
+        fwd = np.interp(flat[:, j], q, pos)
+        bwd = -np.interp(-flat[:, j], -q[::-1], -pos[::-1])
+        out[:, j] = 0.5 * (fwd + bwd)
+    return ndtri((out + 0.5) / m)
+
+
+def _from_normal_scores(z: torch.Tensor, quantiles: torch.Tensor) -> torch.Tensor:
+    """Inverse of :func:`_normal_scores`: ``F^-1(Phi(z))`` per feature, ``z`` (n, d), ``quantiles``
+    (M, d); the result lies in each feature's training range. Returns (n, d), float32."""
+    m, d = quantiles.shape
+    q = quantiles.double()
+    if m == 1:
+        return q.expand(len(z), d).float().clone()
+    t = (torch.special.ndtr(z.double()) * m - 0.5).clamp(0.0, m - 1.0)
+    lo = t.floor().long().clamp(max=m - 2)
+    w = t - lo
+    cols = torch.arange(d)
+    return (q[lo, cols] * (1 - w) + q[lo + 1, cols] * w).float()
 
 
 def _fit_space(flat: np.ndarray, k: int, level: str = "in_sample") -> dict[str, np.ndarray]:

@@ -173,3 +173,23 @@ def test_vaelab_cvae_covariance_kernel_fits_and_round_trips(tmp_path):
     np.testing.assert_array_equal(load_model(tmp_path / "m").sample({"a": 5, "b": 5}, seed=1)[0], S)
     with pytest.raises(InputError, match="kde_kernel"):
         VaelabCVAE(kde_kernel="box")
+
+
+def test_kde_auto_kernel_is_the_covariance_kernel_only_where_the_class_covariance_is_full_rank():
+    """``kernel = "auto"``: a class with more codes than latent dimensions (40 > 3) samples exactly as the shrunk
+    covariance kernel, a class with fewer (3 <= 3) exactly as the per-dimension kernel (same random numbers)."""
+    g = torch.Generator().manual_seed(0)
+    mu = torch.randn(43, 3, generator=g) @ torch.tensor([[1.0, 0.0, 0.0], [0.9, 0.3, 0.0], [-0.5, 0.2, 0.4]]).T
+    logvar = torch.full_like(mu, -6.0)
+    c = torch.tensor([0] * 40 + [1] * 3)
+    auto = CalibratedKDE(kernel="auto").fit(mu, logvar, c, 2)
+    assert auto.state["kde_cov"].tolist() == [1.0, 0.0]
+    for other, k in ((CalibratedKDE(kernel="covariance", shrink=True), 0), (CalibratedKDE(), 1)):
+        other.fit(mu, logvar, c, 2)
+        for s in (auto, other):
+            s.state["kde_h"][:] = 0.7
+        cc = torch.full((50,), k, dtype=torch.long)
+        torch.testing.assert_close(auto.sample(cc, torch.Generator().manual_seed(3))[0],
+                                   other.sample(cc, torch.Generator().manual_seed(3))[0], rtol=0, atol=0)
+    with pytest.raises(InputError, match="auto kernel needs"):
+        CalibratedKDE(kernel="auto").load_state_dict({k: v for k, v in auto.state.items() if k != "kde_cov"})

@@ -152,7 +152,7 @@ def _check_config(cfg: VaelabCVAEConfig) -> None:
                "noise": ("texture", "decoder", "none"), "init": ("pca", "random"),
                "texture_cov": ("empirical", "lowrank"),
                "texture_draw": ("gaussian", "bootstrap", "bootstrap_tex"), "level": ("loo", "in_sample"),
-               "whiten": ("decoder", "level", "loo", "none"), "kde_kernel": ("gaussian", "covariance", "neighbours"),
+               "whiten": ("decoder", "level", "loo", "none"), "kde_kernel": ("gaussian", "covariance", "neighbours", "auto"),
                "kde_centre": ("draw", "mean"),
                "renormalise": ("auto", *_RENORM_CODES), "marginals": ("none", "quantile")}
     for key, allowed in choices.items():

@@ -193,3 +193,27 @@ def test_kde_auto_kernel_is_the_covariance_kernel_only_where_the_class_covarianc
                                    other.sample(cc, torch.Generator().manual_seed(3))[0], rtol=0, atol=0)
     with pytest.raises(InputError, match="auto kernel needs"):
         CalibratedKDE(kernel="auto").load_state_dict({k: v for k, v in auto.state.items() if k != "kde_cov"})
+
+
+def test_vaelab_cvae_default_kernel_is_auto_and_old_runs_keep_the_per_dimension_kernel(tmp_path):
+    import json
+
+    from vaelab.models import load_model
+    from vaelab.models.vaelab_cvae import VaelabCVAE
+
+    rng = np.random.default_rng(5)
+    X = np.sin(np.linspace(0, 3, 40)) * (1 + 0.2 * rng.standard_normal((50, 1))) + 0.05 * rng.standard_normal((50, 40))
+    y = np.array(["a"] * 40 + ["b"] * 10)
+    fast = {"hidden": [16], "latent_dim": 3, "epochs": 10, "batch_size": 16, "patience": 5}
+    new = VaelabCVAE(**fast).fit(X, y, seed=0)
+    assert new.config.kde_kernel == "auto" and new.extra_["kde_cov"].tolist() == [1.0, 1.0]  # 40 and 10 codes > 3
+    old = VaelabCVAE(**fast, kde_kernel="gaussian").fit(X, y, seed=0)  # what runs saved before the option hold
+    old.save(tmp_path / "old")
+    S = old.sample({"a": 4, "b": 4}, seed=1)[0]
+    f = tmp_path / "old" / "config.json"
+    cfg = json.loads(f.read_text())
+    del cfg["config"]["kde_kernel"]
+    f.write_text(json.dumps(cfg))
+    back = load_model(tmp_path / "old")
+    assert back.config.kde_kernel == "gaussian"
+    np.testing.assert_array_equal(back.sample({"a": 4, "b": 4}, seed=1)[0], S)

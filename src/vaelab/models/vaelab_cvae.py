@@ -41,8 +41,12 @@ alternatives stay available as options for ablations.
   measurement noise is small next to the differences between spectra, the calibration needs a wide
   kernel (h ~ 1) and the unshrunk kernel inflates the class's latent variance by 1 + h^2 (spread
   1.2-1.35 on a synthetic FTIR-like set, C2ST 0.79); ``kde_kernel = "covariance"`` with ``kde_shrink``
-  keeps the class's code covariance (0.60 there), not the default: on coffee's 9-13 spectra per class
-  it met no more targets on validation (``benchmarks/RESULTS.md``, issue 16, session 5). ``kde_centre =
+  keeps the class's code covariance (0.60 there); on coffee's 9-13 spectra per class it met no more
+  targets on validation (``benchmarks/RESULTS.md``, issue 16, session 5): with fewer codes than latent
+  dimensions the class covariance is singular and the kernel cannot make samples new outside the codes'
+  span. The default ``kde_kernel = "auto"`` takes the shrunk covariance kernel per class where the class
+  has more codes than latent dimensions, else the per-dimension kernel (issue 16, session 6; runs saved
+  before the option existed load with the per-dimension kernel). ``kde_centre =
   "mean"`` centres the kernel on the training sample's posterior mean instead of a posterior
   draw: decoded draws lose the rare, heavy-tailed principal coordinates that the posterior means
   keep (Raman d1: kurtosis 61 -> 7, variance 0.59x), so samples are then made where the texture
@@ -111,7 +115,8 @@ class VaelabCVAEConfig(ModelConfig):
     free_bits: float = 0.0  # nats per latent dimension below which the KL is not penalised
     prior: str = "kde"  # "kde" | "aggregate" | "gmm" | "standard"
     kde_shrink: bool = False  # "kde": shrink the kernel draws towards the class mean (keeps the latent variance)
-    kde_kernel: str = "gaussian"  # "gaussian": N(0, h^2 sd^2) | "covariance": N(0, h^2 C) | "neighbours": h x (a near code - the code)
+    kde_kernel: str = "auto"  # "gaussian": N(0, h^2 sd^2) | "covariance": N(0, h^2 C) | "neighbours": h x (a near code - the code)
+    #   | "auto": per class "covariance" (shrunk) with more codes than latent_dim, else "gaussian" (samplers.kde)
     kde_centre: str = "draw"  # kernel centred on a training sample's posterior "draw" | its posterior "mean"
     gmm_components: int = 8
     gmm_draws: int = 4  # posterior draws per training sample for the latent mixture
@@ -415,8 +420,11 @@ class VaelabCVAE(TorchGenerator):
     @classmethod
     def load(cls, path: str | Path) -> VaelabCVAE:
         self = super().load(path)
-        if "marginals" not in read_config(Path(path)).get("config", {}):
+        saved = read_config(Path(path)).get("config", {})
+        if "marginals" not in saved:
             self.config.marginals = "none"  # saved before the option existed: modelled on the data as they are
+        if "kde_kernel" not in saved:
+            self.config.kde_kernel = "gaussian"  # saved before the option existed: its kernel was per dimension
         if (self.config.marginals == "quantile") != ("marg_q" in self.extra_):
             raise InputError(f"{path}: marginals = {self.config.marginals!r} does not match the weights (marg_q)")
         self._latent_sampler(path)  # refuse weights without the sampler's state now, not when sampling

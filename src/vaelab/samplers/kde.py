@@ -92,6 +92,8 @@ class CalibratedKDE(AggregatePosterior):
         e = torch.randn(a.shape, generator=gen)
         auto_cov = self.kernel == "auto" and bool(self.state["kde_cov"][k] > 0)
         if self.kernel == "covariance" or auto_cov:
+            if h == 0:
+                return a
             out = a + h * e @ self.state["kde_root"][k].T
             if not (self.shrink or auto_cov):
                 return out

@@ -70,9 +70,9 @@ alternatives stay available as options for ablations.
   random forest told samples from real Raman spectra by the per-point tails (real values bounded
   below, samples not; real per-point marginals on the samples: C2ST 0.902 -> 0.438). It closes most
   of that gap (test split: Raman d1 0.869 -> 0.743, arpls+savgol+vector 0.884 -> 0.826, coffee
-  0.959 -> 0.308) but in unsmoothed spectra (min-max, SNV) the per-point map amplifies the noise
-  texture and C2ST rises (Raman 0.60 -> 0.85), so it is not the default (``benchmarks/RESULTS.md``,
-  issue 16, session 6).
+  0.959 -> 0.308) but in min-max and SNV space its samples come out rougher point to point and
+  C2ST rises (Raman 0.60 -> 0.85), so it is not the default (``benchmarks/RESULTS.md``, issue 16,
+  session 6).
 * **Per-sample constraints kept.** When every training sample is min-max scaled (min 0,
   max 1), L2-normalised, L1-normalised or SNV-scaled (mean 0, sd 1), samples are re-normalised the same way
   (``renormalise = "auto"``); otherwise a classifier spots "max != 1" at once.

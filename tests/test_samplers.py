@@ -173,3 +173,47 @@ def test_vaelab_cvae_covariance_kernel_fits_and_round_trips(tmp_path):
     np.testing.assert_array_equal(load_model(tmp_path / "m").sample({"a": 5, "b": 5}, seed=1)[0], S)
     with pytest.raises(InputError, match="kde_kernel"):
         VaelabCVAE(kde_kernel="box")
+
+
+def test_kde_auto_kernel_is_the_covariance_kernel_only_where_the_class_covariance_is_full_rank():
+    """``kernel = "auto"``: a class with more codes than latent dimensions (40 > 3) samples exactly as the shrunk
+    covariance kernel, a class with fewer (3 <= 3) exactly as the per-dimension kernel (same random numbers)."""
+    g = torch.Generator().manual_seed(0)
+    mu = torch.randn(43, 3, generator=g) @ torch.tensor([[1.0, 0.0, 0.0], [0.9, 0.3, 0.0], [-0.5, 0.2, 0.4]]).T
+    logvar = torch.full_like(mu, -6.0)
+    c = torch.tensor([0] * 40 + [1] * 3)
+    auto = CalibratedKDE(kernel="auto").fit(mu, logvar, c, 2)
+    assert auto.state["kde_cov"].tolist() == [1.0, 0.0]
+    for other, k in ((CalibratedKDE(kernel="covariance", shrink=True), 0), (CalibratedKDE(), 1)):
+        other.fit(mu, logvar, c, 2)
+        for s in (auto, other):
+            s.state["kde_h"][:] = 0.7
+        cc = torch.full((50,), k, dtype=torch.long)
+        torch.testing.assert_close(auto.sample(cc, torch.Generator().manual_seed(3))[0],
+                                   other.sample(cc, torch.Generator().manual_seed(3))[0], rtol=0, atol=0)
+    with pytest.raises(InputError, match="auto kernel needs"):
+        CalibratedKDE(kernel="auto").load_state_dict({k: v for k, v in auto.state.items() if k != "kde_cov"})
+
+
+def test_vaelab_cvae_default_kernel_is_auto_and_old_runs_keep_the_per_dimension_kernel(tmp_path):
+    import json
+
+    from vaelab.models import load_model
+    from vaelab.models.vaelab_cvae import VaelabCVAE
+
+    rng = np.random.default_rng(5)
+    X = np.sin(np.linspace(0, 3, 40)) * (1 + 0.2 * rng.standard_normal((50, 1))) + 0.05 * rng.standard_normal((50, 40))
+    y = np.array(["a"] * 40 + ["b"] * 10)
+    fast = {"hidden": [16], "latent_dim": 3, "epochs": 10, "batch_size": 16, "patience": 5}
+    new = VaelabCVAE(**fast).fit(X, y, seed=0)
+    assert new.config.kde_kernel == "auto" and new.extra_["kde_cov"].tolist() == [1.0, 1.0]  # 40 and 10 codes > 3
+    old = VaelabCVAE(**fast, kde_kernel="gaussian").fit(X, y, seed=0)  # what runs saved before the option hold
+    old.save(tmp_path / "old")
+    S = old.sample({"a": 4, "b": 4}, seed=1)[0]
+    f = tmp_path / "old" / "config.json"
+    cfg = json.loads(f.read_text())
+    del cfg["config"]["kde_kernel"]
+    f.write_text(json.dumps(cfg))
+    back = load_model(tmp_path / "old")
+    assert back.config.kde_kernel == "gaussian"
+    np.testing.assert_array_equal(back.sample({"a": 4, "b": 4}, seed=1)[0], S)

@@ -32,7 +32,7 @@ Every part was kept because it measured better on the development chest X-rays (
   variance replaced a share 1 - 1 / (1 + h^2 sd^2 / v) of every code by independent noise, which broke the
   correlations between latent dimensions; decoded, samples were less varied within a class in the domain
   features and twice as far from the training images in Fréchet distance as held-out real images (chest
-  X-ray validation split, FD 0.59-0.72 vs real 0.29; with the covariance kernel 0.25-0.38 at the same
+  X-ray validation split, FD 0.56-0.72 vs real 0.29; with the covariance kernel 0.25-0.38 at the same
   novelty, RESULTS, issue 11, sixth session). ``"aggregate"`` (no kernel) and ``"standard"`` (N(0, I)) are options.
 * **Cosine learning-rate decay** (``lr_schedule = "cosine"``, from ``lr`` to ``lr_final * lr`` = 0.1 x over
   the epochs): the network no longer stops at a noisy point of constant-rate Adam. On a validation split of

@@ -201,3 +201,19 @@ def test_latent_kernel_keeps_the_class_covariance_by_default_and_older_models_lo
     np.testing.assert_array_equal(old.sample({0: 3, 1: 3}, seed=0)[0], S_old)
     with pytest.raises(InputError, match="kde_kernel must be one of"):
         get_model("vaelab-image", kde_kernel="box")
+
+
+def test_small_images_get_more_optimiser_steps_at_the_same_cost():
+    """Automatic epochs: ``min_steps`` (750) optimiser steps for 28x28 images; an 8x8 image costs ~12x less per step,
+    so it gets 784 / 64 = 12.25x the steps, capped at ``small_image_steps`` (4): 3000 steps = 137 epochs of 22
+    batches for scikit-learn's 1347 training digits (35 with the 28x28 budget); larger images are not cut."""
+    g = get_model("vaelab-image")
+    for shape, n, epochs in (((8, 8), 1347, 137), ((28, 28), 1347, 35), ((28, 28), 2428, 20), ((64, 64), 300, 150),
+                             ((16, 16, 3), 640, 230)):  # 16x16: 750 x 784 / 256 = 2297 steps, 10 per epoch
+        g.feature_shape_ = shape
+        assert g.train_config(n).epochs == epochs, shape
+    g = get_model("vaelab-image", small_image_steps=1.0)
+    g.feature_shape_ = (8, 8)
+    assert g.train_config(1347).epochs == 35  # the budget before issue 11, sixth session
+    with pytest.raises(InputError, match="small_image_steps must be"):
+        get_model("vaelab-image", small_image_steps=0.5)

@@ -158,7 +158,8 @@ def test_learning_rate_schedule_and_weight_average_reach_the_trainer(data, tmp_p
 
 
 def test_latent_kernel_keeps_the_class_covariance_by_default_and_older_models_load_per_dimension(data, tmp_path):
-    """The default latent kernel is shaped like the class's codes (``kde_kernel = "covariance"``, shrunk), so the
+    """The default latent kernel is shaped like the class's codes (``kde_kernel = "auto"``: the covariance kernel,
+    shrunk, for a class with more codes than latent dimensions, as here), so the
     sampled codes keep the covariance C + D / (1 + h^2) of the class's posterior means (C) and draws (D, here
     ~0), the correlations between latent dimensions included; the per-dimension kernel (the old default) shrinks
     every off-diagonal term by 1 / (1 + h^2 sd^2 / v) (here ~1 / 5 with h = 2 and v ~ sd^2). A model saved before
@@ -171,7 +172,7 @@ def test_latent_kernel_keeps_the_class_covariance_by_default_and_older_models_lo
     g = get_model("vaelab-image", epochs=3, batch_size=32, latent_dim=4)
     g.progress = False
     g.fit(X, y, seed=0)
-    assert g.config.kde_kernel == "covariance" and g.sampler().kernel == "covariance" and "kde_root" in g.extra_
+    assert g.config.kde_kernel == "auto" and g.sampler().kernel == "auto" and "kde_root" in g.extra_
     per_dim = get_model("vaelab-image", epochs=3, batch_size=32, latent_dim=4, kde_kernel="gaussian")
     per_dim.progress = False
     per_dim.fit(X, y, seed=0)

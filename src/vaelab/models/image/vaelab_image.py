@@ -33,7 +33,10 @@ Every part was kept because it measured better on the development chest X-rays (
   correlations between latent dimensions; decoded, samples were less varied within a class in the domain
   features and twice as far from the training images in Fréchet distance as held-out real images (chest
   X-ray validation split, FD 0.56-0.72 vs real 0.29; with the covariance kernel 0.25-0.38 at the same
-  novelty, RESULTS, issue 11, sixth session). ``"aggregate"`` (no kernel) and ``"standard"`` (N(0, I)) are options.
+  novelty, RESULTS, issue 11, sixth session). The default ``"auto"`` is that kernel wherever a class has more
+  codes than latent dimensions (every class measured), else the per-dimension one (a covariance of fewer codes
+  than dimensions spans only their own directions; ``vaelab.samplers.kde``, as vaelab-cvae).
+  ``"aggregate"`` (no kernel) and ``"standard"`` (N(0, I)) are options.
 * **Cosine learning-rate decay** (``lr_schedule = "cosine"``, from ``lr`` to ``lr_final * lr`` = 0.1 x over
   the epochs): the network no longer stops at a noisy point of constant-rate Adam. On a validation split of
   the training images it lowered the held-out negative ELBO by 50-100 nats per image (3 of 3 seeds) at the
@@ -91,7 +94,8 @@ class VaelabImageConfig(ModelConfig):
     kl_warmup: int = 5  # epochs over which the KL weight rises to beta
     prior: str = "kde"  # "kde" | "aggregate" | "standard" | "gmm" (vaelab.samplers)
     kde_shrink: bool = True  # "kde": shrink kernel draws towards the class mean (keeps the latent variance)
-    kde_kernel: str = "covariance"  # "kde": "covariance" N(0, h^2 C) | "gaussian" N(0, h^2 sd^2) | "neighbours" (SMOTE)
+    kde_kernel: str = "auto"  # "kde": "auto" (covariance where a class has > latent_dim codes) | "covariance" | "gaussian"
+    #                                 N(0, h^2 C) | N(0, h^2 sd^2) | "neighbours" (SMOTE)
     kde_centre: str = "draw"  # "kde": kernel centred on a training image's posterior "draw" | its posterior "mean"
     noise: str = "texture"  # "texture" | "white" | "none"
     texture_cells: int = 1 << 22  # at most this many numbers per class for the residual covariance
@@ -128,7 +132,7 @@ def _check_config(cfg: VaelabImageConfig) -> None:
     if len(rb) != 3 or any(not isinstance(v, bool) for v in rb):
         raise InputError(f"vaelab-image: res_blocks must be 3 booleans, got {cfg.res_blocks!r}")
     for key, allowed in {"prior": ("kde", "aggregate", "standard", "gmm"), "noise": ("texture", "white", "none"),
-                         "kde_kernel": ("gaussian", "covariance", "neighbours"), "kde_centre": ("draw", "mean")}.items():
+                         "kde_kernel": ("auto", "gaussian", "covariance", "neighbours"), "kde_centre": ("draw", "mean")}.items():
         if getattr(cfg, key) not in allowed:
             raise InputError(f"vaelab-image: {key} must be one of {', '.join(allowed)}, got {getattr(cfg, key)!r}")
     v = cfg.small_image_steps

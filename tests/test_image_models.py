@@ -155,3 +155,66 @@ def test_learning_rate_schedule_and_weight_average_reach_the_trainer(data, tmp_p
                      ({"ema_decay": 1.0}, "ema_decay must be in")):
         with pytest.raises(InputError, match=msg):
             get_model("vaelab-image", **bad)
+
+
+def test_latent_kernel_keeps_the_class_covariance_by_default_and_older_models_load_per_dimension(data, tmp_path):
+    """The default latent kernel is shaped like the class's codes (``kde_kernel = "auto"``: the covariance kernel,
+    shrunk, for a class with more codes than latent dimensions, as here), so the
+    sampled codes keep the covariance C + D / (1 + h^2) of the class's posterior means (C) and draws (D, here
+    ~0), the correlations between latent dimensions included; the per-dimension kernel (the old default) shrinks
+    every off-diagonal term by 1 / (1 + h^2 sd^2 / v) (here ~1 / 5 with h = 2 and v ~ sd^2). A model saved before
+    the option existed loads with the per-dimension kernel and samples byte for byte as it did."""
+    import json
+
+    import torch
+
+    X, y = data
+    g = get_model("vaelab-image", epochs=3, batch_size=32, latent_dim=4)
+    g.progress = False
+    g.fit(X, y, seed=0)
+    assert g.config.kde_kernel == "auto" and g.sampler().kernel == "auto" and "kde_root" in g.extra_
+    per_dim = get_model("vaelab-image", epochs=3, batch_size=32, latent_dim=4, kde_kernel="gaussian")
+    per_dim.progress = False
+    per_dim.fit(X, y, seed=0)
+    # codes of a class with strongly correlated dimensions (a 3-epoch network's codes barely spread)
+    rng = np.random.default_rng(0)
+    A = torch.as_tensor(rng.normal(size=(4, 4)))
+    mu = (torch.as_tensor(rng.normal(size=(400, 4))) @ A).float()
+    lv, tc = torch.full((400, 4), -6.0), torch.as_tensor(np.arange(400) % 2)
+    C = torch.cov(mu[tc == 0].double().T)
+    off = ~torch.eye(4, dtype=torch.bool)
+    c0 = torch.zeros(20000, dtype=torch.long)
+    for model, keeps in ((g, True), (per_dim, False)):
+        model.extra_.update(model.sampler().fit(mu, lv, tc, 2).state_dict())
+        model.extra_["kde_h"][:] = 2.0
+        z, _ = model._latent_sampler().sample(c0, torch.Generator().manual_seed(1))
+        err = float((torch.cov(z.double().T) - C)[off].abs().max() / C[off].abs().max())
+        assert (err < 0.1) if keeps else (err > 0.3), (model.config.kde_kernel, err)
+    S_old = per_dim.sample({0: 3, 1: 3}, seed=0)[0]
+    per_dim.save(tmp_path / "m")
+    cfg_path = tmp_path / "m" / "config.json"
+    cfg = json.loads(cfg_path.read_text())
+    for key in ("kde_kernel", "kde_centre"):
+        del cfg["config"][key]
+    cfg_path.write_text(json.dumps(cfg))
+    old = load_model(tmp_path / "m")
+    assert old.config.kde_kernel == "gaussian"
+    np.testing.assert_array_equal(old.sample({0: 3, 1: 3}, seed=0)[0], S_old)
+    with pytest.raises(InputError, match="kde_kernel must be one of"):
+        get_model("vaelab-image", kde_kernel="box")
+
+
+def test_small_images_get_more_optimiser_steps_at_the_same_cost():
+    """Automatic epochs: ``min_steps`` (750) optimiser steps for 28x28 images; an 8x8 image costs ~12x less per step,
+    so it gets 784 / 64 = 12.25x the steps, capped at ``small_image_steps`` (4): 3000 steps = 137 epochs of 22
+    batches for scikit-learn's 1347 training digits (35 with the 28x28 budget); larger images are not cut."""
+    g = get_model("vaelab-image")
+    for shape, n, epochs in (((8, 8), 1347, 137), ((28, 28), 1347, 35), ((28, 28), 2428, 20), ((64, 64), 300, 150),
+                             ((16, 16, 3), 640, 230)):  # 16x16: 750 x 784 / 256 = 2297 steps, 10 per epoch
+        g.feature_shape_ = shape
+        assert g.train_config(n).epochs == epochs, shape
+    g = get_model("vaelab-image", small_image_steps=1.0)
+    g.feature_shape_ = (8, 8)
+    assert g.train_config(1347).epochs == 35  # the budget before issue 11, sixth session
+    with pytest.raises(InputError, match="small_image_steps must be"):
+        get_model("vaelab-image", small_image_steps=0.5)

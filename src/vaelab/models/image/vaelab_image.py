@@ -25,8 +25,18 @@ Every part was kept because it measured better on the development chest X-rays (
   image does from the others. The kernel draw is shrunk towards the class mean (``kde_shrink``,
   Silverman 1986, 6.4.1) so that the latent variance stays that of the aggregate posterior: the
   unshrunk kernel (h ~ 0.6-0.8 here) inflated it by 1 + h^2 ~ 1.4-1.6, samples were over-dispersed
-  (pixel sd 41 vs 39, more of one class judged as the other). ``"aggregate"`` (no kernel) and
-  ``"standard"`` (N(0, I)) are options.
+  (pixel sd 41 vs 39, more of one class judged as the other). The kernel is shaped like the class's codes
+  (``kde_kernel = "covariance"``: noise N(0, h^2 C_k), C_k the covariance of the class's posterior means,
+  shrunk by ``1 / sqrt(1 + h^2)``, which keeps C_k *with its correlations*): the per-dimension kernel
+  (``"gaussian"``, the default before; runs saved before load with it) shrunk to keep each dimension's
+  variance replaced a share 1 - 1 / (1 + h^2 sd^2 / v) of every code by independent noise, which broke the
+  correlations between latent dimensions; decoded, samples were less varied within a class in the domain
+  features and twice as far from the training images in Fréchet distance as held-out real images (chest
+  X-ray validation split, FD 0.56-0.72 vs real 0.29; with the covariance kernel 0.25-0.38 at the same
+  novelty, RESULTS, issue 11, sixth session). The default ``"auto"`` is that kernel wherever a class has more
+  codes than latent dimensions (every class measured), else the per-dimension one (a covariance of fewer codes
+  than dimensions spans only their own directions; ``vaelab.samplers.kde``, as vaelab-cvae).
+  ``"aggregate"`` (no kernel) and ``"standard"`` (N(0, I)) are options.
 * **Cosine learning-rate decay** (``lr_schedule = "cosine"``, from ``lr`` to ``lr_final * lr`` = 0.1 x over
   the epochs): the network no longer stops at a noisy point of constant-rate Adam. On a validation split of
   the training images it lowered the held-out negative ELBO by 50-100 nats per image (3 of 3 seeds) at the
@@ -35,6 +45,10 @@ Every part was kept because it measured better on the development chest X-rays (
   Runs saved before the option load as trained (``"constant"``).
 * **Compute budget** in optimiser steps (``min_steps``, when ``epochs`` is not given): small sets get
   more epochs, so a few hundred images are not under-trained; 2,500 images of 28x28 take ~2 min on one CPU core.
+  Images of fewer pixels get ``784 / (H W)`` times the steps (a step costs about that much less), at most
+  ``small_image_steps`` = 4x: scikit-learn's 8x8 digits were under-trained at 35 epochs (decoder mean far
+  from the images; FD in domain features 0.40-0.59 vs real 0.21), at 137 epochs FD 0.11-0.22, C2ST 0.73 -> 0.50,
+  TSTR level, in 60 CPU s (RESULTS, issue 11, sixth session).
 
 Posterior API (for completion / restoration / latent maps): :meth:`VaelabImage.encode`,
 :meth:`VaelabImage.decode`, both on images in the training scale.
@@ -80,9 +94,13 @@ class VaelabImageConfig(ModelConfig):
     kl_warmup: int = 5  # epochs over which the KL weight rises to beta
     prior: str = "kde"  # "kde" | "aggregate" | "standard" | "gmm" (vaelab.samplers)
     kde_shrink: bool = True  # "kde": shrink kernel draws towards the class mean (keeps the latent variance)
+    kde_kernel: str = "auto"  # "kde": "auto" (covariance where a class has > latent_dim codes) | "covariance" | "gaussian"
+    #                                 N(0, h^2 C) | N(0, h^2 sd^2) | "neighbours" (SMOTE)
+    kde_centre: str = "draw"  # "kde": kernel centred on a training image's posterior "draw" | its posterior "mean"
     noise: str = "texture"  # "texture" | "white" | "none"
     texture_cells: int = 1 << 22  # at most this many numbers per class for the residual covariance
-    min_steps: int = 750  # epochs = None: 20, raised until at least this many optimiser steps are taken
+    min_steps: int = 750  # epochs = None: 20, raised until at least this many optimiser steps are taken (28x28)
+    small_image_steps: float = 4.0  # images of fewer pixels than 28x28: min_steps x 784 / (H W), at most this x
     epochs: int | None = None  # None: automatic (see min_steps); a number: exactly that many
     batch_size: int = 64
     lr: float = 2e-3
@@ -113,9 +131,13 @@ def _check_config(cfg: VaelabImageConfig) -> None:
     rb = list(cfg.res_blocks) if isinstance(cfg.res_blocks, (list, tuple)) else []
     if len(rb) != 3 or any(not isinstance(v, bool) for v in rb):
         raise InputError(f"vaelab-image: res_blocks must be 3 booleans, got {cfg.res_blocks!r}")
-    for key, allowed in {"prior": ("kde", "aggregate", "standard", "gmm"), "noise": ("texture", "white", "none")}.items():
+    for key, allowed in {"prior": ("kde", "aggregate", "standard", "gmm"), "noise": ("texture", "white", "none"),
+                         "kde_kernel": ("auto", "gaussian", "covariance", "neighbours"), "kde_centre": ("draw", "mean")}.items():
         if getattr(cfg, key) not in allowed:
             raise InputError(f"vaelab-image: {key} must be one of {', '.join(allowed)}, got {getattr(cfg, key)!r}")
+    v = cfg.small_image_steps
+    if isinstance(v, bool) or not isinstance(v, (int, float)) or not 1 <= v <= 64:
+        raise InputError(f"vaelab-image: small_image_steps must be a number in [1, 64], got {v!r}")
     for key in ("beta", "lr", "weight_decay"):
         v = getattr(cfg, key)
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
@@ -155,8 +177,17 @@ class VaelabImage(TorchGenerator):
         d = self.config.to_dict()
         if d["epochs"] is None:
             steps_per_epoch = max(1, math.ceil((n_train or 1) / d["batch_size"]))
-            d["epochs"] = max(20, math.ceil(self.config.min_steps / steps_per_epoch))
+            d["epochs"] = max(20, math.ceil(self.min_steps() / steps_per_epoch))
         return TrainConfig(**{k: d[k] for k in TrainConfig.__dataclass_fields__ if k in d})
+
+    def min_steps(self) -> int:
+        """The compute budget in optimiser steps: ``min_steps`` for 28x28 images; images of fewer pixels (a step
+        costs less) get ``784 / (H W)`` times as many, at most ``small_image_steps`` times."""
+        cfg = self.config
+        if self.feature_shape_ is None:
+            return cfg.min_steps
+        _, h, w = image_shape(tuple(self.feature_shape_))
+        return math.ceil(cfg.min_steps * min(max(1.0, 784 / (h * w)), cfg.small_image_steps))
 
     def prepare_inputs(self, X: np.ndarray, y: np.ndarray, *, seed: int) -> tuple[np.ndarray, dict]:
         self._scale = fit_scale(X)
@@ -195,7 +226,7 @@ class VaelabImage(TorchGenerator):
         if cfg.prior == "standard":
             return make_sampler("standard", latent_dim=cfg.latent_dim)
         if cfg.prior == "kde":
-            return make_sampler("kde", shrink=cfg.kde_shrink)
+            return make_sampler("kde", kernel=cfg.kde_kernel, shrink=cfg.kde_shrink, centre=cfg.kde_centre)
         return make_sampler(cfg.prior)
 
     def _latent_sampler(self) -> Any:
@@ -227,6 +258,8 @@ class VaelabImage(TorchGenerator):
         saved = read_config(path).get("config", {})
         if "kde_shrink" not in saved:
             self.config.kde_shrink = False  # saved before the option existed: its kernel was calibrated unshrunk
+        if "kde_kernel" not in saved:
+            self.config.kde_kernel = "gaussian"  # saved before the option existed: per-dimension kernel
         if "lr_schedule" not in saved:
             self.config.lr_schedule = "constant"  # saved before the option existed: trained at a constant rate
         try:

@@ -1,0 +1,26 @@
+"""benchmarks/synthetic_images.py: the textured-shapes image set (shapes, levels, classes, determinism)."""
+
+import importlib.util
+from pathlib import Path
+
+import numpy as np
+
+_PATH = Path(__file__).resolve().parents[1] / "benchmarks" / "synthetic_images.py"
+
+
+def _module():
+    spec = importlib.util.spec_from_file_location("bench_synthetic_images", _PATH)
+    mod = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(mod)
+    return mod
+
+
+def test_textured_shapes_are_uint8_class_blocks_and_deterministic():
+    m = _module()
+    X, y = m.make_textured_shapes(n_per_class=6, n_classes=4, seed=1)
+    assert X.shape == (24, 28, 28) and X.dtype == np.uint8 and y.tolist() == sorted([0, 1, 2, 3] * 6)
+    np.testing.assert_array_equal(m.make_textured_shapes(n_per_class=6, n_classes=4, seed=1)[0], X)
+    assert not np.array_equal(m.make_textured_shapes(n_per_class=6, n_classes=4, seed=2)[0], X)
+    # same random centre and radius: the ring (class 2) is the disc (class 0) with its centre cut out
+    disc, ring = (m._object_mask(k, 28, np.random.default_rng(0)) for k in (0, 2))
+    assert set(np.unique(disc)) == {0.0, 1.0} and np.all(ring <= disc) and 0 < ring.sum() < disc.sum()

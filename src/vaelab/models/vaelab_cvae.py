@@ -72,7 +72,9 @@ alternatives stay available as options for ablations.
   of that gap (test split: Raman d1 0.869 -> 0.743, arpls+savgol+vector 0.884 -> 0.826, coffee
   0.959 -> 0.308) but in min-max and SNV space its samples come out rougher point to point and
   C2ST rises (Raman 0.60 -> 0.85), so it is not the default (``benchmarks/RESULTS.md``, issue 16,
-  session 6).
+  session 6). The cause is the split, not the quantiles: on the scores the part outside the
+  principal axes is not independent of the spectrum's own signal, so a texture from another
+  spectrum roughens the sample 1.5x there (1.1x on the data themselves, 1.1-1.25x in arpls / d1).
 * **Per-sample constraints kept.** When every training sample is min-max scaled (min 0,
   max 1), L2-normalised, L1-normalised or SNV-scaled (mean 0, sd 1), samples are re-normalised the same way
   (``renormalise = "auto"``); otherwise a classifier spots "max != 1" at once.

@@ -15,6 +15,9 @@ as ``benchmarks/images.py`` does.
 with the highest mean intensity (exposure / windowing) are held out, the generators fit on the others.
 ``--fit-only`` fits and caches the synthetic sets without scoring them (e.g. before a decision on a
 train-only split; the confirmation on test is then a separate, single run on the cached sets).
+``--n-synthetic fit`` draws as many synthetic images per class as the real fitting images have (TSTR then trains
+the CNN on as many images as TRTR does; the default ``eval``, as many as the evaluation split, is the protocol of the
+earlier sessions' tables; synthetic sets of the two are cached apart).
 ``--perturb gamma0.75,blur0.7,...`` also scores every classifier on perturbed copies of the evaluation
 images (acquisition-like changes, :func:`perturb`), so a synthetic set's drop under shift can be read
 against the real images' drop without touching the test split.
@@ -203,6 +206,8 @@ def main() -> None:
     ap.add_argument("--data", default=str(DATA))
     ap.add_argument("--eval", choices=("val", "group", "hist", "pca", "feat", "test"), default="val")
     ap.add_argument("--perturb", default="", help="comma-separated perturbations of the eval images (see perturb)")
+    ap.add_argument("--n-synthetic", choices=("eval", "fit"), default="eval",
+                    help="synthetic images per class: as many as the evaluation split (default) or the fitting images")
     ap.add_argument("--gen-seeds", default="0,1,2")
     ap.add_argument("--clf-seeds", default="0,1,2")
     ap.add_argument("--cache", default="/tmp/images_tstr")
@@ -222,10 +227,13 @@ def main() -> None:
     else:
         Xf, yf = X, y
         Xe, ye = d["test_images"], d["test_labels"].ravel().astype(np.int64)
-    counts = {int(k): int(v) for k, v in zip(*np.unique(ye, return_counts=True), strict=True)}
+    # synthetic images per class: as many as the evaluation split has (default, all earlier sessions), or as many as
+    # the real fitting images (``--n-synthetic fit``: TSTR and TRTR then train the CNN on equally many images)
+    counts = {int(k): int(v) for k, v in zip(*np.unique(ye if args.n_synthetic == "eval" else yf,
+                                                        return_counts=True), strict=True)}
     gen_seeds = [int(s) for s in args.gen_seeds.split(",")]
     clf_seeds = [int(s) for s in args.clf_seeds.split(",")]
-    cache = Path(args.cache) / args.eval
+    cache = Path(args.cache) / (args.eval if args.n_synthetic == "eval" else f"{args.eval}-nfit")
     cache.mkdir(parents=True, exist_ok=True)
     out: dict[str, dict] = {}
 

@@ -1,4 +1,6 @@
+import importlib.util
 import os
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -15,6 +17,20 @@ settings.register_profile("deep", derandomize=False, deadline=None,
                           max_examples=int(os.environ.get("VAELAB_HYPOTHESIS_EXAMPLES", "2000")),
                           suppress_health_check=[HealthCheck.too_slow])
 settings.load_profile(os.environ.get("VAELAB_HYPOTHESIS", "ci"))
+
+
+@pytest.fixture
+def benchmark_module():
+    """Load a script of ``benchmarks/`` by file name (they are scripts, not a package): ``benchmark_module("x.py")``."""
+
+    def load(name: str):
+        path = Path(__file__).resolve().parents[1] / "benchmarks" / name
+        spec = importlib.util.spec_from_file_location(f"bench_{path.stem}", path)
+        mod = importlib.util.module_from_spec(spec)
+        spec.loader.exec_module(mod)
+        return mod
+
+    return load
 
 
 @pytest.fixture

@@ -1,22 +1,10 @@
 """benchmarks/generators.py: the data shapes and the synthetic set with a known law (known values)."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 
-_PATH = Path(__file__).resolve().parents[1] / "benchmarks" / "generators.py"
 
-
-def _generators():
-    spec = importlib.util.spec_from_file_location("bench_generators", _PATH)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def test_few_points_keeps_every_kth_point_and_bin_points_averages_k():
-    g = _generators()
+def test_few_points_keeps_every_kth_point_and_bin_points_averages_k(benchmark_module):
+    g = benchmark_module("generators.py")
     X = np.arange(2 * 1000, dtype=float).reshape(2, 1000)
     s = {"X_raw": X, "X_raw_ho": X[:1] + 0.5, "y": np.array(["a", "b"]), "groups": np.array(["1", "2"])}
     few = g.reshape_set(s, "few-points", 0)  # k = ceil(1000 / 250) = 4
@@ -28,8 +16,8 @@ def test_few_points_keeps_every_kth_point_and_bin_points_averages_k():
     np.testing.assert_allclose(binned["X_raw_ho"][0, :2], [2.0, 6.0])
 
 
-def test_synthetic_set_noise_is_the_stated_fraction_of_the_maximum():
-    g = _generators()
+def test_synthetic_set_noise_is_the_stated_fraction_of_the_maximum(benchmark_module):
+    g = benchmark_module("generators.py")
     X0, y = g.synthetic_set(n_per=40, points=230, noise=0.0, seed=3)
     X1, y1 = g.synthetic_set(n_per=40, points=230, noise=0.01, seed=3)
     assert X0.shape == (120, 230) and (y == y1).all() and sorted(set(y)) == ["c0", "c1", "c2"]

@@ -1,22 +1,10 @@
 """benchmarks/synthetic_images.py: the textured-shapes image set (shapes, levels, classes, determinism)."""
 
-import importlib.util
-from pathlib import Path
-
 import numpy as np
 
-_PATH = Path(__file__).resolve().parents[1] / "benchmarks" / "synthetic_images.py"
 
-
-def _module():
-    spec = importlib.util.spec_from_file_location("bench_synthetic_images", _PATH)
-    mod = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(mod)
-    return mod
-
-
-def test_textured_shapes_are_uint8_class_blocks_and_deterministic():
-    m = _module()
+def test_textured_shapes_are_uint8_class_blocks_and_deterministic(benchmark_module):
+    m = benchmark_module("synthetic_images.py")
     X, y = m.make_textured_shapes(n_per_class=6, n_classes=4, seed=1)
     assert X.shape == (24, 28, 28) and X.dtype == np.uint8 and y.tolist() == sorted([0, 1, 2, 3] * 6)
     np.testing.assert_array_equal(m.make_textured_shapes(n_per_class=6, n_classes=4, seed=1)[0], X)

@@ -88,10 +88,11 @@ def test_sampled_codes_record_their_training_rows():
     mu, c = torch.randn(9, 2, generator=gen), torch.tensor([1, 0, 1, 0, 0, 1, 1, 0, 1])
     s = make_sampler("kde", centre="mean").fit(mu, torch.zeros(9, 2), c, 2)  # kernel width 0: z = a posterior mean
     cs = torch.tensor([0] * 20 + [1] * 20)
-    z, _ = s.sample(cs, torch.Generator().manual_seed(3))
-    torch.testing.assert_close(z, mu[s.last_pick], rtol=0, atol=0)
-    assert torch.equal(c[s.last_pick], cs)
+    z, _, rows = s.sample_rows(cs, torch.Generator().manual_seed(3))
+    torch.testing.assert_close(z, mu[rows], rtol=0, atol=0)
+    assert torch.equal(c[rows], cs)
+    assert torch.equal(s.sample(cs, torch.Generator().manual_seed(3))[0], z)  # the same random numbers as sample
     # positions among the rows of the class, in training order: class 0 = rows 1, 3, 4, 7
-    pos = _class_positions(s)
+    pos = _class_positions(rows, s.state["train_class"])
     order = {0: [1, 3, 4, 7], 1: [0, 2, 5, 6, 8]}
-    assert all(order[k][p] == i for k, p, i in zip(cs.tolist(), pos.tolist(), s.last_pick.tolist(), strict=True))
+    assert all(order[k][p] == i for k, p, i in zip(cs.tolist(), pos.tolist(), rows.tolist(), strict=True))

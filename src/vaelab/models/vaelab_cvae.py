@@ -510,13 +510,16 @@ class VaelabCVAE(TorchGenerator):
     def generate(self, c: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         module = self.module
         sampler = self._latent_sampler()
-        z, level = sampler.sample(c, gen)
+        if hasattr(sampler, "sample_rows"):  # samplers that draw around training codes say which ones
+            z, level, rows = sampler.sample_rows(c, gen)
+        else:
+            (z, level), rows = sampler.sample(c, gen), None
         mean, logvar = module.decode(z, c, level)
         if self.config.noise == "none":
             u, rest = mean, None
         else:
             # a bootstrapped residual never comes from the training spectrum the code was drawn from
-            avoid = _class_positions(sampler) if self.config.texture_draw != "gaussian" else None
+            avoid = _class_positions(rows, sampler.state.get("train_class")) if self.config.texture_draw != "gaussian" else None
             u = mean + self._residual_scale(logvar, level, mean) * self._draw("tex", c, gen, avoid)
             rest = self._draw("rest", c, gen, avoid) if module.k > 0 else None
         if level is not None:
@@ -529,11 +532,10 @@ class VaelabCVAE(TorchGenerator):
 
 
 # ---------------------------------------------------------------------- helpers
-def _class_positions(sampler: Any) -> torch.Tensor | None:
-    """For each code the sampler just drew, the position of the training row it came from among
-    the rows of its class (the order :func:`fit_class_gaussians` keeps them in), (n,); None if the
-    sampler does not draw from training rows."""
-    pick, tc = getattr(sampler, "last_pick", None), sampler.state.get("train_class")
+def _class_positions(pick: torch.Tensor | None, tc: torch.Tensor | None) -> torch.Tensor | None:
+    """For each drawn code, the position of the training row ``pick`` (n,) it came from among the rows
+    of its class (``tc``: the training rows' classes; the order :func:`fit_class_gaussians` keeps them
+    in), (n,); None if the sampler does not draw from training rows."""
     if pick is None or tc is None:
         return None
     pos = torch.zeros(len(tc), dtype=torch.long)

@@ -78,14 +78,20 @@ class AggregatePosterior(SamplerBase):
 
     def sample(self, c: torch.Tensor, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor | None]:
         """Codes (len(c), L) and attached values (len(c), a) or None, class by class in class order."""
+        z, att, _ = self.sample_rows(c, gen)
+        return z, att
+
+    def sample_rows(self, c: torch.Tensor, gen: torch.Generator) -> tuple[torch.Tensor, torch.Tensor | None, torch.Tensor]:
+        """As :meth:`sample`, plus the training row each code was drawn from (len(c),), indices into the
+        fitted codes; the same random numbers as :meth:`sample`."""
         z = torch.empty(len(c), self.state["train_mu"].shape[1])
         att = self._attached_out(c)
-        self.last_pick = torch.empty(len(c), dtype=torch.long)  # the training row each code was drawn from
+        rows = torch.empty(len(c), dtype=torch.long)
         for k in torch.unique(c).tolist():
             where = torch.nonzero(c == k).flatten()
             pick = self._pick(k, len(where), gen)
-            self.last_pick[where] = pick
+            rows[where] = pick
             z[where] = self._draw(k, pick, gen)
             if att is not None:
                 att[where] = self.state["train_attached"][pick]
-        return z, att
+        return z, att, rows

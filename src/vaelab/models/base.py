@@ -43,7 +43,13 @@ class Generator(Protocol):
 
 @dataclass
 class ModelConfig:
-    """Base for model configs: dataclasses that round-trip through JSON."""
+    """Base for model configs: dataclasses that round-trip through JSON.
+
+    ``SAVED_BEFORE`` (class attribute): for an option added after runs were already being saved, the value
+    such a run was made with; a saved config without the key loads with it (:func:`new_from_config`), not
+    with today's default, so old runs load and sample as they were trained."""
+
+    SAVED_BEFORE: ClassVar[dict[str, Any]] = {}
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -125,7 +131,8 @@ def new_from_config(cls: Any, path: Path) -> Any:
     if cfg["model"] != cls.name:
         raise InputError(f"{path}: holds a {cfg['model']!r} model, not {cls.name!r}")
     try:
-        self = cls(cls.Config.from_dict(cfg.get("config", {})))
+        saved = cfg.get("config", {})
+        self = cls(cls.Config.from_dict({**cls.Config.SAVED_BEFORE, **saved} if isinstance(saved, dict) else saved))
         self.classes_ = labels_from_json(list(cfg["classes"]))
         self.feature_shape_ = tuple(int(s) for s in cfg["feature_shape"])
     except (KeyError, TypeError, ValueError) as e:

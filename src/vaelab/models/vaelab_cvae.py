@@ -92,7 +92,7 @@ import functools
 import math
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
@@ -100,10 +100,12 @@ import torch.nn.functional as F
 from torch import nn
 
 from vaelab.core.errors import InputError
-from vaelab.models.base import ModelConfig, read_config
+from vaelab.models.base import ModelConfig
 from vaelab.models.gaussians import fit_class_gaussians, top_axes
 from vaelab.models.torch_base import FitJob, TorchGenerator
 from vaelab.samplers import make_sampler
+from vaelab.samplers.kde import CENTRES as KDE_CENTRES
+from vaelab.samplers.kde import KERNELS as KDE_KERNELS
 
 # renormalisation modes, stored as an integer code with the weights
 _RENORM_CODES = {"none": 0, "minmax": 1, "l2": 2, "l1": 3, "snv": 4}
@@ -114,6 +116,8 @@ _LEVEL_FLOOR = 1e-6  # noise level (rms per free dimension, z-scored units) belo
 
 @dataclass
 class VaelabCVAEConfig(ModelConfig):
+    # runs saved before these options existed: modelled on the data as they are, a per-dimension kernel
+    SAVED_BEFORE: ClassVar[dict[str, Any]] = {"marginals": "none", "kde_kernel": "gaussian"}
     components: int = 128  # principal axes the VAE models (at most d/4, (n-1)/2); 0: all features
     latent_dim: int = 32
     hidden: tuple[int, ...] | list[int] = (128,)
@@ -168,8 +172,8 @@ def _check_config(cfg: VaelabCVAEConfig) -> None:
                "noise": ("texture", "decoder", "none"), "init": ("pca", "random"),
                "texture_cov": ("empirical", "lowrank"),
                "texture_draw": ("gaussian", "bootstrap", "bootstrap_tex"), "level": ("loo", "in_sample"),
-               "whiten": ("decoder", "level", "loo", "none"), "kde_kernel": ("gaussian", "covariance", "neighbours", "auto"),
-               "kde_centre": ("draw", "mean"),
+               "whiten": ("decoder", "level", "loo", "none"), "kde_kernel": KDE_KERNELS,
+               "kde_centre": KDE_CENTRES,
                "renormalise": ("auto", *_RENORM_CODES), "marginals": ("none", "quantile")}
     for key, allowed in choices.items():
         if getattr(cfg, key) not in allowed:
@@ -431,11 +435,6 @@ class VaelabCVAE(TorchGenerator):
     @classmethod
     def load(cls, path: str | Path) -> VaelabCVAE:
         self = super().load(path)
-        saved = read_config(Path(path)).get("config", {})
-        if "marginals" not in saved:
-            self.config.marginals = "none"  # saved before the option existed: modelled on the data as they are
-        if "kde_kernel" not in saved:
-            self.config.kde_kernel = "gaussian"  # saved before the option existed: its kernel was per dimension
         if (self.config.marginals == "quantile") != ("marg_q" in self.extra_):
             raise InputError(f"{path}: marginals = {self.config.marginals!r} does not match the weights (marg_q)")
         self._latent_sampler(path)  # refuse weights without the sampler's state now, not when sampling

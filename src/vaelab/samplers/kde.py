@@ -10,6 +10,9 @@ import torch
 from vaelab.core.errors import InputError
 from vaelab.samplers.posterior import AggregatePosterior
 
+KERNELS = ("gaussian", "covariance", "neighbours", "auto")  # CalibratedKDE's kernel shapes (see its docstring)
+CENTRES = ("draw", "mean")  # what the kernel is centred on
+
 
 class CalibratedKDE(AggregatePosterior):
     """A random training sample's posterior draw plus kernel noise (Silverman 1986, section 6.4.1).
@@ -47,10 +50,10 @@ class CalibratedKDE(AggregatePosterior):
 
     def __init__(self, kernel: str = "gaussian", shrink: bool = False, centre: str = "draw"):
         super().__init__()
-        if kernel not in ("gaussian", "covariance", "neighbours", "auto"):
-            raise InputError(f"latent sampler 'kde': kernel must be gaussian, covariance, neighbours or auto, got {kernel!r}")
-        if centre not in ("draw", "mean"):
-            raise InputError(f"latent sampler 'kde': centre must be draw or mean, got {centre!r}")
+        if kernel not in KERNELS:
+            raise InputError(f"latent sampler 'kde': kernel must be one of {', '.join(KERNELS)}, got {kernel!r}")
+        if centre not in CENTRES:
+            raise InputError(f"latent sampler 'kde': centre must be one of {', '.join(CENTRES)}, got {centre!r}")
         self.kernel, self.shrink, self.centre = kernel, bool(shrink), centre
 
     def params(self) -> dict:

@@ -58,13 +58,13 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, ClassVar
 
 import numpy as np
 import torch
 
 from vaelab.core.errors import InputError
-from vaelab.models.base import ModelConfig, encode_labels, read_config
+from vaelab.models.base import ModelConfig, encode_labels
 from vaelab.models.image.nets import ConvCVAENet
 from vaelab.models.image.pixels import (
     fit_scale,
@@ -79,6 +79,8 @@ from vaelab.models.image.pixels import (
 from vaelab.models.texture import draw_residuals, residual_rows
 from vaelab.models.torch_base import FitJob, TorchGenerator
 from vaelab.samplers import make_sampler
+from vaelab.samplers.kde import CENTRES as KDE_CENTRES
+from vaelab.samplers.kde import KERNELS as KDE_KERNELS
 from vaelab.training.trainer import TrainConfig, check_training_options, torch_threads
 
 _LOG2PI = math.log(2 * math.pi)
@@ -86,6 +88,8 @@ _LOG2PI = math.log(2 * math.pi)
 
 @dataclass
 class VaelabImageConfig(ModelConfig):
+    # runs saved before these options existed: kernel calibrated unshrunk and per dimension, constant rate
+    SAVED_BEFORE: ClassVar[dict[str, Any]] = {"kde_shrink": False, "kde_kernel": "gaussian", "lr_schedule": "constant"}
     latent_dim: int = 32
     channels: tuple[int, int, int] | list[int] = (16, 32, 64)
     res_blocks: tuple[bool, bool, bool] | list[bool] = (False, True, True)  # per level: full, 1/2, 1/4
@@ -132,7 +136,7 @@ def _check_config(cfg: VaelabImageConfig) -> None:
     if len(rb) != 3 or any(not isinstance(v, bool) for v in rb):
         raise InputError(f"vaelab-image: res_blocks must be 3 booleans, got {cfg.res_blocks!r}")
     for key, allowed in {"prior": ("kde", "aggregate", "standard", "gmm"), "noise": ("texture", "white", "none"),
-                         "kde_kernel": ("auto", "gaussian", "covariance", "neighbours"), "kde_centre": ("draw", "mean")}.items():
+                         "kde_kernel": KDE_KERNELS, "kde_centre": KDE_CENTRES}.items():
         if getattr(cfg, key) not in allowed:
             raise InputError(f"vaelab-image: {key} must be one of {', '.join(allowed)}, got {getattr(cfg, key)!r}")
     v = cfg.small_image_steps
@@ -255,13 +259,6 @@ class VaelabImage(TorchGenerator):
     @classmethod
     def load(cls, path: Any) -> VaelabImage:
         self = super().load(path)
-        saved = read_config(path).get("config", {})
-        if "kde_shrink" not in saved:
-            self.config.kde_shrink = False  # saved before the option existed: its kernel was calibrated unshrunk
-        if "kde_kernel" not in saved:
-            self.config.kde_kernel = "gaussian"  # saved before the option existed: per-dimension kernel
-        if "lr_schedule" not in saved:
-            self.config.lr_schedule = "constant"  # saved before the option existed: trained at a constant rate
         try:
             self._latent_sampler()
         except InputError as e:

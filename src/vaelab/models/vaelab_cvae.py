@@ -75,9 +75,9 @@ alternatives stay available as options for ablations.
   session 6). The cause is the split, not the quantiles: on the scores the part outside the
   principal axes is not independent of the spectrum's own signal, so a texture from another
   spectrum roughens the sample 1.5x there (1.1x on the data themselves, 1.1-1.25x in arpls / d1).
-  ``marginals = "hybrid"`` keeps the principal part on the scores (mapped back through the quantiles,
-  then projected on the data's own principal axes) and models the noise level and the rest on the data
-  themselves, outside those axes, as the default model does (:meth:`VaelabCVAE._hybrid_merge`).
+  A hybrid (the principal part on the scores, projected on the data's own axes, the level and the rest
+  on the data) removed that penalty and kept most of the arpls / d1 gain, but lost TSTR/TRTR in min-max
+  and met fewer targets than the default on the test split (session 7), so it was not kept.
 * **Per-sample constraints kept.** When every training sample is min-max scaled (min 0,
   max 1), L2-normalised, L1-normalised or SNV-scaled (mean 0, sd 1), samples are re-normalised the same way
   (``renormalise = "auto"``); otherwise a classifier spots "max != 1" at once.
@@ -146,7 +146,6 @@ class VaelabCVAEConfig(ModelConfig):
     whiten: str = "level"  # residuals divided by: "level" (noise level s; decoder sd without axes) | "loo" (s / (1 - h)) | "decoder" | "none"
     renormalise: str = "auto"  # "auto" | "none" | "minmax" | "l2" | "l1" | "snv"
     marginals: str = "none"  # "none" | "quantile": modelled on per-feature normal scores, mapped back (training quantiles)
-    #   | "hybrid": the principal part on the normal scores, the noise level and the rest on the data (_hybrid_merge)
     epochs: int = 300
     batch_size: int = 128
     lr: float = 2e-3
@@ -178,7 +177,7 @@ def _check_config(cfg: VaelabCVAEConfig) -> None:
                "texture_draw": ("gaussian", "bootstrap", "bootstrap_tex"), "level": ("loo", "in_sample"),
                "whiten": ("decoder", "level", "loo", "none"), "kde_kernel": KDE_KERNELS,
                "kde_centre": KDE_CENTRES,
-               "renormalise": ("auto", *_RENORM_CODES), "marginals": ("none", "quantile", "hybrid")}
+               "renormalise": ("auto", *_RENORM_CODES), "marginals": ("none", "quantile")}
     for key, allowed in choices.items():
         if getattr(cfg, key) not in allowed:
             raise InputError(f"vaelab-cvae: {key} must be one of {', '.join(allowed)}, got {getattr(cfg, key)!r}")
@@ -203,33 +202,44 @@ def _mlp(sizes: list[int]) -> nn.Sequential:
     return nn.Sequential(*layers)
 
 
-class _Space(nn.Module):
-    """The map x <-> u of the module docstring: feature statistics, principal axes, noise level.
+class CVAENet(nn.Module):
+    """Conditional VAE on the model coordinates ``u`` (see the module docstring), plus the map x <-> u.
 
     ``d`` features, ``k`` principal axes (0: ``u`` is the z-scored ``x`` itself), ``D`` = dim u.
     """
 
-    KEYS = ("x_mean", "x_scale", "basis", "u_mean", "u_scale")
-
-    def __init__(self, d: int, k: int):
+    def __init__(self, d: int, k: int, n_classes: int, latent: int, hidden: list[int], hetero: bool,
+                 min_logvar: float, logvar_rank: int):
         super().__init__()
-        self.d, self.k = d, k
+        self.d, self.k, self.n_classes, self.latent, self.hetero = d, k, n_classes, latent, hetero
         D = k + 1 if k > 0 else d
         self.D = D  # dim u (encoder input)
+        self.D_out = k if k > 0 else d  # modelled by the decoder; the noise level is its input
+        n_cond = n_classes + (1 if k > 0 else 0)
+        self.min_logvar = float(min_logvar)
         self.register_buffer("x_mean", torch.zeros(d))
         self.register_buffer("x_scale", torch.ones(d))
         self.register_buffer("basis", torch.zeros(d, k))  # orthonormal columns (unused ones are zero)
         self.register_buffer("u_mean", torch.zeros(D))
         self.register_buffer("u_scale", torch.ones(D))
-
-    @classmethod
-    def of(cls, values: dict[str, Any], d: int, k: int, prefix: str = "") -> _Space:
-        """A map whose buffers are ``values[prefix + key]`` (arrays or tensors) for the keys of :attr:`KEYS`."""
-        space = cls(d, k)
-        with torch.no_grad():
-            for key in cls.KEYS:
-                getattr(space, key).copy_(torch.as_tensor(values[prefix + key], dtype=torch.float32))
-        return space
+        # upper bound of the decoder log-variance per coordinate: log(2 x its training variance)
+        self.register_buffer("logvar_hi", torch.full((self.D_out,), self.min_logvar + 10.0))
+        # per-coordinate sd of u: the MLPs see u / sd and emit mean corrections in units of sd (the
+        # leading principal coordinates have sd ~ 20, the last ones ~ 0.1)
+        self.register_buffer("u_sd", torch.ones(D))
+        self.enc = _mlp([D + n_classes, *hidden])
+        self.enc_out = nn.Linear(hidden[-1], 2 * latent)
+        self.dec = _mlp([latent + n_cond, *reversed(hidden)])
+        self.dec_mean = nn.Linear(hidden[0], self.D_out)
+        if hetero and logvar_rank > 0:
+            self.dec_logvar = nn.Sequential(nn.Linear(hidden[0], logvar_rank), nn.Linear(logvar_rank, self.D_out))
+        elif hetero:
+            self.dec_logvar = nn.Linear(hidden[0], self.D_out)
+        else:
+            self.logvar = nn.Parameter(torch.zeros(self.D_out))
+        # linear (residual) paths: z_mean = MLP(u) + P u, mean = MLP(z) + W z
+        self.enc_skip = nn.Linear(D, latent, bias=False)
+        self.dec_skip = nn.Linear(latent, self.D_out, bias=False)
 
     # ------------------------------------------------------------------ x <-> u
     def split(self, x: torch.Tensor, level: torch.Tensor | None = None) -> tuple[torch.Tensor, torch.Tensor]:
@@ -263,38 +273,6 @@ class _Space(nn.Module):
                 rest = rest - (rest @ self.basis) @ self.basis.T
                 xs = xs + torch.exp(u[:, self.k :]) * rest
         return xs * self.x_scale + self.x_mean
-
-
-class CVAENet(_Space):
-    """Conditional VAE on the model coordinates ``u`` (see the module docstring), plus the map x <-> u
-    (:class:`_Space`)."""
-
-    def __init__(self, d: int, k: int, n_classes: int, latent: int, hidden: list[int], hetero: bool,
-                 min_logvar: float, logvar_rank: int):
-        super().__init__(d, k)
-        D = self.D
-        self.n_classes, self.latent, self.hetero = n_classes, latent, hetero
-        self.D_out = k if k > 0 else d  # modelled by the decoder; the noise level is its input
-        n_cond = n_classes + (1 if k > 0 else 0)
-        self.min_logvar = float(min_logvar)
-        # upper bound of the decoder log-variance per coordinate: log(2 x its training variance)
-        self.register_buffer("logvar_hi", torch.full((self.D_out,), self.min_logvar + 10.0))
-        # per-coordinate sd of u: the MLPs see u / sd and emit mean corrections in units of sd (the
-        # leading principal coordinates have sd ~ 20, the last ones ~ 0.1)
-        self.register_buffer("u_sd", torch.ones(D))
-        self.enc = _mlp([D + n_classes, *hidden])
-        self.enc_out = nn.Linear(hidden[-1], 2 * latent)
-        self.dec = _mlp([latent + n_cond, *reversed(hidden)])
-        self.dec_mean = nn.Linear(hidden[0], self.D_out)
-        if hetero and logvar_rank > 0:
-            self.dec_logvar = nn.Sequential(nn.Linear(hidden[0], logvar_rank), nn.Linear(logvar_rank, self.D_out))
-        elif hetero:
-            self.dec_logvar = nn.Linear(hidden[0], self.D_out)
-        else:
-            self.logvar = nn.Parameter(torch.zeros(self.D_out))
-        # linear (residual) paths: z_mean = MLP(u) + P u, mean = MLP(z) + W z
-        self.enc_skip = nn.Linear(D, latent, bias=False)
-        self.dec_skip = nn.Linear(latent, self.D_out, bias=False)
 
     # ------------------------------------------------------------------ VAE
     def _onehot(self, c: torch.Tensor) -> torch.Tensor:
@@ -377,7 +355,7 @@ class VaelabCVAE(TorchGenerator):
     def init_module(self, net: nn.Module, state: dict[str, Any]) -> None:
         """Feature statistics and principal axes into the buffers; start from PPCA (``init = "pca"``)."""
         cfg, space = self.config, state["space"]
-        for key in _Space.KEYS:
+        for key in ("x_mean", "x_scale", "basis", "u_mean", "u_scale"):
             getattr(net, key).copy_(torch.as_tensor(space[key], dtype=torch.float32))
         var_all = torch.as_tensor(state["u_train"]).var(dim=0, unbiased=False)
         sd = var_all.sqrt()
@@ -410,25 +388,20 @@ class VaelabCVAE(TorchGenerator):
         d = flat.shape[1]
         mode = self.config.renormalise
         renorm = torch.tensor([_RENORM_CODES[_detect_renorm(flat) if mode == "auto" else mode]])
-        data, quantiles, k = flat, None, self._k(d)
-        if self.config.marginals != "none":  # the model works on normal scores (see _normal_scores)
+        quantiles = None
+        if self.config.marginals == "quantile":  # the model works on normal scores (see _normal_scores)
             quantiles = _feature_quantiles(flat)
             flat = _normal_scores(flat, quantiles)
-        space = _fit_space(flat, k, self.config.level)
-        U, rest = _split_training(space, flat, k)
-        state = {"space": space, "rest": rest, "renorm": renorm}
+        space = _fit_space(flat, self._k(d), self.config.level)
+        probe = CVAENet(d, self._k(d), 1, 1, [1], False, 0.0, 0)
+        with torch.no_grad():
+            for key in ("x_mean", "x_scale", "basis", "u_mean", "u_scale"):
+                getattr(probe, key).copy_(torch.as_tensor(space[key], dtype=torch.float32))
+            level = torch.as_tensor(space["level"], dtype=torch.float32) if "level" in space else None
+            U, rest = probe.split(torch.as_tensor(flat, dtype=torch.float32), level)
+        state = {"space": space, "u_train": U.numpy(), "rest": rest, "renorm": renorm}
         if quantiles is not None:
             state["quantiles"] = torch.as_tensor(quantiles, dtype=torch.float32)
-        if self.config.marginals == "hybrid" and k > 0:
-            # the signal stays on the scores; the noise level and the rest are those of the data themselves,
-            # outside the data's own principal axes (``_hybrid_merge``)
-            data_space = _fit_space(data, k, self.config.level)
-            U_data, rest = _split_training(data_space, data, k)
-            U[:, k:] = U_data[:, k:]
-            space["u_mean"][k], space["u_scale"][k] = data_space["u_mean"][k], data_space["u_scale"][k]
-            state.update(rest=rest, data=torch.as_tensor(data, dtype=torch.float32),
-                         hybrid={key: torch.as_tensor(data_space[key], dtype=torch.float32) for key in _Space.KEYS})
-        state["u_train"] = U.numpy()
         return U.numpy(), state
 
     def after_fit(self, job: FitJob) -> None:
@@ -441,7 +414,6 @@ class VaelabCVAE(TorchGenerator):
         extra: dict[str, torch.Tensor] = {"renorm": job.state["renorm"]}
         if "quantiles" in job.state:
             extra["marg_q"] = job.state["quantiles"]
-            extra.update(_prefixed("hyb", job.state.get("hybrid", {})))
             self.extra_ = extra  # generate() maps back through them during the calibration below
         mu, logvar = module.encode(X, c)
         level = module.level(X)
@@ -459,19 +431,15 @@ class VaelabCVAE(TorchGenerator):
         self.extra_ = extra
         # "kde": the kernel width per class, measured on samples of this very model (in model space)
         ref = module.merge(X, rest if module.k > 0 else None)
-        if "data" in job.state:  # samples and training spectra compared in the data's own space
-            ref = job.state["data"]
-        elif "marg_q" in extra:
+        if "marg_q" in extra:  # samples and training spectra compared in the data's own space
             ref = _from_normal_scores(ref, extra["marg_q"])
         sampler.calibrate(self.generate, ref, c, seed=job.seed)
 
     @classmethod
     def load(cls, path: str | Path) -> VaelabCVAE:
         self = super().load(path)
-        if (self.config.marginals != "none") != ("marg_q" in self.extra_):
+        if (self.config.marginals == "quantile") != ("marg_q" in self.extra_):
             raise InputError(f"{path}: marginals = {self.config.marginals!r} does not match the weights (marg_q)")
-        if self._hybrid() != ("hyb_basis" in self.extra_):
-            raise InputError(f"{path}: marginals = {self.config.marginals!r} does not match the weights (hyb_basis)")
         self._latent_sampler(path)  # refuse weights without the sampler's state now, not when sampling
         return self
 
@@ -541,25 +509,6 @@ class VaelabCVAE(TorchGenerator):
                 out[where] = mean[k] + a @ basis[k].T + torch.sqrt(psi[k]) * e
         return out
 
-    def _hybrid(self) -> bool:
-        """``marginals = "hybrid"`` with principal axes (without them there is no split: as ``"quantile"``)."""
-        return self.config.marginals == "hybrid" and self.module is not None and self.module.k > 0
-
-    def _hybrid_merge(self, u: torch.Tensor, rest: torch.Tensor | None) -> torch.Tensor:
-        """``marginals = "hybrid"``: the principal part of ``u`` (n, D) mapped back from the normal scores
-        through the training quantiles, then projected on the data's own principal axes, plus the rest
-        ``rest`` (n, d; drawn in the data space) times the noise level of ``u`` (a data-space level).
-
-        On the normal scores the part outside the principal axes is tied to the spectrum's own principal
-        part (a texture drawn for the class roughened min-max / SNV samples 1.5x); outside the data's own
-        axes it is nearly independent of it (1.05-1.15x; ``benchmarks/RESULTS.md``, issue 16, session 6).
-        Returns (n, d)."""
-        module = self.module
-        signal = _from_normal_scores(module.merge(u, None), self.extra_["marg_q"])
-        data = _Space.of(self.extra_, module.d, module.k, prefix="hyb_")
-        a, _ = data.split(signal)
-        return data.merge(torch.cat([a[:, : module.k], u[:, module.k :]], dim=1), rest)
-
     def generate(self, c: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         module = self.module
         sampler = self._latent_sampler()
@@ -577,12 +526,9 @@ class VaelabCVAE(TorchGenerator):
             rest = self._draw("rest", c, gen, avoid) if module.k > 0 else None
         if level is not None:
             u = torch.cat([u, level], dim=1)
-        if self._hybrid():
-            x = self._hybrid_merge(u, rest)
-        else:
-            x = module.merge(u, rest)
-            if "marg_q" in self.extra_:
-                x = _from_normal_scores(x, self.extra_["marg_q"])
+        x = module.merge(u, rest)
+        if "marg_q" in self.extra_:
+            x = _from_normal_scores(x, self.extra_["marg_q"])
         code = int(self.extra_.get("renorm", torch.tensor([0]))[0])
         return _renormalise(x, _RENORM_NAMES.get(code, "none"))
 
@@ -643,14 +589,6 @@ def _from_normal_scores(z: torch.Tensor, quantiles: torch.Tensor) -> torch.Tenso
     w = t - lo
     cols = torch.arange(d)
     return (q[lo, cols] * (1 - w) + q[lo + 1, cols] * w).float()
-
-
-def _split_training(space: dict[str, np.ndarray], flat: np.ndarray, k: int) -> tuple[torch.Tensor, torch.Tensor]:
-    """:meth:`_Space.split` of the training rows ``flat`` (n, d) under ``space`` (:func:`_fit_space`, with
-    its leave-one-out levels where it has them): (u (n, D), rest (n, d)), float32."""
-    level = torch.as_tensor(space["level"], dtype=torch.float32) if "level" in space else None
-    with torch.no_grad():
-        return _Space.of(space, flat.shape[1], k).split(torch.as_tensor(flat, dtype=torch.float32), level)
 
 
 def _fit_space(flat: np.ndarray, k: int, level: str = "in_sample") -> dict[str, np.ndarray]:

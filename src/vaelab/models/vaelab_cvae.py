@@ -75,6 +75,9 @@ alternatives stay available as options for ablations.
   session 6). The cause is the split, not the quantiles: on the scores the part outside the
   principal axes is not independent of the spectrum's own signal, so a texture from another
   spectrum roughens the sample 1.5x there (1.1x on the data themselves, 1.1-1.25x in arpls / d1).
+  A hybrid (the principal part on the scores, projected on the data's own axes, the level and the rest
+  on the data) removed that penalty and kept most of the arpls / d1 gain, but lost TSTR/TRTR in min-max
+  and met fewer targets than the default on the test split (session 7), so it was not kept.
 * **Per-sample constraints kept.** When every training sample is min-max scaled (min 0,
   max 1), L2-normalised, L1-normalised or SNV-scaled (mean 0, sd 1), samples are re-normalised the same way
   (``renormalise = "auto"``); otherwise a classifier spots "max != 1" at once.

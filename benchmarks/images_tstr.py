@@ -18,6 +18,10 @@ train-only split; the confirmation on test is then a separate, single run on the
 ``--n-synthetic fit`` draws as many synthetic images per class as the real fitting images have (TSTR then trains
 the CNN on as many images as TRTR does; the default ``eval``, as many as the evaluation split, is the protocol of the
 earlier sessions' tables; synthetic sets of the two are cached apart).
+``--clf-budget trtr`` trains every CNN for as many optimiser steps as the TRTR CNN takes (15 epochs of the real
+fitting images), whatever the synthetic set's size (equal budget; ``vaelab evaluate`` does so); the default
+``epochs`` (15 epochs of the classifier's own training set: fewer steps for a smaller synthetic set) is the
+protocol of the earlier sessions' tables.
 ``--perturb gamma0.75,blur0.7,...`` also scores every classifier on perturbed copies of the evaluation
 images (acquisition-like changes, :func:`perturb`), so a synthetic set's drop under shift can be read
 against the real images' drop without touching the test split.
@@ -118,13 +122,14 @@ def perturb(X: np.ndarray, name: str, seed: int = 0) -> np.ndarray:
     return np.clip(np.round(out), 0, 255)
 
 
-def _scores(Xs: np.ndarray, ys: np.ndarray, evals: dict[str, tuple[np.ndarray, np.ndarray]], seed: int) -> dict:
+def _scores(Xs: np.ndarray, ys: np.ndarray, evals: dict[str, tuple[np.ndarray, np.ndarray]], seed: int,
+            steps: int | None = None) -> dict:
     """One small CNN (as :func:`vaelab.evaluation.image.cnn_utility`) trained on (Xs, ys), scored on each eval set."""
     from vaelab.evaluation.image import _roc_auc
     from vaelab.metrics.utility import balanced_accuracy
     from vaelab.modalities.image.cnn import SmallCNNClassifier
 
-    clf = SmallCNNClassifier(image_shape=tuple(Xs.shape[1:]), epochs=15, random_state=seed)
+    clf = SmallCNNClassifier(image_shape=tuple(Xs.shape[1:]), epochs=15, random_state=seed, steps=steps)
     clf.fit(np.asarray(Xs, dtype=np.float64).reshape(len(Xs), -1), np.asarray(ys).astype(str))
     out = {}
     for name, (Xe, ye) in evals.items():
@@ -197,7 +202,7 @@ def main() -> None:
     import torch
 
     import vaelab.modalities.image  # noqa: F401  (registers the image feature network)
-    from vaelab.evaluation.image import cnn_utility
+    from vaelab.evaluation.image import cnn_steps, cnn_utility
     from vaelab.metrics.features import get_extractor
 
     ap = argparse.ArgumentParser()
@@ -208,6 +213,8 @@ def main() -> None:
     ap.add_argument("--perturb", default="", help="comma-separated perturbations of the eval images (see perturb)")
     ap.add_argument("--n-synthetic", choices=("eval", "fit"), default="eval",
                     help="synthetic images per class: as many as the evaluation split (default) or the fitting images")
+    ap.add_argument("--clf-budget", choices=("epochs", "trtr"), default="epochs",
+                    help="CNN optimiser steps: 15 epochs of its own training set (default) or TRTR's steps (equal)")
     ap.add_argument("--gen-seeds", default="0,1,2")
     ap.add_argument("--clf-seeds", default="0,1,2")
     ap.add_argument("--cache", default="/tmp/images_tstr")
@@ -239,10 +246,13 @@ def main() -> None:
 
     evals = {"clean": (Xe, ye), **{p: (perturb(Xe, p), ye) for p in args.perturb.split(",") if p}}
 
+    steps = cnn_steps(len(yf)) if args.clf_budget == "trtr" else None
+
     def score(Xs, ys):
         if len(evals) == 1:
-            return [cnn_utility(Xs.astype(np.float64), ys, Xe.astype(np.float64), ye, seed=s) for s in clf_seeds]
-        per = [_scores(Xs, ys, evals, s) for s in clf_seeds]
+            return [cnn_utility(Xs.astype(np.float64), ys, Xe.astype(np.float64), ye, seed=s, steps=steps)
+                    for s in clf_seeds]
+        per = [_scores(Xs, ys, evals, s, steps) for s in clf_seeds]
         shifted.append({k: [r[k] for r in per] for k in evals})
         return [r["clean"] for r in per]
 
@@ -287,7 +297,8 @@ def main() -> None:
     if args.fit_only:
         return
     lines = [f"TSTR on {args.eval} ({len(ye)} images), generators fit on {len(yf)}; "
-             f"gen seeds {gen_seeds} x classifier seeds {clf_seeds}",
+             f"gen seeds {gen_seeds} x classifier seeds {clf_seeds}; CNN budget: "
+             + ("15 epochs of its training set" if steps is None else f"{steps} optimiser steps (TRTR's)"),
              "| generator | auc mean ± sd (gen seeds) | auc sd (all fits) | bacc mean ± sd (gen seeds) | fit cpu s |",
              "|---|---|---|---|---|"]
     for name, r in out.items():

@@ -43,6 +43,23 @@ def test_result_fields(evaluated):
     assert set(r["diversity"]) == {"0", "1"}
 
 
+def test_tstr_gets_the_optimiser_steps_of_trtr(monkeypatch):
+    import vaelab.evaluation.image as ev
+
+    calls = []
+    real_fn = ev.cnn_utility
+    monkeypatch.setattr(ev, "cnn_utility", lambda Xf, *a, **k: (calls.append((len(Xf), k)), real_fn(Xf, *a, **k))[1])
+    Xtr, ytr = stripes(130, 12, seed=0)  # 130 real images: 3 batches of 64 per epoch
+    Xs, ys = stripes(40, 12, seed=7)  # 40 synthetic images: 1 batch per epoch
+    Xho, yho = stripes(30, 12, seed=2)
+    r = evaluate_images(_ds(Xtr, ytr), _ds(Xs, ys), holdout=_ds(Xho, yho), seed=0, cnn_epochs=2, feature_epochs=1,
+                        references=False)
+    tstr = [k for n, k in calls if n == 40]
+    trtr = [k for n, k in calls if n == 130]
+    assert tstr == [{"seed": 0, "steps": 6}] and trtr == [{"seed": 0, "epochs": 2}]  # 2 epochs x 3 batches
+    assert r["classifier"]["tstr_steps"] == 6
+
+
 def test_blur_is_gaussian_over_height_and_width():
     X = np.zeros((1, 9, 9, 2))
     X[0, 4, 4, 0] = 1.0

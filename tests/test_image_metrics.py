@@ -57,6 +57,34 @@ def test_cnn_classifier_learns_and_is_deterministic():
         SmallCNNClassifier(image_shape=(10, 10)).fit(flat, y)
 
 
+def test_cnn_classifier_steps_fix_the_optimiser_budget(monkeypatch):
+    import torch
+
+    from vaelab.evaluation.image import cnn_steps
+    from vaelab.modalities.image.cnn import SmallCNNClassifier
+
+    X, y = stripes(80, 12)  # 80 rows in batches of 64: 2 steps per epoch
+    flat, Xt = X.reshape(80, -1) / 255.0, stripes(40, 12, seed=5)[0].reshape(40, -1) / 255.0
+    calls = []
+    step = torch.optim.Adam.step
+    monkeypatch.setattr(torch.optim.Adam, "step", lambda self, *a, **k: (calls.append(1), step(self, *a, **k))[1])
+
+    def n_steps(**kw):
+        calls.clear()
+        p = SmallCNNClassifier(image_shape=(12, 12), random_state=1, **kw).fit(flat, y).predict_proba(Xt)
+        return len(calls), p
+
+    n_ep, p_ep = n_steps(epochs=3)
+    n_eq, p_eq = n_steps(epochs=99, steps=6)  # epochs unused when steps is given
+    assert n_ep == 6 and n_eq == 6
+    np.testing.assert_array_equal(p_ep, p_eq)  # the same batches in the same order: the same network
+    n5, p5 = n_steps(steps=5)  # stops inside the third epoch
+    assert n5 == 5 and not np.array_equal(p5, p_ep)
+    assert n_steps(steps=7)[0] == 7
+    # TRTR's budget: 15 epochs of the real images in batches of 64
+    assert cnn_steps(900) == 225 and cnn_steps(300) == 75 and cnn_steps(2428) == 570 and cnn_steps(64, 2) == 2
+
+
 def test_feature_extractor_trained_on_real_only_and_seeded():
     from vaelab.modalities.image.features import fit_feature_extractor
 

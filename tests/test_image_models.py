@@ -218,3 +218,58 @@ def test_small_images_get_more_optimiser_steps_at_the_same_cost():
     assert g.train_config(1347).epochs == 35  # the budget before issue 11, sixth session
     with pytest.raises(InputError, match="small_image_steps must be"):
         get_model("vaelab-image", small_image_steps=0.5)
+
+
+def test_variance_weighted_likelihood_gives_the_mean_the_squared_error_gradient():
+    """``nll_power`` = p weights each pixel's Gaussian NLL by its (detached) variance^p, normalised to mean 1 per
+    image (beta-NLL, Seitzer et al. 2022, eq. 4 with beta = p). With p = 1 the gradient with respect to the decoder
+    mean is the squared error's, ``(mean - u) / mean_i(var)`` (one constant per image), whatever a pixel's variance;
+    with p = 0 (the plain ELBO) it is ``(mean - u) / var``, so a pixel of 100x the variance learns 100x slower.
+    Equal variances: weights 1, the plain NLL; evaluation mode (held-out ELBO): always the plain NLL."""
+    import math
+
+    import torch
+
+    from vaelab.models.image.pixels import fit_scale
+
+    rng = np.random.default_rng(0)
+    X = rng.uniform(0.1, 0.9, size=(2, 4, 4))  # continuous values in [0, 1]: no dequantisation noise
+    X[0, 0, 0], X[0, 0, 1] = 0.0, 1.0  # the training range is exactly [0, 1]
+    u = torch.as_tensor(X, dtype=torch.float32).reshape(2, 1, 4, 4)
+    var = torch.full((2, 1, 4, 4), 1e-3)
+    var[0, 0, :2] = 0.1  # half of image 0 has 100x the variance
+
+    class Stub(torch.nn.Module):
+        def __init__(self, lv):
+            super().__init__()
+            self.mean = torch.nn.Parameter(torch.full((2, 1, 4, 4), 0.5))
+            self.lv = lv
+
+        def encode(self, x, c):
+            return torch.zeros(len(x), 2), torch.zeros(len(x), 2)  # N(0, I): KL 0
+
+        def decode(self, z, c):
+            return self.mean, self.lv
+
+    x, c = torch.as_tensor(X.reshape(2, -1), dtype=torch.float32), torch.zeros(2, dtype=torch.long)
+
+    def grad_and_loss(p, lv, training=True):
+        g = get_model("vaelab-image", nll_power=p, latent_dim=2)
+        g._scale, g.feature_shape_ = fit_scale(X), (4, 4)
+        m = Stub(lv).train(training)
+        out = g.loss(m, x, c, epoch=10)
+        out["loss"].backward()
+        return m.mean.grad, float(out["loss"])
+
+    plain = float((0.5 * (var.log() + (u - 0.5) ** 2 / var + math.log(2 * math.pi))).sum())
+    g0, l0 = grad_and_loss(0.0, var.log())
+    torch.testing.assert_close(g0, (0.5 - u) / var)
+    assert l0 == pytest.approx(plain, rel=1e-5)
+    g1, l1 = grad_and_loss(1.0, var.log())
+    torch.testing.assert_close(g1, (0.5 - u) / var.mean(dim=(1, 2, 3), keepdim=True))
+    assert grad_and_loss(1.0, var.log(), training=False)[1] == pytest.approx(plain, rel=1e-5)
+    flat = torch.full_like(var, 1e-3).log()
+    assert grad_and_loss(1.0, flat)[1] == pytest.approx(grad_and_loss(0.0, flat)[1], rel=1e-6)
+    with pytest.raises(InputError, match="nll_power must be"):
+        get_model("vaelab-image", nll_power=-1)
+    assert get_model("vaelab-image").config.nll_power == 0.0  # the plain ELBO stays the default

@@ -7,7 +7,9 @@
   distance, KID, PRDC, DCR and the per-class diversity (spread ratio).
 * **C2ST** with a small CNN on the pixels (5-fold ROC AUC; :mod:`vaelab.modalities.image.cnn`).
 * **TSTR / TRTR** with the same CNN on a real test split (``holdout``): ROC AUC (macro one-vs-rest for
-  more than 2 classes) and balanced accuracy; ``tstr_trtr_auc`` = TSTR AUC / TRTR AUC.
+  more than 2 classes) and balanced accuracy; ``tstr_trtr_auc`` = TSTR AUC / TRTR AUC. TSTR's CNN takes as
+  many optimiser steps as TRTR's (``cnn_epochs`` epochs of the real training images, :func:`cnn_steps`), however
+  many synthetic images there are: the two differ only in their training images.
 * The flags of :func:`vaelab.metrics.compute_flags` and **reference rows** computed the same way:
   ``real`` (real images the generator never saw: half of the holdout against the training images,
   the other half as their holdout; without a holdout, half of the training images against the other
@@ -48,20 +50,29 @@ def _roc_auc(y_true: np.ndarray, proba: np.ndarray, classes: np.ndarray) -> floa
 
 
 def cnn_utility(X_fit: np.ndarray, y_fit: np.ndarray, X_test: np.ndarray, y_test: np.ndarray, *,
-                seed: int = 0, epochs: int = 15) -> dict[str, float]:
-    """Train the small CNN on (X_fit, y_fit), test on real (X_test, y_test): ROC AUC and balanced accuracy."""
+                seed: int = 0, epochs: int = 15, steps: int | None = None) -> dict[str, float]:
+    """Train the small CNN on (X_fit, y_fit), test on real (X_test, y_test): ROC AUC and balanced accuracy.
+
+    ``steps``: the CNN's number of optimiser steps (None: ``epochs`` epochs of ``X_fit``); TSTR passes
+    :func:`cnn_steps` of the real training images, so that it and TRTR differ only in their training images."""
     from vaelab.metrics.utility import balanced_accuracy
     from vaelab.modalities.image.cnn import SmallCNNClassifier
 
     yf = np.asarray(y_fit).astype(str)
     if len(np.unique(yf)) < 2:
         return {"roc_auc": float("nan"), "balanced_accuracy": float("nan")}
-    clf = SmallCNNClassifier(image_shape=tuple(X_fit.shape[1:]), epochs=epochs, random_state=seed)
+    clf = SmallCNNClassifier(image_shape=tuple(X_fit.shape[1:]), epochs=epochs, random_state=seed, steps=steps)
     clf.fit(np.asarray(X_fit, dtype=np.float64).reshape(len(X_fit), -1), yf)
     p = clf.predict_proba(np.asarray(X_test, dtype=np.float64).reshape(len(X_test), -1))
     yt = np.asarray(y_test).astype(str)
     return {"roc_auc": _roc_auc(yt, p, clf.classes_),
             "balanced_accuracy": balanced_accuracy(yt, clf.classes_[np.argmax(p, axis=1)])}
+
+
+def cnn_steps(n_real: int, epochs: int = 15, batch_size: int = 64) -> int:
+    """Optimiser steps of the TRTR CNN: ``epochs`` epochs of ``n_real`` images in batches of ``batch_size``
+    (the budget TSTR gets too, whatever the number of synthetic images)."""
+    return int(epochs) * -(-int(n_real) // int(batch_size))
 
 
 def _image_metrics(real: Dataset, synthetic: Dataset, holdout: Dataset | None, extractor: Any, *, seed: int,
@@ -103,7 +114,9 @@ def _image_metrics(real: Dataset, synthetic: Dataset, holdout: Dataset | None, e
         out["_diag"] = {"synthetic_to_train": d["synthetic_to_train"], "reference_to_train": d["holdout_to_train"],
                         "reference_label": "holdout → train (features)"}
         if utility:
-            ts = cnn_utility(synthetic.X, synthetic.y, holdout.X, holdout.y, seed=seed, epochs=cnn_epochs)
+            # TSTR trains the CNN for as many optimiser steps as TRTR does (equal budget, not equal epochs)
+            ts = cnn_utility(synthetic.X, synthetic.y, holdout.X, holdout.y, seed=seed,
+                             steps=cnn_steps(real.n, cnn_epochs))
             tr = trtr if trtr is not None else cnn_utility(real.X, real.y, holdout.X, holdout.y, seed=seed,
                                                            epochs=cnn_epochs)
             out["tstr"], out["trtr"] = ts, tr
@@ -237,7 +250,8 @@ def evaluate_images(real: Dataset, synthetic: Dataset, *, holdout: Dataset | Non
     result["modality"] = "image"
     result["seed"] = seed
     result["features"] = ext.describe()
-    result["classifier"] = {"name": "small CNN", "epochs": cnn_epochs, "c2st_folds": kw["c2st_folds"]}
+    result["classifier"] = {"name": "small CNN", "epochs": cnn_epochs, "c2st_folds": kw["c2st_folds"],
+                            "tstr_steps": cnn_steps(real.n, cnn_epochs)}
     notes = []
     if holdout is None:
         notes.append("tstr/trtr need real images the generator never saw: pass --holdout")

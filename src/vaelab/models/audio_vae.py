@@ -6,7 +6,8 @@ mel bin on the training clips. Two architectures:
 * ``patch`` (default): mel bins as channels; a stride-4 convolution embeds 4-frame patches, residual 1-D
   convolution blocks work at T/4, a stride-4 layer decodes (``upsample``: ``"patch"``, kernel 4, each 4-frame
   patch from one step; ``"overlap"``, kernel 8; ``"linear"``, interpolation x4 + kernel-3 convolution; see
-  PatchVAE). Latent ``latent_channels x T/4`` (128 x T/4 = AudioLDM2's 8 x 16 x T/4 values when reshaped). No downsampling in frequency at all.
+  PatchVAE). Latent ``latent_channels x T/4`` (128 x T/4 = AudioLDM2's 8 x 16 x T/4 values when reshaped). No
+  downsampling in frequency at all.
 * ``audioldm2``: the reference layout of AudioLDM2's VAE: 2-D convolutions, 4x downsampling in frequency and
   time, 8 latent channels (latent 8 x n_mels/4 x T/4).
 

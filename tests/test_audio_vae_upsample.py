@@ -49,10 +49,10 @@ def test_boundary_frames_mix_adjacent_steps_only_without_patch():
     assert not set(_frames_reached("patch", 2)) & set(_frames_reached("patch", 3))
 
 
-def test_bad_upsample_and_other_arch():
+def test_bad_upsample_and_the_default():
     with pytest.raises(InputError, match="upsample"):
         VaelabAudioConfig(upsample="nearest")
-    assert VaelabAudioConfig.from_dict({}).upsample in ("patch", "overlap", "linear")
+    assert VaelabAudioConfig().upsample == "patch"  # not adopted (issue 13, session 7): the old layer stays the default
 
 
 def test_runs_saved_without_the_option_load_as_patch(tmp_path):

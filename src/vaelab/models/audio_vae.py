@@ -4,8 +4,10 @@ Input: log-mel ``(n, n_mels, T)`` (natural log, see :mod:`vaelab.modalities.audi
 mel bin on the training clips. Two architectures:
 
 * ``patch`` (default): mel bins as channels; a stride-4 convolution embeds 4-frame patches, residual 1-D
-  convolution blocks work at T/4, a stride-4 transposed convolution decodes. Latent ``latent_channels x T/4``
-  (128 x T/4 = AudioLDM2's 8 x 16 x T/4 values when reshaped). No downsampling in frequency at all.
+  convolution blocks work at T/4, a stride-4 layer decodes (``upsample``: ``"patch"``, kernel 4, each 4-frame
+  patch from one step; ``"overlap"``, kernel 8; ``"linear"``, interpolation x4 + kernel-3 convolution; see
+  PatchVAE). Latent ``latent_channels x T/4`` (128 x T/4 = AudioLDM2's 8 x 16 x T/4 values when reshaped). No
+  downsampling in frequency at all.
 * ``audioldm2``: the reference layout of AudioLDM2's VAE: 2-D convolutions, 4x downsampling in frequency and
   time, 8 latent channels (latent 8 x n_mels/4 x T/4).
 
@@ -72,6 +74,7 @@ from vaelab.models.torch_base import FitJob, TorchGenerator
 from vaelab.training.trainer import check_training_options
 
 SAMPLERS = ("aggregate", "standard")
+UPSAMPLE = ("patch", "overlap", "linear")
 LIFT_CLIPS = 64  # training clips (every k-th) whose Griffin-Lim round trip fits the vocoder's level lift
 
 
@@ -88,10 +91,13 @@ def energy_shift(var: np.ndarray, power: float = 1.0) -> np.ndarray:
 
 @dataclass
 class VaelabAudioConfig(ModelConfig):
+    SAVED_BEFORE: ClassVar[dict[str, Any]] = {"upsample": "patch"}
+
     arch: str = "patch"  # patch | audioldm2
     width: int = 192
     latent_channels: int = 128
     n_res: int = 2
+    upsample: str = "patch"  # patch | overlap | linear: the patch decoder's last layer (see PatchVAE)
     beta: float = 0.1
     sigma: str = "optimal"  # optimal | learned
     sampler: str = "aggregate"  # aggregate | standard (vaelab.samplers)
@@ -114,6 +120,8 @@ class VaelabAudioConfig(ModelConfig):
     def __post_init__(self) -> None:
         if self.arch not in ("patch", "audioldm2"):
             raise InputError(f"vaelab-audio: arch must be 'patch' or 'audioldm2', got {self.arch!r}")
+        if self.upsample not in UPSAMPLE:
+            raise InputError(f"vaelab-audio: upsample must be one of {', '.join(UPSAMPLE)}, got {self.upsample!r}")
         if self.sampler not in SAMPLERS:
             raise InputError(f"vaelab-audio: sampler must be one of {', '.join(SAMPLERS)}, got {self.sampler!r}")
         for key, allowed in (("output", ("energy", "mean")), ("noise", ("texture", "none"))):
@@ -143,10 +151,28 @@ class _Res(nn.Module):
         return x + self.c2(F.silu(self.n2(self.c1(F.silu(self.n1(x))))))
 
 
-class PatchVAE(nn.Module):
-    """Mel bins as channels, 4-frame patches, 1-D residual blocks at T/4."""
+class _Linear4(nn.Module):
+    """Resize-convolution: features linearly interpolated x4 in time, then a kernel-3 convolution."""
 
-    def __init__(self, n_mels: int, n_classes: int, width: int, zc: int, n_res: int):
+    def __init__(self, c_in: int, c_out: int):
+        super().__init__()
+        self.conv = nn.Conv1d(c_in, c_out, 3, padding=1)
+
+    def forward(self, h: torch.Tensor) -> torch.Tensor:
+        return self.conv(F.interpolate(h, scale_factor=4, mode="linear", align_corners=False))
+
+
+class PatchVAE(nn.Module):
+    """Mel bins as channels, 4-frame patches, 1-D residual blocks at T/4.
+
+    The last decoder layer (``upsample``) turns T/4 feature steps into T frames: ``"patch"`` a transposed
+    convolution with kernel = stride = 4 (each 4-frame patch from one step, so the mean can jump at patch
+    boundaries), ``"overlap"`` kernel 8, stride 4 (every frame from two adjacent steps; a kernel that is a multiple
+    of the stride overlaps evenly, Odena et al. 2016, "Deconvolution and checkerboard artifacts"), ``"linear"`` a
+    resize-convolution (linear interpolation x4, then a kernel-3 convolution; same paper).
+    """
+
+    def __init__(self, n_mels: int, n_classes: int, width: int, zc: int, n_res: int, upsample: str = "patch"):
         super().__init__()
         self.emb_e, self.emb_d = nn.Embedding(n_classes, width), nn.Embedding(n_classes, width)
         self.e0 = nn.Conv1d(n_mels, width, 4, stride=4)
@@ -154,7 +180,10 @@ class PatchVAE(nn.Module):
         self.eo = nn.Conv1d(width, 2 * zc, 1)
         self.d0 = nn.Conv1d(zc, width, 3, padding=1)
         self.dr = nn.Sequential(*[_Res(width, 1) for _ in range(n_res)])
-        self.do = nn.ConvTranspose1d(width, n_mels, 4, stride=4)
+        if upsample == "linear":
+            self.do: nn.Module = _Linear4(width, n_mels)
+        else:
+            self.do = nn.ConvTranspose1d(width, n_mels, *((4, 4, 0) if upsample == "patch" else (8, 4, 2)))
         self.register_buffer("logvar", torch.zeros(n_mels))
         self.logvar_param = nn.Parameter(torch.zeros(n_mels))
 
@@ -235,7 +264,7 @@ class VaelabAudio(TorchGenerator):
                 raise InputError("vaelab-audio arch 'audioldm2' needs n_mels divisible by 4")
             return AudioLDM2VAE(n_mels, n_classes, cfg.width, 8 if cfg.latent_channels == 128 else cfg.latent_channels,
                                 cfg.n_res)
-        return PatchVAE(n_mels, n_classes, cfg.width, cfg.latent_channels, cfg.n_res)
+        return PatchVAE(n_mels, n_classes, cfg.width, cfg.latent_channels, cfg.n_res, cfg.upsample)
 
     # ------------------------------------------------------------------ normalisation
     def _stats(self) -> tuple[torch.Tensor, torch.Tensor]:

@@ -28,6 +28,7 @@ def test_augment_and_ablate_on_images(tmp_path, capsys):
                  "--quiet", "--out", str(out)]) == 0
     r = json.loads((out / "augment.json").read_text())
     assert r["n_failed_cells"] == 0 and "cnn" in r["classifiers"]
+    assert r["settings"]["cnn_budget"] == "real"  # the CNN takes the real part's steps at every factor
     out2 = tmp_path / "abl"
     assert main(["ablate", str(tmp_path / "m.npz"), "--models", "seed-image-vae,ppca", "--folds", "2", "--seeds",
                  "1", "--epochs", "1", "--quiet", "--out", str(out2)]) == 0

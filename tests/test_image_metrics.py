@@ -85,6 +85,38 @@ def test_cnn_classifier_steps_fix_the_optimiser_budget(monkeypatch):
     assert cnn_steps(900) == 225 and cnn_steps(300) == 75 and cnn_steps(2428) == 570 and cnn_steps(64, 2) == 2
 
 
+def test_augment_gives_the_cnn_the_same_budget_at_every_factor(monkeypatch):
+    import torch
+
+    from vaelab.experiments.augment import augment_scores
+    from vaelab.experiments.classifiers import fit_and_score
+
+    X, y = stripes(80, 12)  # 80 real rows: 15 epochs in batches of 64 = 30 optimiser steps
+    Xs, ys = stripes(160, 12, seed=3)  # factor 2 adds 160 synthetic rows (240 rows: 4 batches per epoch)
+    Xt, yt = stripes(40, 12, seed=5)
+    calls = []
+    step = torch.optim.Adam.step
+    monkeypatch.setattr(torch.optim.Adam, "step", lambda self, *a, **k: (calls.append(1), step(self, *a, **k))[1])
+    per_factor = {}
+
+    def counting(*a, **k):
+        calls.clear()
+        out = fit_and_score(*a, **k)
+        per_factor.setdefault(len(a[1]), []).append(len(calls))
+        return out
+
+    monkeypatch.setattr("vaelab.experiments.augment.fit_and_score", counting)
+    f = [("0", 0.0), ("2", 2.0)]
+    equal = augment_scores(X, y, Xt, yt, Xs, ys, f, ["cnn"], seed=0, cnn_budget="real")
+    assert per_factor == {80: [30], 240: [30]}
+    assert all(0.5 <= equal[k]["cnn"]["roc_auc"] <= 1 for k in ("0", "2"))
+    per_factor.clear()
+    augment_scores(X, y, Xt, yt, Xs, ys, f, ["cnn"], seed=0)  # fixed epochs: 3x the rows, 2x the steps
+    assert per_factor == {80: [30], 240: [60]}
+    with pytest.raises(InputError, match="cnn_budget"):
+        augment_scores(X, y, Xt, yt, Xs, ys, f, ["cnn"], seed=0, cnn_budget="epochs")
+
+
 def test_feature_extractor_trained_on_real_only_and_seeded():
     from vaelab.modalities.image.features import fit_feature_extractor
 

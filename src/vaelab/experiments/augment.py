@@ -14,7 +14,12 @@ For every (seed, fold) of a group-aware stratified K-fold (a new partition per s
    (exact up to factor 1; above, a documented approximation that keeps its cost from growing
    with the factor, chosen by measurement in benchmarks/RESULTS.md). Along the nested factors
    the logistic regression starts from the previous factor's solution (same optimum, fewer
-   iterations).
+   iterations). The small CNN (images) takes the same number of optimiser steps at every factor,
+   15 epochs of the real training part (``cnn_budget = "real"``), so that the factors differ only in
+   their training images: with a fixed number of epochs an augmented set of twice the size gets twice
+   the steps, and the gain of "augmentation" is partly that of longer training (the TSTR finding of
+   benchmarks/RESULTS.md, issue 11, session 7). Studies planned before this (no ``cnn_budget`` in their
+   cells) have other cell IDs, so ``--resume`` never mixes the two.
 
 Each cell (one generator on one (seed, fold), all factors and classifiers) is stored in
 ``OUT/cells/`` as it finishes (``grid.py``); ``--resume`` runs only the missing ones.
@@ -90,6 +95,10 @@ RF_BOOTSTRAP: float | None = 2.0
 # so cells computed without it are never mixed with cells computed with it on --resume.
 LOGREG_WARM = True
 
+# the small CNN's optimiser budget, the same at every factor: "real" = 15 epochs of the real training part
+# (see the module docstring). A cell parameter of studies with the ``cnn`` classifier.
+CNN_BUDGET = "real"
+
 
 def parse_factors(spec: str | list[Any] | tuple[Any, ...]) -> list[tuple[str, float]]:
     """``"0,0.5,5"`` -> ``[("0", 0.0), ("0.5", 0.5), ("5", 5.0)]``; keys are the text as written.
@@ -120,7 +129,7 @@ def parse_factors(spec: str | list[Any] | tuple[Any, ...]) -> list[tuple[str, fl
 def augment_scores(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray, y_test: np.ndarray,
                    X_synth: np.ndarray | None, y_synth: np.ndarray | None, factors: list[tuple[str, float]],
                    classifiers: list[str], *, seed: int, trees: int = 200,
-                   rf_bootstrap: float | None = None, logreg_warm: bool = False
+                   rf_bootstrap: float | None = None, logreg_warm: bool = False, cnn_budget: str | None = None
                    ) -> dict[str, dict[str, dict[str, Any]]]:
     """Scores ``{factor: {classifier: {metric: value} | {"error": ...}}}`` for one fold.
 
@@ -129,8 +138,17 @@ def augment_scores(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray,
     recorded as an error for that (factor, classifier), the others go on. ``rf_bootstrap``: the
     random forest's bootstrap samples hold at most ``rf_bootstrap × len(X_train)`` samples
     (:data:`RF_BOOTSTRAP`; None: the whole augmented set). ``logreg_warm``: ``logreg`` starts
-    lbfgs from the previous factor's solution (:data:`LOGREG_WARM`).
+    lbfgs from the previous factor's solution (:data:`LOGREG_WARM`). ``cnn_budget``: ``"real"`` = the
+    ``cnn`` classifier takes the optimiser steps of 15 epochs of ``X_train`` at every factor
+    (:func:`vaelab.evaluation.image.cnn_steps`); None: 15 epochs of each augmented set.
     """
+    if cnn_budget not in (None, "real"):
+        raise InputError(f"cnn_budget must be 'real' or None, got {cnn_budget!r}")
+    steps = None
+    if cnn_budget == "real":
+        from vaelab.evaluation.image import cnn_steps
+
+        steps = cnn_steps(len(X_train))
     counts = class_counts(y_train)
     rf_cap = None if rf_bootstrap is None else max(1, int(round(float(rf_bootstrap) * len(X_train))))
     ytr_keys = label_keys(y_train)
@@ -156,7 +174,7 @@ def augment_scores(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray,
         for c in classifiers:
             try:
                 out[key][c] = fit_and_score(c, Xa, ya, X_test, y_test, seed=seed, trees=trees, rf_max_samples=rf_cap,
-                                             warm=warm)
+                                             warm=warm, cnn_steps=steps)
             except Exception as e:  # noqa: BLE001 - recorded and reported, the other classifiers go on
                 out[key][c] = {"error": f"{e.__class__.__name__}: {' '.join(str(e).split())}"}
     return out
@@ -179,7 +197,8 @@ def augment_cell(shared: dict[str, Any], cell: dict[str, Any]) -> dict[str, Any]
     t1 = time.perf_counter()
     scores = augment_scores(d["X_train"], d["y_train"], d["X_test"], d["y_test"], Xs, ys, factors,
                             list(cell["classifiers"]), seed=cs, trees=int(cell["trees"]),
-                            rf_bootstrap=cell.get("rf_bootstrap"), logreg_warm=bool(cell.get("logreg_warm")))
+                            rf_bootstrap=cell.get("rf_bootstrap"), logreg_warm=bool(cell.get("logreg_warm")),
+                            cnn_budget=cell.get("cnn_budget"))
     return {"scores": scores, "seconds": {"generator": t1 - t0, "classifiers": time.perf_counter() - t1}}
 
 
@@ -250,6 +269,8 @@ def plan_augment(ds: Dataset, models: str | list[str], *, factors: str | list[An
     splits = make_splits(ds, folds=folds, seeds=seeds)
     shared = shared_data(ds, splits, prep)
     base = {"classifiers": clfs, "trees": int(trees), "rf_bootstrap": RF_BOOTSTRAP, "logreg_warm": LOGREG_WARM}
+    if "cnn" in clfs:  # only then: the cell IDs of studies without the CNN stay as they were
+        base["cnn_budget"] = CNN_BUDGET
     pos = [kv for kv in fac if kv[1] > 0]
     cpos = [kv for kv in cfac if kv[1] > 0]
     overrides = {m: model_overrides(m, epochs, (model_configs or {}).get(m)) for m in names}
@@ -324,6 +345,7 @@ def run_augment_models(ds: Dataset, models: str | list[str], *, factors: str | l
                                  alpha=float(alpha), wall=wall,
                                  settings={"epochs": epochs, "trees": int(trees), "rf_bootstrap": RF_BOOTSTRAP,
                                            "logreg_warm": LOGREG_WARM,
+                                           **({"cnn_budget": CNN_BUDGET} if "cnn" in clfs else {}),
                                            "backend": backend,
                                            "jobs": int(jobs), "model_config": overrides[m]})
             for m in names}

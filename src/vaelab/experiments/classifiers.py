@@ -114,12 +114,13 @@ class KernelSVC(ClassifierMixin, BaseEstimator):
 
 
 def make_classifier(name: str, *, seed: int = 0, trees: int = 200, rf_max_samples: int | None = None,
-                    image_shape: tuple[int, ...] | None = None) -> Pipeline:
+                    image_shape: tuple[int, ...] | None = None, cnn_steps: int | None = None) -> Pipeline:
     """An unfitted pipeline ``StandardScaler -> classifier`` by name (see module docstring).
 
     ``rf_max_samples``: the forest's bootstrap sample size is ``min(n, rf_max_samples)`` (None: n).
     ``image_shape``: (H, W[, C]) of one sample, for ``cnn`` (images only: the small CNN of
     :mod:`vaelab.modalities.image.cnn`, 3 conv layers, ~10k weights, 15 epochs, seeded).
+    ``cnn_steps``: the CNN's number of optimiser steps instead of 15 epochs of its training set (None: epochs).
     """
     if name == "cnn":
         from vaelab.modalities.image.cnn import SmallCNNClassifier
@@ -127,7 +128,7 @@ def make_classifier(name: str, *, seed: int = 0, trees: int = 200, rf_max_sample
 
         if image_shape is None or not is_image_shape(tuple(image_shape)):
             raise InputError(f"classifier 'cnn' needs images (samples of shape (H, W) or (H, W, C)), got {image_shape}")
-        clf: Any = SmallCNNClassifier(image_shape=tuple(image_shape), random_state=seed)
+        clf: Any = SmallCNNClassifier(image_shape=tuple(image_shape), random_state=seed, steps=cnn_steps)
     elif name == "logreg":
         clf = LogisticRegression(C=1.0, max_iter=5000)
     elif name == "svm":
@@ -208,12 +209,13 @@ def macro_auc(y_true: np.ndarray, scores: np.ndarray, classes: np.ndarray) -> fl
 
 def fit_and_score(name: str, X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray, y_test: np.ndarray,
                   *, seed: int = 0, trees: int = 200, rf_max_samples: int | None = None,
-                  warm: dict[str, Any] | None = None) -> dict[str, float]:
+                  warm: dict[str, Any] | None = None, cnn_steps: int | None = None) -> dict[str, float]:
     """Fit classifier ``name`` on the training arrays, return its scores on the test arrays.
 
     ``rf_max_samples``: cap of the forest's bootstrap size (used only when the training set is larger).
     ``warm``: a dict kept across calls on growing training sets (the nested factors); ``logreg``
     starts from the solution it holds and stores its own there (:func:`warm_logreg`).
+    ``cnn_steps``: optimiser steps of ``cnn`` (:func:`make_classifier`).
     """
     Xtr = np.asarray(X_train, dtype=np.float64).reshape(len(X_train), -1)
     Xte = np.asarray(X_test, dtype=np.float64).reshape(len(X_test), -1)
@@ -225,7 +227,7 @@ def fit_and_score(name: str, X_train: np.ndarray, y_train: np.ndarray, X_test: n
         clf = warm["logreg"] = warm_logreg(warm.get("logreg"), Xtr, ytr)
     else:
         clf = make_classifier(name, seed=seed, trees=trees, rf_max_samples=cap,
-                              image_shape=shape if len(shape) > 1 else None).fit(Xtr, ytr)
+                              image_shape=shape if len(shape) > 1 else None, cnn_steps=cnn_steps).fit(Xtr, ytr)
     pred = clf.predict(Xte)
     scores, classes = class_scores(clf, Xte)
     return {"balanced_accuracy": balanced_accuracy(yte, pred), "roc_auc": macro_auc(yte, scores, classes)}

@@ -5,7 +5,8 @@ clips only): ``cnn`` = pooled 64-d embedding of :class:`~vaelab.modalities.audio
 classify the real training clips; ``melstats`` = :func:`~vaelab.modalities.audio.features.mel_statistics`.
 In each: C2ST (random forest, speaker/group-aware folds when the real clips have groups), Fréchet distance,
 PRDC, DCR (against a holdout); plus TSTR / TRTR with the same CNN trained from scratch on synthetic / real
-training clips and tested on the holdout, a real-vs-real C2ST reference and the standard flags.
+training clips for the same number of optimiser steps (TRTR's, however many synthetic clips) and tested on the
+holdout, a real-vs-real C2ST reference and the standard flags.
 
 Which real clips the synthetic ones are compared with (the protocol). A generator can only learn the sources
 (speakers, recording sessions) of its training clips, and the CNN embedding is trained on those very clips, so
@@ -78,7 +79,9 @@ def evaluate_audio(L_real: np.ndarray, y_real: np.ndarray, L_synth: np.ndarray, 
                                           else None)
         out[name] = m
     if L_hold is not None and y_hold is not None:
-        pred_s = LogMelCNN(epochs=cnn_epochs, seed=seed).fit(L_synth, y_synth).predict(L_hold)
+        # TSTR's CNN takes as many optimiser steps as TRTR's (``cnn``, fitted on the real clips): equal budget
+        pred_s = LogMelCNN(epochs=cnn_epochs, seed=seed, steps=cnn.steps_for(len(L_real))).fit(L_synth, y_synth)
+        pred_s = pred_s.predict(L_hold)
         pred_r = cnn.predict(L_hold)
         out["tstr"] = balanced_accuracy(np.asarray(y_hold).astype(str), pred_s.astype(str))
         out["trtr"] = balanced_accuracy(np.asarray(y_hold).astype(str), pred_r.astype(str))

@@ -23,11 +23,19 @@ class LogMelCNN:
 
     ``fit(X, y)`` on log-mels (n, n_mels, T) standardised per mel bin with the training clips' statistics;
     ``predict`` gives labels, ``transform`` the 64-d pooled embedding. Deterministic for a seed (one thread).
+    ``steps``: None (``epochs`` epochs of the training clips) or the exact number of optimiser steps, taken
+    over the same shuffled epochs (``steps_for(n)`` steps on n clips train the same network as ``epochs``):
+    TSTR passes TRTR's, so that the two differ only in their training clips, not in their budget.
     """
 
-    def __init__(self, *, epochs: int = 25, batch_size: int = 32, lr: float = 2e-3, seed: int = 0):
-        self.epochs, self.batch_size, self.lr, self.seed = epochs, batch_size, lr, seed
+    def __init__(self, *, epochs: int = 25, batch_size: int = 32, lr: float = 2e-3, seed: int = 0,
+                 steps: int | None = None):
+        self.epochs, self.batch_size, self.lr, self.seed, self.steps = epochs, batch_size, lr, seed, steps
         self.net = None
+
+    def steps_for(self, n: int) -> int:
+        """Optimiser steps of ``epochs`` epochs on ``n`` clips (a last batch of one clip is skipped)."""
+        return int(self.epochs) * sum(1 for i in range(0, int(n), self.batch_size) if min(self.batch_size, n - i) >= 2)
 
     def _build(self, n_classes: int):
         import torch.nn as nn
@@ -60,7 +68,9 @@ class LogMelCNN:
             Xt = self._norm(X)
             g = torch.Generator().manual_seed(self.seed)
             self.net.train()
-            for _ in range(self.epochs):
+            total = self.steps_for(len(Xt)) if self.steps is None else int(self.steps)
+            done = 0
+            while done < total and len(Xt) >= 2:
                 perm = torch.randperm(len(Xt), generator=g)
                 for i in range(0, len(Xt), self.batch_size):
                     b = perm[i:i + self.batch_size]
@@ -70,6 +80,9 @@ class LogMelCNN:
                     opt.zero_grad()
                     loss.backward()
                     opt.step()
+                    done += 1
+                    if done == total:
+                        break
             self.net.eval()
         return self
 

@@ -259,7 +259,7 @@ def test_variance_weighted_likelihood_gives_the_mean_the_squared_error_gradient(
         m = Stub(lv).train(training)
         out = g.loss(m, x, c, epoch=10)
         out["loss"].backward()
-        return m.mean.grad, float(out["loss"])
+        return m.mean.grad, float(out["loss"].detach())
 
     plain = float((0.5 * (var.log() + (u - 0.5) ** 2 / var + math.log(2 * math.pi))).sum())
     g0, l0 = grad_and_loss(0.0, var.log())

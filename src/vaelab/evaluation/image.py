@@ -72,7 +72,9 @@ def cnn_utility(X_fit: np.ndarray, y_fit: np.ndarray, X_test: np.ndarray, y_test
 def cnn_steps(n_real: int, epochs: int = 15, batch_size: int = 64) -> int:
     """Optimiser steps of the TRTR CNN: ``epochs`` epochs of ``n_real`` images in batches of ``batch_size``
     (the budget TSTR gets too, whatever the number of synthetic images)."""
-    return int(epochs) * -(-int(n_real) // int(batch_size))
+    from vaelab.modalities.image.cnn import SmallCNNClassifier
+
+    return SmallCNNClassifier(epochs=epochs, batch_size=batch_size).steps_for(n_real)
 
 
 def _image_metrics(real: Dataset, synthetic: Dataset, holdout: Dataset | None, extractor: Any, *, seed: int,

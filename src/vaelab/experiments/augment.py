@@ -140,15 +140,16 @@ def augment_scores(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray,
     (:data:`RF_BOOTSTRAP`; None: the whole augmented set). ``logreg_warm``: ``logreg`` starts
     lbfgs from the previous factor's solution (:data:`LOGREG_WARM`). ``cnn_budget``: ``"real"`` = the
     ``cnn`` classifier takes the optimiser steps of 15 epochs of ``X_train`` at every factor
-    (:func:`vaelab.evaluation.image.cnn_steps`); None: 15 epochs of each augmented set.
+    (:meth:`SmallCNNClassifier.steps_for <vaelab.modalities.image.cnn.SmallCNNClassifier.steps_for>`); None: 15
+    epochs of each augmented set.
     """
     if cnn_budget not in (None, "real"):
         raise InputError(f"cnn_budget must be 'real' or None, got {cnn_budget!r}")
     steps = None
     if cnn_budget == "real":
-        from vaelab.evaluation.image import cnn_steps
+        from vaelab.modalities.image.cnn import SmallCNNClassifier
 
-        steps = cnn_steps(len(X_train))
+        steps = SmallCNNClassifier().steps_for(len(X_train))  # the defaults make_classifier's "cnn" trains with
     counts = class_counts(y_train)
     rf_cap = None if rf_bootstrap is None else max(1, int(round(float(rf_bootstrap) * len(X_train))))
     ytr_keys = label_keys(y_train)

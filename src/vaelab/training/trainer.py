@@ -113,6 +113,35 @@ def torch_threads(n: int | None = None):
         torch.set_num_threads(old)
 
 
+def batches_per_epoch(n: int, batch_size: int, min_size: int = 1) -> int:
+    """Batches of at least ``min_size`` rows in one epoch of ``n`` rows (see :func:`step_batches`)."""
+    return sum(1 for i in range(0, int(n), int(batch_size)) if min(int(batch_size), int(n) - i) >= min_size)
+
+
+def step_batches(n: int, batch_size: int, steps: int, gen: torch.Generator, min_size: int = 1):
+    """Index batches for exactly ``steps`` optimiser steps over shuffled epochs of ``n`` rows.
+
+    Each epoch is one ``torch.randperm(n, generator=gen)`` cut into batches of ``batch_size``; a batch of fewer than
+    ``min_size`` rows (the last one; e.g. 2 where batch norm needs two) is skipped. Stops after ``steps`` batches, so
+    ``steps = epochs * batches_per_epoch(n, ...)`` gives exactly ``epochs`` epochs, and a classifier given another's
+    step count gets the same optimisation budget whatever its number of rows.
+    """
+    n, bs, total = int(n), int(batch_size), int(steps)
+    if total <= 0 or n < min_size:
+        return
+    done = 0
+    while True:
+        perm = torch.randperm(n, generator=gen)
+        for i in range(0, n, bs):
+            b = perm[i:i + bs]
+            if len(b) < min_size:
+                continue
+            yield b
+            done += 1
+            if done == total:
+                return
+
+
 def stratified_split(y: np.ndarray, fraction: float, seed: int) -> tuple[np.ndarray, np.ndarray]:
     """Indices (train, val) with ``fraction`` of each class (at least one, never all) in val."""
     rng = np.random.default_rng(seed)

@@ -35,7 +35,9 @@ class LogMelCNN:
 
     def steps_for(self, n: int) -> int:
         """Optimiser steps of ``epochs`` epochs on ``n`` clips (a last batch of one clip is skipped)."""
-        return int(self.epochs) * sum(1 for i in range(0, int(n), self.batch_size) if min(self.batch_size, n - i) >= 2)
+        from vaelab.training.trainer import batches_per_epoch
+
+        return int(self.epochs) * batches_per_epoch(n, self.batch_size, min_size=2)
 
     def _build(self, n_classes: int):
         import torch.nn as nn
@@ -55,7 +57,7 @@ class LogMelCNN:
     def fit(self, X: np.ndarray, y: np.ndarray) -> LogMelCNN:
         import torch
 
-        from vaelab.training.trainer import set_determinism, torch_threads
+        from vaelab.training.trainer import set_determinism, step_batches, torch_threads
 
         X = np.asarray(X, np.float64)
         self.classes_ = np.asarray(sorted({str(v) for v in y}), dtype=object)
@@ -69,20 +71,11 @@ class LogMelCNN:
             g = torch.Generator().manual_seed(self.seed)
             self.net.train()
             total = self.steps_for(len(Xt)) if self.steps is None else int(self.steps)
-            done = 0
-            while done < total and len(Xt) >= 2:
-                perm = torch.randperm(len(Xt), generator=g)
-                for i in range(0, len(Xt), self.batch_size):
-                    b = perm[i:i + self.batch_size]
-                    if len(b) < 2:
-                        continue
-                    loss = torch.nn.functional.cross_entropy(self.net["head"](self.net["body"](Xt[b])), yi[b])
-                    opt.zero_grad()
-                    loss.backward()
-                    opt.step()
-                    done += 1
-                    if done == total:
-                        break
+            for b in step_batches(len(Xt), self.batch_size, total, g, min_size=2):  # batch norm: >= 2 clips
+                loss = torch.nn.functional.cross_entropy(self.net["head"](self.net["body"](Xt[b])), yi[b])
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
             self.net.eval()
         return self
 

@@ -84,8 +84,14 @@ class SmallCNNClassifier(ClassifierMixin, BaseEstimator):
         self.lr = lr
         self.random_state = random_state
 
+    def steps_for(self, n: int) -> int:
+        """Optimiser steps of ``epochs`` epochs on ``n`` rows: ``epochs * ceil(n / batch_size)``."""
+        from vaelab.training.trainer import batches_per_epoch
+
+        return int(self.epochs) * batches_per_epoch(n, self.batch_size)
+
     def fit(self, X: np.ndarray, y: np.ndarray) -> SmallCNNClassifier:
-        from vaelab.training.trainer import torch_threads
+        from vaelab.training.trainer import step_batches, torch_threads
 
         x = rows_to_images(X, self.image_shape)
         self.classes_, codes = np.unique(np.asarray(y), return_inverse=True)
@@ -93,25 +99,17 @@ class SmallCNNClassifier(ClassifierMixin, BaseEstimator):
             raise InputError("the CNN classifier needs at least 2 classes in its training data")
         seed = 0 if self.random_state is None else int(self.random_state)
         t = torch.as_tensor(codes.reshape(-1), dtype=torch.long)
-        bs = int(self.batch_size)
-        n_steps = int(self.epochs) * math.ceil(len(x) / bs) if self.steps is None else int(self.steps)
+        n_steps = self.steps_for(len(x)) if self.steps is None else int(self.steps)
         with torch_threads():
             torch.manual_seed(seed)
             net = _Net(x.shape[1], len(self.classes_), int(self.width))
             opt = torch.optim.Adam(net.parameters(), lr=float(self.lr))
             gen = torch.Generator().manual_seed(seed + 1)
-            done = 0
-            while done < n_steps:
-                perm = torch.randperm(len(x), generator=gen)
-                for i in range(0, len(x), bs):
-                    if done == n_steps:
-                        break
-                    b = perm[i:i + bs]
-                    loss = F.cross_entropy(net(x[b]), t[b])
-                    opt.zero_grad()
-                    loss.backward()
-                    opt.step()
-                    done += 1
+            for b in step_batches(len(x), self.batch_size, n_steps, gen):
+                loss = F.cross_entropy(net(x[b]), t[b])
+                opt.zero_grad()
+                loss.backward()
+                opt.step()
         net.eval()
         self.net_ = net
         return self

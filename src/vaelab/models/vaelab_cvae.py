@@ -136,6 +136,7 @@ class VaelabCVAEConfig(ModelConfig):
     kde_kernel: str = "auto"  # "gaussian": N(0, h^2 sd^2) | "covariance": N(0, h^2 C) | "neighbours": h x (a near code - the code)
     #   | "auto": per class "covariance" (shrunk) with more codes than latent_dim, else "gaussian" (samplers.kde)
     kde_centre: str = "draw"  # kernel centred on a training sample's posterior "draw" | its posterior "mean"
+    #   | "auto": the mean only in the classes whose kernel, calibrated with the draw, came out h = 0 (samplers.kde)
     gmm_components: int = 8
     gmm_draws: int = 4  # posterior draws per training sample for the latent mixture
     noise: str = "texture"  # "texture" | "decoder": independent noise | "none": means only (as the seed CVAE)

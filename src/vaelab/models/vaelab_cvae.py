@@ -61,6 +61,10 @@ alternatives stay available as options for ablations.
   "bootstrap"`` resamples both instead (issue 16, session 4: Raman arpls+savgol+vector / d1 C2ST
   0.884 / 0.869 -> 0.839 / 0.811 on the test split, bounds 0.808 / 0.786; not the default, since
   min-max TSTR/TRTR fell there, 0.967 -> 0.917, and DCR falls where the kernel stays at 0).
+  ``kde_centre = "auto"`` takes the mean only in the classes whose kernel, calibrated with the draw,
+  came out 0 (the draw was their only latent noise) and recalibrates them (an option: on Raman
+  validation splits it raised TSTR/TRTR and lowered C2ST in baseline-removed / derivative spaces,
+  at a DCR cost of 0.02-0.04; issue 16, session 8).
 * **KL warm-up and free bits** against posterior collapse; **early stopping** on the
   validation ELBO (un-annealed, the same noise draws every epoch) of a stratified part; the
   second stage is fitted on all training samples, the validation part included.

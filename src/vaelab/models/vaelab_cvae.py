@@ -64,7 +64,7 @@ alternatives stay available as options for ablations.
   ``kde_centre = "auto"`` takes the mean only in the classes whose kernel, calibrated with the draw,
   came out 0 (the draw was their only latent noise) and recalibrates them (an option: on Raman
   validation splits it raised TSTR/TRTR and lowered C2ST in baseline-removed / derivative spaces,
-  at a DCR cost of 0.02-0.04; issue 16, session 8).
+  at a DCR cost of 0.01-0.04, and a cost clause failed on coffee; issue 16, session 8).
 * **KL warm-up and free bits** against posterior collapse; **early stopping** on the
   validation ELBO (un-annealed, the same noise draws every epoch) of a stratified part; the
   second stage is fitted on all training samples, the validation part included.

@@ -212,8 +212,8 @@ def test_vaelab_cvae_default_kernel_is_auto_and_old_runs_keep_the_per_dimension_
     S = old.sample({"a": 4, "b": 4}, seed=1)[0]
     f = tmp_path / "old" / "config.json"
     cfg = json.loads(f.read_text())
-    del cfg["config"]["kde_kernel"]
+    del cfg["config"]["kde_kernel"], cfg["config"]["kde_centre"]  # nor kde_centre (tests/test_kde_centre_auto.py)
     f.write_text(json.dumps(cfg))
     back = load_model(tmp_path / "old")
-    assert back.config.kde_kernel == "gaussian"
+    assert back.config.kde_kernel == "gaussian" and back.config.kde_centre == "draw"
     np.testing.assert_array_equal(back.sample({"a": 4, "b": 4}, seed=1)[0], S)

@@ -61,6 +61,10 @@ alternatives stay available as options for ablations.
   "bootstrap"`` resamples both instead (issue 16, session 4: Raman arpls+savgol+vector / d1 C2ST
   0.884 / 0.869 -> 0.839 / 0.811 on the test split, bounds 0.808 / 0.786; not the default, since
   min-max TSTR/TRTR fell there, 0.967 -> 0.917, and DCR falls where the kernel stays at 0).
+  ``kde_centre = "auto"`` takes the mean only in the classes whose kernel, calibrated with the draw,
+  came out 0 (the draw was their only latent noise) and recalibrates them (an option: on Raman
+  validation splits it raised TSTR/TRTR and lowered C2ST in baseline-removed / derivative spaces,
+  at a DCR cost of 0.01-0.04, and a cost clause failed on coffee; issue 16, session 8).
 * **KL warm-up and free bits** against posterior collapse; **early stopping** on the
   validation ELBO (un-annealed, the same noise draws every epoch) of a stratified part; the
   second stage is fitted on all training samples, the validation part included.
@@ -136,6 +140,7 @@ class VaelabCVAEConfig(ModelConfig):
     kde_kernel: str = "auto"  # "gaussian": N(0, h^2 sd^2) | "covariance": N(0, h^2 C) | "neighbours": h x (a near code - the code)
     #   | "auto": per class "covariance" (shrunk) with more codes than latent_dim, else "gaussian" (samplers.kde)
     kde_centre: str = "draw"  # kernel centred on a training sample's posterior "draw" | its posterior "mean"
+    #   | "auto": the mean only in the classes whose kernel, calibrated with the draw, came out h = 0 (samplers.kde)
     gmm_components: int = 8
     gmm_draws: int = 4  # posterior draws per training sample for the latent mixture
     noise: str = "texture"  # "texture" | "decoder": independent noise | "none": means only (as the seed CVAE)

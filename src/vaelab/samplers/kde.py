@@ -11,7 +11,7 @@ from vaelab.core.errors import InputError
 from vaelab.samplers.posterior import AggregatePosterior
 
 KERNELS = ("gaussian", "covariance", "neighbours", "auto")  # CalibratedKDE's kernel shapes (see its docstring)
-CENTRES = ("draw", "mean")  # what the kernel is centred on
+CENTRES = ("draw", "mean", "auto")  # what the kernel is centred on (see CalibratedKDE)
 
 
 class CalibratedKDE(AggregatePosterior):
@@ -36,6 +36,11 @@ class CalibratedKDE(AggregatePosterior):
     samples new outside them (on 9-13 coffee spectra per class the calibration drove h to 10).
     ``centre = "mean"``: the kernel is centred on the training sample's posterior mean, not on a
     posterior draw, so the calibrated kernel is the only source of novelty in the code.
+    ``centre = "auto"``: per class, the draw where the kernel width calibrated with the draw is above 0,
+    else (the draw is then the only latent noise) the posterior mean, with ``h`` calibrated again for
+    it (so it may rise above 0: the kernel, not the posterior noise, makes such samples new). The
+    mean-centred rows still draw (and discard) the posterior noise, so every other class gets the
+    same random numbers as with ``"draw"``. State ``kde_mc`` (n_classes,): 1 where the mean is used.
 
     The width ``h`` of each class starts at 0 and is set by :meth:`calibrate`: the smallest ``h``
     on a grid (0 and 31 log-spaced values in [0.01, 10]) at which the model's samples lie as far
@@ -46,7 +51,7 @@ class CalibratedKDE(AggregatePosterior):
 
     kind = "kde"
     required = ("train_mu", "train_logvar", "train_class", "kde_mean", "kde_sd", "kde_var", "kde_h")
-    optional = ("train_attached", "kde_nn", "kde_root", "kde_cov")
+    optional = ("train_attached", "kde_nn", "kde_root", "kde_cov", "kde_mc")
 
     def __init__(self, kernel: str = "gaussian", shrink: bool = False, centre: str = "draw"):
         super().__init__()
@@ -69,6 +74,8 @@ class CalibratedKDE(AggregatePosterior):
             self.state["kde_root"] = _class_roots(mu, c, n_classes)
         if self.kernel == "auto":  # the covariance kernel where the class's code covariance is non-singular
             self.state["kde_cov"] = (torch.bincount(c, minlength=n_classes)[:n_classes] > mu.shape[1]).float()
+        if self.centre == "auto":  # set per class by calibrate (until then: the draw everywhere)
+            self.state["kde_mc"] = torch.zeros(n_classes)
         return self
 
     def check(self) -> None:
@@ -79,10 +86,14 @@ class CalibratedKDE(AggregatePosterior):
             raise InputError("latent sampler 'kde': the covariance kernel needs 'kde_root' in the weights")
         if self.kernel == "auto" and "kde_cov" not in self.state:
             raise InputError("latent sampler 'kde': the auto kernel needs 'kde_cov' in the weights")
+        if self.centre == "auto" and "kde_mc" not in self.state:
+            raise InputError("latent sampler 'kde': the auto centre needs 'kde_mc' in the weights")
 
     def _draw(self, k: int, pick: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         # centre "mean": the training sample's posterior mean, so the kernel alone makes samples new
         a = self.state["train_mu"][pick] if self.centre == "mean" else super()._draw(k, pick, gen)
+        if self.centre == "auto" and bool(self.state["kde_mc"][k] > 0):  # the draw above only keeps the stream
+            a = self.state["train_mu"][pick]
         return self._smooth(a, k, float(self.state["kde_h"][k]), gen, pick)
 
     def _smooth(self, a: torch.Tensor, k: int, h: float, gen: torch.Generator, pick: torch.Tensor) -> torch.Tensor:
@@ -132,13 +143,24 @@ class CalibratedKDE(AggregatePosterior):
                 g = torch.Generator().manual_seed(seed + 7)
                 return float(torch.cdist(generate(ck, g), ref).min(dim=1).values.median())
 
-            lo, hi = 0, len(grid) - 1
-            if novelty(grid[lo]) >= target:
-                hi = lo
-            while hi - lo > 1:  # bisection: the smallest grid index reaching the target
-                mid = (lo + hi) // 2
-                lo, hi = (lo, mid) if novelty(grid[mid]) >= target else (mid, hi)
-            h_all[k] = grid[hi]
+            if self.centre == "auto":
+                self.state["kde_mc"][k] = 0.0  # calibrated with the draw first
+            h_all[k] = _smallest_width(grid, novelty, target)
+            if self.centre == "auto" and h_all[k] == 0:  # the draw was the only latent noise: the mean instead
+                self.state["kde_mc"][k] = 1.0
+                h_all[k] = _smallest_width(grid, novelty, target)
+
+
+def _smallest_width(grid: list[float], novelty: Callable[[float], float], target: float) -> float:
+    """The smallest value of the increasing ``grid`` at which ``novelty`` reaches ``target`` (by bisection,
+    assuming novelty grows with the width; the last value if none does)."""
+    lo, hi = 0, len(grid) - 1
+    if novelty(grid[lo]) >= target:
+        hi = lo
+    while hi - lo > 1:
+        mid = (lo + hi) // 2
+        lo, hi = (lo, mid) if novelty(grid[mid]) >= target else (mid, hi)
+    return grid[hi]
 
 
 def _kde_stats(mu: torch.Tensor, logvar: torch.Tensor, c: torch.Tensor, n_classes: int) -> dict[str, torch.Tensor]:

@@ -94,7 +94,7 @@ def test_errors(tmp_path):
 
 def test_vaelab_image_with_the_diffusion_prior_round_trips(tmp_path):
     X, y = stripes(60, size=8)
-    g = get_model("vaelab-image", epochs=2, batch_size=32, latent_dim=4, prior="diffusion")
+    g = get_model("vaelab-image", epochs=2, batch_size=32, latent_dim=4, prior="diffusion", ldm_steps=200)
     g.progress = False
     g.fit(X, y, seed=0)
     assert any(k.startswith("ldm_w.") for k in g.extra_)
@@ -102,3 +102,5 @@ def test_vaelab_image_with_the_diffusion_prior_round_trips(tmp_path):
     g.save(tmp_path / "run")
     Xb, yb = load_model(tmp_path / "run").sample({0: 3, 1: 2}, seed=4)
     assert np.array_equal(Xs, Xb) and np.array_equal(ys, yb)
+    with pytest.raises(InputError, match="ldm_steps"):
+        get_model("vaelab-image", prior="diffusion", ldm_steps=0)

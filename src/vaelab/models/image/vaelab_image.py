@@ -42,7 +42,11 @@ Every part was kept because it measured better on the development chest X-rays (
   novelty, RESULTS, issue 11, sixth session). The default ``"auto"`` is that kernel wherever a class has more
   codes than latent dimensions (every class measured), else the per-dimension one (a covariance of fewer codes
   than dimensions spans only their own directions; ``vaelab.samplers.kde``, as vaelab-cvae).
-  ``"aggregate"`` (no kernel) and ``"standard"`` (N(0, I)) are options.
+  ``"aggregate"`` (no kernel) and ``"standard"`` (N(0, I)) are options. Where the calibrated width reaches
+  the grid's top (h = 10 on textured shapes), the shrunk kernel is in effect one Gaussian N(mean_k, C_k) per
+  class, and decoded codes lose their class (RESULTS, issue 11, session 8); ``"gmm"`` (a mixture per class)
+  and ``"diffusion"`` (a class-conditional DDPM of the codes, ``ldm_steps`` optimiser steps) are options,
+  measured there.
 * **Cosine learning-rate decay** (``lr_schedule = "cosine"``, from ``lr`` to ``lr_final * lr`` = 0.1 x over
   the epochs): the network no longer stops at a noisy point of constant-rate Adam. On a validation split of
   the training images it lowered the held-out negative ELBO by 50-100 nats per image (3 of 3 seeds) at the

@@ -12,6 +12,7 @@ models"), a second-stage density fills the space the training codes actually occ
                samples lie as far from their nearest training sample as a left-out
                training sample does (a smoothed bootstrap; not copies)                :class:`CalibratedKDE`
 ``gmm``        a per-class Gaussian mixture fitted on posterior draws               :class:`LatentGMM`
+``diffusion``  a class-conditional diffusion model (DDPM) fitted on posterior draws :class:`LatentDiffusion`
 =============  ====================================================================================
 
 The protocol (:class:`LatentSampler`), for the image and audio VAEs as for ``vaelab-cvae``::
@@ -39,17 +40,19 @@ The protocol (:class:`LatentSampler`), for the image and audio VAEs as for ``vae
 
 State keys: ``train_mu``, ``train_logvar``, ``train_class``, ``train_attached`` (training codes),
 ``kde_mean``, ``kde_sd``, ``kde_var``, ``kde_h``, ``kde_nn`` (kde), ``gmm_weight``, ``gmm_mean``,
-``gmm_chol`` (gmm).
+``gmm_chol`` (gmm), ``ldm_mean``, ``ldm_sd``, ``ldm_classes``, ``ldm_w.*`` (diffusion).
 """
 
 from __future__ import annotations
 
 from vaelab.samplers.base import LatentSampler, load_sampler, make_sampler, save_sampler
+from vaelab.samplers.diffusion import LatentDiffusion
 from vaelab.samplers.gmm import LatentGMM
 from vaelab.samplers.kde import CalibratedKDE
 from vaelab.samplers.posterior import AggregatePosterior, StandardNormal
 
-SAMPLERS: dict[str, type] = {cls.kind: cls for cls in (StandardNormal, AggregatePosterior, CalibratedKDE, LatentGMM)}
+SAMPLERS: dict[str, type] = {cls.kind: cls for cls in (StandardNormal, AggregatePosterior, CalibratedKDE, LatentGMM,
+                                                        LatentDiffusion)}
 
-__all__ = ["SAMPLERS", "AggregatePosterior", "CalibratedKDE", "LatentGMM", "LatentSampler", "StandardNormal",
+__all__ = ["SAMPLERS", "AggregatePosterior", "CalibratedKDE", "LatentDiffusion", "LatentGMM", "LatentSampler", "StandardNormal",
            "load_sampler", "make_sampler", "save_sampler"]

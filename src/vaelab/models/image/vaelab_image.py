@@ -42,7 +42,11 @@ Every part was kept because it measured better on the development chest X-rays (
   novelty, RESULTS, issue 11, sixth session). The default ``"auto"`` is that kernel wherever a class has more
   codes than latent dimensions (every class measured), else the per-dimension one (a covariance of fewer codes
   than dimensions spans only their own directions; ``vaelab.samplers.kde``, as vaelab-cvae).
-  ``"aggregate"`` (no kernel) and ``"standard"`` (N(0, I)) are options.
+  ``"aggregate"`` (no kernel) and ``"standard"`` (N(0, I)) are options. Where the calibrated width reaches
+  the grid's top (h = 10 on textured shapes), the shrunk kernel is in effect one Gaussian N(mean_k, C_k) per
+  class, and decoded codes lose their class (RESULTS, issue 11, session 8); ``"gmm"`` (a mixture per class)
+  and ``"diffusion"`` (a class-conditional DDPM of the codes, ``ldm_steps`` optimiser steps) are options,
+  measured there.
 * **Cosine learning-rate decay** (``lr_schedule = "cosine"``, from ``lr`` to ``lr_final * lr`` = 0.1 x over
   the epochs): the network no longer stops at a noisy point of constant-rate Adam. On a validation split of
   the training images it lowered the held-out negative ELBO by 50-100 nats per image (3 of 3 seeds) at the
@@ -103,11 +107,12 @@ class VaelabImageConfig(ModelConfig):
     min_logvar: float = -9.0  # lower bound of the per-pixel log-variance ([0, 1] units); upper bound 0
     beta: float = 1.0
     kl_warmup: int = 5  # epochs over which the KL weight rises to beta
-    prior: str = "kde"  # "kde" | "aggregate" | "standard" | "gmm" (vaelab.samplers)
+    prior: str = "kde"  # "kde" | "aggregate" | "standard" | "gmm" | "diffusion" (vaelab.samplers)
     kde_shrink: bool = True  # "kde": shrink kernel draws towards the class mean (keeps the latent variance)
     kde_kernel: str = "auto"  # "kde": "auto" (covariance where a class has > latent_dim codes) | "covariance" | "gaussian"
     #                                 N(0, h^2 C) | N(0, h^2 sd^2) | "neighbours" (SMOTE)
     kde_centre: str = "draw"  # "kde": kernel centred on a training image's posterior "draw" | its posterior "mean"
+    ldm_steps: int = 2000  # "diffusion": optimiser steps of the latent denoiser (vaelab.samplers.diffusion)
     noise: str = "texture"  # "texture" | "white" | "none"
     texture_cells: int = 1 << 22  # at most this many numbers per class for the residual covariance
     min_steps: int = 750  # epochs = None: 20, raised until at least this many optimiser steps are taken (28x28)
@@ -130,7 +135,7 @@ def _check_config(cfg: VaelabImageConfig) -> None:
         if isinstance(v, bool) or not isinstance(v, int) or v < lo:
             raise InputError(f"vaelab-image: {name} must be an integer >= {lo}, got {v!r}")
 
-    for name in ("latent_dim", "batch_size", "texture_cells"):
+    for name in ("latent_dim", "batch_size", "texture_cells", "ldm_steps"):
         positive_int(name, getattr(cfg, name))
     if cfg.epochs is not None:
         positive_int("epochs", cfg.epochs)
@@ -142,7 +147,8 @@ def _check_config(cfg: VaelabImageConfig) -> None:
     rb = list(cfg.res_blocks) if isinstance(cfg.res_blocks, (list, tuple)) else []
     if len(rb) != 3 or any(not isinstance(v, bool) for v in rb):
         raise InputError(f"vaelab-image: res_blocks must be 3 booleans, got {cfg.res_blocks!r}")
-    for key, allowed in {"prior": ("kde", "aggregate", "standard", "gmm"), "noise": ("texture", "white", "none"),
+    for key, allowed in {"prior": ("kde", "aggregate", "standard", "gmm", "diffusion"),
+                         "noise": ("texture", "white", "none"),
                          "kde_kernel": KDE_KERNELS, "kde_centre": KDE_CENTRES}.items():
         if getattr(cfg, key) not in allowed:
             raise InputError(f"vaelab-image: {key} must be one of {', '.join(allowed)}, got {getattr(cfg, key)!r}")
@@ -242,10 +248,12 @@ class VaelabImage(TorchGenerator):
             return make_sampler("standard", latent_dim=cfg.latent_dim)
         if cfg.prior == "kde":
             return make_sampler("kde", kernel=cfg.kde_kernel, shrink=cfg.kde_shrink, centre=cfg.kde_centre)
+        if cfg.prior == "diffusion":
+            return make_sampler("diffusion", train_steps=cfg.ldm_steps)
         return make_sampler(cfg.prior)
 
     def _latent_sampler(self) -> Any:
-        keys = {k: v for k, v in self.extra_.items() if k.startswith(("train_", "kde_", "gmm_", "std_"))}
+        keys = {k: v for k, v in self.extra_.items() if k.startswith(("train_", "kde_", "gmm_", "std_", "ldm_"))}
         return self.sampler().load_state_dict(keys)
 
     def after_fit(self, job: FitJob) -> None:

@@ -6,15 +6,15 @@ of the other speakers' clips, ``--ref-fraction`` (stratified by speaker x class,
 generation comparison set ("reference": held-out clips of the training speakers, seen neither by the VAE nor by the
 feature CNN), the rest train. Steps:
 1. train vaelab-audio on the training clips (wall and CPU time);
-2. ``reconstruct`` the test clips: mel front end (true phase), vocoder only (Griffin-Lim), VAE + vocoder with every
-   enhancement (the seed report's values, hybrid and eq with values fitted/tuned on training clips), paired
+2. ``reconstruct`` the test clips: mel front end (true phase), vocoder only (``--vocoder``, default the run's), VAE +
+   vocoder with every enhancement (the seed report's values, hybrid and eq with values fitted/tuned on training clips), paired
    bootstrap intervals vs none / eq / vocoder;
 3. generate ``--gen-factor`` x the training count per class and evaluate them against the reference clips (C2ST,
    Fréchet, PRDC in a CNN embedding trained on the training clips and in mel statistics; DCR against the training
    clips; TSTR/TRTR tested on the test speakers); the same evaluation of two reference "generators": the test
    speakers' clips (real-vs-real: what unseen speakers score) and the vocoder round trip of training clips (what a
    VAE that copies its training clips would score through this vocoder; written exactly as the generated clips:
-   pre-compensated with the run's vocoder level lift when the run has one).
+   pre-compensated with the run's vocoder level lift when the vocoder is Griffin-Lim and the run has one).
 
     PYTHONPATH=src python benchmarks/audio.py --data ../shared/data/emodb --out /tmp/audio_bench
 """
@@ -86,6 +86,8 @@ def main() -> None:
     ap.add_argument("--gen-factor", type=float, default=1.0, help="generate this x the training count per class")
     ap.add_argument("--jobs", type=int, default=1, help="worker processes for Griffin-Lim")
     ap.add_argument("--seed", type=int, default=0)
+    ap.add_argument("--vocoder", default=None, choices=["refine", "griffin-lim"],
+                    help="how every clip is written (default: the run's; see vaelab.modalities.audio.vocoder)")
     ap.add_argument("--out", required=True)
     a = ap.parse_args()
     out = Path(a.out)
@@ -130,7 +132,8 @@ def main() -> None:
         pick = np.concatenate([rng.permutation(np.where(test.y == k)[0])[: max(1, round(share * (test.y == k).sum()))]
                                for k in sorted(set(test.y))])
         rec_clips = subset(test, np.sort(pick))
-    rec = run_reconstruct(run, rec_clips, out / "reconstruct", enhance_spec=a.enhance, seed=a.seed, jobs=a.jobs)
+    rec = run_reconstruct(run, rec_clips, out / "reconstruct", enhance_spec=a.enhance, seed=a.seed, jobs=a.jobs,
+                          vocoder=a.vocoder)
     print(f"reconstruct: {time.perf_counter() - w0:.0f} s", flush=True)
     summary = {"command": "python benchmarks/audio.py " + " ".join(f"--{k.replace('_', '-')} {v}" for k, v in
                                                                     vars(a).items() if v not in (None, False, "")),
@@ -147,7 +150,8 @@ def main() -> None:
 
         w0 = time.perf_counter()
         synth = generate(run, per_class_counts(run, factor=a.gen_factor), seed=a.seed)
-        waves = vocode_generated(run.generator, synth.X, p, seed=a.seed, jobs=a.jobs)  # as `vaelab generate` writes
+        # as `vaelab generate` writes
+        waves = vocode_generated(run.generator, synth.X, p, seed=a.seed, jobs=a.jobs, vocoder=a.vocoder)
         Ls = log_mel(waves, p)  # what a user gets: the written clips, analysed again
         np.savez_compressed(out / "generated_logmel.npz", L=Ls.astype(np.float32), y=synth.y.astype(str))  # re-scoring
         Lt, Lh, Lr = log_mel(train.waves, p), log_mel(test.waves, p), log_mel(refc.waves, p)
@@ -160,7 +164,8 @@ def main() -> None:
         rng = np.random.default_rng(a.seed)
         pick = np.concatenate([rng.permutation(np.where(train.y == k)[0])[:int((synth.y == k).sum())]
                                for k in sorted(set(train.y))])
-        copies = log_mel(vocode_generated(run.generator, Lt[pick], p, seed=a.seed, jobs=a.jobs), p)
+        copies = log_mel(vocode_generated(run.generator, Lt[pick], p, seed=a.seed, jobs=a.jobs, vocoder=a.vocoder),
+                         p)
         summary["generation_copies_through_vocoder"] = evaluate_audio(Lt, train.y, copies, train.y[pick], **kw)
     (out / "summary.json").write_text(json.dumps(jsonable(summary), indent=1) + "\n")
     print(json.dumps(jsonable({k: summary[k] for k in ("reconstruction_means", "targets")}), indent=1))

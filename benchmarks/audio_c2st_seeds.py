@@ -34,6 +34,8 @@ ap.add_argument("--copies", action="store_true", help="also score copies of trai
 ap.add_argument("--plain-vocoder", action="store_true",
                 help="copies through plain Griffin-Lim even when OUT/run has a vocoder level lift")
 ap.add_argument("--jobs", type=int, default=1)
+ap.add_argument("--vocoder", default=None, choices=["refine", "griffin-lim"],
+                help="the copies' vocoder (default: OUT/run's; as audio.py --vocoder)")
 a = ap.parse_args()
 p = MelParams()
 clips = load_clips(a.data, p, label_column="emotion", group_column="speaker")
@@ -51,7 +53,7 @@ if a.copies:
     rng = np.random.default_rng(0)  # as audio.py: as many copies per class as generated
     pick = np.concatenate([rng.permutation(np.where(train.y == k)[0])[:int((g["y"] == k).sum())]
                            for k in sorted(set(train.y))])
-    sets["copies_"] = log_mel(vocode_generated(gen, Lt[pick], p, seed=0, jobs=a.jobs), p)
+    sets["copies_"] = log_mel(vocode_generated(gen, Lt[pick], p, seed=0, jobs=a.jobs, vocoder=a.vocoder), p)
 rows = []
 for s in (int(v) for v in a.seeds.split(",")):
     cnn = LogMelCNN(epochs=25, seed=s).fit(Lt, train.y)

@@ -13,6 +13,9 @@ def add_parser(sub: Any) -> None:
     how.add_argument("--per-class", type=int, default=None, metavar="N", help="N samples of every class")
     how.add_argument("--factor", type=float, default=None, metavar="K", help="K × the training count of each class")
     g.add_argument("--seed", type=int, default=0)
+    g.add_argument("--vocoder", default=None, choices=["refine", "griffin-lim"],
+                   help="audio: how clips are written (default: the run's; new runs 'refine' = Griffin-Lim + gradient "
+                        "descent of the waveform towards the log-mel; 'griffin-lim' = without it, as runs saved before)")
     g.add_argument("--out", required=True, metavar="FILE",
                    help="output .csv, .tsv, .xlsx or .npz; for an audio run a folder DIR/<label>/<n>.wav + labels.csv")
     g.set_defaults(func=run)
@@ -28,7 +31,7 @@ def run(args: argparse.Namespace) -> int:
     if r.meta["data"]["layout"].get("kind") == "audio":
         from vaelab.modalities.audio.generate import write_generated_audio
 
-        write_generated_audio(r, synth, args.out, seed=args.seed)
+        write_generated_audio(r, synth, args.out, seed=args.seed, vocoder=args.vocoder)
     else:
         write_data(synth, args.out)
     print(f"wrote {synth.n} synthetic samples ({', '.join(f'{k}: {v}' for k, v in counts.items())}) to {args.out}")

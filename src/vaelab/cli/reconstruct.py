@@ -18,6 +18,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     r.add_argument("--gl-iter", type=int, default=32, metavar="N", help="Griffin-Lim iterations (default 32)")
     r.add_argument("--momentum", type=float, default=0.99, help="Griffin-Lim momentum (default 0.99)")
     r.add_argument("--seed", type=int, default=0)
+    r.add_argument("--vocoder", default=None, choices=["refine", "griffin-lim"],
+                   help="audio: how clips are written (default: the run's; new runs 'refine' = Griffin-Lim + gradient "
+                        "descent of the waveform towards the log-mel; 'griffin-lim' = without it, as runs saved before)")
     r.add_argument("--bootstrap", type=int, default=2000, metavar="B", help="bootstrap resamples (default 2000)")
     r.add_argument("--out", required=True, metavar="DIR")
     r.set_defaults(func=run)
@@ -31,7 +34,8 @@ def run(args: argparse.Namespace) -> int:
     run_ = load_run(args.run)
     res = run_reconstruct(run_, args.input, args.out, enhance_spec=args.enhance, label_column=args.label_column,
                           group_column=args.group_column, n_iter=args.gl_iter, momentum=args.momentum, seed=args.seed,
-                          n_boot=args.bootstrap, command_line=args.command_line)
+                          n_boot=args.bootstrap, command_line=args.command_line,
+                          vocoder=args.vocoder)
     m = res["means"]
     print(f"{res['n_clips']} clips; means (LSD dB full/high, retention dB low/mid/high, mel distance):")
     for name, v in m.items():

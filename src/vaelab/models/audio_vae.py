@@ -53,7 +53,10 @@ After training, the per-mel-bin equaliser gain (``eq``) and the enhancement para
 training clips and saved with the weights (see :mod:`vaelab.modalities.audio.enhance`), and so is the vocoder's
 level lift (``vocoder_lift``: :func:`vaelab.modalities.audio.vocoder.fit_level_lift` on every k-th training clip, about
 ``LIFT_CLIPS``), which :func:`vaelab.modalities.audio.generate.vocode_generated` subtracts before Griffin-Lim when
-generated clips are written (not for bare arrays whose shape is not the run's mel shape).
+generated clips are written with ``vocoder = "griffin-lim"`` (not for bare arrays whose shape is not the run's mel
+shape). ``vocoder`` (default ``"griffin-lim"``; runs saved before the option load as ``"griffin-lim"``) is how
+``generate`` and ``reconstruct`` write clips: ``"refine"`` follows Griffin-Lim by gradient descent of the waveform
+towards the log-mel (:func:`vaelab.modalities.audio.vocoder.refine`), which needs no pre-compensation.
 """
 
 from __future__ import annotations
@@ -69,6 +72,7 @@ import torch.nn.functional as F
 
 from vaelab.core.errors import InputError
 from vaelab.core.labels import encode_labels
+from vaelab.modalities.audio.vocoder import VOCODERS
 from vaelab.models.base import ModelConfig
 from vaelab.models.torch_base import FitJob, TorchGenerator
 from vaelab.training.trainer import check_training_options
@@ -91,7 +95,7 @@ def energy_shift(var: np.ndarray, power: float = 1.0) -> np.ndarray:
 
 @dataclass
 class VaelabAudioConfig(ModelConfig):
-    SAVED_BEFORE: ClassVar[dict[str, Any]] = {"upsample": "patch"}
+    SAVED_BEFORE: ClassVar[dict[str, Any]] = {"upsample": "patch", "vocoder": "griffin-lim"}
 
     arch: str = "patch"  # patch | audioldm2
     width: int = 192
@@ -103,6 +107,7 @@ class VaelabAudioConfig(ModelConfig):
     sampler: str = "aggregate"  # aggregate | standard (vaelab.samplers)
     output: str = "energy"  # energy | mean: the log-mel decode() gives (see the module docstring)
     noise: str = "texture"  # texture | none: what samples add to the decoded log-mel
+    vocoder: str = "griffin-lim"  # griffin-lim | refine: how generate / reconstruct write clips
     texture_cells: int = 1 << 22  # at most this many numbers per class for the residual covariance
     epochs: int = 100
     batch_size: int = 32
@@ -122,6 +127,8 @@ class VaelabAudioConfig(ModelConfig):
             raise InputError(f"vaelab-audio: arch must be 'patch' or 'audioldm2', got {self.arch!r}")
         if self.upsample not in UPSAMPLE:
             raise InputError(f"vaelab-audio: upsample must be one of {', '.join(UPSAMPLE)}, got {self.upsample!r}")
+        if self.vocoder not in VOCODERS:
+            raise InputError(f"vaelab-audio: vocoder must be one of {', '.join(VOCODERS)}, got {self.vocoder!r}")
         if self.sampler not in SAMPLERS:
             raise InputError(f"vaelab-audio: sampler must be one of {', '.join(SAMPLERS)}, got {self.sampler!r}")
         for key, allowed in (("output", ("energy", "mean")), ("noise", ("texture", "none"))):

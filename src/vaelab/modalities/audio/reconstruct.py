@@ -3,7 +3,8 @@
 For every clip of the input folder (resampled and padded/trimmed with the run's mel parameters):
 
 * ``original/``  the clip after resampling and trimming,
-* ``vocoder/``   its log-mel through the vocoder (Griffin-Lim + mel-energy matching,
+* ``vocoder/``   its log-mel through the vocoder (the run's, or ``vocoder``: Griffin-Lim + mel-energy matching,
+                 then, for ``"refine"``, gradient descent of the waveform towards the log-mel;
                  :mod:`vaelab.modalities.audio.vocoder`), no VAE (the ceiling any VAE + this vocoder can reach),
 * ``<method>/``  the VAE reconstruction (posterior mean decoded to the model's ``output`` log-mel: energy-matched
                  by default, see :mod:`vaelab.models.audio_vae`) after each enhancement, through the same vocoder
@@ -29,7 +30,7 @@ from vaelab.core.errors import InputError
 from vaelab.modalities.audio import bands, enhance
 from vaelab.modalities.audio.io import AudioClips, load_clips, write_wav
 from vaelab.modalities.audio.mel import log_mel
-from vaelab.modalities.audio.vocoder import griffin_lim, true_phase
+from vaelab.modalities.audio.vocoder import REFINE_STEPS, VOCODERS, true_phase, vocode
 
 PHASE_NOTE = ("snr_db and correlation compare waveforms sample by sample, so they measure phase: Griffin-Lim "
               "invents its own phase, and even the vocoder-only round trip (no VAE) scores about -3 dB / 0. "
@@ -70,10 +71,12 @@ def method_mels(gen: Any, L: np.ndarray, y: np.ndarray, methods: list[tuple[str,
 def run_reconstruct(run: Any, input_dir: str | Path | AudioClips, out: str | Path, *, enhance_spec: str = "none,eq",
                     label_column: Any = None, group_column: Any = None, n_iter: int = 32, momentum: float = 0.99,
                     seed: int = 0, n_boot: int = 2000, figures: bool = True, max_figure_clips: int = 4,
-                    jobs: int = 1, command_line: str | None = None
+                    jobs: int = 1, command_line: str | None = None, vocoder: str | None = None
                     ) -> dict[str, Any]:
     """Reconstruct every clip of ``input_dir`` with ``run``'s VAE; write the ``out`` folder atomically.
 
+    ``vocoder``: one of :data:`~vaelab.modalities.audio.vocoder.VOCODERS` for the vocoder-only row and every VAE
+    row alike (None: the run's, :func:`~vaelab.modalities.audio.generate.run_vocoder`; never pre-compensated).
     With ``figures`` the folder also gets ``report.html`` (:mod:`vaelab.reporting.report_audio`;
     ``command_line`` in its header)."""
     gen = run.generator
@@ -83,6 +86,11 @@ def run_reconstruct(run: Any, input_dir: str | Path | AudioClips, out: str | Pat
     if n_iter < 1 or not (0 <= momentum < 1):
         raise InputError("--gl-iter must be >= 1 and --momentum in [0, 1)")
     methods = enhance.parse_methods(enhance_spec)
+    from vaelab.modalities.audio.generate import run_vocoder
+
+    voc = run_vocoder(gen) if vocoder is None else vocoder
+    if voc not in VOCODERS:
+        raise InputError(f"--vocoder must be one of {', '.join(VOCODERS)}, got {voc!r}")
     p = gen.mel_params
     if isinstance(input_dir, AudioClips):  # already loaded (benchmarks)
         clips, input_dir = input_dir, input_dir.source
@@ -95,11 +103,10 @@ def run_reconstruct(run: Any, input_dir: str | Path | AudioClips, out: str | Pat
         raise InputError(f"{input_dir}: clips give log-mels of {L.shape[1:]}, the run was trained on {gen.feature_shape_}")
     mels, used = method_mels(gen, L, clips.y, methods, seed=seed)
     sr = p.sample_rate
-    waves: dict[str, np.ndarray] = {"original": clips.waves, "vocoder": griffin_lim(L, p, n_iter=n_iter,
-                                                                                   momentum=momentum, seed=seed,
-                                                                                   jobs=jobs)}
+    waves: dict[str, np.ndarray] = {"original": clips.waves, "vocoder": vocode(L, p, vocoder=voc, n_iter=n_iter,
+                                                                              momentum=momentum, seed=seed, jobs=jobs)}
     for name, m in mels.items():
-        waves[name] = griffin_lim(m, p, n_iter=n_iter, momentum=momentum, seed=seed, jobs=jobs)
+        waves[name] = vocode(m, p, vocoder=voc, n_iter=n_iter, momentum=momentum, seed=seed, jobs=jobs)
     front = np.stack([true_phase(x, lm, p) for x, lm in zip(clips.waves, L, strict=True)])
     rows: dict[str, list[dict[str, float]]] = {}
     for name, W in [("front_end", front), *((k, v) for k, v in waves.items() if k != "original")]:
@@ -128,8 +135,9 @@ def run_reconstruct(run: Any, input_dir: str | Path | AudioClips, out: str | Pat
     targets = _targets(means, comparisons)
     result = {
         "input": str(input_dir), "run": str(run.path), "n_clips": len(clips.files), "files": clips.files,
-        "mel": p.to_dict(), "vocoder": {"name": "griffin-lim + mel matching", "n_iter": n_iter, "momentum": momentum,
-                                          "mel_matching_rounds": 3, "iterations_per_round": 8, "seed": seed},
+        "mel": p.to_dict(), "vocoder": {"name": voc, "n_iter": n_iter, "momentum": momentum, "mel_matching_rounds": 3,
+                                          "iterations_per_round": 8,
+                                          "refine_steps": REFINE_STEPS if voc == "refine" else 0, "seed": seed},
         "methods": [n for n, _ in methods], "parameters": used, "vae_output": getattr(gen.config, "output", "mean"),
         "conventions": {"lsd": LSD_NOTE, "phase": PHASE_NOTE,
                         "bootstrap": f"paired percentile bootstrap over clips, {n_boot} resamples, 95 %"},

@@ -5,6 +5,8 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
+from vaelab.modalities.audio.vocoder import VOCODERS
+
 
 def add_parser(sub: Any) -> None:
     g = sub.add_parser("generate", help="sample synthetic data from a run folder")
@@ -13,9 +15,9 @@ def add_parser(sub: Any) -> None:
     how.add_argument("--per-class", type=int, default=None, metavar="N", help="N samples of every class")
     how.add_argument("--factor", type=float, default=None, metavar="K", help="K × the training count of each class")
     g.add_argument("--seed", type=int, default=0)
-    g.add_argument("--vocoder", default=None, choices=["refine", "griffin-lim"],
-                   help="audio: how clips are written (default: the run's; new runs 'refine' = Griffin-Lim + gradient "
-                        "descent of the waveform towards the log-mel; 'griffin-lim' = without it, as runs saved before)")
+    g.add_argument("--vocoder", default=None, choices=VOCODERS,
+                   help="audio: how clips are written (default: the run's, 'griffin-lim' unless trained with "
+                        "vocoder = 'refine'; 'refine' = Griffin-Lim + gradient descent of the waveform towards the log-mel)")
     g.add_argument("--out", required=True, metavar="FILE",
                    help="output .csv, .tsv, .xlsx or .npz; for an audio run a folder DIR/<label>/<n>.wav + labels.csv")
     g.set_defaults(func=run)

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import argparse
 
+from vaelab.modalities.audio.vocoder import VOCODERS
+
 
 def add_parser(sub) -> argparse.ArgumentParser:
     r = sub.add_parser("reconstruct", help="audio: original / vocoder-only / VAE (+ enhancements) with metrics and "
@@ -18,9 +20,9 @@ def add_parser(sub) -> argparse.ArgumentParser:
     r.add_argument("--gl-iter", type=int, default=32, metavar="N", help="Griffin-Lim iterations (default 32)")
     r.add_argument("--momentum", type=float, default=0.99, help="Griffin-Lim momentum (default 0.99)")
     r.add_argument("--seed", type=int, default=0)
-    r.add_argument("--vocoder", default=None, choices=["refine", "griffin-lim"],
-                   help="audio: how clips are written (default: the run's; new runs 'refine' = Griffin-Lim + gradient "
-                        "descent of the waveform towards the log-mel; 'griffin-lim' = without it, as runs saved before)")
+    r.add_argument("--vocoder", default=None, choices=VOCODERS,
+                   help="audio: how clips are written (default: the run's, 'griffin-lim' unless trained with "
+                        "vocoder = 'refine'; 'refine' = Griffin-Lim + gradient descent of the waveform towards the log-mel)")
     r.add_argument("--bootstrap", type=int, default=2000, metavar="B", help="bootstrap resamples (default 2000)")
     r.add_argument("--out", required=True, metavar="DIR")
     r.set_defaults(func=run)

@@ -24,7 +24,7 @@ VOCODERS = ("refine", "griffin-lim")  # refine: griffin_lim + refine (REFINE_STE
 REFINE_STEPS = 300
 
 
-def vocode(logmel: np.ndarray, p: MelParams, *, vocoder: str = "refine", seed: int = 0, jobs: int = 1,
+def vocode(logmel: np.ndarray, p: MelParams, *, vocoder: str = "griffin-lim", seed: int = 0, jobs: int = 1,
            n_iter: int = 32, momentum: float = 0.99) -> np.ndarray:
     """Log-mel (n_mels, T) or (n, n_mels, T) -> waveform(s) with the named vocoder (``VOCODERS``):
     ``"griffin-lim"`` is :func:`griffin_lim` (momentum Griffin-Lim + mel matching), ``"refine"`` the same followed by

@@ -33,6 +33,7 @@ from vaelab.core.jsonable import jsonable
 from vaelab.modalities.audio.dataset import clips_to_dataset
 from vaelab.modalities.audio.io import AudioClips, load_clips
 from vaelab.modalities.audio.mel import MelParams, log_mel
+from vaelab.modalities.audio.vocoder import VOCODERS
 
 
 def _cpu() -> float:
@@ -86,7 +87,7 @@ def main() -> None:
     ap.add_argument("--gen-factor", type=float, default=1.0, help="generate this x the training count per class")
     ap.add_argument("--jobs", type=int, default=1, help="worker processes for Griffin-Lim")
     ap.add_argument("--seed", type=int, default=0)
-    ap.add_argument("--vocoder", default=None, choices=["refine", "griffin-lim"],
+    ap.add_argument("--vocoder", default=None, choices=VOCODERS,
                     help="how every clip is written (default: the run's; see vaelab.modalities.audio.vocoder)")
     ap.add_argument("--out", required=True)
     a = ap.parse_args()

@@ -24,6 +24,7 @@ from vaelab.metrics import c2st
 from vaelab.modalities.audio.features import LogMelCNN, mel_statistics
 from vaelab.modalities.audio.io import load_clips
 from vaelab.modalities.audio.mel import MelParams, log_mel
+from vaelab.modalities.audio.vocoder import VOCODERS
 
 ap = argparse.ArgumentParser()
 ap.add_argument("--data", required=True)
@@ -34,7 +35,7 @@ ap.add_argument("--copies", action="store_true", help="also score copies of trai
 ap.add_argument("--plain-vocoder", action="store_true",
                 help="copies through plain Griffin-Lim even when OUT/run has a vocoder level lift")
 ap.add_argument("--jobs", type=int, default=1)
-ap.add_argument("--vocoder", default=None, choices=["refine", "griffin-lim"],
+ap.add_argument("--vocoder", default=None, choices=VOCODERS,
                 help="the copies' vocoder (default: OUT/run's; as audio.py --vocoder)")
 a = ap.parse_args()
 p = MelParams()

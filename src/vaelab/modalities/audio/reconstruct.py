@@ -30,7 +30,7 @@ from vaelab.core.errors import InputError
 from vaelab.modalities.audio import bands, enhance
 from vaelab.modalities.audio.io import AudioClips, load_clips, write_wav
 from vaelab.modalities.audio.mel import log_mel
-from vaelab.modalities.audio.vocoder import REFINE_STEPS, VOCODERS, true_phase, vocode
+from vaelab.modalities.audio.vocoder import REFINE_STEPS, check_vocoder, true_phase, vocode
 
 PHASE_NOTE = ("snr_db and correlation compare waveforms sample by sample, so they measure phase: Griffin-Lim "
               "invents its own phase, and even the vocoder-only round trip (no VAE) scores about -3 dB / 0. "
@@ -88,9 +88,7 @@ def run_reconstruct(run: Any, input_dir: str | Path | AudioClips, out: str | Pat
     methods = enhance.parse_methods(enhance_spec)
     from vaelab.modalities.audio.generate import run_vocoder
 
-    voc = run_vocoder(gen) if vocoder is None else vocoder
-    if voc not in VOCODERS:
-        raise InputError(f"--vocoder must be one of {', '.join(VOCODERS)}, got {voc!r}")
+    voc = check_vocoder(run_vocoder(gen) if vocoder is None else vocoder)  # before any work
     p = gen.mel_params
     if isinstance(input_dir, AudioClips):  # already loaded (benchmarks)
         clips, input_dir = input_dir, input_dir.source

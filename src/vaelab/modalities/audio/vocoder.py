@@ -24,13 +24,19 @@ VOCODERS = ("refine", "griffin-lim")  # refine: griffin_lim + refine (REFINE_STE
 REFINE_STEPS = 300
 
 
+def check_vocoder(name: str) -> str:
+    """``name`` if it is one of ``VOCODERS``, else an :class:`~vaelab.core.errors.InputError`."""
+    if name not in VOCODERS:
+        raise InputError(f"--vocoder must be one of {', '.join(VOCODERS)}, got {name!r}")
+    return name
+
+
 def vocode(logmel: np.ndarray, p: MelParams, *, vocoder: str = "griffin-lim", seed: int = 0, jobs: int = 1,
            n_iter: int = 32, momentum: float = 0.99) -> np.ndarray:
     """Log-mel (n_mels, T) or (n, n_mels, T) -> waveform(s) with the named vocoder (``VOCODERS``):
     ``"griffin-lim"`` is :func:`griffin_lim` (momentum Griffin-Lim + mel matching), ``"refine"`` the same followed by
     ``REFINE_STEPS`` steps of :func:`refine` towards the log-mel."""
-    if vocoder not in VOCODERS:
-        raise InputError(f"--vocoder must be one of {', '.join(VOCODERS)}, got {vocoder!r}")
+    check_vocoder(vocoder)
     return griffin_lim(logmel, p, n_iter=n_iter, momentum=momentum, seed=seed, jobs=jobs,
                        refine_steps=REFINE_STEPS if vocoder == "refine" else 0)
 

@@ -68,6 +68,13 @@ def benchmark_split(clips: AudioClips, test_speakers: str = "15,16", ref_fractio
     return tr[~ref], tr[ref], te
 
 
+def benchmark_sets(data: str, test_speakers: str = "15,16", p: MelParams | None = None) -> tuple:
+    """The benchmark's training, reference and test clips of ``data`` (EmoDB layout: emotion labels, speaker groups),
+    as :func:`benchmark_split` draws them with its defaults."""
+    clips = load_clips(data, p or MelParams(), label_column="emotion", group_column="speaker")
+    tr, rf, te = benchmark_split(clips, test_speakers)
+    return subset(clips, tr), subset(clips, rf), subset(clips, te)
+
 def main() -> None:
     ap = argparse.ArgumentParser()
     ap.add_argument("--data", required=True)

@@ -18,11 +18,10 @@ from pathlib import Path
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from audio import benchmark_split, subset
+from audio import benchmark_sets
 
 from vaelab.metrics import c2st
 from vaelab.modalities.audio.features import LogMelCNN, mel_statistics
-from vaelab.modalities.audio.io import load_clips
 from vaelab.modalities.audio.mel import MelParams, log_mel
 from vaelab.modalities.audio.vocoder import VOCODERS
 
@@ -39,9 +38,7 @@ ap.add_argument("--vocoder", default=None, choices=VOCODERS,
                 help="the copies' vocoder (default: OUT/run's; as audio.py --vocoder)")
 a = ap.parse_args()
 p = MelParams()
-clips = load_clips(a.data, p, label_column="emotion", group_column="speaker")
-tr, rf, _ = benchmark_split(clips, a.test_speakers)
-train, refc = subset(clips, tr), subset(clips, rf)
+train, refc, _ = benchmark_sets(a.data, a.test_speakers, p)
 Lt, Lr = log_mel(train.waves, p), log_mel(refc.waves, p)
 g = np.load(Path(a.out) / "generated_logmel.npz")
 Ls = g["L"].astype(np.float64)

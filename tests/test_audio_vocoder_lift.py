@@ -76,7 +76,7 @@ def test_a_fitted_run_carries_the_lift_and_writes_generated_clips_through_it(tmp
 
 
 def test_runs_with_the_refined_vocoder_and_old_runs(tmp_path):
-    """A vaelab-audio run with vocoder "refine" writes clips with Griffin-Lim + refinement of the log-mels
+    """A vaelab-audio run (default vocoder "refine") writes clips with Griffin-Lim + refinement of the log-mels
     themselves (no pre-compensation); a run saved before the option (no "vocoder" in its config) loads as
     "griffin-lim" and writes exactly what it wrote before (pre-compensated Griffin-Lim); an unknown name is refused."""
     import json
@@ -90,8 +90,7 @@ def test_runs_with_the_refined_vocoder_and_old_runs(tmp_path):
     rng = np.random.default_rng(0)
     y = np.array(["a", "b"] * 2, dtype=object)
     L = -4 + 0.5 * rng.standard_normal((len(y), *P.shape)) - 0.05 * np.arange(P.n_mels)[None, :, None]
-    g = get_model("vaelab-audio", width=16, latent_channels=8, n_res=1, batch_size=4, epochs=1, mel=P.to_dict(),
-                  vocoder="refine")
+    g = get_model("vaelab-audio", width=16, latent_channels=8, n_res=1, batch_size=4, epochs=1, mel=P.to_dict())
     g.progress = False
     g.fit(L, y, seed=0)
     X = L[:1] + 0.3

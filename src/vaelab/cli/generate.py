@@ -16,8 +16,8 @@ def add_parser(sub: Any) -> None:
     how.add_argument("--factor", type=float, default=None, metavar="K", help="K × the training count of each class")
     g.add_argument("--seed", type=int, default=0)
     g.add_argument("--vocoder", default=None, choices=VOCODERS,
-                   help="audio: how clips are written (default: the run's, 'griffin-lim' unless trained with "
-                        "vocoder = 'refine'; 'refine' = Griffin-Lim + gradient descent of the waveform towards the log-mel)")
+                   help="audio: how clips are written (default: the run's: 'refine' = Griffin-Lim + gradient descent of the "
+                        "waveform towards the log-mel; runs saved before the option: 'griffin-lim')")
     g.add_argument("--out", required=True, metavar="FILE",
                    help="output .csv, .tsv, .xlsx or .npz; for an audio run a folder DIR/<label>/<n>.wav + labels.csv")
     g.set_defaults(func=run)

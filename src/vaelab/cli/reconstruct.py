@@ -21,8 +21,8 @@ def add_parser(sub) -> argparse.ArgumentParser:
     r.add_argument("--momentum", type=float, default=0.99, help="Griffin-Lim momentum (default 0.99)")
     r.add_argument("--seed", type=int, default=0)
     r.add_argument("--vocoder", default=None, choices=VOCODERS,
-                   help="audio: how clips are written (default: the run's, 'griffin-lim' unless trained with "
-                        "vocoder = 'refine'; 'refine' = Griffin-Lim + gradient descent of the waveform towards the log-mel)")
+                   help="audio: how clips are written (default: the run's: 'refine' = Griffin-Lim + gradient descent of the "
+                        "waveform towards the log-mel; runs saved before the option: 'griffin-lim')")
     r.add_argument("--bootstrap", type=int, default=2000, metavar="B", help="bootstrap resamples (default 2000)")
     r.add_argument("--out", required=True, metavar="DIR")
     r.set_defaults(func=run)

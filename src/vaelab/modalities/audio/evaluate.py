@@ -41,7 +41,7 @@ def evaluate_audio(L_real: np.ndarray, y_real: np.ndarray, L_synth: np.ndarray, 
     test set, real-vs-real reference); ``L_ref``: held-out clips of the training sources, the comparison set when
     given; ``groups_real`` / ``groups_ref`` / ``groups_hold``: source labels for group-aware C2ST folds.
     """
-    from vaelab.metrics import balanced_accuracy, c2st, compute_flags, dcr, frechet_distance, prdc
+    from vaelab.metrics import c2st, compute_flags, dcr, frechet_distance, prdc
     from vaelab.modalities.audio.features import LogMelCNN, mel_statistics
 
     if L_real.shape[1:] != L_synth.shape[1:]:
@@ -79,13 +79,7 @@ def evaluate_audio(L_real: np.ndarray, y_real: np.ndarray, L_synth: np.ndarray, 
                                           else None)
         out[name] = m
     if L_hold is not None and y_hold is not None:
-        # TSTR's CNN takes as many optimiser steps as TRTR's (``cnn``, fitted on the real clips): equal budget
-        pred_s = LogMelCNN(epochs=cnn_epochs, seed=seed, steps=cnn.steps_for(len(L_real))).fit(L_synth, y_synth)
-        pred_s = pred_s.predict(L_hold)
-        pred_r = cnn.predict(L_hold)
-        out["tstr"] = balanced_accuracy(np.asarray(y_hold).astype(str), pred_s.astype(str))
-        out["trtr"] = balanced_accuracy(np.asarray(y_hold).astype(str), pred_r.astype(str))
-        out["tstr_over_trtr"] = out["tstr"] / max(out["trtr"], 1e-12)
+        out.update(tstr_trtr(cnn, len(L_real), L_synth, y_synth, L_hold, y_hold, seed=seed, cnn_epochs=cnn_epochs))
     out["flags"] = compute_flags({"c2st_auc": out["cnn"]["c2st_auc"], "dcr_ratio": out["cnn"].get("dcr_ratio")})
     return out
 
@@ -161,3 +155,19 @@ def evaluate_folders(args: Any) -> dict[str, Any]:
     print(f"flags raised: {', '.join(raised) or 'none'}")
     print(f"wrote {args.out}/metrics.json and {args.out}/report.html")
     return res
+
+
+def tstr_trtr(cnn: Any, n_real: int, L_synth: np.ndarray, y_synth: np.ndarray, L_hold: np.ndarray,
+              y_hold: np.ndarray, *, seed: int = 0, cnn_epochs: int = 25) -> dict[str, float]:
+    """``{"tstr", "trtr", "tstr_over_trtr"}``: balanced accuracy on the holdout (``L_hold`` (m, n_mels, T),
+    ``y_hold`` (m,)) of ``cnn`` (a :class:`~vaelab.modalities.audio.features.LogMelCNN` fitted on ``n_real`` real
+    training clips: TRTR) and of the same CNN trained from scratch on the synthetic clips for as many optimiser steps
+    (equal budget, however many synthetic clips: TSTR)."""
+    from vaelab.metrics import balanced_accuracy
+    from vaelab.modalities.audio.features import LogMelCNN
+
+    pred_s = LogMelCNN(epochs=cnn_epochs, seed=seed, steps=cnn.steps_for(n_real)).fit(L_synth, y_synth).predict(L_hold)
+    yh = np.asarray(y_hold).astype(str)
+    tstr = balanced_accuracy(yh, pred_s.astype(str))
+    trtr = balanced_accuracy(yh, cnn.predict(L_hold).astype(str))
+    return {"tstr": tstr, "trtr": trtr, "tstr_over_trtr": tstr / max(trtr, 1e-12)}

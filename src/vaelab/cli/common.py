@@ -73,6 +73,18 @@ def add_features_arg(p: argparse.ArgumentParser) -> None:
                         "identity, pca[:K], or a registered domain network (default: the data kind's)")
 
 
+def add_vocoder_args(p: argparse.ArgumentParser) -> None:
+    """``--vocoder`` and ``--jobs`` of the commands that write audio clips (generate, reconstruct)."""
+    from vaelab.modalities.audio.vocoder import VOCODERS
+
+    p.add_argument("--vocoder", default=None, choices=VOCODERS,
+                   help="audio: how clips are written (default: the run's: 'refine' = Griffin-Lim + gradient descent of "
+                        "the waveform towards the log-mel, ~1.4 s CPU per 2-s clip; runs saved before the option: "
+                        "'griffin-lim')")
+    p.add_argument("--jobs", type=int, default=1, metavar="N",
+                   help="audio: worker processes writing clips (the same bytes whatever N; default 1)")
+
+
 def add_runner_args(p: argparse.ArgumentParser) -> None:
     p.add_argument("--folds", type=int, default=5, help="K of the (group-aware, stratified) K-fold (default 5)")
     p.add_argument("--seeds", type=int, default=2,

@@ -5,7 +5,7 @@ from __future__ import annotations
 import argparse
 from typing import Any
 
-from vaelab.modalities.audio.vocoder import VOCODERS
+from vaelab.cli.common import add_vocoder_args
 
 
 def add_parser(sub: Any) -> None:
@@ -15,9 +15,7 @@ def add_parser(sub: Any) -> None:
     how.add_argument("--per-class", type=int, default=None, metavar="N", help="N samples of every class")
     how.add_argument("--factor", type=float, default=None, metavar="K", help="K × the training count of each class")
     g.add_argument("--seed", type=int, default=0)
-    g.add_argument("--vocoder", default=None, choices=VOCODERS,
-                   help="audio: how clips are written (default: the run's: 'refine' = Griffin-Lim + gradient descent of the "
-                        "waveform towards the log-mel; runs saved before the option: 'griffin-lim')")
+    add_vocoder_args(g)
     g.add_argument("--out", required=True, metavar="FILE",
                    help="output .csv, .tsv, .xlsx or .npz; for an audio run a folder DIR/<label>/<n>.wav + labels.csv")
     g.set_defaults(func=run)
@@ -31,9 +29,13 @@ def run(args: argparse.Namespace) -> int:
     counts = per_class_counts(r, per_class=args.per_class, factor=args.factor)
     synth = generate(r, counts, seed=args.seed)
     if r.meta["data"]["layout"].get("kind") == "audio":
-        from vaelab.modalities.audio.generate import write_generated_audio
+        import sys
 
-        write_generated_audio(r, synth, args.out, seed=args.seed, vocoder=args.vocoder)
+        from vaelab.modalities.audio.generate import run_vocoder, write_generated_audio
+
+        print(f"writing {synth.n} clips with the {args.vocoder or run_vocoder(r.generator)} vocoder "
+              f"({max(1, args.jobs)} worker process(es))...", file=sys.stderr, flush=True)
+        write_generated_audio(r, synth, args.out, seed=args.seed, vocoder=args.vocoder, jobs=args.jobs)
     else:
         write_data(synth, args.out)
     print(f"wrote {synth.n} synthetic samples ({', '.join(f'{k}: {v}' for k, v in counts.items())}) to {args.out}")

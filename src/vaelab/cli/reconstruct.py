@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import argparse
 
-from vaelab.modalities.audio.vocoder import VOCODERS
+from vaelab.cli.common import add_vocoder_args
 
 
 def add_parser(sub) -> argparse.ArgumentParser:
@@ -20,9 +20,7 @@ def add_parser(sub) -> argparse.ArgumentParser:
     r.add_argument("--gl-iter", type=int, default=32, metavar="N", help="Griffin-Lim iterations (default 32)")
     r.add_argument("--momentum", type=float, default=0.99, help="Griffin-Lim momentum (default 0.99)")
     r.add_argument("--seed", type=int, default=0)
-    r.add_argument("--vocoder", default=None, choices=VOCODERS,
-                   help="audio: how clips are written (default: the run's: 'refine' = Griffin-Lim + gradient descent of the "
-                        "waveform towards the log-mel; runs saved before the option: 'griffin-lim')")
+    add_vocoder_args(r)
     r.add_argument("--bootstrap", type=int, default=2000, metavar="B", help="bootstrap resamples (default 2000)")
     r.add_argument("--out", required=True, metavar="DIR")
     r.set_defaults(func=run)
@@ -37,7 +35,7 @@ def run(args: argparse.Namespace) -> int:
     res = run_reconstruct(run_, args.input, args.out, enhance_spec=args.enhance, label_column=args.label_column,
                           group_column=args.group_column, n_iter=args.gl_iter, momentum=args.momentum, seed=args.seed,
                           n_boot=args.bootstrap, command_line=args.command_line,
-                          vocoder=args.vocoder)
+                          vocoder=args.vocoder, jobs=args.jobs)
     m = res["means"]
     print(f"{res['n_clips']} clips; means (LSD dB full/high, retention dB low/mid/high, mel distance):")
     for name, v in m.items():

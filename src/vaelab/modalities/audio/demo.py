@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import time
 from pathlib import Path
 from typing import Any
@@ -31,6 +32,7 @@ def run_audio_demo(out: str | Path = "demo_output", *, seed: int = 0, epochs: in
     from vaelab.runs import generate, per_class_counts, train_run
 
     t0 = time.perf_counter()
+    jobs = min(4, os.cpu_count() or 1)  # clips are written with the same bytes whatever the worker count
     p = MelParams(duration=1.0)
     out = Path(out)
     with atomic_dir(out) as tmp:
@@ -53,12 +55,12 @@ def run_audio_demo(out: str | Path = "demo_output", *, seed: int = 0, epochs: in
 
         # the result records the paths the clips and the run will have once the folder is in place
         rec = run_reconstruct(replace(run, path=out / "run"), replace(hold, source=str(out / "clips")),
-                              tmp / "reconstruct", seed=seed, n_boot=500,
+                              tmp / "reconstruct", seed=seed, n_boot=500, jobs=jobs,
                               enhance_spec="none,laplacian:1.5,noise:0.1,contrast:1.2,hybrid,eq")
         synth = generate(run, per_class_counts(run, factor=1.0), seed=seed)
         from vaelab.modalities.audio.generate import vocode_generated
 
-        waves = vocode_generated(run.generator, synth.X, p, seed=seed)
+        waves = vocode_generated(run.generator, synth.X, p, seed=seed, jobs=jobs)
         (tmp / "synthetic").mkdir()
         write_clip_folder(tmp / "synthetic", waves, synth.y, p.sample_rate)
         ev = evaluate_audio(log_mel(train.waves, p), train.y, log_mel(waves, p), synth.y, L_hold=log_mel(hold.waves, p),

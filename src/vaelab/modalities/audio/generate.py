@@ -40,7 +40,7 @@ def vocode_generated(generator: Any, logmel: np.ndarray, p: MelParams, *, seed: 
 
 
 def write_generated_audio(run: Any, synth: Any, out: str | Path, *, seed: int = 0, n_iter: int = 32,
-                          momentum: float = 0.99, vocoder: str | None = None) -> Path:
+                          momentum: float = 0.99, vocoder: str | None = None, jobs: int = 1) -> Path:
     """``out/<label>/<n>.wav`` (the sampled log-mels through :func:`vocode_generated`) and ``out/labels.csv`` (file,label)."""
     p = mel_params_of(run.meta["data"]["layout"])
     if p is None:
@@ -49,7 +49,7 @@ def write_generated_audio(run: Any, synth: Any, out: str | Path, *, seed: int = 
     if out.suffix.lower() in (".csv", ".tsv", ".xlsx", ".npz"):
         raise InputError(f"{out}: an audio run writes a folder of wav files; give a folder name for --out")
     waves = vocode_generated(run.generator, synth.X, p, n_iter=n_iter, momentum=momentum, seed=seed,
-                             vocoder=vocoder)
+                             vocoder=vocoder, jobs=jobs)
     with atomic_dir(out) as tmp:
         write_clip_folder(tmp, waves, synth.y, p.sample_rate)
     return out

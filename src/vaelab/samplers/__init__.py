@@ -39,8 +39,8 @@ The protocol (:class:`LatentSampler`), for the image and audio VAEs as for ``vae
   on their own.
 
 State keys: ``train_mu``, ``train_logvar``, ``train_class``, ``train_attached`` (training codes),
-``kde_mean``, ``kde_sd``, ``kde_var``, ``kde_h``, ``kde_nn`` (kde), ``gmm_weight``, ``gmm_mean``,
-``gmm_chol`` (gmm), ``ldm_mean``, ``ldm_sd``, ``ldm_classes``, ``ldm_w.*`` (diffusion).
+``kde_mean``, ``kde_sd``, ``kde_var``, ``kde_h``, ``kde_nn``, ``kde_comp``, ``kde_cmean``, ``kde_croot`` (kde),
+``gmm_weight``, ``gmm_mean``, ``gmm_chol`` (gmm), ``ldm_mean``, ``ldm_sd``, ``ldm_classes``, ``ldm_w.*`` (diffusion).
 """
 
 from __future__ import annotations

@@ -2,11 +2,16 @@
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING
+
 import numpy as np
 import torch
 
 from vaelab.core.errors import InputError
 from vaelab.samplers.base import SamplerBase
+
+if TYPE_CHECKING:
+    from sklearn.mixture import GaussianMixture
 
 
 class LatentGMM(SamplerBase):
@@ -27,8 +32,6 @@ class LatentGMM(SamplerBase):
 
     def fit(self, mu: torch.Tensor, logvar: torch.Tensor, c: torch.Tensor, n_classes: int, *,
             attached: torch.Tensor | None = None, seed: int = 0) -> LatentGMM:
-        from sklearn.mixture import GaussianMixture
-
         gen = torch.Generator().manual_seed(seed + 104729)
         self.attached_dim = 0 if attached is None else int(attached.shape[1])
         L = mu.shape[1] + self.attached_dim
@@ -41,10 +44,8 @@ class LatentGMM(SamplerBase):
             z = m.unsqueeze(0) + torch.exp(0.5 * lv).unsqueeze(0) * torch.randn(self.draws, *m.shape, generator=gen)
             if attached is not None:
                 z = torch.cat([z, attached[idx].unsqueeze(0).expand(self.draws, -1, -1)], dim=2)
-            z = z.reshape(-1, L).double().numpy()
-            n_comp = max(1, min(self.components, len(idx) // 10))
-            gm = GaussianMixture(n_comp, covariance_type="full", reg_covar=1e-4, random_state=seed, max_iter=200)
-            gm.fit(z)
+            gm = class_mixture(z.reshape(-1, L).double().numpy(), len(idx), self.components, seed)
+            n_comp = gm.n_components
             weights[k, :n_comp] = torch.as_tensor(gm.weights_, dtype=torch.float32)
             means[k, :n_comp] = torch.as_tensor(gm.means_, dtype=torch.float32)
             chols[k, :n_comp] = torch.as_tensor(np.linalg.cholesky(gm.covariances_), dtype=torch.float32)
@@ -72,3 +73,13 @@ class LatentGMM(SamplerBase):
             if att is not None:
                 att[where] = draw[:, L:]
         return z, att
+
+
+def class_mixture(z: np.ndarray, n_codes: int, components: int, seed: int) -> GaussianMixture:
+    """A full-covariance Gaussian mixture (scikit-learn's EM) fitted on one class's rows ``z`` (m, L), from
+    ``n_codes`` training codes: at most ``components`` components and one per 10 codes."""
+    from sklearn.mixture import GaussianMixture
+
+    n_comp = max(1, min(components, n_codes // 10))
+    gm = GaussianMixture(n_comp, covariance_type="full", reg_covar=1e-4, random_state=seed, max_iter=200)
+    return gm.fit(z)

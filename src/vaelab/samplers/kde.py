@@ -10,7 +10,8 @@ import torch
 from vaelab.core.errors import InputError
 from vaelab.samplers.posterior import AggregatePosterior
 
-KERNELS = ("gaussian", "covariance", "neighbours", "auto")  # CalibratedKDE's kernel shapes (see its docstring)
+KERNELS = ("gaussian", "covariance", "neighbours", "auto", "mixture")  # CalibratedKDE's kernel shapes (see its docstring)
+MIXTURE_COMPONENTS = 8  # "mixture": at most this many clusters per class (and one per 10 codes)
 CENTRES = ("draw", "mean", "auto")  # what the kernel is centred on (see CalibratedKDE)
 
 
@@ -29,6 +30,14 @@ class CalibratedKDE(AggregatePosterior):
     have covariance ``lambda^2 C + (1 - lambda^2) diag C``): with few codes per class, in a span
     of few dimensions, that loses the variance of the decoded spectra. ``kernel = "neighbours"``: a step of ``h x U(0, 1)``
     towards (h < 1) or past (h > 1) one of the 5 nearest codes of the same class (as SMOTE).
+    ``kernel = "mixture"``: the covariance kernel shaped like the code's *cluster* instead of its class: per
+    class a full-covariance Gaussian mixture on the posterior means (the ``gmm`` sampler's EM and component rule),
+    each code assigned to its most likely component j (mean m_j, covariance C_j = R_j R_j^T), and
+    ``z = m_j + (a - m_j + h R_j e) / sqrt(1 + h^2)``. At ``h = 0`` it is the centre ``a`` (as every kernel); where
+    the calibration drives ``h`` high, the covariance kernel becomes one Gaussian N(mean_k, C_k) per class, which puts
+    codes between the modes of a class whose codes are not one ellipsoid (shapes, sizes, positions; decoded they
+    lose their class), this one becomes the mixture of the N(m_j, C_j). State ``kde_comp`` (n,), ``kde_cmean``
+    (n_classes, K, L), ``kde_croot`` (n_classes, K, L, L).
     ``kernel = "auto"``: per class, the covariance kernel, shrunk, where the class has more codes than
     latent dimensions (its code covariance is non-singular), else the per-dimension kernel (shrunk
     only with ``shrink``; it draws the same random numbers as ``"gaussian"``). With fewer codes than
@@ -51,7 +60,7 @@ class CalibratedKDE(AggregatePosterior):
 
     kind = "kde"
     required = ("train_mu", "train_logvar", "train_class", "kde_mean", "kde_sd", "kde_var", "kde_h")
-    optional = ("train_attached", "kde_nn", "kde_root", "kde_cov", "kde_mc")
+    optional = ("train_attached", "kde_nn", "kde_root", "kde_cov", "kde_mc", "kde_comp", "kde_cmean", "kde_croot")
 
     def __init__(self, kernel: str = "gaussian", shrink: bool = False, centre: str = "draw"):
         super().__init__()
@@ -72,6 +81,8 @@ class CalibratedKDE(AggregatePosterior):
             self.state["kde_nn"] = _class_neighbours(mu, c, 5)
         if self.kernel in ("covariance", "auto"):
             self.state["kde_root"] = _class_roots(mu, c, n_classes)
+        if self.kernel == "mixture":
+            self.state.update(_class_clusters(mu, c, n_classes, seed))
         if self.kernel == "auto":  # the covariance kernel where the class's code covariance is non-singular
             self.state["kde_cov"] = (torch.bincount(c, minlength=n_classes)[:n_classes] > mu.shape[1]).float()
         if self.centre == "auto":  # set per class by calibrate (until then: the draw everywhere)
@@ -84,6 +95,8 @@ class CalibratedKDE(AggregatePosterior):
             raise InputError("latent sampler 'kde': the neighbours kernel needs 'kde_nn' in the weights")
         if self.kernel in ("covariance", "auto") and "kde_root" not in self.state:
             raise InputError("latent sampler 'kde': the covariance kernel needs 'kde_root' in the weights")
+        if self.kernel == "mixture" and any(k not in self.state for k in ("kde_comp", "kde_cmean", "kde_croot")):
+            raise InputError("latent sampler 'kde': the mixture kernel needs 'kde_comp', 'kde_cmean', 'kde_croot' in the weights")
         if self.kernel == "auto" and "kde_cov" not in self.state:
             raise InputError("latent sampler 'kde': the auto kernel needs 'kde_cov' in the weights")
         if self.centre == "auto" and "kde_mc" not in self.state:
@@ -104,6 +117,12 @@ class CalibratedKDE(AggregatePosterior):
             step = torch.rand(len(pick), 1, generator=gen)
             return a + h * step * (self.state["train_mu"][other] - self.state["train_mu"][pick])
         e = torch.randn(a.shape, generator=gen)
+        if self.kernel == "mixture":
+            if h == 0:
+                return a
+            j = self.state["kde_comp"][pick]
+            m, root = self.state["kde_cmean"][k][j], self.state["kde_croot"][k][j]  # (n, L), (n, L, L)
+            return m + (a - m + h * (root @ e.unsqueeze(2)).squeeze(2)) / math.sqrt(1.0 + h * h)
         auto_cov = self.kernel == "auto" and bool(self.state["kde_cov"][k] > 0)
         if self.kernel == "covariance" or auto_cov:
             if h == 0:
@@ -187,9 +206,37 @@ def _class_roots(mu: torch.Tensor, c: torch.Tensor, n_classes: int) -> torch.Ten
         m = mu[c == k].double()
         if len(m) < 2:
             continue
-        w, U = torch.linalg.eigh(torch.cov(m.T).reshape(L, L))
-        out[k] = ((U * w.clamp_min(0).sqrt()) @ U.T).float()
+        out[k] = _sym_root(torch.cov(m.T).reshape(L, L)).float()
     return out
+
+
+def _sym_root(cov: torch.Tensor) -> torch.Tensor:
+    """The symmetric square root of a covariance matrix (..., L, L) (negative eigenvalues clipped to 0)."""
+    w, U = torch.linalg.eigh(cov)
+    return (U * w.clamp_min(0).sqrt().unsqueeze(-2)) @ U.transpose(-1, -2)
+
+
+def _class_clusters(mu: torch.Tensor, c: torch.Tensor, n_classes: int, seed: int) -> dict[str, torch.Tensor]:
+    """Per class a Gaussian mixture of the posterior means (:func:`vaelab.samplers.gmm.class_mixture`): each code's
+    component ``kde_comp`` (n,), the components' means ``kde_cmean`` (n_classes, K, L) and covariance roots
+    ``kde_croot`` (n_classes, K, L, L), K = MIXTURE_COMPONENTS (unused components zero; a class of fewer than
+    two codes: one component at its code, root zero)."""
+    from vaelab.samplers.gmm import class_mixture
+
+    L, K = mu.shape[1], MIXTURE_COMPONENTS
+    comp = torch.zeros(len(mu), dtype=torch.long)
+    means, roots = torch.zeros(n_classes, K, L), torch.zeros(n_classes, K, L, L)
+    for k in range(n_classes):
+        idx = torch.nonzero(c == k).flatten()
+        if len(idx) < 2:
+            means[k, 0] = mu[idx].sum(dim=0)
+            continue
+        gm = class_mixture(mu[idx].double().numpy(), len(idx), K, seed)
+        comp[idx] = torch.as_tensor(gm.predict(mu[idx].double().numpy()), dtype=torch.long)
+        n_comp = gm.n_components
+        means[k, :n_comp] = torch.as_tensor(gm.means_, dtype=torch.float32)
+        roots[k, :n_comp] = _sym_root(torch.as_tensor(gm.covariances_)).float()
+    return {"kde_comp": comp, "kde_cmean": means, "kde_croot": roots}
 
 
 def _class_neighbours(mu: torch.Tensor, c: torch.Tensor, k: int) -> torch.Tensor:

@@ -16,6 +16,7 @@ from vaelab.metrics import (
     compute_flags,
     dcr,
     dcr_breakdown,
+    left_out_dcr,
     mean_spread,
     spread_ratio,
     trtr,
@@ -115,6 +116,30 @@ def test_dcr_novel_samples_ratio_near_one():
     out = dcr(synthetic, train, holdout)
     assert out["dcr_ratio"] == pytest.approx(1.0, abs=0.1)
     assert out["closer_than_holdout"] < 0.05
+
+
+
+def test_left_out_dcr_hand_computed():
+    """train = {0, 1, 3}: distance of each to the nearest other 1, 1, 2 (median 1); holdout = {5, 0.5}:
+    distances to train 2, 0.5 (median 1.25); ratio 1 / 1.25 = 0.8. Exact copies in train: LOO distance 0."""
+    train = np.array([[0.0], [1.0], [3.0]])
+    holdout = np.array([[5.0], [0.5]])
+    assert left_out_dcr(train, holdout) == pytest.approx(0.8)
+    assert left_out_dcr(np.array([[0.0], [0.0], [3.0]]), holdout) == 0.0  # LOO distances 0, 0, 3
+
+
+def test_left_out_dcr_bimodal_distances_swing_with_the_split():
+    """Twelve pairs of near-replicates (twins 0.01 apart, pairs 10 apart on a line). A sample whose twin is in
+    the training set is 0.01 from it, one without is >= 10 from everything. (A) training = all 12 centres +
+    6 twins, holdout = the other 6 twins: both medians 0.01, ratio 1. (B) training = 6 full pairs + 3 single
+    centres (LOO: 12 x 0.01, 3 x 10, median 0.01); holdout = the last 3 pairs, beyond the training range
+    (distances 10, 20, 30, 10.01, 20.01, 30.01, median 20.005): the same data, another split, ratio 0.01 / 20.005."""
+    centres = 10.0 * np.arange(12)[:, None]
+    pairs = np.concatenate([centres, centres + 0.01])  # rows i and i + 12 are twins
+    train_a, ho_a = pairs[:18], pairs[18:]
+    assert left_out_dcr(train_a, ho_a) == pytest.approx(1.0)
+    train_b, ho_b = pairs[[*range(6), *range(12, 18), 6, 7, 8]], pairs[[9, 10, 11, 21, 22, 23]]
+    assert left_out_dcr(train_b, ho_b) == pytest.approx(0.01 / 20.005, rel=1e-6)
 
 
 # ---------------------------------------------------------------------------

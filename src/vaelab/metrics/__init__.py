@@ -14,7 +14,7 @@ from vaelab.metrics.distribution import c2st, c2st_breakdown, frechet_distance, 
 from vaelab.metrics.diversity import mean_spread, spread_ratio
 from vaelab.metrics.features import FeatureExtractor, get_extractor, register_features
 from vaelab.metrics.flags import Thresholds, compute_flags
-from vaelab.metrics.novelty import dcr, dcr_breakdown, nearest_distances
+from vaelab.metrics.novelty import dcr, dcr_breakdown, left_out_dcr, nearest_distances
 from vaelab.metrics.registry import METRICS, MetricInfo, metric, register_metric
 from vaelab.metrics.utility import balanced_accuracy, class_specificity, default_classifier, trtr, tstr
 
@@ -30,6 +30,7 @@ __all__ = [
     "compute_flags",
     "dcr",
     "dcr_breakdown",
+    "left_out_dcr",
     "default_classifier",
     "frechet_distance",
     "frechet_from_stats",

@@ -11,9 +11,9 @@ from typing import Any
 
 import numpy as np
 
-from vaelab.metrics.distribution import _distance_blocks, _flatten, _same_width
+from vaelab.metrics.distribution import _distance_blocks, _flatten, _kth_neighbour_radii, _same_width
 
-__all__ = ["dcr", "dcr_breakdown", "nearest_distances"]
+__all__ = ["dcr", "dcr_breakdown", "left_out_dcr", "nearest_distances"]
 
 
 def nearest_distances(queries: Any, reference: Any) -> np.ndarray:
@@ -116,3 +116,29 @@ def dcr(synthetic: Any, train: Any, holdout: Any) -> dict[str, float]:
     """
     b = dcr_breakdown(synthetic, train, holdout)
     return {"dcr_ratio": b["dcr_ratio"], "closer_than_holdout": b["closer_than_holdout"]}
+
+
+def left_out_dcr(train: Any, holdout: Any) -> float:
+    """The DCR ratio of real samples left out of the training set: a reference for :func:`dcr`.
+
+    ``median(train_i -> nearest other training sample) / median(holdout -> train)``: what
+    :func:`dcr` gives when the "synthetic" samples are the training samples themselves, each
+    scored with itself left out. A generator whose samples lie exactly as far from the training
+    set as a left-out training sample does (the target of
+    :meth:`vaelab.samplers.kde.CalibratedKDE.calibrate`) scores this, not 1: the two medians
+    estimate the same distance from different samples, and where the nearest-neighbour distances
+    are bimodal (clusters of near-replicate spectra next to isolated ones) they can differ by a
+    factor 2-3 between splits of one data set (``benchmarks/RESULTS.md``, issue 16, session 9).
+    Goal: none (a property of the data and the split); read a DCR ratio against it.
+
+    Args:
+        train: numpy.ndarray([N, ...]), N >= 2.
+        holdout: numpy.ndarray([H, ...]), same trailing size.
+    Returns:
+        float >= 0; NaN when the holdout median is 0 (as :func:`dcr`).
+    """
+    tr = _flatten(train, "train", min_rows=2)
+    ho = _flatten(holdout, "holdout")
+    _same_width(ho, tr, "holdout", "train")
+    med_ho = float(np.median(nearest_distances(ho, tr)))
+    return float(np.median(_kth_neighbour_radii(tr, 1))) / med_ho if med_ho > 0 else float("nan")

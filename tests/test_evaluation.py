@@ -47,6 +47,10 @@ def test_real_holdout_raises_no_flag(thirds):
     assert all(0.6 < v < 1.6 for v in r["diversity"].values())
     assert 0.6 < r["dcr_ratio"] < 1.6
     assert r["tstr"] > 0.7 and r["trtr"] > 0.7  # chance is 1/3; both train on 20 real spectra
+    # the DCR reference: the training spectra left out one at a time (identity features, no groups), as the metric
+    from vaelab.metrics import left_out_dcr
+
+    assert r["dcr"]["left_out_ratio"] == pytest.approx(left_out_dcr(train.X, holdout.X), rel=1e-9)
 
 
 def test_class_mean_copy_raises_collapse(thirds):

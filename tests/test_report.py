@@ -83,6 +83,7 @@ def test_writers_add_a_self_contained_report_true_to_the_json(folders, kind):
         want |= {pointer("references", r, m) for r in doc["references"] for m in ("cosine", "mse")}
         want |= {pointer("data", "class_counts", i) for i in range(3)}
         want |= {pointer("notes", i) for i in range(len(doc["notes"]))}
+        want |= {pointer("dcr", "left_out_ratio")}  # the DCR's left-out reference (the folder has a holdout)
     elif kind == "ablate":
         want = {pointer("results", n, m, "mean") for n in doc["models"] for m in doc["metric_goals"]}
         want |= {pointer("tests_vs_reference", "noise", m, "p") for m in doc["tests_vs_reference"]["noise"]}

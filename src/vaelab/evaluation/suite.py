@@ -124,6 +124,11 @@ def evaluate_arrays(real: Dataset, synthetic: Dataset, *, holdout: Dataset | Non
         result["dcr_ratio"] = d["dcr_ratio"]
         result["closer_than_holdout"] = d["closer_than_holdout"]
         result["dcr"] = {k: v for k, v in d.items() if k not in ("synthetic_to_train", "holdout_to_train")}
+        # what real samples left out of the training set score on this holdout (leave-one-group-out with groups):
+        # a generator as far from the training set as a left-out real sample scores this, not 1 (see left_out_dcr)
+        med_ho = float(np.median(d["holdout_to_train"]))
+        result["dcr"]["left_out_ratio"] = (float(np.median(_loo_nearest(FR, real.groups))) / med_ho if med_ho > 0
+                                           else float("nan"))
         result["tstr"] = tstr(S, synthetic.y, holdout.X, holdout.y, seed=seed)
         result["trtr"] = trtr(R, real.y, holdout.X, holdout.y, seed=seed)
     else:

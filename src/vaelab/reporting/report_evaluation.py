@@ -6,6 +6,7 @@ are :func:`~vaelab.reporting.html.num` elements tied to the JSON, text from data
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from vaelab.metrics.registry import HEADLINE, METRICS, SEED_METRICS, metric
@@ -51,6 +52,10 @@ def verdict(part: Part, name: str = "The synthetic data") -> str:
         s.append(f"The typical synthetic sample is {part.num('dcr_ratio')} times as far from its nearest training "
                  f"sample as the reference ({quoted(doc['dcr_reference'], part.src, '/dcr_reference')}) is; "
                  "values near 1 mean new samples, values near 0 copies.")
+        left_out = (doc.get("dcr") or {}).get("left_out_ratio")
+        if isinstance(left_out, (int, float)) and math.isfinite(left_out):
+            s.append(f"Real training samples, each left out of the rest, score {part.num('dcr', 'left_out_ratio')} "
+                     "on the same reference: a generator as novel as new real data scores about that.")
     cls = "verdict warn" if raised else "verdict"
     return f'<p class="{cls}" id="verdict">{" ".join(s)}</p>'
 

@@ -47,19 +47,26 @@ def test_fit_level_lift_is_the_round_trip_of_the_vocoder():
     assert curve[1, 0] > 0
 
 
-def test_a_fitted_run_carries_the_lift_and_writes_generated_clips_through_it(tmp_path):
-    """vaelab-audio fits the lift on its training clips (every k-th, k = n // LIFT_CLIPS; here all) and saves it;
-    generated clips are written pre-compensated; a run without the lift (saved before it existed) writes plain
-    Griffin-Lim, as before."""
+def _tiny_fitted_run(pairs: int):
+    """A small vaelab-audio fitted for one epoch on ``2 * pairs`` random log-mels of two classes, and the log-mels."""
     from vaelab.models import get_model
-    from vaelab.models.audio_vae import VaelabAudio
 
     rng = np.random.default_rng(0)
-    y = np.array(["a", "b"] * 4, dtype=object)
+    y = np.array(["a", "b"] * pairs, dtype=object)
     L = -4 + 0.5 * rng.standard_normal((len(y), *P.shape)) - 0.05 * np.arange(P.n_mels)[None, :, None]
     g = get_model("vaelab-audio", width=16, latent_channels=8, n_res=1, batch_size=4, epochs=1, mel=P.to_dict())
     g.progress = False
     g.fit(L, y, seed=0)
+    return g, L
+
+
+def test_a_fitted_run_carries_the_lift_and_writes_generated_clips_through_it(tmp_path):
+    """vaelab-audio fits the lift on its training clips (every k-th, k = n // LIFT_CLIPS; here all) and saves it;
+    generated clips are written pre-compensated; a run without the lift (saved before it existed) writes plain
+    Griffin-Lim, as before."""
+    from vaelab.models.audio_vae import VaelabAudio
+
+    g, L = _tiny_fitted_run(4)
     curve = g.extra_["vocoder_lift"].numpy()
     assert curve.shape == (2, 20)
     np.testing.assert_allclose(curve, fit_level_lift(L, P, seed=1), atol=1e-4)
@@ -87,12 +94,7 @@ def test_runs_with_the_refined_vocoder_and_old_runs(tmp_path):
     from vaelab.models import get_model
     from vaelab.models.audio_vae import VaelabAudio
 
-    rng = np.random.default_rng(0)
-    y = np.array(["a", "b"] * 2, dtype=object)
-    L = -4 + 0.5 * rng.standard_normal((len(y), *P.shape)) - 0.05 * np.arange(P.n_mels)[None, :, None]
-    g = get_model("vaelab-audio", width=16, latent_channels=8, n_res=1, batch_size=4, epochs=1, mel=P.to_dict())
-    g.progress = False
-    g.fit(L, y, seed=0)
+    g, L = _tiny_fitted_run(2)
     X = L[:1] + 0.3
     assert run_vocoder(g) == "refine"
     np.testing.assert_array_equal(vocode_generated(g, X, P, seed=4),

@@ -17,6 +17,7 @@ from vaelab.metrics import (
     dcr,
     dcr_breakdown,
     left_out_dcr,
+    left_out_distances,
     mean_spread,
     spread_ratio,
     trtr,
@@ -126,6 +127,18 @@ def test_left_out_dcr_hand_computed():
     holdout = np.array([[5.0], [0.5]])
     assert left_out_dcr(train, holdout) == pytest.approx(0.8)
     assert left_out_dcr(np.array([[0.0], [0.0], [3.0]]), holdout) == 0.0  # LOO distances 0, 0, 3
+
+
+def test_left_out_distances_hand_computed_with_and_without_groups():
+    """{0, 1, 3, 10}: nearest other 1, 1, 2, 7; with groups (a, a, b, b) the nearest of another group:
+    3, 2, 2, 9; a single group leaves no other: inf. Exact copies give exactly 0."""
+    x = np.array([[0.0], [1.0], [3.0], [10.0]])
+    np.testing.assert_allclose(left_out_distances(x), [1, 1, 2, 7])
+    np.testing.assert_allclose(left_out_distances(x, np.array(["a", "a", "b", "b"])), [3, 2, 2, 9])
+    assert np.all(np.isinf(left_out_distances(x, np.zeros(4))))
+    assert left_out_distances(np.array([[0.3, 0.7], [0.3, 0.7], [5.0, 1.0]]))[:2].tolist() == [0.0, 0.0]
+    with pytest.raises(InputError):
+        left_out_distances(x, np.zeros(3))
 
 
 def test_left_out_dcr_bimodal_distances_swing_with_the_split():

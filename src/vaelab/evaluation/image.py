@@ -87,6 +87,7 @@ def _image_metrics(real: Dataset, synthetic: Dataset, holdout: Dataset | None, e
         compute_flags,
         dcr_breakdown,
         frechet_from_stats,
+        left_out_distances,
         nearest_distances,
         prdc,
     )
@@ -126,7 +127,7 @@ def _image_metrics(real: Dataset, synthetic: Dataset, holdout: Dataset | None, e
         else:
             out["tstr"] = out["trtr"] = out["tstr_trtr_auc"] = None
     else:
-        syn_d, ref_d = nearest_distances(Fs, Fr), _loo_nearest(Fr)
+        syn_d, ref_d = nearest_distances(Fs, Fr), left_out_distances(Fr)
         med = float(np.median(ref_d))
         out["dcr_reference"] = "real leave-one-sample-out"
         out["dcr_ratio"] = float(np.median(syn_d)) / med if med > 0 else float("nan")
@@ -146,14 +147,6 @@ def _check_compatible(real: Dataset, other: Dataset, what: str) -> None:
     keys = {str(v) for v in np.asarray(real.y, dtype=object).tolist()}
     if not keys & {str(v) for v in np.asarray(other.y, dtype=object).tolist()}:
         raise InputError(f"the {what} share no class with the real images")
-
-
-def _loo_nearest(F: np.ndarray) -> np.ndarray:
-    """Distance of each row of ``F`` to its nearest other row."""
-    from sklearn.neighbors import NearestNeighbors
-
-    d, _ = NearestNeighbors(n_neighbors=2).fit(F).kneighbors(F)
-    return d[:, 1]
 
 
 def _like(ds: Dataset, X: np.ndarray, y: np.ndarray) -> Dataset:

@@ -31,23 +31,6 @@ def check_compatible(real: Dataset, synthetic: Dataset, what: str = "synthetic d
                          f"{what}: {sorted(_keys(synthetic.y))[:5]})")
 
 
-def _loo_nearest(real: np.ndarray, groups: np.ndarray | None) -> np.ndarray:
-    """Distance from each real sample to its nearest *other* real sample (of another group, if groups)."""
-    from sklearn.metrics import pairwise_distances
-
-    R = np.asarray(real, dtype=np.float64).reshape(len(real), -1)
-    out = np.empty(len(R))
-    g = None if groups is None else np.asarray([str(v) for v in np.asarray(groups).tolist()], dtype=object)
-    for i in range(0, len(R), 512):
-        D = pairwise_distances(R[i : i + 512], R)
-        rows = np.arange(i, min(i + 512, len(R)))
-        D[np.arange(len(rows)), rows] = np.inf
-        if g is not None:
-            D[g[rows][:, None] == g[None, :]] = np.inf
-        out[rows] = D.min(axis=1)
-    return out
-
-
 def evaluate_arrays(real: Dataset, synthetic: Dataset, *, holdout: Dataset | None = None, seed: int = 0,
                     c2st_classifier: Any = None, c2st_folds: int = 5, prdc_k: int = 5,
                     mmd_permutations: int = 200, diagnostics: bool = False,
@@ -76,6 +59,8 @@ def evaluate_arrays(real: Dataset, synthetic: Dataset, *, holdout: Dataset | Non
         compute_flags,
         dcr_breakdown,
         frechet_distance,
+        left_out_dcr,
+        left_out_distances,
         mmd,
         nearest_distances,
         prdc,
@@ -126,14 +111,12 @@ def evaluate_arrays(real: Dataset, synthetic: Dataset, *, holdout: Dataset | Non
         result["dcr"] = {k: v for k, v in d.items() if k not in ("synthetic_to_train", "holdout_to_train")}
         # what real samples left out of the training set score on this holdout (leave-one-group-out with groups):
         # a generator as far from the training set as a left-out real sample scores this, not 1 (see left_out_dcr)
-        med_ho = float(np.median(d["holdout_to_train"]))
-        result["dcr"]["left_out_ratio"] = (float(np.median(_loo_nearest(FR, real.groups))) / med_ho if med_ho > 0
-                                           else float("nan"))
+        result["dcr"]["left_out_ratio"] = left_out_dcr(FR, FH, real.groups)
         result["tstr"] = tstr(S, synthetic.y, holdout.X, holdout.y, seed=seed)
         result["trtr"] = trtr(R, real.y, holdout.X, holdout.y, seed=seed)
     else:
         syn_d = nearest_distances(FS, FR)
-        ref_d = _loo_nearest(FR, real.groups)
+        ref_d = left_out_distances(FR, real.groups)
         med_ref = float(np.median(ref_d))
         result["dcr_reference"] = "real leave-one-" + ("group" if real.groups is not None else "sample") + "-out"
         result["dcr_ratio"] = float(np.median(syn_d)) / med_ref if med_ref > 0 else float("nan")

@@ -14,7 +14,7 @@ from vaelab.metrics.distribution import c2st, c2st_breakdown, frechet_distance, 
 from vaelab.metrics.diversity import mean_spread, spread_ratio
 from vaelab.metrics.features import FeatureExtractor, get_extractor, register_features
 from vaelab.metrics.flags import Thresholds, compute_flags
-from vaelab.metrics.novelty import dcr, dcr_breakdown, left_out_dcr, nearest_distances
+from vaelab.metrics.novelty import dcr, dcr_breakdown, left_out_dcr, left_out_distances, nearest_distances
 from vaelab.metrics.registry import METRICS, MetricInfo, metric, register_metric
 from vaelab.metrics.utility import balanced_accuracy, class_specificity, default_classifier, trtr, tstr
 
@@ -31,6 +31,7 @@ __all__ = [
     "dcr",
     "dcr_breakdown",
     "left_out_dcr",
+    "left_out_distances",
     "default_classifier",
     "frechet_distance",
     "frechet_from_stats",

@@ -11,9 +11,10 @@ from typing import Any
 
 import numpy as np
 
-from vaelab.metrics.distribution import _distance_blocks, _flatten, _kth_neighbour_radii, _same_width
+from vaelab.core.errors import InputError
+from vaelab.metrics.distribution import _distance_blocks, _flatten, _same_width
 
-__all__ = ["dcr", "dcr_breakdown", "left_out_dcr", "nearest_distances"]
+__all__ = ["dcr", "dcr_breakdown", "left_out_dcr", "left_out_distances", "nearest_distances"]
 
 
 def nearest_distances(queries: Any, reference: Any) -> np.ndarray:
@@ -36,6 +37,36 @@ def nearest_distances(queries: Any, reference: Any) -> np.ndarray:
     for rows, d in _distance_blocks(q, r):
         nearest = r[d.argmin(axis=1)]
         out[rows] = np.sqrt(np.einsum("ij,ij->i", q[rows] - nearest, q[rows] - nearest))
+    return out
+
+
+def left_out_distances(samples: Any, groups: Any = None) -> np.ndarray:
+    """Euclidean distance from each sample to its nearest *other* sample (of another group, if
+    ``groups``): the distance a sample has to the rest when it is left out of it.
+
+    As :func:`nearest_distances`: row blocks, the nearest found with the dot-product form, its
+    distance recomputed from the difference vector (exact copies give exactly 0).
+
+    Args:
+        samples: numpy.ndarray([N, ...]), N >= 2; trailing axes are flattened.
+        groups: optional numpy.ndarray([N]) of group labels (patients, speakers).
+    Returns:
+        numpy.ndarray([N]) of distances >= 0; inf for a sample with no sample of another group.
+    """
+    x = _flatten(samples, "samples", min_rows=2)
+    g = None if groups is None else np.asarray([str(v) for v in np.asarray(groups).tolist()], dtype=object)
+    if g is not None and len(g) != len(x):
+        raise InputError(f"groups has {len(g)} entries for {len(x)} samples")
+    out = np.empty(x.shape[0])
+    for rows, d in _distance_blocks(x, x):
+        idx = np.arange(rows.start, rows.stop)
+        d[np.arange(len(idx)), idx] = np.inf
+        if g is not None:
+            d[g[idx][:, None] == g[None, :]] = np.inf
+        j = d.argmin(axis=1)
+        diff = x[idx] - x[j]
+        out[idx] = np.where(np.isfinite(d[np.arange(len(idx)), j]), np.sqrt(np.einsum("ij,ij->i", diff, diff)),
+                            np.inf)
     return out
 
 
@@ -118,10 +149,11 @@ def dcr(synthetic: Any, train: Any, holdout: Any) -> dict[str, float]:
     return {"dcr_ratio": b["dcr_ratio"], "closer_than_holdout": b["closer_than_holdout"]}
 
 
-def left_out_dcr(train: Any, holdout: Any) -> float:
+def left_out_dcr(train: Any, holdout: Any, groups: Any = None) -> float:
     """The DCR ratio of real samples left out of the training set: a reference for :func:`dcr`.
 
-    ``median(train_i -> nearest other training sample) / median(holdout -> train)``: what
+    ``median(train_i -> nearest other training sample) / median(holdout -> train)`` (the nearest
+    other of another group with ``groups``, :func:`left_out_distances`): what
     :func:`dcr` gives when the "synthetic" samples are the training samples themselves, each
     scored with itself left out. A generator whose samples lie exactly as far from the training
     set as a left-out training sample does (the target of
@@ -134,6 +166,7 @@ def left_out_dcr(train: Any, holdout: Any) -> float:
     Args:
         train: numpy.ndarray([N, ...]), N >= 2.
         holdout: numpy.ndarray([H, ...]), same trailing size.
+        groups: optional numpy.ndarray([N]) of the training samples' groups.
     Returns:
         float >= 0; NaN when the holdout median is 0 (as :func:`dcr`).
     """
@@ -141,4 +174,4 @@ def left_out_dcr(train: Any, holdout: Any) -> float:
     ho = _flatten(holdout, "holdout")
     _same_width(ho, tr, "holdout", "train")
     med_ho = float(np.median(nearest_distances(ho, tr)))
-    return float(np.median(_kth_neighbour_radii(tr, 1))) / med_ho if med_ho > 0 else float("nan")
+    return float(np.median(left_out_distances(tr, groups))) / med_ho if med_ho > 0 else float("nan")

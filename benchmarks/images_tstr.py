@@ -2,7 +2,7 @@
 
 One TSTR number (one generator fit, one sample, one CNN fit) varies with all three seeds. This script
 fits every generator with ``--gen-seeds`` seeds, draws as many images per class as the evaluation
-split has, trains the small CNN of :func:`vaelab.evaluation.image.cnn_utility` with ``--clf-seeds``
+split has, trains the small CNN of :func:`vaelab.evaluation.image.cnn_scores` with ``--clf-seeds``
 seeds on each synthetic set (and on the real fitting images: TRTR), and prints ROC AUC and balanced
 accuracy as mean ± sd over generator seeds (each generator seed's value is its mean over classifier
 seeds), plus the pooled sd over all fits.
@@ -122,24 +122,6 @@ def perturb(X: np.ndarray, name: str, seed: int = 0) -> np.ndarray:
     return np.clip(np.round(out), 0, 255)
 
 
-def _scores(Xs: np.ndarray, ys: np.ndarray, evals: dict[str, tuple[np.ndarray, np.ndarray]], seed: int,
-            steps: int | None = None) -> dict:
-    """One small CNN (as :func:`vaelab.evaluation.image.cnn_utility`) trained on (Xs, ys), scored on each eval set."""
-    from vaelab.evaluation.image import _roc_auc
-    from vaelab.metrics.utility import balanced_accuracy
-    from vaelab.modalities.image.cnn import SmallCNNClassifier
-
-    clf = SmallCNNClassifier(image_shape=tuple(Xs.shape[1:]), epochs=15, random_state=seed, steps=steps)
-    clf.fit(np.asarray(Xs, dtype=np.float64).reshape(len(Xs), -1), np.asarray(ys).astype(str))
-    out = {}
-    for name, (Xe, ye) in evals.items():
-        p = clf.predict_proba(np.asarray(Xe, dtype=np.float64).reshape(len(Xe), -1))
-        yt = np.asarray(ye).astype(str)
-        out[name] = {"roc_auc": _roc_auc(yt, p, clf.classes_),
-                     "balanced_accuracy": balanced_accuracy(yt, clf.classes_[np.argmax(p, axis=1)])}
-    return out
-
-
 def _make(spec: str):
     name, _, opts = spec.partition(":")
     if not opts:
@@ -202,7 +184,7 @@ def main() -> None:
     import torch
 
     import vaelab.modalities.image  # noqa: F401  (registers the image feature network)
-    from vaelab.evaluation.image import cnn_steps, cnn_utility
+    from vaelab.evaluation.image import cnn_scores, cnn_steps
     from vaelab.metrics.features import get_extractor
 
     ap = argparse.ArgumentParser()
@@ -249,11 +231,9 @@ def main() -> None:
     steps = cnn_steps(len(yf)) if args.clf_budget == "trtr" else None
 
     def score(Xs, ys):
-        if len(evals) == 1:
-            return [cnn_utility(Xs.astype(np.float64), ys, Xe.astype(np.float64), ye, seed=s, steps=steps)
-                    for s in clf_seeds]
-        per = [_scores(Xs, ys, evals, s, steps) for s in clf_seeds]
-        shifted.append({k: [r[k] for r in per] for k in evals})
+        per = [cnn_scores(Xs, ys, evals, seed=s, steps=steps) for s in clf_seeds]
+        if len(evals) > 1:
+            shifted.append({k: [r[k] for r in per] for k in evals})
         return [r["clean"] for r in per]
 
     shifted: list[dict] = []

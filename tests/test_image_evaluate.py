@@ -60,6 +60,20 @@ def test_tstr_gets_the_optimiser_steps_of_trtr(monkeypatch):
     assert r["classifier"]["tstr_steps"] == 6
 
 
+def test_one_cnn_scored_on_several_test_sets_equals_one_cnn_per_set():
+    from vaelab.evaluation.image import cnn_scores, cnn_utility
+
+    Xtr, ytr = stripes(80, 12, seed=0)
+    Xa, ya = stripes(30, 12, seed=2)
+    Xb, yb = Xa[:, :, ::-1], ya  # stripes mirrored: another test set for the same CNN
+    r = cnn_scores(Xtr, ytr, {"a": (Xa, ya), "b": (Xb, yb)}, seed=3, epochs=3)
+    assert r["a"] == cnn_utility(Xtr, ytr, Xa, ya, seed=3, epochs=3)
+    assert r["b"] == cnn_utility(Xtr, ytr, Xb, yb, seed=3, epochs=3)
+    assert r["a"]["roc_auc"] > 0.9  # the stripes' orientation is learnable in 3 epochs
+    one = cnn_scores(Xtr[ytr == ytr[0]], ytr[ytr == ytr[0]], {"a": (Xa, ya)})  # one class: nothing to score
+    assert np.isnan(one["a"]["roc_auc"]) and np.isnan(one["a"]["balanced_accuracy"])
+
+
 def test_blur_is_gaussian_over_height_and_width():
     X = np.zeros((1, 9, 9, 2))
     X[0, 4, 4, 0] = 1.0

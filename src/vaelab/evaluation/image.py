@@ -55,18 +55,29 @@ def cnn_utility(X_fit: np.ndarray, y_fit: np.ndarray, X_test: np.ndarray, y_test
 
     ``steps``: the CNN's number of optimiser steps (None: ``epochs`` epochs of ``X_fit``); TSTR passes
     :func:`cnn_steps` of the real training images, so that it and TRTR differ only in their training images."""
+    return cnn_scores(X_fit, y_fit, {"test": (X_test, y_test)}, seed=seed, epochs=epochs, steps=steps)["test"]
+
+
+def cnn_scores(X_fit: np.ndarray, y_fit: np.ndarray, tests: dict[str, tuple[np.ndarray, np.ndarray]], *,
+               seed: int = 0, epochs: int = 15, steps: int | None = None) -> dict[str, dict[str, float]]:
+    """:func:`cnn_utility` with one CNN scored on several test sets ``{name: (X (n, H, W[, C]), y (n,))}``
+    (e.g. a real test split and perturbed copies of it): ``{name: {"roc_auc", "balanced_accuracy"}}``,
+    NaN where the fitting labels hold fewer than two classes."""
     from vaelab.metrics.utility import balanced_accuracy
     from vaelab.modalities.image.cnn import SmallCNNClassifier
 
     yf = np.asarray(y_fit).astype(str)
     if len(np.unique(yf)) < 2:
-        return {"roc_auc": float("nan"), "balanced_accuracy": float("nan")}
+        return {name: {"roc_auc": float("nan"), "balanced_accuracy": float("nan")} for name in tests}
     clf = SmallCNNClassifier(image_shape=tuple(X_fit.shape[1:]), epochs=epochs, random_state=seed, steps=steps)
     clf.fit(np.asarray(X_fit, dtype=np.float64).reshape(len(X_fit), -1), yf)
-    p = clf.predict_proba(np.asarray(X_test, dtype=np.float64).reshape(len(X_test), -1))
-    yt = np.asarray(y_test).astype(str)
-    return {"roc_auc": _roc_auc(yt, p, clf.classes_),
-            "balanced_accuracy": balanced_accuracy(yt, clf.classes_[np.argmax(p, axis=1)])}
+    out = {}
+    for name, (X_test, y_test) in tests.items():
+        p = clf.predict_proba(np.asarray(X_test, dtype=np.float64).reshape(len(X_test), -1))
+        yt = np.asarray(y_test).astype(str)
+        out[name] = {"roc_auc": _roc_auc(yt, p, clf.classes_),
+                     "balanced_accuracy": balanced_accuracy(yt, clf.classes_[np.argmax(p, axis=1)])}
+    return out
 
 
 def cnn_steps(n_real: int, epochs: int = 15, batch_size: int = 64) -> int:

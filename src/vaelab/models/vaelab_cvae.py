@@ -65,12 +65,6 @@ alternatives stay available as options for ablations.
   came out 0 (the draw was their only latent noise) and recalibrates them (an option: on Raman
   validation splits it raised TSTR/TRTR and lowered C2ST in baseline-removed / derivative spaces,
   at a DCR cost of 0.01-0.04, and a cost clause failed on coffee; issue 16, session 8).
-  ``texture_draw = "neighbours"`` (an option) takes the decoded-coordinate residual of a training
-  spectrum whose code is near the sample's (one of the k = round(sqrt(n_k)) nearest other codes of the
-  row the code was drawn from, the j-th with probability ~ 1 / j: Lall & Sharma's nearest-neighbour
-  bootstrap): in Raman arpls+savgol+vector / d1 that residual holds a fifth to a third of the principal
-  variance and depends on the signal (a spectrum without a band has small residuals there), so a
-  class-wide Gaussian pushes band-free samples below zero and thins heavy tails (issue 16, session 10).
 * **KL warm-up and free bits** against posterior collapse; **early stopping** on the
   validation ELBO (un-annealed, the same noise draws every epoch) of a stratified part; the
   second stage is fitted on all training samples, the validation part included.
@@ -119,7 +113,6 @@ from vaelab.models.torch_base import FitJob, TorchGenerator
 from vaelab.samplers import make_sampler
 from vaelab.samplers.kde import CENTRES as KDE_CENTRES
 from vaelab.samplers.kde import KERNELS as KDE_KERNELS
-from vaelab.samplers.kde import _class_neighbours
 
 # renormalisation modes, stored as an integer code with the weights
 _RENORM_CODES = {"none": 0, "minmax": 1, "l2": 2, "l1": 3, "snv": 4}
@@ -154,7 +147,6 @@ class VaelabCVAEConfig(ModelConfig):
     texture_rank: int = 16  # rank of the per-class Gaussians of the residuals ("lowrank")
     texture_cov: str = "empirical"  # residual covariance per class: "empirical" (full) | "lowrank" (+ diagonal)
     texture_draw: str = "gaussian"  # a Gaussian combination of the class's residuals | "bootstrap(_tex)": one of them
-    #   | "neighbours": the decoded-coordinate residual of a training spectrum whose code is near the sample's (_near_rows)
     level: str = "in_sample"  # noise level of a training spectrum: "in_sample" | "loo" (leave-one-out, s / (1 - leverage))
     whiten: str = "level"  # residuals divided by: "level" (noise level s; decoder sd without axes) | "loo" (s / (1 - h)) | "decoder" | "none"
     renormalise: str = "auto"  # "auto" | "none" | "minmax" | "l2" | "l1" | "snv"
@@ -187,7 +179,7 @@ def _check_config(cfg: VaelabCVAEConfig) -> None:
     choices = {"likelihood": ("hetero", "homo"), "prior": ("kde", "aggregate", "gmm", "standard"),
                "noise": ("texture", "decoder", "none"), "init": ("pca", "random"),
                "texture_cov": ("empirical", "lowrank"),
-               "texture_draw": ("gaussian", "bootstrap", "bootstrap_tex", "neighbours"), "level": ("loo", "in_sample"),
+               "texture_draw": ("gaussian", "bootstrap", "bootstrap_tex"), "level": ("loo", "in_sample"),
                "whiten": ("decoder", "level", "loo", "none"), "kde_kernel": KDE_KERNELS,
                "kde_centre": KDE_CENTRES,
                "renormalise": ("auto", *_RENORM_CODES), "marginals": ("none", "quantile")}
@@ -436,12 +428,8 @@ class VaelabCVAE(TorchGenerator):
         if module.k > 0 and cfg.whiten == "loo":
             extra.update(_leverage_state(X[:, : module.k] * module.u_scale[: module.k] + module.u_mean[: module.k]))
         w = (X[:, : module.D_out] - mean) / self._residual_scale(dec_logvar, level, X[:, : module.D_out], extra)
-        near = cfg.texture_draw == "neighbours"  # every training residual kept, in its class's order (no subset)
         extra.update(_prefixed("tex", fit_class_gaussians(w, c, module.n_classes, cfg.texture_rank, cfg.texture_cov,
-                                                          job.seed, boot=cfg.texture_draw != "gaussian",
-                                                          **({"max_cells": max(1 << 22, w.numel())} if near else {}))))
-        if near:
-            extra.update(_residual_neighbours(mu, c, module.n_classes))
+                                                          job.seed, boot=cfg.texture_draw != "gaussian")))
         if module.k > 0:
             extra.update(_prefixed("rest", fit_class_gaussians(rest, c, module.n_classes, cfg.texture_rank, cfg.texture_cov,
                                                                job.seed, boot=cfg.texture_draw == "bootstrap")))
@@ -457,8 +445,6 @@ class VaelabCVAE(TorchGenerator):
         self = super().load(path)
         if (self.config.marginals == "quantile") != ("marg_q" in self.extra_):
             raise InputError(f"{path}: marginals = {self.config.marginals!r} does not match the weights (marg_q)")
-        if self.config.texture_draw == "neighbours" and "tex_nn" not in self.extra_:
-            raise InputError(f"{path}: texture_draw = 'neighbours' needs 'tex_nn' in the weights")
         self._latent_sampler(path)  # refuse weights without the sampler's state now, not when sampling
         return self
 
@@ -490,16 +476,15 @@ class VaelabCVAE(TorchGenerator):
             return torch.ones_like(logvar)
         return torch.exp(0.5 * logvar)
 
-    def _draw(self, prefix: str, c: torch.Tensor, gen: torch.Generator, avoid: torch.Tensor | None = None,
-              take: torch.Tensor | None = None) -> torch.Tensor:
+    def _draw(self, prefix: str, c: torch.Tensor, gen: torch.Generator, avoid: torch.Tensor | None = None
+              ) -> torch.Tensor:
         """Draws from the per-class residual Gaussians ``prefix``: for ``noise = "texture"`` with the
         class's full empirical covariance (``texture_cov = "empirical"``: a Gaussian combination of
         the centred training residuals) or mean + low rank + diagonal (``"lowrank"``); for
         ``noise = "decoder"`` independent, with the same per-coordinate variance. ``avoid`` (len(c),): for
         the residual bootstrap, the row of its class (position among the class's training rows) each
         sample must not take: that of the training spectrum its code was drawn from, whose own residual
-        would rebuild that spectrum (-1: none). ``take`` (len(c),): for the residual bootstrap, the row of its
-        class each sample takes (``texture_draw = "neighbours"``: a training spectrum near its code)."""
+        would rebuild that spectrum (-1: none)."""
         mean = self.extra_[f"{prefix}_mean"]
         rows = self.extra_.get(f"{prefix}_rows")
         if rows is None:
@@ -515,9 +500,7 @@ class VaelabCVAE(TorchGenerator):
             elif rows is not None and f"{prefix}_boot" in self.extra_:
                 # one of the class's training residuals, drawn at random (a residual bootstrap)
                 nk, mult = self.extra_[f"{prefix}_boot"][k].tolist()
-                if take is not None:
-                    idx = take[where]
-                elif avoid is not None and int(nk) > 1:  # one of the other rows
+                if avoid is not None and int(nk) > 1:  # one of the other rows
                     idx = torch.randint(int(nk) - 1, (len(where),), generator=gen)
                     idx = idx + ((idx >= avoid[where]) & (avoid[where] >= 0)).long()
                 else:
@@ -543,12 +526,8 @@ class VaelabCVAE(TorchGenerator):
             u, rest = mean, None
         else:
             # a bootstrapped residual never comes from the training spectrum the code was drawn from
-            tc = sampler.state.get("train_class")
-            avoid = _class_positions(rows, tc) if self.config.texture_draw != "gaussian" else None
-            take = None
-            if self.config.texture_draw == "neighbours" and rows is not None and "tex_nn" in self.extra_:
-                take = _class_positions(_near_rows(rows, c, self.extra_["tex_nn"], self.extra_["tex_nnk"], gen), tc)
-            u = mean + self._residual_scale(logvar, level, mean) * self._draw("tex", c, gen, avoid, take)
+            avoid = _class_positions(rows, sampler.state.get("train_class")) if self.config.texture_draw != "gaussian" else None
+            u = mean + self._residual_scale(logvar, level, mean) * self._draw("tex", c, gen, avoid)
             rest = self._draw("rest", c, gen, avoid) if module.k > 0 else None
         if level is not None:
             u = torch.cat([u, level], dim=1)
@@ -560,37 +539,6 @@ class VaelabCVAE(TorchGenerator):
 
 
 # ---------------------------------------------------------------------- helpers
-def _residual_neighbours(mu: torch.Tensor, c: torch.Tensor, n_classes: int) -> dict[str, torch.Tensor]:
-    """For ``texture_draw = "neighbours"``: ``tex_nn`` (n, K), each training row's nearest other training rows of
-    its class by posterior mean (nearest first; :func:`vaelab.samplers.kde._class_neighbours`), and ``tex_nnk``
-    (n_classes,), how many of them a class uses: ``k = round(sqrt(n_k))`` (at most ``n_k - 1``), the choice of
-    Lall & Sharma (1996, "A nearest neighbor bootstrap for resampling hydrologic time series", Water Resour. Res.
-    32(3), 679-693); ``K`` the largest ``k``."""
-    counts = torch.bincount(c, minlength=n_classes)[:n_classes].double()
-    k = torch.clamp(torch.minimum(torch.round(counts.sqrt()), counts - 1), min=1.0)
-    return {"tex_nn": _class_neighbours(mu, c, int(k.max())), "tex_nnk": k.float()}
-
-
-def _near_rows(rows: torch.Tensor, c: torch.Tensor, nn_idx: torch.Tensor, nn_k: torch.Tensor, gen: torch.Generator
-               ) -> torch.Tensor:
-    """For each drawn code (from training row ``rows`` (n,), class ``c`` (n,)), one of the ``nn_k[c]`` nearest other
-    training rows of that row (``nn_idx``, :func:`_residual_neighbours`), the j-th nearest with probability
-    ``(1 / j) / sum_i (1 / i)`` (Lall & Sharma 1996's kernel: the nearer, the likelier), (n,). Uses ``len(rows)``
-    uniform numbers of ``gen``.
-
-    The sample then takes that row's decoded-coordinate residual: a residual of the kind a spectrum like the
-    sample has (one without a band has small residuals at the band, one with it large, skewed ones), where a
-    class-wide Gaussian gives every sample symmetric ones (``benchmarks/RESULTS.md``, issue 16, session 10)."""
-    u = torch.rand(len(rows), generator=gen, dtype=torch.float64)
-    col = torch.zeros(len(rows), dtype=torch.long)
-    for k in torch.unique(c).tolist():
-        where = torch.nonzero(c == k).flatten()
-        w = 1.0 / torch.arange(1, int(nn_k[k]) + 1, dtype=torch.float64)
-        cdf = torch.cumsum(w / w.sum(), dim=0)
-        col[where] = torch.searchsorted(cdf, u[where], right=True).clamp(max=len(w) - 1)
-    return nn_idx[rows, col]
-
-
 def _class_positions(pick: torch.Tensor | None, tc: torch.Tensor | None) -> torch.Tensor | None:
     """For each drawn code, the position of the training row ``pick`` (n,) it came from among the rows
     of its class (``tc``: the training rows' classes; the order :func:`fit_class_gaussians` keeps them

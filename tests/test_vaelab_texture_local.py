@@ -95,6 +95,12 @@ def test_vaelab_cvae_local_residual_fits_samples_and_round_trips(tmp_path):
     assert int(nk) == 36 and mult == pytest.approx(np.sqrt(35), rel=1e-6)
     S = g.sample({"a": 5, "b": 5}, seed=1)[0]
     assert np.isfinite(S).all()
+    # a sampler that names no training rows: the class-wide Gaussian (mean, covariance rows^T rows of class a)
+    e = g._local_tex(torch.zeros(20000, dtype=torch.long), None, None, torch.Generator().manual_seed(0)).double()
+    rows = g.extra_["tex_rows"][0].double()
+    np.testing.assert_allclose(e.mean(0), g.extra_["tex_mean"][0].double(), atol=0.05)
+    cov = rows.T @ rows  # standard error of an entry <= sqrt(2 / 20000) x the largest variance
+    np.testing.assert_allclose(torch.cov(e.T), cov, atol=0.05 * cov.diagonal().max().item())
     np.testing.assert_array_equal(g.sample({"a": 5, "b": 5}, seed=1)[0], S)  # same seed, same samples
     g.save(tmp_path / "m")
     np.testing.assert_array_equal(load_model(tmp_path / "m").sample({"a": 5, "b": 5}, seed=1)[0], S)

@@ -70,8 +70,10 @@ alternatives stay available as options for ablations.
   posterior mean) of the training row the sample's code was drawn from. In Raman arpls+savgol+vector / d1
   that residual holds a fifth to a third of the principal variance and depends on the signal (a spectrum
   without a band has small residuals there), so one class-wide Gaussian pushes band-free samples below zero
-  and thins heavy tails; the local draw keeps that dependence without copying any one training residual
-  (issue 16, session 10).
+  and thins heavy tails; the local draw keeps that dependence without copying any one training residual.
+  Not the default: on validation splits it lowered C2ST in all six Raman arpls / d1 cells (mean -0.053) and
+  coffee arpls in all five, but TSTR/TRTR fell in all six Raman ones (by 0.01-0.07, mean 0.04; issue 16,
+  session 10).
 * **KL warm-up and free bits** against posterior collapse; **early stopping** on the
   validation ELBO (un-annealed, the same noise draws every epoch) of a stratified part; the
   second stage is fitted on all training samples, the validation part included.

@@ -65,6 +65,15 @@ alternatives stay available as options for ablations.
   came out 0 (the draw was their only latent noise) and recalibrates them (an option: on Raman
   validation splits it raised TSTR/TRTR and lowered C2ST in baseline-removed / derivative spaces,
   at a DCR cost of 0.01-0.04, and a cost clause failed on coffee; issue 16, session 8).
+  ``texture_draw = "local"`` (an option) draws the decoded-coordinate residual from a local Gaussian: the
+  mean and sample covariance of the whitened residuals of the k = round(sqrt(n_k)) nearest other codes (by
+  posterior mean) of the training row the sample's code was drawn from. In Raman arpls+savgol+vector / d1
+  that residual holds a fifth to a third of the principal variance and depends on the signal (a spectrum
+  without a band has small residuals there), so one class-wide Gaussian pushes band-free samples below zero
+  and thins heavy tails; the local draw keeps that dependence without copying any one training residual.
+  Not the default: on validation splits it lowered C2ST in all six Raman arpls / d1 cells (mean -0.053) and
+  coffee arpls in all five, but TSTR/TRTR fell in all six Raman ones (by 0.01-0.07, mean 0.04; issue 16,
+  session 10).
 * **KL warm-up and free bits** against posterior collapse; **early stopping** on the
   validation ELBO (un-annealed, the same noise draws every epoch) of a stratified part; the
   second stage is fitted on all training samples, the validation part included.
@@ -113,6 +122,7 @@ from vaelab.models.torch_base import FitJob, TorchGenerator
 from vaelab.samplers import make_sampler
 from vaelab.samplers.kde import CENTRES as KDE_CENTRES
 from vaelab.samplers.kde import KERNELS as KDE_KERNELS
+from vaelab.samplers.kde import _class_neighbours
 
 # renormalisation modes, stored as an integer code with the weights
 _RENORM_CODES = {"none": 0, "minmax": 1, "l2": 2, "l1": 3, "snv": 4}
@@ -147,6 +157,7 @@ class VaelabCVAEConfig(ModelConfig):
     texture_rank: int = 16  # rank of the per-class Gaussians of the residuals ("lowrank")
     texture_cov: str = "empirical"  # residual covariance per class: "empirical" (full) | "lowrank" (+ diagonal)
     texture_draw: str = "gaussian"  # a Gaussian combination of the class's residuals | "bootstrap(_tex)": one of them
+    #   | "local": a Gaussian with the mean and covariance of the residuals of the code's nearest codes (_local_draw)
     level: str = "in_sample"  # noise level of a training spectrum: "in_sample" | "loo" (leave-one-out, s / (1 - leverage))
     whiten: str = "level"  # residuals divided by: "level" (noise level s; decoder sd without axes) | "loo" (s / (1 - h)) | "decoder" | "none"
     renormalise: str = "auto"  # "auto" | "none" | "minmax" | "l2" | "l1" | "snv"
@@ -179,7 +190,7 @@ def _check_config(cfg: VaelabCVAEConfig) -> None:
     choices = {"likelihood": ("hetero", "homo"), "prior": ("kde", "aggregate", "gmm", "standard"),
                "noise": ("texture", "decoder", "none"), "init": ("pca", "random"),
                "texture_cov": ("empirical", "lowrank"),
-               "texture_draw": ("gaussian", "bootstrap", "bootstrap_tex"), "level": ("loo", "in_sample"),
+               "texture_draw": ("gaussian", "bootstrap", "bootstrap_tex", "local"), "level": ("loo", "in_sample"),
                "whiten": ("decoder", "level", "loo", "none"), "kde_kernel": KDE_KERNELS,
                "kde_centre": KDE_CENTRES,
                "renormalise": ("auto", *_RENORM_CODES), "marginals": ("none", "quantile")}
@@ -428,8 +439,12 @@ class VaelabCVAE(TorchGenerator):
         if module.k > 0 and cfg.whiten == "loo":
             extra.update(_leverage_state(X[:, : module.k] * module.u_scale[: module.k] + module.u_mean[: module.k]))
         w = (X[:, : module.D_out] - mean) / self._residual_scale(dec_logvar, level, X[:, : module.D_out], extra)
+        local = cfg.texture_draw == "local"  # every training residual kept, in its class's order (no subset)
         extra.update(_prefixed("tex", fit_class_gaussians(w, c, module.n_classes, cfg.texture_rank, cfg.texture_cov,
-                                                          job.seed, boot=cfg.texture_draw != "gaussian")))
+                                                          job.seed, boot=cfg.texture_draw != "gaussian",
+                                                          **({"max_cells": max(1 << 22, w.numel())} if local else {}))))
+        if local:
+            extra.update(_residual_neighbours(mu, c, module.n_classes))
         if module.k > 0:
             extra.update(_prefixed("rest", fit_class_gaussians(rest, c, module.n_classes, cfg.texture_rank, cfg.texture_cov,
                                                                job.seed, boot=cfg.texture_draw == "bootstrap")))
@@ -445,6 +460,8 @@ class VaelabCVAE(TorchGenerator):
         self = super().load(path)
         if (self.config.marginals == "quantile") != ("marg_q" in self.extra_):
             raise InputError(f"{path}: marginals = {self.config.marginals!r} does not match the weights (marg_q)")
+        if self.config.texture_draw == "local" and "tex_nn" not in self.extra_:
+            raise InputError(f"{path}: texture_draw = 'local' needs 'tex_nn' in the weights")
         self._latent_sampler(path)  # refuse weights without the sampler's state now, not when sampling
         return self
 
@@ -514,6 +531,25 @@ class VaelabCVAE(TorchGenerator):
                 out[where] = mean[k] + a @ basis[k].T + torch.sqrt(psi[k]) * e
         return out
 
+    def _local_tex(self, c: torch.Tensor, rows: torch.Tensor | None, tc: torch.Tensor | None, gen: torch.Generator
+                   ) -> torch.Tensor:
+        """``texture_draw = "local"``: the whitened decoded-coordinate residuals (len(c), D_out), each from the
+        local Gaussian of the residuals of the nearest other codes of the training row ``rows`` its code was
+        drawn from (:func:`_local_draw`); the class-wide Gaussian where the sampler names no training rows."""
+        mean, tex_rows = self.extra_["tex_mean"], self.extra_["tex_rows"]
+        if rows is None or tc is None:
+            return torch.stack([mean[k] for k in c.tolist()]) + torch.einsum(
+                "nm,nmd->nd", torch.randn(len(c), tex_rows.shape[1], generator=gen), tex_rows[c])
+        pos = _class_positions(torch.arange(len(tc)), tc)  # each training row's position in its class
+        out = torch.empty(len(c), mean.shape[1])
+        for k in torch.unique(c).tolist():
+            where = torch.nonzero(c == k).flatten()
+            nk, mult = self.extra_["tex_boot"][k].tolist()
+            res = mean[k] + tex_rows[k, : int(nk)] * mult  # the class's training residuals, in its order
+            near = pos[self.extra_["tex_nn"][rows[where], : int(self.extra_["tex_nnk"][k])]]
+            out[where] = _local_draw(res, near, gen)
+        return out
+
     def generate(self, c: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         module = self.module
         sampler = self._latent_sampler()
@@ -526,8 +562,13 @@ class VaelabCVAE(TorchGenerator):
             u, rest = mean, None
         else:
             # a bootstrapped residual never comes from the training spectrum the code was drawn from
-            avoid = _class_positions(rows, sampler.state.get("train_class")) if self.config.texture_draw != "gaussian" else None
-            u = mean + self._residual_scale(logvar, level, mean) * self._draw("tex", c, gen, avoid)
+            tc = sampler.state.get("train_class")
+            avoid = _class_positions(rows, tc) if self.config.texture_draw != "gaussian" else None
+            if self.config.texture_draw == "local":
+                tex = self._local_tex(c, rows, tc, gen)
+            else:
+                tex = self._draw("tex", c, gen, avoid)
+            u = mean + self._residual_scale(logvar, level, mean) * tex
             rest = self._draw("rest", c, gen, avoid) if module.k > 0 else None
         if level is not None:
             u = torch.cat([u, level], dim=1)
@@ -539,6 +580,33 @@ class VaelabCVAE(TorchGenerator):
 
 
 # ---------------------------------------------------------------------- helpers
+def _residual_neighbours(mu: torch.Tensor, c: torch.Tensor, n_classes: int) -> dict[str, torch.Tensor]:
+    """For ``texture_draw = "local"``: ``tex_nn`` (n, K), each training row's nearest other training rows of its
+    class by posterior mean (nearest first; :func:`vaelab.samplers.kde._class_neighbours`), and ``tex_nnk``
+    (n_classes,), how many of them a class uses: ``k = round(sqrt(n_k))`` (at least 1, at most ``n_k - 1``), the
+    choice of Lall & Sharma (1996, "A nearest neighbor bootstrap for resampling hydrologic time series", Water
+    Resour. Res. 32(3), 679-693); ``K`` the largest ``k``."""
+    counts = torch.bincount(c, minlength=n_classes)[:n_classes].double()
+    k = torch.clamp(torch.minimum(torch.round(counts.sqrt()), counts - 1), min=1.0)
+    return {"tex_nn": _class_neighbours(mu, c, int(k.max())), "tex_nnk": k.float()}
+
+
+def _local_draw(res: torch.Tensor, near: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+    """One draw per row of ``near`` (m, k) (positions in ``res`` (n, D)) from the Gaussian with the mean and
+    the sample covariance of those k residuals: ``rbar + sum_j w_j (r_j - rbar) / sqrt(k - 1)``, ``w_j ~
+    N(0, 1)`` (k = 1: that residual), (m, D). Uses ``m * k`` normal numbers of ``gen``.
+
+    The k-nearest-neighbour conditional mean and covariance of the residual given the code (a local Gaussian):
+    a code without a band gets small residuals at the band, and over the codes the residual is a scale /
+    location mixture (skewed where the data are), while no sample carries one training spectrum's residual
+    (``benchmarks/RESULTS.md``, issue 16, session 10)."""
+    r = res[near].double()  # (m, k, D)
+    rbar = r.mean(dim=1)
+    k = near.shape[1]
+    w = torch.randn(near.shape, generator=gen, dtype=torch.float64) / math.sqrt(max(k - 1, 1))
+    return (rbar + torch.einsum("mk,mkd->md", w, r - rbar.unsqueeze(1))).float()
+
+
 def _class_positions(pick: torch.Tensor | None, tc: torch.Tensor | None) -> torch.Tensor | None:
     """For each drawn code, the position of the training row ``pick`` (n,) it came from among the rows
     of its class (``tc``: the training rows' classes; the order :func:`fit_class_gaussians` keeps them

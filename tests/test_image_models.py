@@ -4,6 +4,7 @@ import numpy as np
 import pytest
 
 from image_data import stripes
+from saved_runs import reloaded_as_saved_before, saved_before
 from vaelab.core.errors import InputError
 from vaelab.models import get_model, load_model
 
@@ -65,7 +66,6 @@ def test_vaelab_image_is_class_conditional_and_textured(data):
 def test_kde_kernel_is_shrunk_by_default_and_older_models_load_unshrunk(data, tmp_path):
     """The latent kernel keeps the aggregate posterior's variance (``kde_shrink``, default true); a model
     saved before the option existed had its kernel width calibrated unshrunk and loads that way."""
-    import json
 
     X, y = data
     g = get_model("vaelab-image", epochs=2, batch_size=32)
@@ -73,10 +73,7 @@ def test_kde_kernel_is_shrunk_by_default_and_older_models_load_unshrunk(data, tm
     g.fit(X, y, seed=0)
     assert g.config.kde_shrink is True and g.sampler().shrink is True
     g.save(tmp_path / "m")
-    cfg_path = tmp_path / "m" / "config.json"
-    cfg = json.loads(cfg_path.read_text())
-    del cfg["config"]["kde_shrink"]
-    cfg_path.write_text(json.dumps(cfg))
+    saved_before(tmp_path / "m", "kde_shrink")
     old = load_model(tmp_path / "m")
     assert old.config.kde_shrink is False and old.sampler().shrink is False
     g.extra_["kde_h"][:] = old.extra_["kde_h"][:] = 1.0  # same width: only the kernel differs
@@ -121,7 +118,6 @@ def test_learning_rate_schedule_and_weight_average_reach_the_trainer(data, tmp_p
     """``lr_schedule`` / ``lr_final`` go to the trainer (cosine: the last epoch at ``lr_final * lr``),
     ``ema_decay`` adds the EMA callback (the final weights are the average, not the last step's); a model
     saved before the options existed loads and samples as before, recorded as trained at a constant rate."""
-    import json
 
     from vaelab.training.callbacks import EMA
     from vaelab.training.trainer import learning_rate
@@ -140,15 +136,7 @@ def test_learning_rate_schedule_and_weight_average_reach_the_trainer(data, tmp_p
     plain.fit(X, y, seed=0)
     pa, pb = (next(m.module.parameters()).detach() for m in (g, plain))
     assert not np.array_equal(pa.numpy(), pb.numpy())  # the average replaced the last weights
-    S = g.sample({0: 3, 1: 3}, seed=0)[0]
-    g.save(tmp_path / "m")
-    cfg_path = tmp_path / "m" / "config.json"
-    cfg = json.loads(cfg_path.read_text())
-    for key in ("lr_schedule", "lr_final", "ema_decay"):
-        del cfg["config"][key]
-    cfg_path.write_text(json.dumps(cfg))
-    old = load_model(tmp_path / "m")
-    np.testing.assert_array_equal(old.sample({0: 3, 1: 3}, seed=0)[0], S)
+    old = reloaded_as_saved_before(g, tmp_path / "m", ("lr_schedule", "lr_final", "ema_decay"), {0: 3, 1: 3}, seed=0)
     assert old.config.lr_schedule == "constant"  # saved before the option: it was trained at a constant rate
     assert get_model("vaelab-image").config.lr_schedule == "cosine"  # the default since issue 11, fifth session
     for bad, msg in (({"lr_schedule": "step"}, "lr_schedule must be one of"), ({"lr_final": 2}, "lr_final must be in"),
@@ -164,7 +152,6 @@ def test_latent_kernel_keeps_the_class_covariance_by_default_and_older_models_lo
     ~0), the correlations between latent dimensions included; the per-dimension kernel (the old default) shrinks
     every off-diagonal term by 1 / (1 + h^2 sd^2 / v) (here ~1 / 5 with h = 2 and v ~ sd^2). A model saved before
     the option existed loads with the per-dimension kernel and samples byte for byte as it did."""
-    import json
 
     import torch
 
@@ -190,16 +177,8 @@ def test_latent_kernel_keeps_the_class_covariance_by_default_and_older_models_lo
         z, _ = model._latent_sampler().sample(c0, torch.Generator().manual_seed(1))
         err = float((torch.cov(z.double().T) - C)[off].abs().max() / C[off].abs().max())
         assert (err < 0.1) if keeps else (err > 0.3), (model.config.kde_kernel, err)
-    S_old = per_dim.sample({0: 3, 1: 3}, seed=0)[0]
-    per_dim.save(tmp_path / "m")
-    cfg_path = tmp_path / "m" / "config.json"
-    cfg = json.loads(cfg_path.read_text())
-    for key in ("kde_kernel", "kde_centre"):
-        del cfg["config"][key]
-    cfg_path.write_text(json.dumps(cfg))
-    old = load_model(tmp_path / "m")
+    old = reloaded_as_saved_before(per_dim, tmp_path / "m", ("kde_kernel", "kde_centre"), {0: 3, 1: 3}, seed=0)
     assert old.config.kde_kernel == "gaussian"
-    np.testing.assert_array_equal(old.sample({0: 3, 1: 3}, seed=0)[0], S_old)
     with pytest.raises(InputError, match="kde_kernel must be one of"):
         get_model("vaelab-image", kde_kernel="box")
 

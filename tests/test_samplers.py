@@ -6,6 +6,7 @@ import numpy as np
 import pytest
 import torch
 
+from saved_runs import reloaded_as_saved_before
 from vaelab.core.errors import InputError
 from vaelab.samplers import (
     AggregatePosterior,
@@ -196,9 +197,6 @@ def test_kde_auto_kernel_is_the_covariance_kernel_only_where_the_class_covarianc
 
 
 def test_vaelab_cvae_default_kernel_is_auto_and_old_runs_keep_the_per_dimension_kernel(tmp_path):
-    import json
-
-    from vaelab.models import load_model
     from vaelab.models.vaelab_cvae import VaelabCVAE
 
     rng = np.random.default_rng(5)
@@ -208,12 +206,6 @@ def test_vaelab_cvae_default_kernel_is_auto_and_old_runs_keep_the_per_dimension_
     new = VaelabCVAE(**fast).fit(X, y, seed=0)
     assert new.config.kde_kernel == "auto" and new.extra_["kde_cov"].tolist() == [1.0, 1.0]  # 40 and 10 codes > 3
     old = VaelabCVAE(**fast, kde_kernel="gaussian").fit(X, y, seed=0)  # what runs saved before the option hold
-    old.save(tmp_path / "old")
-    S = old.sample({"a": 4, "b": 4}, seed=1)[0]
-    f = tmp_path / "old" / "config.json"
-    cfg = json.loads(f.read_text())
-    del cfg["config"]["kde_kernel"], cfg["config"]["kde_centre"]  # nor kde_centre (tests/test_kde_centre_auto.py)
-    f.write_text(json.dumps(cfg))
-    back = load_model(tmp_path / "old")
+    # nor kde_centre (tests/test_kde_centre_auto.py)
+    back = reloaded_as_saved_before(old, tmp_path / "old", ("kde_kernel", "kde_centre"), {"a": 4, "b": 4}, seed=1)
     assert back.config.kde_kernel == "gaussian" and back.config.kde_centre == "draw"
-    np.testing.assert_array_equal(back.sample({"a": 4, "b": 4}, seed=1)[0], S)

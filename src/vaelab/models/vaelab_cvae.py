@@ -122,7 +122,7 @@ from vaelab.models.torch_base import FitJob, TorchGenerator
 from vaelab.samplers import make_sampler
 from vaelab.samplers.kde import CENTRES as KDE_CENTRES
 from vaelab.samplers.kde import KERNELS as KDE_KERNELS
-from vaelab.samplers.kde import _class_neighbours
+from vaelab.samplers.kde import class_neighbours
 
 # renormalisation modes, stored as an integer code with the weights
 _RENORM_CODES = {"none": 0, "minmax": 1, "l2": 2, "l1": 3, "snv": 4}
@@ -582,13 +582,13 @@ class VaelabCVAE(TorchGenerator):
 # ---------------------------------------------------------------------- helpers
 def _residual_neighbours(mu: torch.Tensor, c: torch.Tensor, n_classes: int) -> dict[str, torch.Tensor]:
     """For ``texture_draw = "local"``: ``tex_nn`` (n, K), each training row's nearest other training rows of its
-    class by posterior mean (nearest first; :func:`vaelab.samplers.kde._class_neighbours`), and ``tex_nnk``
+    class by posterior mean (nearest first; :func:`vaelab.samplers.kde.class_neighbours`), and ``tex_nnk``
     (n_classes,), how many of them a class uses: ``k = round(sqrt(n_k))`` (at least 1, at most ``n_k - 1``), the
     choice of Lall & Sharma (1996, "A nearest neighbor bootstrap for resampling hydrologic time series", Water
     Resour. Res. 32(3), 679-693); ``K`` the largest ``k``."""
     counts = torch.bincount(c, minlength=n_classes)[:n_classes].double()
     k = torch.clamp(torch.minimum(torch.round(counts.sqrt()), counts - 1), min=1.0)
-    return {"tex_nn": _class_neighbours(mu, c, int(k.max())), "tex_nnk": k.float()}
+    return {"tex_nn": class_neighbours(mu, c, int(k.max())), "tex_nnk": k.float()}
 
 
 def _local_draw(res: torch.Tensor, near: torch.Tensor, gen: torch.Generator) -> torch.Tensor:

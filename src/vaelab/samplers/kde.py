@@ -78,7 +78,7 @@ class CalibratedKDE(AggregatePosterior):
         super().fit(mu, logvar, c, n_classes, attached=attached, seed=seed)
         self.state.update(_kde_stats(mu, logvar, c, n_classes))
         if self.kernel == "neighbours":
-            self.state["kde_nn"] = _class_neighbours(mu, c, 5)
+            self.state["kde_nn"] = class_neighbours(mu, c, 5)
         if self.kernel in ("covariance", "auto"):
             self.state["kde_root"] = _class_roots(mu, c, n_classes)
         if self.kernel == "mixture":
@@ -239,7 +239,7 @@ def _class_clusters(mu: torch.Tensor, c: torch.Tensor, n_classes: int, seed: int
     return {"kde_comp": comp, "kde_cmean": means, "kde_croot": roots}
 
 
-def _class_neighbours(mu: torch.Tensor, c: torch.Tensor, k: int) -> torch.Tensor:
+def class_neighbours(mu: torch.Tensor, c: torch.Tensor, k: int) -> torch.Tensor:
     """Indices (n, k) of the k nearest codes of the same class (itself when the class is smaller)."""
     out = torch.arange(len(mu)).unsqueeze(1).repeat(1, k)
     for cls in torch.unique(c).tolist():

@@ -493,15 +493,16 @@ class VaelabCVAE(TorchGenerator):
             return torch.ones_like(logvar)
         return torch.exp(0.5 * logvar)
 
-    def _draw(self, prefix: str, c: torch.Tensor, gen: torch.Generator, avoid: torch.Tensor | None = None
-              ) -> torch.Tensor:
+    def _draw(self, prefix: str, c: torch.Tensor, gen: torch.Generator, avoid: torch.Tensor | None = None,
+              boot: bool = True) -> torch.Tensor:
         """Draws from the per-class residual Gaussians ``prefix``: for ``noise = "texture"`` with the
         class's full empirical covariance (``texture_cov = "empirical"``: a Gaussian combination of
         the centred training residuals) or mean + low rank + diagonal (``"lowrank"``); for
         ``noise = "decoder"`` independent, with the same per-coordinate variance. ``avoid`` (len(c),): for
         the residual bootstrap, the row of its class (position among the class's training rows) each
         sample must not take: that of the training spectrum its code was drawn from, whose own residual
-        would rebuild that spectrum (-1: none)."""
+        would rebuild that spectrum (-1: none). ``boot = False``: the Gaussian even where the rows are kept
+        for a bootstrap."""
         mean = self.extra_[f"{prefix}_mean"]
         rows = self.extra_.get(f"{prefix}_rows")
         if rows is None:
@@ -514,7 +515,7 @@ class VaelabCVAE(TorchGenerator):
             where = torch.nonzero(c == k).flatten()
             if self.config.noise != "texture":
                 out[where] = torch.sqrt(var[k] + mean[k].pow(2)) * torch.randn(len(where), mean.shape[1], generator=gen)
-            elif rows is not None and f"{prefix}_boot" in self.extra_:
+            elif rows is not None and boot and f"{prefix}_boot" in self.extra_:
                 # one of the class's training residuals, drawn at random (a residual bootstrap)
                 nk, mult = self.extra_[f"{prefix}_boot"][k].tolist()
                 if avoid is not None and int(nk) > 1:  # one of the other rows
@@ -536,10 +537,9 @@ class VaelabCVAE(TorchGenerator):
         """``texture_draw = "local"``: the whitened decoded-coordinate residuals (len(c), D_out), each from the
         local Gaussian of the residuals of the nearest other codes of the training row ``rows`` its code was
         drawn from (:func:`_local_draw`); the class-wide Gaussian where the sampler names no training rows."""
-        mean, tex_rows = self.extra_["tex_mean"], self.extra_["tex_rows"]
         if rows is None or tc is None:
-            return torch.stack([mean[k] for k in c.tolist()]) + torch.einsum(
-                "nm,nmd->nd", torch.randn(len(c), tex_rows.shape[1], generator=gen), tex_rows[c])
+            return self._draw("tex", c, gen, boot=False)
+        mean, tex_rows = self.extra_["tex_mean"], self.extra_["tex_rows"]
         pos = _class_positions(torch.arange(len(tc)), tc)  # each training row's position in its class
         out = torch.empty(len(c), mean.shape[1])
         for k in torch.unique(c).tolist():

@@ -24,6 +24,18 @@ Every part was kept because it measured better on the development chest X-rays (
   textured shapes (reconstructions judged as their class 0.67 -> 0.88, TSTR +0.06 on a validation set) and passed
   the validation rule on chest X-rays, but lowered TSTR AUC on the chest X-ray TEST split by 0.010 (1 of 9 seed
   pairs), so it is not the default (RESULTS, issue 11, session 7).
+  Option ``texture_draw = "neighbour"`` (default ``"gaussian"``, the class's residual Gaussian above; runs saved
+  before the option load with it): a sample's whitened residual is that of the training image whose posterior mean is
+  nearest the sampled code (same class; the training row the code was drawn from left out). With the plain NLL the
+  object's outline stays partly in the residual, so a residual drawn independently of the code puts it where the
+  decoded object is not; a neighbour's residual keeps it roughly aligned (textured shapes: decoded codes judged as
+  their class 0.59 -> 0.71; with ``kde_kernel = "mixture"`` TSTR AUC +0.074 in 9 of 9 seed pairs on a new shapes set,
+  0.89 x TRTR, C2ST at the real level; chest X-ray validation level). **It copies training images where the decoded
+  mean carries little of the image**: on scikit-learn's 8x8 digits (the kernel width calibrates to 0 there) the
+  samples were the training digits themselves (DCR 0.0-0.15; up to 100 % exact copies), which the pixel calibration
+  cannot repair (it moves the code, not the residual). Not the default; do not use it without checking the DCR
+  (RESULTS, issue 11, session 11). ``fit_second_stage`` refits the sampler, texture and kernel width of a fitted
+  network after such an option is changed.
 * **Second-stage latent density** (Dai & Wipf 2019): codes are drawn per class from the aggregate
   posterior of the training images as a calibrated smoothed bootstrap (``prior = "kde"``): a random
   training image's posterior draw plus Gaussian kernel noise whose width is the smallest at which

@@ -7,9 +7,12 @@ vaelab-cvae network is fitted with seed ``S`` (the default config); every arm re
 and is scored with ``generators.py``'s ``score``; the DCR reference is ``left_out_dcr``. One JSON line per arm and
 draw; for arms that keep the neighbour table, one line per class with the residual's shares (``shares``).
 
-    python benchmarks/texture_val.py run raman arpls+savgol+vector,d1 26 --arms gaussian,blend,local > a.jsonl
+    python benchmarks/texture_val.py run raman arpls+savgol+vector,d1 26 --arms gaussian,local > a.jsonl
     (``--data PATH``: the Raman npz where it is not ``generators.py``'s default place)
-    python benchmarks/texture_val.py rule a.jsonl b.jsonl ...   # the session-11 rule (RESULTS.md) on the lines
+    python benchmarks/texture_val.py rule a.jsonl b.jsonl ... --arm local  # the session-11 rule (RESULTS.md)
+
+The session-11 candidate ``texture_draw = "blend"`` failed its rule and was removed; its arm runs at the commit that
+added it (RESULTS.md, issue 16, session 11, gives the commands).
 
 Run from the repository root with ``PYTHONPATH=src``.
 """
@@ -32,14 +35,14 @@ from generators import RAMAN, inner_split, load_sets, make_for, score  # noqa: E
 from vaelab.data.preprocess import Preprocessing  # noqa: E402
 from vaelab.metrics.novelty import left_out_dcr  # noqa: E402
 from vaelab.models.torch_base import torch_threads  # noqa: E402
-from vaelab.models.vaelab_cvae import _class_positions, _neighbour_deviations, _total_variance_blend  # noqa: E402
+from vaelab.models.vaelab_cvae import _class_positions  # noqa: E402
 
 
 def shares(g, c: torch.Tensor) -> list[dict]:
     """Per class, for the fitted model ``g`` (an arm that keeps the neighbour table): k, the residual's dimension D,
     and as shares of the class covariance's trace tr(Sigma): the average local covariance W, the spread of the
     local means Cov(rbar), lam (the share of W outside the neighbours' span), the blend's A (the part of Sigma the
-    local draws miss, :func:`_total_variance_blend`), and the effective ranks
+    local draws miss: the positive part of Sigma - Cov(rbar) - W, the session-11 candidate "blend"), and the effective ranks
     (participation ratio tr^2 / tr(M^2)) of Sigma and W next to the k - 1 directions of one local covariance."""
     ex, out = g.extra_, []
     pos = _class_positions(torch.arange(len(c)), c)
@@ -47,19 +50,23 @@ def shares(g, c: torch.Tensor) -> list[dict]:
         nk, mult = ex["tex_boot"][k].tolist()
         res = ex["tex_mean"][k] + ex["tex_rows"][k, : int(nk)] * mult
         near = pos[ex["tex_nn"][c == k, : int(ex["tex_nnk"][k])]]
-        rbar, dev = _neighbour_deviations(res, near)
+        r = res[near].double()  # (n, k, D): each row's neighbours' residuals
+        rbar = r.mean(dim=1)
+        dev = r - rbar.unsqueeze(1)
         sigma = torch.cov(res.double().T)
         W = torch.einsum("ikd,ike->de", dev, dev) / (len(near) * max(near.shape[1] - 1, 1))
         _, sv, vh = torch.linalg.svd(dev, full_matrices=False)  # each row's span: its k - 1 centred deviations
         inside = (torch.einsum("mjd,de,mje->mj", vh, W, vh) * (sv > sv[:, :1] * 1e-9)).sum(dim=1)  # tr(P_i W)
-        A = _total_variance_blend(res, near, ex["tex_rows"][k].double().T @ ex["tex_rows"][k].double())
+        centred = rbar - rbar.mean(dim=0)  # A: the positive part of Sigma - Cov(rbar) (denominator n) - W
+        ev = torch.linalg.eigvalsh(ex["tex_rows"][k].double().T @ ex["tex_rows"][k].double() - centred.T @ centred
+                                   / len(near) - W)
         t = float(sigma.trace())
 
         def eff(m):
             return float(m.trace() ** 2 / (m * m).sum())
         out.append({"class": str(g.classes_[k]), "k": int(near.shape[1]), "D": int(res.shape[1]),
                     "W/Sigma": float(W.trace()) / t, "Cov(rbar)/Sigma": float(torch.cov(rbar.T).trace()) / t,
-                    "lam": 1 - float(inside.mean() / W.trace()), "A/Sigma": float((A * A).sum()) / t,
+                    "lam": 1 - float(inside.mean() / W.trace()), "A/Sigma": float(ev.clamp_min(0).sum()) / t,
                     "eff_rank_Sigma": eff(sigma), "eff_rank_W": eff(W)})
     return out
 
@@ -93,7 +100,7 @@ def run(data: str, spaces: list[str], splits: list[int], arms: list[str], draws:
                         print(json.dumps({**cell, "arm": arm, "draw": S + 1 + d, "h": h, **m}), flush=True)
 
 
-def rule(paths: list[str], arm: str = "blend", base: str = "gaussian") -> None:
+def rule(paths: list[str], arm: str = "local", base: str = "gaussian") -> None:
     """The session-11 rule (RESULTS.md, issue 16, session 11), clauses (a)-(f), on the JSON lines of ``paths``."""
     rows = defaultdict(list)
     for p in paths:
@@ -163,12 +170,12 @@ def main(argv: list[str] | None = None) -> None:
     r.add_argument("data")
     r.add_argument("spaces")
     r.add_argument("splits")
-    r.add_argument("--arms", default="gaussian,blend")
+    r.add_argument("--arms", default="gaussian,local")
     r.add_argument("--draws", type=int, default=3)
     r.add_argument("--data", dest="npz", default=str(RAMAN), help="the development Raman npz")
     s = sub.add_parser("rule")
     s.add_argument("logs", nargs="+")
-    s.add_argument("--arm", default="blend")
+    s.add_argument("--arm", default="local")
     args = ap.parse_args(argv)
     if args.cmd == "run":
         run(args.data, args.spaces.split(","), [int(v) for v in args.splits.split(",")], args.arms.split(","),

@@ -190,7 +190,7 @@ def _check_config(cfg: VaelabCVAEConfig) -> None:
     choices = {"likelihood": ("hetero", "homo"), "prior": ("kde", "aggregate", "gmm", "standard"),
                "noise": ("texture", "decoder", "none"), "init": ("pca", "random"),
                "texture_cov": ("empirical", "lowrank"),
-               "texture_draw": ("gaussian", "bootstrap", "bootstrap_tex", "local", "blend"), "level": ("loo", "in_sample"),
+               "texture_draw": ("gaussian", "bootstrap", "bootstrap_tex", "local"), "level": ("loo", "in_sample"),
                "whiten": ("decoder", "level", "loo", "none"), "kde_kernel": KDE_KERNELS,
                "kde_centre": KDE_CENTRES,
                "renormalise": ("auto", *_RENORM_CODES), "marginals": ("none", "quantile")}
@@ -439,7 +439,7 @@ class VaelabCVAE(TorchGenerator):
         if module.k > 0 and cfg.whiten == "loo":
             extra.update(_leverage_state(X[:, : module.k] * module.u_scale[: module.k] + module.u_mean[: module.k]))
         w = (X[:, : module.D_out] - mean) / self._residual_scale(dec_logvar, level, X[:, : module.D_out], extra)
-        local = cfg.texture_draw in ("local", "blend")  # every training residual kept, in its class's order (no subset)
+        local = cfg.texture_draw == "local"  # every training residual kept, in its class's order (no subset)
         extra.update(_prefixed("tex", fit_class_gaussians(w, c, module.n_classes, cfg.texture_rank, cfg.texture_cov,
                                                           job.seed, boot=cfg.texture_draw != "gaussian",
                                                           **({"max_cells": max(1 << 22, w.numel())} if local else {}))))
@@ -460,8 +460,8 @@ class VaelabCVAE(TorchGenerator):
         self = super().load(path)
         if (self.config.marginals == "quantile") != ("marg_q" in self.extra_):
             raise InputError(f"{path}: marginals = {self.config.marginals!r} does not match the weights (marg_q)")
-        if self.config.texture_draw in ("local", "blend") and "tex_nn" not in self.extra_:
-            raise InputError(f"{path}: texture_draw = {self.config.texture_draw!r} needs 'tex_nn' in the weights")
+        if self.config.texture_draw == "local" and "tex_nn" not in self.extra_:
+            raise InputError(f"{path}: texture_draw = 'local' needs 'tex_nn' in the weights")
         self._latent_sampler(path)  # refuse weights without the sampler's state now, not when sampling
         return self
 
@@ -536,9 +536,7 @@ class VaelabCVAE(TorchGenerator):
                    ) -> torch.Tensor:
         """``texture_draw = "local"``: the whitened decoded-coordinate residuals (len(c), D_out), each from the
         local Gaussian of the residuals of the nearest other codes of the training row ``rows`` its code was
-        drawn from (:func:`_local_draw`); the class-wide Gaussian where the sampler names no training rows.
-        ``texture_draw = "blend"``: the local covariance plus the part of the class's covariance that the local draws
-        miss (:func:`_total_variance_blend`)."""
+        drawn from (:func:`_local_draw`); the class-wide Gaussian where the sampler names no training rows."""
         if rows is None or tc is None:
             return self._draw("tex", c, gen, boot=False)
         mean, tex_rows = self.extra_["tex_mean"], self.extra_["tex_rows"]
@@ -548,10 +546,8 @@ class VaelabCVAE(TorchGenerator):
             where = torch.nonzero(c == k).flatten()
             nk, mult = self.extra_["tex_boot"][k].tolist()
             res = mean[k] + tex_rows[k, : int(nk)] * mult  # the class's training residuals, in its order
-            table = pos[self.extra_["tex_nn"][:, : int(self.extra_["tex_nnk"][k])]]
-            blend = (_total_variance_blend(res, table[tc == k], tex_rows[k].T @ tex_rows[k])
-                     if self.config.texture_draw == "blend" else None)
-            out[where] = _local_draw(res, table[rows[where]], gen, blend)
+            near = pos[self.extra_["tex_nn"][rows[where], : int(self.extra_["tex_nnk"][k])]]
+            out[where] = _local_draw(res, near, gen)
         return out
 
     def generate(self, c: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
@@ -568,7 +564,7 @@ class VaelabCVAE(TorchGenerator):
             # a bootstrapped residual never comes from the training spectrum the code was drawn from
             tc = sampler.state.get("train_class")
             avoid = _class_positions(rows, tc) if self.config.texture_draw != "gaussian" else None
-            if self.config.texture_draw in ("local", "blend"):
+            if self.config.texture_draw == "local":
                 tex = self._local_tex(c, rows, tc, gen)
             else:
                 tex = self._draw("tex", c, gen, avoid)
@@ -595,52 +591,20 @@ def _residual_neighbours(mu: torch.Tensor, c: torch.Tensor, n_classes: int) -> d
     return {"tex_nn": class_neighbours(mu, c, int(k.max())), "tex_nnk": k.float()}
 
 
-def _neighbour_deviations(res: torch.Tensor, near: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
-    """The mean ``rbar`` (m, D) of the residuals ``res[near]`` (near (m, k)) and their deviations from it (m, k, D),
-    in float64."""
-    r = res[near].double()
-    rbar = r.mean(dim=1)
-    return rbar, r - rbar.unsqueeze(1)
-
-
-def _total_variance_blend(res: torch.Tensor, near: torch.Tensor, sigma: torch.Tensor) -> torch.Tensor:
-    """For ``texture_draw = "blend"``: a factor ``L`` (D, D) of ``A``, the positive part (negative eigenvalues set to
-    0) of ``sigma - Cov(rbar) - W``. ``sigma`` (D, D): the class's residual covariance (its class-wide Gaussian's);
-    ``rbar_i`` the mean of the residuals ``res[near[i]]`` of row i's neighbours and ``Cov(rbar)`` their covariance
-    over the class's rows (denominator n); ``W = mean_i S_i``, the average sample covariance of the neighbours.
-
-    A local draw (mean ``rbar_i``, covariance ``S_i``) has the marginal covariance ``Cov(rbar) + W`` over the rows (law
-    of total variance), which falls short of ``sigma`` where the rows are not weighted equally by the k-nearest
-    neighbourhoods (an outlying spectrum with a large residual is rarely anyone's neighbour) and spans only k - 1
-    directions around each code. Adding ``A`` to every local covariance gives the marginal ``sigma`` (exactly where
-    ``sigma - Cov(rbar) - W`` is positive semi-definite, more where the local estimates exceed it), the class's missing
-    directions around each code, and keeps the conditional mean ``rbar_i`` (``benchmarks/RESULTS.md``, issue 16,
-    session 11)."""
-    rbar, dev = _neighbour_deviations(res, near)
-    W = torch.einsum("ikd,ike->de", dev, dev) / (len(near) * max(near.shape[1] - 1, 1))
-    centred = rbar - rbar.mean(dim=0)
-    ev, vec = torch.linalg.eigh(sigma.double() - centred.T @ centred / len(near) - W)
-    return vec * ev.clamp_min(0).sqrt()
-
-
-def _local_draw(res: torch.Tensor, near: torch.Tensor, gen: torch.Generator,
-                blend: torch.Tensor | None = None) -> torch.Tensor:
+def _local_draw(res: torch.Tensor, near: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
     """One draw per row of ``near`` (m, k) (positions in ``res`` (n, D)) from the Gaussian with the mean and
     the sample covariance of those k residuals: ``rbar + sum_j w_j (r_j - rbar) / sqrt(k - 1)``, ``w_j ~
-    N(0, 1)`` (k = 1: that residual), (m, D). Uses ``m * k`` normal numbers of ``gen``. ``blend = L`` (D, D)
-    (:func:`_total_variance_blend`): the covariance ``S + L L^T`` instead (``m * D`` more numbers).
+    N(0, 1)`` (k = 1: that residual), (m, D). Uses ``m * k`` normal numbers of ``gen``.
 
     The k-nearest-neighbour conditional mean and covariance of the residual given the code (a local Gaussian):
     a code without a band gets small residuals at the band, and over the codes the residual is a scale /
     location mixture (skewed where the data are), while no sample carries one training spectrum's residual
     (``benchmarks/RESULTS.md``, issue 16, session 10)."""
-    rbar, dev = _neighbour_deviations(res, near)  # (m, D), (m, k, D)
+    r = res[near].double()  # (m, k, D)
+    rbar = r.mean(dim=1)
     k = near.shape[1]
     w = torch.randn(near.shape, generator=gen, dtype=torch.float64) / math.sqrt(max(k - 1, 1))
-    if blend is None:
-        return (rbar + torch.einsum("mk,mkd->md", w, dev)).float()
-    v = torch.randn(len(near), blend.shape[1], generator=gen, dtype=torch.float64) @ blend.T
-    return (rbar + torch.einsum("mk,mkd->md", w, dev) + v).float()
+    return (rbar + torch.einsum("mk,mkd->md", w, r - rbar.unsqueeze(1))).float()
 
 
 def _class_positions(pick: torch.Tensor | None, tc: torch.Tensor | None) -> torch.Tensor | None:

@@ -1,0 +1,188 @@
+"""Validation cells for vaelab-cvae's residual draws (``texture_draw``), issue 16 (RESULTS.md, session 11).
+
+A cell is one data set, one preprocessing space and one inner split ``S`` of the outer split of seed 0
+(``generators.py``'s ``load_sets(seed=0)`` and ``inner_split(s, S)``: the outer test holdout is not read). One
+vaelab-cvae network is fitted with seed ``S`` (the default config); every arm reuses it and only re-runs
+``after_fit`` (the residual model and the kernel calibration) with its ``texture_draw``; each arm draws seeds S+1..S+N
+and is scored with ``generators.py``'s ``score``; the DCR reference is ``left_out_dcr``. One JSON line per arm and
+draw; for arms that keep the neighbour table, one line per class with the residual's shares (``shares``).
+
+    python benchmarks/texture_val.py run raman arpls+savgol+vector,d1 26 --arms gaussian,local > a.jsonl
+    (``--data PATH``: the Raman npz where it is not ``generators.py``'s default place)
+    python benchmarks/texture_val.py rule a.jsonl b.jsonl ... --arm local  # the session-11 rule (RESULTS.md)
+
+The session-11 candidate ``texture_draw = "blend"`` failed its rule and was removed; its arm runs at the commit that
+added it (RESULTS.md, issue 16, session 11, gives the commands).
+
+Run from the repository root with ``PYTHONPATH=src``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import dataclasses
+import json
+import sys
+from collections import defaultdict
+from pathlib import Path
+
+import numpy as np
+import torch
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from generators import RAMAN, inner_split, load_sets, make_for, score  # noqa: E402
+
+from vaelab.data.preprocess import Preprocessing  # noqa: E402
+from vaelab.metrics.novelty import left_out_dcr  # noqa: E402
+from vaelab.models.torch_base import torch_threads  # noqa: E402
+from vaelab.models.vaelab_cvae import _class_positions  # noqa: E402
+
+
+def shares(g, c: torch.Tensor) -> list[dict]:
+    """Per class, for the fitted model ``g`` (an arm that keeps the neighbour table): k, the residual's dimension D,
+    and as shares of the class covariance's trace tr(Sigma): the average local covariance W, the spread of the
+    local means Cov(rbar), lam (the share of W outside the neighbours' span), the blend's A (the part of Sigma the
+    local draws miss: the positive part of Sigma - Cov(rbar) - W, the session-11 candidate "blend"), and the effective ranks
+    (participation ratio tr^2 / tr(M^2)) of Sigma and W next to the k - 1 directions of one local covariance."""
+    ex, out = g.extra_, []
+    pos = _class_positions(torch.arange(len(c)), c)
+    for k in range(len(g.classes_)):
+        nk, mult = ex["tex_boot"][k].tolist()
+        res = ex["tex_mean"][k] + ex["tex_rows"][k, : int(nk)] * mult
+        near = pos[ex["tex_nn"][c == k, : int(ex["tex_nnk"][k])]]
+        r = res[near].double()  # (n, k, D): each row's neighbours' residuals
+        rbar = r.mean(dim=1)
+        dev = r - rbar.unsqueeze(1)
+        sigma = torch.cov(res.double().T)
+        W = torch.einsum("ikd,ike->de", dev, dev) / (len(near) * max(near.shape[1] - 1, 1))
+        _, sv, vh = torch.linalg.svd(dev, full_matrices=False)  # each row's span: its k - 1 centred deviations
+        inside = (torch.einsum("mjd,de,mje->mj", vh, W, vh) * (sv > sv[:, :1] * 1e-9)).sum(dim=1)  # tr(P_i W)
+        centred = rbar - rbar.mean(dim=0)  # A: the positive part of Sigma - Cov(rbar) (denominator n) - W
+        ev = torch.linalg.eigvalsh(ex["tex_rows"][k].double().T @ ex["tex_rows"][k].double() - centred.T @ centred
+                                   / len(near) - W)
+        t = float(sigma.trace())
+
+        def eff(m):
+            return float(m.trace() ** 2 / (m * m).sum())
+        out.append({"class": str(g.classes_[k]), "k": int(near.shape[1]), "D": int(res.shape[1]),
+                    "W/Sigma": float(W.trace()) / t, "Cov(rbar)/Sigma": float(torch.cov(rbar.T).trace()) / t,
+                    "lam": 1 - float(inside.mean() / W.trace()), "A/Sigma": float(ev.clamp_min(0).sum()) / t,
+                    "eff_rank_Sigma": eff(sigma), "eff_rank_W": eff(W)})
+    return out
+
+
+def run(data: str, spaces: list[str], splits: list[int], arms: list[str], draws: int, path: Path) -> None:
+    outer = load_sets([data], path, 0)[data]
+    for S in splits:
+        s = inner_split(outer, S)
+        for space in spaces:
+            pre = Preprocessing.from_spec(space)
+            X, y = pre.fit_transform(s["X_raw"]), s["y"]
+            Xh, yh = pre.transform(s["X_raw_ho"]), s["y_ho"]
+            classes, n_per = np.unique(y, return_counts=True)
+            counts = dict(zip(classes.tolist(), n_per.tolist(), strict=True))
+            cell = {"data": data, "space": space, "split": S, "ref": left_out_dcr(X, Xh)}
+            g = make_for("vaelab-cvae", X)
+            with torch_threads():
+                job = g.prepare_fit(X, y, seed=S)
+                g.finish_fit(job, g.trainer(job).fit(job.module, g.loss, job.data(), seed=S, val=job.val()))
+                for i, arm in enumerate(arms):
+                    if i > 0 or arm != g.config.texture_draw:  # the same network, the arm's residual model
+                        g.config = dataclasses.replace(g.config, texture_draw=arm)
+                        with torch.no_grad():
+                            g.after_fit(job)
+                    h = g._latent_sampler().state["kde_h"].tolist()
+                    if "tex_nn" in g.extra_:
+                        print(json.dumps({**cell, "arm": arm, "shares": shares(g, job.c_all)}), flush=True)
+                    for d in range(draws):
+                        S_, ys = g.sample(counts, seed=S + 1 + d)
+                        m = score(X, y, Xh, yh, S_, np.asarray(ys).astype(str), S)
+                        print(json.dumps({**cell, "arm": arm, "draw": S + 1 + d, "h": h, **m}), flush=True)
+
+
+def rule(paths: list[str], arm: str = "local", base: str = "gaussian") -> None:
+    """The session-11 rule (RESULTS.md, issue 16, session 11), clauses (a)-(f), on the JSON lines of ``paths``."""
+    rows = defaultdict(list)
+    for p in paths:
+        for line in Path(p).read_text().splitlines():
+            r = json.loads(line)
+            if "draw" in r:
+                rows[(r["data"], r["space"], r["split"], r["arm"])].append(r)
+    cells = sorted({k[:3] for k in rows if k[3] == base and (*k[:3], arm) in rows})
+
+    def mean(rs, key):
+        return float(np.mean([r[key] for r in rs]))
+
+    def spread(rs):
+        return np.mean([list(r["spread"].values()) for r in rs], axis=0)
+
+    print("| cell | kernel h, default -> candidate | left-out DCR ref | default: C2ST / spread / TSTR/TRTR +- sd / DCR "
+          f"| {arm} | C2ST change |\n|---|---|---|---|---|---|")
+    fails, key_cells, inside = defaultdict(list), [], [0, 0]
+    for cell in cells:
+        b, a = rows[(*cell, base)], rows[(*cell, arm)]
+        ref, sd = b[0]["ref"], float(np.std([r["tstr/trtr"] for r in b]))
+        dc = mean(a, "c2st") - mean(b, "c2st")
+        f = {x: " ".join(f"{v:.2f}" for v in r[0]["h"]) for x, r in (("b", b), ("a", a))}
+
+        def desc(rs):
+            return (f"{mean(rs, 'c2st'):.3f} / {' '.join(f'{v:.2f}' for v in spread(rs))} / "
+                    f"{mean(rs, 'tstr/trtr'):.3f} +- {float(np.std([r['tstr/trtr'] for r in rs])):.3f} / "
+                    f"{mean(rs, 'dcr'):.3f}")
+        print(f"| {cell[0]} {cell[2]} {cell[1]} | {f['b']} -> {f['a']} | {ref:.3f} | {desc(b)} | {desc(a)} | {dc:+.3f} |")
+        name = f"{cell[0]} {cell[2]} {cell[1]}"
+        if cell[0] == "raman" and cell[1] in ("arpls+savgol+vector", "d1"):
+            key_cells.append((dc, mean(a, "tstr/trtr") - mean(b, "tstr/trtr")))
+        sb, sa = spread(b), spread(a)
+        if cell[0] == "raman":
+            fails["b"] += [name for x, z in zip(sb, sa, strict=True) if 0.85 <= x <= 1.15 and not 0.85 <= z <= 1.15]
+        else:
+            inside[0] += int(np.sum((sb >= 0.85) & (sb <= 1.15)))
+            inside[1] += int(np.sum((sa >= 0.85) & (sa <= 1.15)))
+        if mean(a, "tstr/trtr") < mean(b, "tstr/trtr") - max(sd, 0.03):
+            fails["c"].append(name)
+        if mean(a, "dcr") < 0.9 * ref <= mean(b, "dcr"):
+            fails["d"].append(name)
+        if cell[1] in ("minmax", "snv") and max(mean(a, "c2st"), 0.5) > max(mean(b, "c2st"), 0.5) + 0.02:
+            fails["e"].append(name)
+    n = len(key_cells)
+    lower = sum(dc < 0 for dc, _ in key_cells)
+    need = n - 1 if n >= 6 else n
+    mean_dc = float(np.mean([dc for dc, _ in key_cells])) if n else 0.0
+    mean_dt = float(np.mean([dt for _, dt in key_cells])) if n else 0.0
+    if lower < need or mean_dc > -0.02:
+        fails["a"].append(f"{lower} of {n} lower (need {need}), mean {mean_dc:+.3f}")
+    if inside[1] < inside[0] - 2:
+        fails["b"].append(f"coffee classes inside 0.85-1.15: {inside[0]} -> {inside[1]}")
+    if mean_dt < -0.01:
+        fails["f"].append(f"mean TSTR/TRTR change over the Raman arpls / d1 cells {mean_dt:+.3f}")
+    print(f"\nRaman arpls / d1: C2ST lower in {lower} of {n}, mean change {mean_dc:+.3f}; TSTR/TRTR mean change "
+          f"{mean_dt:+.3f}; coffee classes inside 0.85-1.15: {inside[0]} -> {inside[1]}")
+    for clause in "abcdef":
+        print(f"({clause}) {'FAIL: ' + '; '.join(fails[clause]) if fails[clause] else 'pass'}")
+    print("PASS" if not any(fails.values()) else "FAIL")
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    sub = ap.add_subparsers(dest="cmd", required=True)
+    r = sub.add_parser("run")
+    r.add_argument("data")
+    r.add_argument("spaces")
+    r.add_argument("splits")
+    r.add_argument("--arms", default="gaussian,local")
+    r.add_argument("--draws", type=int, default=3)
+    r.add_argument("--data", dest="npz", default=str(RAMAN), help="the development Raman npz")
+    s = sub.add_parser("rule")
+    s.add_argument("logs", nargs="+")
+    s.add_argument("--arm", default="local")
+    args = ap.parse_args(argv)
+    if args.cmd == "run":
+        run(args.data, args.spaces.split(","), [int(v) for v in args.splits.split(",")], args.arms.split(","),
+            args.draws, Path(args.npz))
+    else:
+        rule(args.logs, args.arm)
+
+
+if __name__ == "__main__":
+    main()

@@ -1,4 +1,5 @@
-"""Helper for the tests that a run saved before an option existed still loads with its old behaviour."""
+"""Helpers for the tests that a run saved before an option existed still loads with its old behaviour, and that
+weights missing a tensor an option needs are refused."""
 
 import json
 from pathlib import Path
@@ -27,3 +28,15 @@ def reloaded_as_saved_before(model, run_dir: str | Path, keys: tuple[str, ...], 
     old = load_model(run_dir)
     np.testing.assert_array_equal(old.sample(counts, seed=seed)[0], S)
     return old
+
+
+def without_weights(run_dir: str | Path, *names: str) -> None:
+    """Rewrite the saved run ``run_dir``'s ``weights.safetensors`` without the tensors ``names`` (metadata kept)."""
+    from safetensors import safe_open
+    from safetensors.torch import save_file
+
+    path = str(Path(run_dir) / "weights.safetensors")
+    with safe_open(path, framework="pt") as f:
+        meta = f.metadata()
+        tensors = {k: f.get_tensor(k) for k in f.keys() if k not in names}
+    save_file(tensors, path, metadata=meta)

@@ -15,7 +15,7 @@ import pytest
 import torch
 
 from image_data import stripes
-from saved_runs import reloaded_as_saved_before
+from saved_runs import reloaded_as_saved_before, without_weights
 from vaelab.core.errors import InputError
 from vaelab.models import get_model, load_model
 
@@ -94,11 +94,6 @@ def test_reproducible_saved_older_runs_gaussian_and_refusals(fitted, data, tmp_p
     assert old.config.texture_draw == "gaussian"
     with pytest.raises(InputError, match="texture_draw"):
         get_model("vaelab-image", texture_draw="nearest")
-    from safetensors.torch import load_file, save_file
-
-    weights = tmp_path / "nb" / "weights.safetensors"
-    t = load_file(str(weights))
-    del t["extra.tex_code"]
-    save_file(t, str(weights), metadata={"format": "vaelab", "model": "vaelab-image"})
+    without_weights(tmp_path / "nb", "extra.tex_code")
     with pytest.raises(InputError, match="tex_code"):
         load_model(tmp_path / "nb")

@@ -103,12 +103,10 @@ def main() -> None:
             g.fit_second_stage(xt, ct, seed=args.seed)
         cpu2 = time.process_time() - c0
         h = g.extra_["kde_h"].tolist()
-        share = g.extra_["tex_share"].tolist() if "tex_share" in g.extra_ else None  # texture_draw "neighbour_share"
         (cache / f"{name}_{args.seed}_h.json").write_text(json.dumps(
-            {"options": options, "h": h, "default_h": h0.tolist(), "second_stage_cpu_s": cpu2, "share": share}))
+            {"options": options, "h": h, "default_h": h0.tolist(), "second_stage_cpu_s": cpu2}))
         write_set(g, counts, args.seed, X.shape[1:], cpu, cache / f"{name}_{args.seed}.npz")
-        print(f"{name}: h {[round(v, 2) for v in h]}; second stage cpu s {cpu2:.1f}"
-              + (f"; share {[round(v, 3) for v in share]}" if share else ""), flush=True)
+        print(f"{name}: h {[round(v, 2) for v in h]}; second stage cpu s {cpu2:.1f}", flush=True)
         for k, v in saved.items():
             setattr(g.config, k, v)
         g.extra_ = extra

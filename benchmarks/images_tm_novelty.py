@@ -60,12 +60,9 @@ def main() -> None:
             for k, ck, target, ref in novelty_targets(xt, ct, seed=seed):
                 nov = sample_novelty(g.generate, ck, ref, seed=seed)
                 h = float(g.extra_["kde_h"][k])
-                rows.append({"seed": seed, "class": k, "h": h, "target": target, "novelty": nov,
-                             "reached": nov >= target, **({"share": float(g.extra_["tex_share"][k])}
-                                                          if "tex_share" in g.extra_ else {})})
+                rows.append({"seed": seed, "class": k, "h": h, "target": target, "novelty": nov, "reached": nov >= target})
                 print(f"seed {seed} class {k}: h {h:.3g} novelty {nov:.1f} target {target:.1f} "
-                      f"({nov / target:.3f}) {'reached' if nov >= target else 'SHORT'}"
-                      + (f" share {rows[-1]['share']:.3g}" if "share" in rows[-1] else ""), flush=True)
+                      f"({nov / target:.3f}) {'reached' if nov >= target else 'SHORT'}", flush=True)
     if args.out:
         Path(args.out).write_text(json.dumps({"data": args.data, "options": options, "rows": rows}, indent=1))
 

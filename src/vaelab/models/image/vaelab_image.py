@@ -34,15 +34,11 @@ Every part was kept because it measured better on the development chest X-rays (
   mean carries little of the image**: on scikit-learn's 8x8 digits (the kernel width calibrates to 0 there) the
   samples were the training digits themselves (DCR 0.0-0.15; up to 100 % exact copies), which the pixel calibration
   cannot repair (it moves the code, not the residual). Not the default; do not use it without checking the DCR
-  (RESULTS, issue 11, session 11). ``fit_second_stage`` refits the sampler, texture and kernel width of a fitted
+  (RESULTS, issue 11, session 11). Its draw never reaches the calibration's novelty target (0.78-0.91 x on shapes and
+  chest X-rays, 0-0.19 x on digits); mixing in the class-Gaussian residual until it does (a share calibrated by the
+  same rule) was copy-safe on digits but took the share to 1 on shapes, i.e. gave up the gain (RESULTS, issue 11,
+  session 11, second helper). ``fit_second_stage`` refits the sampler, texture and kernel width of a fitted
   network after such an option is changed.
-  Option ``texture_draw = "neighbour_share"``: the residual is ``sqrt(1 - a_k) r_neighbour + sqrt(a_k) r_gaussian``,
-  the share ``a_k`` of the class-Gaussian texture calibrated per class after the kernel width by the same novelty rule
-  (the smallest share on a grid at which samples are as far from the training images as a left-out real image is),
-  so the calibration governs the copy risk of the texture itself: share 0 is ``"neighbour"``, share 1 exactly
-  ``"gaussian"`` at that width. The neighbour draw never reached the target on the sets measured (shapes, chest
-  X-rays: 0.78-0.91 x; digits 0-0.19 x), so the share is above 0 everywhere (RESULTS, issue 11, session 11, second
-  helper).
 * **Second-stage latent density** (Dai & Wipf 2019): codes are drawn per class from the aggregate
   posterior of the training images as a calibrated smoothed bootstrap (``prior = "kde"``): a random
   training image's posterior draw plus Gaussian kernel noise whose width is the smallest at which
@@ -113,12 +109,10 @@ from vaelab.models.torch_base import FitJob, TorchGenerator
 from vaelab.samplers import make_sampler
 from vaelab.samplers.kde import CENTRES as KDE_CENTRES
 from vaelab.samplers.kde import KERNELS as KDE_KERNELS
-from vaelab.samplers.kde import novelty_targets, sample_novelty, smallest_reaching
 from vaelab.training.trainer import TrainConfig, check_training_options, torch_threads
 
 _LOG2PI = math.log(2 * math.pi)
-TEXTURE_DRAWS = ("gaussian", "neighbour", "neighbour_share")  # how noise = "texture" draws a residual (_draw_unit)
-SHARES = [0.0, *torch.logspace(-2, 0, 21).tolist()]  # "neighbour_share": the class-Gaussian shares calibrated from
+TEXTURE_DRAWS = ("gaussian", "neighbour")  # how noise = "texture" draws a sample's residual (VaelabImage._draw_unit)
 
 
 @dataclass
@@ -140,7 +134,6 @@ class VaelabImageConfig(ModelConfig):
     ldm_steps: int = 2000  # "diffusion": optimiser steps of the latent denoiser (vaelab.samplers.diffusion)
     noise: str = "texture"  # "texture" | "white" | "none"
     texture_draw: str = "gaussian"  # noise "texture": the class's residual Gaussian | the nearest code's ("neighbour")
-    #                                  | the nearest code's mixed with the Gaussian, share calibrated ("neighbour_share")
     texture_cells: int = 1 << 22  # at most this many numbers per class for the residual covariance
     min_steps: int = 750  # epochs = None: 20, raised until at least this many optimiser steps are taken (28x28)
     small_image_steps: float = 4.0  # images of fewer pixels than 28x28: min_steps x 784 / (H W), at most this x
@@ -302,31 +295,12 @@ class VaelabImage(TorchGenerator):
         sampler = self.sampler().fit(mu, logvar, c, len(self.classes_), seed=seed)
         extra: dict[str, torch.Tensor] = {"scale": scale, **sampler.state_dict()}
         extra.update(residual_rows(w, c, len(self.classes_), self.config.texture_cells, seed))
-        if self.config.texture_draw != "gaussian":
+        if self.config.texture_draw == "neighbour":
             extra.update(tex_all=w.clone(), tex_code=mu.clone(), tex_class=c.clone())
-        if self.config.texture_draw == "neighbour_share":
-            extra["tex_share"] = torch.zeros(len(self.classes_))
         self.extra_ = extra
         self._scale = None
         sampler = self._latent_sampler()  # shares its tensors with extra_ (kde_h is set in place)
         sampler.calibrate(self.generate, X, c, seed=seed)
-        if self.config.texture_draw == "neighbour_share":
-            self._calibrate_share(X, c, seed)
-
-    def _calibrate_share(self, X: torch.Tensor, c: torch.Tensor, seed: int) -> None:
-        """``texture_draw = "neighbour_share"``: per class, at the calibrated kernel width, the smallest share of the
-        class-Gaussian texture (on :data:`SHARES`) at which samples reach the kernel width's novelty target (the same
-        rule, target and calibration samples; 1 where none does). Where the neighbour's residual alone makes samples
-        new the share is 0; where it rebuilds training images (a decoder whose mean carries little of the image, so
-        no kernel width helps) the independent texture is mixed in until they are as new as real images are."""
-        share = self.extra_["tex_share"]
-        for k, ck, target, ref in novelty_targets(X, c, seed=seed):
-
-            def novelty(a: float, k: int = k, ck: torch.Tensor = ck, ref: torch.Tensor = ref) -> float:
-                share[k] = a
-                return sample_novelty(self.generate, ck, ref, seed=seed)
-
-            share[k] = smallest_reaching(SHARES, novelty, target)
 
     @classmethod
     def load(cls, path: Any) -> VaelabImage:
@@ -335,16 +309,13 @@ class VaelabImage(TorchGenerator):
             self._latent_sampler()
         except InputError as e:
             raise InputError(f"{path}: {e}") from None
-        if self.config.texture_draw != "gaussian":
-            keys = ("tex_all", "tex_code", "tex_class", *(("tex_share",) if self.config.texture_draw == "neighbour_share" else ()))
+        if self.config.texture_draw == "neighbour":
+            keys = ("tex_all", "tex_code", "tex_class")
             if any(k not in self.extra_ for k in keys):
                 raise InputError(f"{path}: texture_draw = 'neighbour' needs {', '.join(keys)} in the weights")
             n, d, L = len(self.extra_["tex_class"]), int(math.prod(self.feature_shape_)), self.config.latent_dim
             if self.extra_["tex_all"].shape != (n, d) or self.extra_["tex_code"].shape != (n, L):
                 raise InputError(f"{path}: texture_draw = 'neighbour': residuals or codes of inconsistent shapes")
-            a = self.extra_.get("tex_share")
-            if a is not None and (a.shape != (len(self.classes_),) or not bool(((a >= 0) & (a <= 1)).all())):
-                raise InputError(f"{path}: texture_draw = 'neighbour_share': tex_share must be one share in [0, 1] per class")
         return self
 
     # ------------------------------------------------------------------ posterior API
@@ -376,8 +347,7 @@ class VaelabImage(TorchGenerator):
     def _draw_unit(self, c: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         """Samples (n, C, H, W) in [0, 1] for class indices ``c``."""
         sampler = self._latent_sampler()
-        draw = self.config.texture_draw
-        if self.config.noise == "texture" and draw != "gaussian" and hasattr(sampler, "sample_rows"):
+        if self.config.noise == "texture" and self.config.texture_draw == "neighbour" and hasattr(sampler, "sample_rows"):
             z, _, rows = sampler.sample_rows(c, gen)  # the training row each code was drawn from (same numbers)
         else:
             (z, _), rows = sampler.sample(c, gen), None
@@ -387,13 +357,10 @@ class VaelabImage(TorchGenerator):
             return mean.clamp(0, 1)
         if noise == "white":
             r = torch.randn(mean.shape, generator=gen)
-        elif draw == "neighbour":
+        elif self.config.texture_draw == "neighbour":
             r = self._neighbour_residuals(z, c, rows).view_as(mean)
         else:
             r = draw_residuals(self.extra_["tex_rows"], self.extra_["tex_mean"], c, gen).view_as(mean)
-            if draw == "neighbour_share":  # exactly the Gaussian's draw at share 1, the neighbour's at share 0
-                a = self.extra_["tex_share"][c].view(-1, *([1] * (mean.dim() - 1)))
-                r = torch.sqrt(1 - a) * self._neighbour_residuals(z, c, rows).view_as(mean) + torch.sqrt(a) * r
         return (mean + torch.exp(0.5 * logvar) * r).clamp(0, 1)
 
     def _neighbour_residuals(self, z: torch.Tensor, c: torch.Tensor, rows: torch.Tensor | None) -> torch.Tensor:

@@ -81,6 +81,34 @@ def test_kde_calibration_widens_the_kernel_until_samples_are_as_novel_as_real_on
     assert (loose.state["kde_h"] == 0).all()
 
 
+def test_kde_novelty_rule_helpers_give_calibrates_widths():
+    """``novelty_targets`` / ``sample_novelty`` / ``smallest_reaching`` are the rule ``calibrate`` applies: the target
+    is a left-out code's median nearest distance (recomputed here by brute force); the calibrated width is the first
+    of ``WIDTHS`` whose samples reach it (its predecessor's do not)."""
+    from vaelab.samplers.kde import WIDTHS, novelty_targets, sample_novelty, smallest_reaching
+
+    mu, _, c, _ = _codes(n=60)
+    s = CalibratedKDE().fit(mu, torch.full_like(mu, -20.0), c, 2, seed=0)
+    s.calibrate(lambda cc, gen: s.sample(cc, gen)[0], mu, c, seed=0)
+    h = s.state["kde_h"].clone()
+    assert smallest_reaching([0.0, 1.0, 2.0, 3.0], lambda v: v, 1.5) == 2.0
+    assert smallest_reaching([0.0, 1.0], lambda v: v, 5.0) == 1.0  # none reaches: the last value
+    seen = []
+    for k, ck, target, ref in novelty_targets(mu, c, seed=0):
+        seen.append(k)
+        assert ck.tolist() == [k] * int((c == k).sum()) and ref.shape == mu.shape
+        own = torch.nonzero(c == k).flatten()
+        d = (mu[own, None, :].double() - mu[None].double()).norm(dim=2)
+        d[torch.arange(len(own)), own] = float("inf")  # each code left out
+        assert target == pytest.approx(float(d.min(dim=1).values.median()), rel=1e-5)  # the lower middle value
+        i = WIDTHS.index(float(h[k]))
+        assert i > 0 and sample_novelty(lambda cc, gen: s.sample(cc, gen)[0], ck, ref, seed=0) >= target
+        s.state["kde_h"][k] = WIDTHS[i - 1]
+        assert sample_novelty(lambda cc, gen: s.sample(cc, gen)[0], ck, ref, seed=0) < target
+        s.state["kde_h"][k] = h[k]
+    assert seen == [0, 1]
+
+
 def test_kde_centred_on_posterior_means():
     """``centre = "mean"``: with h = 0 every code is exactly a training posterior mean of its class (the
     posterior variance is not drawn), so calibration must widen the kernel even where the posterior is

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import math
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 
 import torch
 
@@ -142,37 +142,54 @@ class CalibratedKDE(AggregatePosterior):
         ``x`` (n, d): the training samples in the space ``generate`` returns; ``c`` (n,) their classes.
         Up to 256 samples per class and 4096 reference rows (seeded subsets) keep it cheap.
         """
-        grid = [0.0, *torch.logspace(-2, 1, 31).tolist()]
-        gen = torch.Generator().manual_seed(seed + 15485863)
-        sub = min(len(x), 4096)
-        ref = x[torch.randperm(len(x), generator=gen)[:sub]] if sub < len(x) else x
         h_all = self.state["kde_h"]
-        for k in torch.unique(c).tolist():
-            own = torch.nonzero(c == k).flatten()
-            if len(own) < 2:
-                continue
-            own = own[torch.randperm(len(own), generator=gen)[:256]]
-            d = torch.cdist(x[own], x)
-            d[torch.arange(len(own)), own] = float("inf")  # leave each sample out
-            target = float(d.min(dim=1).values.median())
-            ck = torch.full((len(own),), k, dtype=torch.long)
+        for k, ck, target, ref in novelty_targets(x, c, seed=seed):
 
-            def novelty(h: float, k: int = k, ck: torch.Tensor = ck) -> float:
+            def novelty(h: float, k: int = k, ck: torch.Tensor = ck, ref: torch.Tensor = ref) -> float:
                 h_all[k] = h
-                g = torch.Generator().manual_seed(seed + 7)
-                return float(torch.cdist(generate(ck, g), ref).min(dim=1).values.median())
+                return sample_novelty(generate, ck, ref, seed=seed)
 
             if self.centre == "auto":
                 self.state["kde_mc"][k] = 0.0  # calibrated with the draw first
-            h_all[k] = _smallest_width(grid, novelty, target)
+            h_all[k] = smallest_reaching(WIDTHS, novelty, target)
             if self.centre == "auto" and h_all[k] == 0:  # the draw was the only latent noise: the mean instead
                 self.state["kde_mc"][k] = 1.0
-                h_all[k] = _smallest_width(grid, novelty, target)
+                h_all[k] = smallest_reaching(WIDTHS, novelty, target)
 
 
-def _smallest_width(grid: list[float], novelty: Callable[[float], float], target: float) -> float:
+WIDTHS = [0.0, *torch.logspace(-2, 1, 31).tolist()]  # the kernel widths calibrate chooses from
+
+
+def novelty_targets(x: torch.Tensor, c: torch.Tensor, *, seed: int = 0
+                    ) -> Iterator[tuple[int, torch.Tensor, float, torch.Tensor]]:
+    """The novelty rule of :meth:`CalibratedKDE.calibrate`, per class ``k`` of ``c`` (increasing, classes of >= 2
+    rows): ``(k, ck, target, ref)`` — ``ck`` the class index repeated once per calibration sample (as many as the
+    class's rows, at most 256), ``target`` the median distance of those rows (a seeded subset) to their nearest
+    other row of ``x``, ``ref`` the reference rows (at most 4096, a seeded subset) that samples are measured
+    against (:func:`sample_novelty`)."""
+    gen = torch.Generator().manual_seed(seed + 15485863)
+    sub = min(len(x), 4096)
+    ref = x[torch.randperm(len(x), generator=gen)[:sub]] if sub < len(x) else x
+    for k in torch.unique(c).tolist():
+        own = torch.nonzero(c == k).flatten()
+        if len(own) < 2:
+            continue
+        own = own[torch.randperm(len(own), generator=gen)[:256]]
+        d = torch.cdist(x[own], x)
+        d[torch.arange(len(own)), own] = float("inf")  # leave each sample out
+        yield k, torch.full((len(own),), k, dtype=torch.long), float(d.min(dim=1).values.median()), ref
+
+
+def sample_novelty(generate: Callable[[torch.Tensor, torch.Generator], torch.Tensor], ck: torch.Tensor,
+                   ref: torch.Tensor, *, seed: int = 0) -> float:
+    """Median distance of samples ``generate(ck, gen)`` (a fixed seed) to their nearest row of ``ref``."""
+    g = torch.Generator().manual_seed(seed + 7)
+    return float(torch.cdist(generate(ck, g), ref).min(dim=1).values.median())
+
+
+def smallest_reaching(grid: list[float], novelty: Callable[[float], float], target: float) -> float:
     """The smallest value of the increasing ``grid`` at which ``novelty`` reaches ``target`` (by bisection,
-    assuming novelty grows with the width; the last value if none does)."""
+    assuming novelty grows with the value; the last value if none does)."""
     lo, hi = 0, len(grid) - 1
     if novelty(grid[lo]) >= target:
         hi = lo

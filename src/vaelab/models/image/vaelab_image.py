@@ -34,7 +34,10 @@ Every part was kept because it measured better on the development chest X-rays (
   mean carries little of the image**: on scikit-learn's 8x8 digits (the kernel width calibrates to 0 there) the
   samples were the training digits themselves (DCR 0.0-0.15; up to 100 % exact copies), which the pixel calibration
   cannot repair (it moves the code, not the residual). Not the default; do not use it without checking the DCR
-  (RESULTS, issue 11, session 11). ``fit_second_stage`` refits the sampler, texture and kernel width of a fitted
+  (RESULTS, issue 11, session 11). Its draw never reaches the calibration's novelty target (0.78-0.91 x on shapes and
+  chest X-rays, 0-0.19 x on digits); mixing in the class-Gaussian residual until it does (a share calibrated by the
+  same rule) was copy-safe on digits but took the share to 1 on shapes, i.e. gave up the gain (RESULTS, issue 11,
+  session 11, second helper). ``fit_second_stage`` refits the sampler, texture and kernel width of a fitted
   network after such an option is changed.
 * **Second-stage latent density** (Dai & Wipf 2019): codes are drawn per class from the aggregate
   posterior of the training images as a calibrated smoothed bootstrap (``prior = "kde"``): a random

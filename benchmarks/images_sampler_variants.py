@@ -7,7 +7,8 @@ vaelab-image`` would fit and draw (fit seed ``SEED``, sample seed ``SEED + 1``) 
 'NAME={"texture_draw": "neighbour"}'``, the latent sampler's width re-calibrated with those options on the SAME network,
 drawn with the same sample seed, as ``NAME_SEED.npz`` (the second stage — latent sampler, texture, kernel width — is
 fitted again with those options, the network unchanged; ``NAME={}`` re-fits the default's, which must reproduce
-``vaelab-image_SEED.npz`` byte for byte). Widths and the second stage's CPU time go to ``NAME_SEED_h.json``.
+``vaelab-image_SEED.npz`` byte for byte). Widths and the second stage's CPU time (and
+the classes ``texture_draw = "neighbour_guarded"`` guards) go to ``NAME_SEED_h.json``.
 ``images_tstr.py --models vaelab-image,NAME --cache DIR`` then scores both and prints their paired differences.
 Only options of the second stage (texture draw, latent sampler) are accepted: the network stays as it is.
 
@@ -103,10 +104,11 @@ def main() -> None:
             g.fit_second_stage(xt, ct, seed=args.seed)
         cpu2 = time.process_time() - c0
         h = g.extra_["kde_h"].tolist()
+        guard = g.extra_["tex_guard"].tolist() if "tex_guard" in g.extra_ else None  # "neighbour_guarded"
         (cache / f"{name}_{args.seed}_h.json").write_text(json.dumps(
-            {"options": options, "h": h, "default_h": h0.tolist(), "second_stage_cpu_s": cpu2}))
+            {"options": options, "h": h, "default_h": h0.tolist(), "guard": guard, "second_stage_cpu_s": cpu2}))
         write_set(g, counts, args.seed, X.shape[1:], cpu, cache / f"{name}_{args.seed}.npz")
-        print(f"{name}: h {[round(v, 2) for v in h]}; second stage cpu s {cpu2:.1f}", flush=True)
+        print(f"{name}: h {[round(v, 2) for v in h]}; guard {guard}; second stage cpu s {cpu2:.1f}", flush=True)
         for k, v in saved.items():
             setattr(g.config, k, v)
         g.extra_ = extra

@@ -1,6 +1,6 @@
 """How many images of cached synthetic sets (``images_tstr.py --cache``) are pixel-for-pixel copies of a training image.
 
-    python3 benchmarks/images_copies.py --data X.npz --eval test SET.npz [SET.npz ...]
+    PYTHONPATH=src .venv/bin/python benchmarks/images_copies.py --data X.npz --eval test SET.npz [SET.npz ...]
 
 ``--eval val`` compares with the fitting part of ``images_tstr.py --eval val`` (80 % of the train split), ``test``
 with the whole train split. Prints per set: the share of exact copies and the median distance (pixels) to the
@@ -18,6 +18,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from images_sampler_variants import fitting_split  # noqa: E402
 
+from vaelab.metrics.novelty import nearest_distances  # noqa: E402
+
 
 def main() -> None:
     ap = argparse.ArgumentParser()
@@ -28,8 +30,7 @@ def main() -> None:
     X = fitting_split(args.data, args.eval)[0]
     R = X.reshape(len(X), -1).astype(np.float64)
     for path in args.sets:
-        S = np.load(path)["X"].reshape(-1, R.shape[1]).astype(np.float64)
-        d = np.sqrt(np.maximum(0.0, (S**2).sum(1)[:, None] - 2 * S @ R.T + (R**2).sum(1)[None, :])).min(axis=1)
+        d = nearest_distances(np.load(path)["X"].reshape(-1, R.shape[1]).astype(np.float64), R)
         print(f"{Path(path).name}: exact copies {np.mean(d < 1e-6):.3f}, median nearest distance {np.median(d):.2f}")
 
 

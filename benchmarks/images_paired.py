@@ -13,8 +13,13 @@ from __future__ import annotations
 
 import argparse
 import json
+import sys
+from pathlib import Path
 
 import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+from images_tstr import seed_scores  # noqa: E402
 
 
 def main() -> None:
@@ -26,16 +31,12 @@ def main() -> None:
     runs: dict = {}
     for path in args.json:
         runs.update(json.load(open(path)))
-
-    def flat(name: str, key: str) -> np.ndarray:
-        return np.array([[c[key] for c in p] for p in runs[name]["per_gen_seed"]]).ravel()
-
     for key in ("roc_auc", "balanced_accuracy"):
-        d = flat(args.a, key) - flat(args.b, key)
+        d = seed_scores(runs, args.a, key) - seed_scores(runs, args.b, key)
         print(f"{key}: {args.a} - {args.b} = {d.mean():+.4f} ± {np.std(d, ddof=1):.4f} ({int((d > 0).sum())}/{len(d)}); "
               f"pairs {' '.join(f'{v:+.4f}' for v in d)}")
     for name in (args.a, args.b):
-        auc = flat(name, "roc_auc")
+        auc = seed_scores(runs, name, "roc_auc")
         q = runs[name].get("quality") or []
         line = f"{name}: auc {auc.mean():.3f}"
         for key in ("fd", "c2st", "dcr", "spread_min"):

@@ -17,7 +17,8 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from images import DATA  # noqa: E402
-from images_tstr import _split_val, quality  # noqa: E402
+from images_sampler_variants import splits  # noqa: E402
+from images_tstr import quality  # noqa: E402
 
 
 def main() -> None:
@@ -31,13 +32,7 @@ def main() -> None:
     ap.add_argument("--eval", choices=("val", "test"), default="val")
     args = ap.parse_args()
     torch.set_num_threads(1)
-    d = np.load(args.data)
-    X, y = d["train_images"], d["train_labels"].ravel().astype(np.int64)
-    if args.eval == "val":
-        fi, ev = _split_val(y)
-        Xf, yf, Xe, ye = X[fi], y[fi], X[ev], y[ev]
-    else:
-        Xf, yf, Xe, ye = X, y, d["test_images"], d["test_labels"].ravel().astype(np.int64)
+    Xf, yf, Xe, ye = splits(args.data, args.eval)
     ext = get_extractor("image-cnn:epochs=10", seed=0).fit(Xf.astype(np.float64), yf.astype(str))
     q = quality(Xf, yf, Xe, Xe, ye, ext)
     print(", ".join(f"{k} {v:.3f}" for k, v in q.items() if k != "dcr"))

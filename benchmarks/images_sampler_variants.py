@@ -35,15 +35,20 @@ from images_tstr import _split_val  # noqa: E402
 SECOND_STAGE_OPTIONS = ("texture_draw", "kde_kernel", "kde_centre", "kde_shrink", "prior")
 
 
-def fitting_split(data: str, eval_: str) -> tuple[np.ndarray, np.ndarray, dict[int, int]]:
-    """The fitting images and labels of ``images_tstr.py --eval eval_`` and the evaluation split's class counts."""
+def splits(data: str, eval_: str) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """The fitting images and labels and the evaluation images and labels of ``images_tstr.py --eval eval_``
+    (``val``: its split of the train images; ``test``: the whole train split and the test split)."""
     d = np.load(data)
     X, y = d["train_images"], d["train_labels"].ravel().astype(np.int64)
     if eval_ == "val":
         fi, ev = _split_val(y)
-        X, y, ye = X[fi], y[fi], y[ev]
-    else:
-        ye = d["test_labels"].ravel().astype(np.int64)
+        return X[fi], y[fi], X[ev], y[ev]
+    return X, y, d["test_images"], d["test_labels"].ravel().astype(np.int64)
+
+
+def fitting_split(data: str, eval_: str) -> tuple[np.ndarray, np.ndarray, dict[int, int]]:
+    """The fitting images and labels of ``images_tstr.py --eval eval_`` and the evaluation split's class counts."""
+    X, y, _, ye = splits(data, eval_)
     return X, y, {int(k): int(v) for k, v in zip(*np.unique(ye, return_counts=True), strict=True)}
 
 

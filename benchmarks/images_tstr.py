@@ -154,6 +154,12 @@ def quality(Xf: np.ndarray, yf: np.ndarray, Xe: np.ndarray, Xs: np.ndarray, ys: 
             "recall": m["recall"], "dcr": m["dcr_ratio"], "spread_min": float(min(m["diversity"].values()))}
 
 
+def seed_scores(out: dict[str, dict], name: str, key: str) -> np.ndarray:
+    """Generator ``name``'s classifier scores ``key`` of an ``--json`` result, flattened over (generator seed,
+    classifier seed) in a fixed order, so two generators' arrays pair seed by seed."""
+    return np.array([[c[key] for c in p] for p in out[name]["per_gen_seed"]]).ravel()
+
+
 def paired_lines(out: dict[str, dict]) -> list[str]:
     """Markdown rows: the first generator minus each other one, paired by (generator seed, classifier seed):
     mean ± sd over the pairs and how many pairs the first was higher, for ROC AUC and balanced accuracy."""
@@ -162,14 +168,10 @@ def paired_lines(out: dict[str, dict]) -> list[str]:
         return []
     lines = ["", f"paired: {names[0]} minus the row (mean ± sd over (gen, clf) seed pairs; pairs where it is higher)",
              "| generator | paired auc diff | paired bacc diff |", "|---|---|---|"]
-
-    def flat(name: str, key: str) -> np.ndarray:
-        return np.array([[c[key] for c in p] for p in out[name]["per_gen_seed"]]).ravel()
-
     for name in names[1:]:
         cells = []
         for key in ("roc_auc", "balanced_accuracy"):
-            a, b = flat(names[0], key), flat(name, key)
+            a, b = seed_scores(out, names[0], key), seed_scores(out, name, key)
             if a.shape != b.shape:
                 cells.append("(seeds differ)")
                 continue

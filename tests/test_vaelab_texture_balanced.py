@@ -54,6 +54,18 @@ def test_balanced_neighbourhoods_are_symmetric_and_every_row_counts_once():
     assert b2["tex_bn"][1].tolist() == [2] and b2["tex_bn"][2].tolist() == [1]
 
 
+def test_a_class_without_a_doubly_stochastic_weighting_keeps_neighbourhood_weights_summing_to_one():
+    # rows 2, 3, 4 have only rows 0 and 1 as neighbours (and 0, 1 only each other and them): three columns reachable
+    # from two rows, so no doubly stochastic matrix fits the pattern (Hall's condition fails); Sinkhorn stops at its
+    # cap and every neighbourhood's weights still sum to 1 (a proper local Gaussian), never on the row itself
+    nn = torch.tensor([[1, 2], [0, 2], [0, 1], [0, 1], [0, 1]])
+    b = _balanced_neighbours(nn, torch.tensor([2.0]), torch.zeros(5, dtype=torch.long), max_iter=200)
+    W = _weights(b["tex_bn"], b["tex_bw"], 5)
+    np.testing.assert_allclose(W.sum(dim=1), 1.0, atol=1e-6)
+    assert (W.diagonal() == 0).all() and (W[2:, 2:] == 0).all()
+    assert (W.sum(dim=0)[2:] - 1).abs().max().item() > 0.1  # the columns cannot all be balanced here
+
+
 def test_weighted_draw_has_the_weighted_mean_and_second_moment():
     # three residuals, weights (0.5, 0.25, 0.25): mean (0.75, 0.75), C = sum_j w_j (r_j - m)(r_j - m)^T
     # = [[0.6875, 0.4375], [0.4375, 0.6875]]; a padding column (weight 0, far away) changes nothing

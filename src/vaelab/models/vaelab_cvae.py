@@ -632,11 +632,14 @@ def _balanced_neighbours(nn: torch.Tensor, nnk: torch.Tensor, c: torch.Tensor, m
     The neighbourhood of row i is symmetrised, ``N_i = kNN(i) U {j : i in kNN(j)}`` (never i; ``nn`` / ``nnk``: the
     table and the k per class of :func:`_residual_neighbours`), so every row belongs to the neighbourhoods of its own
     k nearest codes, also a row that is nobody's nearest. The weights start at 1 / (the number of neighbourhoods row j
-    belongs to) and are made doubly stochastic by Sinkhorn-Knopp alternation (columns, rows; at most ``max_iter``
-    rounds, to ``tol``; the last step normalises the rows). With the sampler picking the code's training row uniformly,
-    row j's share of the residuals' marginal is the mean of its column, 1 / n_k: by the law of total variance the
-    local means' spread plus the mean local covariance (:func:`_weighted_draw`) is then the class's covariance of its
-    residuals (denominator n_k), while mean and covariance still follow the code (issue 16, session 12)."""
+    belongs to) and are made doubly stochastic by Sinkhorn-Knopp alternation (rows, columns; at most ``max_iter``
+    rounds, to ``tol``; the last step always normalises the rows). With the sampler picking the code's training row
+    uniformly, row j's share of the residuals' marginal is the mean of its column, 1 / n_k: by the law of total variance
+    the local means' spread plus the mean local covariance (:func:`_weighted_draw`) is then the class's covariance of
+    its residuals (denominator n_k), while mean and covariance still follow the code (issue 16, session 12). Exact where
+    the pattern admits a doubly stochastic matrix (Hall's condition: every m rows reach at least m others); where it
+    does not (in small classes: m rows whose k nearest codes all lie among fewer than m rows) the shares are
+    Sinkhorn's approximation after ``max_iter`` rounds."""
     n = len(c)
     nbrs: list[torch.Tensor] = [torch.empty(0, dtype=torch.long)] * n
     wts: list[torch.Tensor] = [torch.empty(0, dtype=torch.float64)] * n
@@ -659,6 +662,8 @@ def _balanced_neighbours(nn: torch.Tensor, nnk: torch.Tensor, c: torch.Tensor, m
             if float((col - 1).abs().max()) < tol:
                 break
             W = W / col
+        else:  # the cap reached (no doubly stochastic matrix fits): each neighbourhood's weights still sum to 1
+            W = W / W.sum(dim=1, keepdim=True)
         for i in range(m):
             j = torch.nonzero(A[i]).flatten()
             nbrs[int(idx[i])], wts[int(idx[i])] = idx[j], W[i, j]

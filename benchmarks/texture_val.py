@@ -14,7 +14,8 @@ draw; for arms that keep the neighbour table, one line per class with the residu
     python benchmarks/texture_val.py run raman d1 20 --draws 0 --arms local,local_balanced  # the shares only
 
 The session-11 candidate ``texture_draw = "blend"`` failed its rule and was removed; its arm runs at the commit that
-added it (RESULTS.md, issue 16, session 11, gives the commands).
+added it (RESULTS.md, issue 16, session 11, gives the commands). Session 12 applied the same rule to ``--arm
+local_balanced`` (kept as an option; RESULTS.md, issue 16, session 12).
 
 Run from the repository root with ``PYTHONPATH=src``.
 """

@@ -79,7 +79,7 @@ alternatives stay available as options for ablations.
   the marginal (a doubly stochastic weight matrix, :func:`_balanced_neighbours`): the mean and covariance still
   follow the code, the marginal residual covariance is the class's. Not the default: on validation splits it
   lowered C2ST in all six Raman arpls / d1 cells (mean -0.051) with TSTR/TRTR not lower (+0.013), but on coffee's
-  9-spectrum classes (effective neighbourhoods of 1-4 residuals) DCR fell below the memorisation line in two cells
+  9-spectrum classes (effective neighbourhoods of 1-4 residuals) DCR fell below 0.9 x a left-out reference in two cells
   and C2ST / TSTR clauses failed (issue 16, session 12).
 * **KL warm-up and free bits** against posterior collapse; **early stopping** on the
   validation ELBO (un-annealed, the same noise draws every epoch) of a stratified part; the

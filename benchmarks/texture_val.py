@@ -5,14 +5,17 @@ A cell is one data set, one preprocessing space and one inner split ``S`` of the
 vaelab-cvae network is fitted with seed ``S`` (the default config); every arm reuses it and only re-runs
 ``after_fit`` (the residual model and the kernel calibration) with its ``texture_draw``; each arm draws seeds S+1..S+N
 and is scored with ``generators.py``'s ``score``; the DCR reference is ``left_out_dcr``. One JSON line per arm and
-draw; for arms that keep the neighbour table, one line per class with the residual's shares (``shares``).
+draw; for arms that keep the neighbour table, one line per class with the residual's shares (``shares``; for
+``"local_balanced"``, ``balanced_shares``).
 
     python benchmarks/texture_val.py run raman arpls+savgol+vector,d1 26 --arms gaussian,local > a.jsonl
     (``--data PATH``: the Raman npz where it is not ``generators.py``'s default place)
     python benchmarks/texture_val.py rule a.jsonl b.jsonl ... --arm local  # the session-11 rule (RESULTS.md)
+    python benchmarks/texture_val.py run raman d1 20 --draws 0 --arms local,local_balanced  # the shares only
 
 The session-11 candidate ``texture_draw = "blend"`` failed its rule and was removed; its arm runs at the commit that
-added it (RESULTS.md, issue 16, session 11, gives the commands).
+added it (RESULTS.md, issue 16, session 11, gives the commands). Session 12 applied the same rule to ``--arm
+local_balanced`` (kept as an option; RESULTS.md, issue 16, session 12).
 
 Run from the repository root with ``PYTHONPATH=src``.
 """
@@ -71,6 +74,31 @@ def shares(g, c: torch.Tensor) -> list[dict]:
     return out
 
 
+def balanced_shares(g, c: torch.Tensor) -> list[dict]:
+    """Per class, for ``texture_draw = "local_balanced"``: k, n, q (the draws' marginal residual variance, mean
+    tr C_i + tr Cov(m_i) with denominator n, as a share of tr(Sigma); expected (n - 1) / n), the largest deviation of a
+    row's total weight over the neighbourhoods from 1 (0: doubly stochastic), the neighbourhood sizes (mean, largest)
+    and the effective sizes 1 / sum_j w_ij^2 (smallest, median)."""
+    ex, out = g.extra_, []
+    pos = _class_positions(torch.arange(len(c)), c)
+    for k in range(len(g.classes_)):
+        nk, mult = ex["tex_boot"][k].tolist()
+        res = (ex["tex_mean"][k] + ex["tex_rows"][k, : int(nk)] * mult).double()
+        near, w = pos[ex["tex_bn"][c == k]], ex["tex_bw"][c == k].double()
+        r = res[near]  # (n, M, D)
+        m = torch.einsum("nk,nkd->nd", w, r)
+        within = torch.einsum("nk,nk->n", w, (r - m.unsqueeze(1)).pow(2).sum(dim=2)).mean()
+        between = (m - m.mean(dim=0)).pow(2).sum(dim=1).mean()
+        col = torch.zeros(len(res), dtype=torch.float64).index_add_(0, near.flatten(), w.flatten())
+        neff = 1 / w.pow(2).sum(dim=1)
+        size = (w > 0).sum(dim=1).double()
+        out.append({"class": str(g.classes_[k]), "k": int(ex["tex_nnk"][k]), "n": int(nk),
+                    "q": float((within + between) / torch.cov(res.T).trace()),
+                    "col_err": float((col - 1).abs().max()), "size_mean": float(size.mean()),
+                    "size_max": int(size.max()), "neff_min": float(neff.min()), "neff_median": float(neff.median())})
+    return out
+
+
 def run(data: str, spaces: list[str], splits: list[int], arms: list[str], draws: int, path: Path) -> None:
     outer = load_sets([data], path, 0)[data]
     for S in splits:
@@ -92,7 +120,10 @@ def run(data: str, spaces: list[str], splits: list[int], arms: list[str], draws:
                         with torch.no_grad():
                             g.after_fit(job)
                     h = g._latent_sampler().state["kde_h"].tolist()
-                    if "tex_nn" in g.extra_:
+                    if "tex_bw" in g.extra_:
+                        print(json.dumps({**cell, "arm": arm, "balanced_shares": balanced_shares(g, job.c_all)}),
+                              flush=True)
+                    elif "tex_nn" in g.extra_:
                         print(json.dumps({**cell, "arm": arm, "shares": shares(g, job.c_all)}), flush=True)
                     for d in range(draws):
                         S_, ys = g.sample(counts, seed=S + 1 + d)

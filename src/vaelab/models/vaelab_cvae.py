@@ -80,7 +80,10 @@ alternatives stay available as options for ablations.
   follow the code, the marginal residual covariance is the class's. Not the default: on validation splits it
   lowered C2ST in all six Raman arpls / d1 cells (mean -0.051) with TSTR/TRTR not lower (+0.013), but on coffee's
   9-spectrum classes (effective neighbourhoods of 1-4 residuals) DCR fell below 0.9 x a left-out reference in two cells
-  and C2ST / TSTR clauses failed (issue 16, session 12).
+  and C2ST / TSTR clauses failed (issue 16, session 12). ``texture_draw = "local_auto"`` (an option) draws as
+  ``"local_balanced"`` in the classes with more codes than latent dimensions (the rule of ``kde_kernel = "auto"``:
+  enough codes for local structure) and as ``"gaussian"`` (the same random numbers) in the others; per class
+  ``tex_local`` in the weights (issue 16, session 12, second helper).
 * **KL warm-up and free bits** against posterior collapse; **early stopping** on the
   validation ELBO (un-annealed, the same noise draws every epoch) of a stratified part; the
   second stage is fitted on all training samples, the validation part included.

@@ -15,7 +15,8 @@ draw; for arms that keep the neighbour table, one line per class with the residu
 
 The session-11 candidate ``texture_draw = "blend"`` failed its rule and was removed; its arm runs at the commit that
 added it (RESULTS.md, issue 16, session 11, gives the commands). Session 12 applied the same rule to ``--arm
-local_balanced`` (kept as an option; RESULTS.md, issue 16, session 12).
+local_balanced`` (kept as an option; RESULTS.md, issue 16, session 12) and its second helper to ``--arm local_auto``
+(``local_classes``: per class, 1 where the gate lets the class draw locally; the shares are the balanced draw's).
 
 Run from the repository root with ``PYTHONPATH=src``.
 """
@@ -121,7 +122,8 @@ def run(data: str, spaces: list[str], splits: list[int], arms: list[str], draws:
                             g.after_fit(job)
                     h = g._latent_sampler().state["kde_h"].tolist()
                     if "tex_bw" in g.extra_:
-                        print(json.dumps({**cell, "arm": arm, "balanced_shares": balanced_shares(g, job.c_all)}),
+                        gate = {"local_classes": g.extra_["tex_local"].tolist()} if "tex_local" in g.extra_ else {}
+                        print(json.dumps({**cell, "arm": arm, **gate, "balanced_shares": balanced_shares(g, job.c_all)}),
                               flush=True)
                     elif "tex_nn" in g.extra_:
                         print(json.dumps({**cell, "arm": arm, "shares": shares(g, job.c_all)}), flush=True)

@@ -80,7 +80,10 @@ alternatives stay available as options for ablations.
   follow the code, the marginal residual covariance is the class's. Not the default: on validation splits it
   lowered C2ST in all six Raman arpls / d1 cells (mean -0.051) with TSTR/TRTR not lower (+0.013), but on coffee's
   9-spectrum classes (effective neighbourhoods of 1-4 residuals) DCR fell below 0.9 x a left-out reference in two cells
-  and C2ST / TSTR clauses failed (issue 16, session 12).
+  and C2ST / TSTR clauses failed (issue 16, session 12). ``texture_draw = "local_auto"`` (an option) draws as
+  ``"local_balanced"`` in the classes with more codes than latent dimensions (the rule of ``kde_kernel = "auto"``:
+  enough codes for local structure) and as ``"gaussian"`` (the same random numbers) in the others; per class
+  ``tex_local`` in the weights (issue 16, session 12, second helper).
 * **KL warm-up and free bits** against posterior collapse; **early stopping** on the
   validation ELBO (un-annealed, the same noise draws every epoch) of a stratified part; the
   second stage is fitted on all training samples, the validation part included.
@@ -129,13 +132,14 @@ from vaelab.models.torch_base import FitJob, TorchGenerator
 from vaelab.samplers import make_sampler
 from vaelab.samplers.kde import CENTRES as KDE_CENTRES
 from vaelab.samplers.kde import KERNELS as KDE_KERNELS
-from vaelab.samplers.kde import class_neighbours
+from vaelab.samplers.kde import class_neighbours, enough_codes
 
 # renormalisation modes, stored as an integer code with the weights
 _RENORM_CODES = {"none": 0, "minmax": 1, "l2": 2, "l1": 3, "snv": 4}
 _RENORM_NAMES = {v: k for k, v in _RENORM_CODES.items()}
 _TINY = 1e-12
-_LOCAL_DRAWS = ("local", "local_balanced")  # residual draws from the code's neighbours (keep the neighbour table)
+_LOCAL_DRAWS = ("local", "local_balanced", "local_auto")  # residual draws from the code's neighbours (keep the table)
+_BALANCED_DRAWS = ("local_balanced", "local_auto")  # draws from the balanced neighbourhoods (tex_bn, tex_bw)
 _LEVEL_FLOOR = 1e-6  # noise level (rms per free dimension, z-scored units) below which data count as noise-free
 
 
@@ -167,6 +171,7 @@ class VaelabCVAEConfig(ModelConfig):
     texture_draw: str = "gaussian"  # a Gaussian combination of the class's residuals | "bootstrap(_tex)": one of them
     #   | "local": a Gaussian with the mean and covariance of the residuals of the code's nearest codes (_local_draw)
     #   | "local_balanced": the same from balanced weights, every training row counting once (_balanced_neighbours)
+    #   | "local_auto": "local_balanced" in classes with more codes than latent_dim (as kde_kernel "auto"), else "gaussian"
     level: str = "in_sample"  # noise level of a training spectrum: "in_sample" | "loo" (leave-one-out, s / (1 - leverage))
     whiten: str = "level"  # residuals divided by: "level" (noise level s; decoder sd without axes) | "loo" (s / (1 - h)) | "decoder" | "none"
     renormalise: str = "auto"  # "auto" | "none" | "minmax" | "l2" | "l1" | "snv"
@@ -454,8 +459,10 @@ class VaelabCVAE(TorchGenerator):
                                                           **({"max_cells": max(1 << 22, w.numel())} if local else {}))))
         if local:
             extra.update(_residual_neighbours(mu, c, module.n_classes))
-        if cfg.texture_draw == "local_balanced":
+        if cfg.texture_draw in _BALANCED_DRAWS:
             extra.update(_balanced_neighbours(extra["tex_nn"], extra["tex_nnk"], c))
+        if cfg.texture_draw == "local_auto":  # 1: the class draws locally (it has more codes than latent dimensions)
+            extra["tex_local"] = enough_codes(c, module.n_classes, mu.shape[1])
         if module.k > 0:
             extra.update(_prefixed("rest", fit_class_gaussians(rest, c, module.n_classes, cfg.texture_rank, cfg.texture_cov,
                                                                job.seed, boot=cfg.texture_draw == "bootstrap")))
@@ -472,11 +479,14 @@ class VaelabCVAE(TorchGenerator):
         if (self.config.marginals == "quantile") != ("marg_q" in self.extra_):
             raise InputError(f"{path}: marginals = {self.config.marginals!r} does not match the weights (marg_q)")
         draw = self.config.texture_draw
-        need = {"local": ("tex_nn",), "local_balanced": ("tex_nn", "tex_bn", "tex_bw")}.get(draw, ())
+        need = {"local": ("tex_nn",), "local_balanced": ("tex_nn", "tex_bn", "tex_bw"),
+                "local_auto": ("tex_nn", "tex_bn", "tex_bw", "tex_local")}.get(draw, ())
         if any(key not in self.extra_ for key in need):
             raise InputError(f"{path}: texture_draw = '{draw}' needs {', '.join(need)} in the weights")
-        if draw == "local_balanced" and self.extra_["tex_bn"].shape != self.extra_["tex_bw"].shape:
-            raise InputError(f"{path}: texture_draw = 'local_balanced': tex_bn and tex_bw of different shapes")
+        if draw in _BALANCED_DRAWS and self.extra_["tex_bn"].shape != self.extra_["tex_bw"].shape:
+            raise InputError(f"{path}: texture_draw = '{draw}': tex_bn and tex_bw of different shapes")
+        if draw == "local_auto" and self.extra_["tex_local"].shape != (len(self.extra_["tex_mean"]),):
+            raise InputError(f"{path}: texture_draw = 'local_auto': tex_local must hold one value per class")
         self._latent_sampler(path)  # refuse weights without the sampler's state now, not when sampling
         return self
 
@@ -552,7 +562,9 @@ class VaelabCVAE(TorchGenerator):
         """``texture_draw = "local"``: the whitened decoded-coordinate residuals (len(c), D_out), each from the
         local Gaussian of the residuals of the nearest other codes of the training row ``rows`` its code was
         drawn from (:func:`_local_draw`; ``"local_balanced"``: the balanced neighbourhood's weighted Gaussian,
-        :func:`_weighted_draw`); the class-wide Gaussian where the sampler names no training rows."""
+        :func:`_weighted_draw`; ``"local_auto"``: that in the classes whose ``tex_local`` is 1, elsewhere the class-wide
+        Gaussian with the same call and random numbers as ``"gaussian"``); the class-wide Gaussian where the sampler
+        names no training rows."""
         if rows is None or tc is None:
             return self._draw("tex", c, gen, boot=False)
         mean, tex_rows = self.extra_["tex_mean"], self.extra_["tex_rows"]
@@ -560,9 +572,12 @@ class VaelabCVAE(TorchGenerator):
         out = torch.empty(len(c), mean.shape[1])
         for k in torch.unique(c).tolist():
             where = torch.nonzero(c == k).flatten()
+            if self.config.texture_draw == "local_auto" and not bool(self.extra_["tex_local"][k] > 0):
+                out[where] = self._draw("tex", c[where], gen, boot=False)  # as "gaussian" draws this class
+                continue
             nk, mult = self.extra_["tex_boot"][k].tolist()
             res = mean[k] + tex_rows[k, : int(nk)] * mult  # the class's training residuals, in its order
-            if self.config.texture_draw == "local_balanced":
+            if self.config.texture_draw in _BALANCED_DRAWS:
                 out[where] = _weighted_draw(res, pos[self.extra_["tex_bn"][rows[where]]], self.extra_["tex_bw"][rows[where]],
                                             gen)
                 continue

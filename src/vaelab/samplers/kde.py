@@ -84,7 +84,7 @@ class CalibratedKDE(AggregatePosterior):
         if self.kernel == "mixture":
             self.state.update(_class_clusters(mu, c, n_classes, seed))
         if self.kernel == "auto":  # the covariance kernel where the class's code covariance is non-singular
-            self.state["kde_cov"] = (torch.bincount(c, minlength=n_classes)[:n_classes] > mu.shape[1]).float()
+            self.state["kde_cov"] = enough_codes(c, n_classes, mu.shape[1])
         if self.centre == "auto":  # set per class by calibrate (until then: the draw everywhere)
             self.state["kde_mc"] = torch.zeros(n_classes)
         return self
@@ -254,6 +254,13 @@ def _class_clusters(mu: torch.Tensor, c: torch.Tensor, n_classes: int, seed: int
         means[k, :n_comp] = torch.as_tensor(gm.means_, dtype=torch.float32)
         roots[k, :n_comp] = _sym_root(torch.as_tensor(gm.covariances_)).float()
     return {"kde_comp": comp, "kde_cmean": means, "kde_croot": roots}
+
+
+def enough_codes(c: torch.Tensor, n_classes: int, dim: int) -> torch.Tensor:
+    """Per class (n_classes,), 1.0 where the class has more codes than ``dim`` latent dimensions (its code covariance
+    can be non-singular), else 0.0: where ``kernel = "auto"`` takes the covariance kernel, and where vaelab-cvae's
+    ``texture_draw = "local_auto"`` takes the local residual draw."""
+    return (torch.bincount(c, minlength=n_classes)[:n_classes] > dim).float()
 
 
 def class_neighbours(mu: torch.Tensor, c: torch.Tensor, k: int) -> torch.Tensor:

@@ -89,6 +89,19 @@ def test_weighted_draw_has_the_weighted_mean_and_second_moment():
     np.testing.assert_allclose(torch.cov(e.T), cov, atol=0.05 * cov.diagonal().max().item())
 
 
+def test_weighted_draw_in_row_blocks_equals_one_block():
+    # a small cell budget splits the gather into blocks of 2 rows (2 x 4 x 2 = 16 numbers); the random numbers are
+    # drawn at once, so the draws are the one-block draws; an empty request gives an empty (0, D) draw
+    r = torch.tensor([[0.0, 0.0], [2.0, 1.0], [1.0, 2.0], [50.0, -50.0]])
+    near = torch.tensor([[0, 1, 2, 3], [1, 2, 0, 0], [3, 2, 1, 0]]).repeat(3, 1)
+    w = torch.tensor([[0.5, 0.25, 0.25, 0.0], [0.6, 0.4, 0.0, 0.0], [0.1, 0.2, 0.3, 0.4]]).repeat(3, 1)
+    one = _weighted_draw(r, near, w, torch.Generator().manual_seed(5))
+    blocks = _weighted_draw(r, near, w, torch.Generator().manual_seed(5), max_cells=16)
+    np.testing.assert_allclose(blocks, one, rtol=0, atol=1e-6)
+    assert not torch.equal(one, _weighted_draw(r, near, w, torch.Generator().manual_seed(6)))
+    assert _weighted_draw(r, near[:0], w[:0], torch.Generator().manual_seed(5)).shape == (0, 2)
+
+
 def test_vaelab_cvae_local_balanced_fits_samples_and_round_trips(tmp_path):
     from vaelab.models import load_model
 

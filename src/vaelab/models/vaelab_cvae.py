@@ -691,16 +691,23 @@ def _balanced_neighbours(nn: torch.Tensor, nnk: torch.Tensor, c: torch.Tensor, m
     return {"tex_bn": bn, "tex_bw": bw.float()}
 
 
-def _weighted_draw(res: torch.Tensor, near: torch.Tensor, w: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
+def _weighted_draw(res: torch.Tensor, near: torch.Tensor, w: torch.Tensor, gen: torch.Generator,
+                   max_cells: int = 1 << 27) -> torch.Tensor:
     """One draw per row of ``near`` (m, M) (positions in ``res`` (n, D)) with weights ``w`` (m, M) (rows summing to
     1): ``m_i + sum_j sqrt(w_ij) g_j (r_j - m_i)``, ``m_i = sum_j w_ij r_j``, ``g_j ~ N(0, 1)``: a Gaussian with the
     weighted mean and weighted second moment about it, ``C_i = sum_j w_ij (r_j - m_i)(r_j - m_i)^T``, (m, D). Uses
-    ``m * M`` normal numbers of ``gen``."""
-    r = res[near].double()  # (m, M, D)
+    ``m * M`` normal numbers of ``gen`` (drawn at once). The (rows, M, D) neighbour residuals are gathered in row blocks
+    of at most ``max_cells`` numbers (a hub row's neighbourhood can hold hundreds of rows in a class of thousands);
+    below that, one block."""
     w = w.double()
-    mean = torch.einsum("mk,mkd->md", w, r)
     g = torch.randn(near.shape, generator=gen, dtype=torch.float64) * w.sqrt()
-    return (mean + torch.einsum("mk,mkd->md", g, r - mean.unsqueeze(1))).float()
+    step = max(1, max_cells // max(1, near.shape[1] * res.shape[1]))
+    out = []
+    for a in range(0, max(len(near), 1), step):
+        r = res[near[a : a + step]].double()  # (rows, M, D)
+        mean = torch.einsum("mk,mkd->md", w[a : a + step], r)
+        out.append(mean + torch.einsum("mk,mkd->md", g[a : a + step], r - mean.unsqueeze(1)))
+    return torch.cat(out).float()
 
 
 def _class_positions(pick: torch.Tensor | None, tc: torch.Tensor | None) -> torch.Tensor | None:

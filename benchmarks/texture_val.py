@@ -39,7 +39,7 @@ from generators import RAMAN, inner_split, load_sets, make_for, score  # noqa: E
 from vaelab.data.preprocess import Preprocessing  # noqa: E402
 from vaelab.metrics.novelty import left_out_dcr  # noqa: E402
 from vaelab.models.torch_base import torch_threads  # noqa: E402
-from vaelab.models.vaelab_cvae import _class_positions  # noqa: E402
+from vaelab.models.vaelab_cvae import _class_positions, class_residuals  # noqa: E402
 
 
 def shares(g, c: torch.Tensor) -> list[dict]:
@@ -51,8 +51,7 @@ def shares(g, c: torch.Tensor) -> list[dict]:
     ex, out = g.extra_, []
     pos = _class_positions(torch.arange(len(c)), c)
     for k in range(len(g.classes_)):
-        nk, mult = ex["tex_boot"][k].tolist()
-        res = ex["tex_mean"][k] + ex["tex_rows"][k, : int(nk)] * mult
+        res = class_residuals(ex, k)
         near = pos[ex["tex_nn"][c == k, : int(ex["tex_nnk"][k])]]
         r = res[near].double()  # (n, k, D): each row's neighbours' residuals
         rbar = r.mean(dim=1)
@@ -83,8 +82,7 @@ def balanced_shares(g, c: torch.Tensor) -> list[dict]:
     ex, out = g.extra_, []
     pos = _class_positions(torch.arange(len(c)), c)
     for k in range(len(g.classes_)):
-        nk, mult = ex["tex_boot"][k].tolist()
-        res = (ex["tex_mean"][k] + ex["tex_rows"][k, : int(nk)] * mult).double()
+        res = class_residuals(ex, k).double()
         near, w = pos[ex["tex_bn"][c == k]], ex["tex_bw"][c == k].double()
         r = res[near]  # (n, M, D)
         m = torch.einsum("nk,nkd->nd", w, r)
@@ -93,7 +91,7 @@ def balanced_shares(g, c: torch.Tensor) -> list[dict]:
         col = torch.zeros(len(res), dtype=torch.float64).index_add_(0, near.flatten(), w.flatten())
         neff = 1 / w.pow(2).sum(dim=1)
         size = (w > 0).sum(dim=1).double()
-        out.append({"class": str(g.classes_[k]), "k": int(ex["tex_nnk"][k]), "n": int(nk),
+        out.append({"class": str(g.classes_[k]), "k": int(ex["tex_nnk"][k]), "n": len(res),
                     "q": float((within + between) / torch.cov(res.T).trace()),
                     "col_err": float((col - 1).abs().max()), "size_mean": float(size.mean()),
                     "size_max": int(size.max()), "neff_min": float(neff.min()), "neff_median": float(neff.median())})

@@ -567,16 +567,14 @@ class VaelabCVAE(TorchGenerator):
         names no training rows."""
         if rows is None or tc is None:
             return self._draw("tex", c, gen, boot=False)
-        mean, tex_rows = self.extra_["tex_mean"], self.extra_["tex_rows"]
         pos = _class_positions(torch.arange(len(tc)), tc)  # each training row's position in its class
-        out = torch.empty(len(c), mean.shape[1])
+        out = torch.empty(len(c), self.extra_["tex_mean"].shape[1])
         for k in torch.unique(c).tolist():
             where = torch.nonzero(c == k).flatten()
             if self.config.texture_draw == "local_auto" and not bool(self.extra_["tex_local"][k] > 0):
                 out[where] = self._draw("tex", c[where], gen, boot=False)  # as "gaussian" draws this class
                 continue
-            nk, mult = self.extra_["tex_boot"][k].tolist()
-            res = mean[k] + tex_rows[k, : int(nk)] * mult  # the class's training residuals, in its order
+            res = class_residuals(self.extra_, k)
             if self.config.texture_draw in _BALANCED_DRAWS:
                 out[where] = _weighted_draw(res, pos[self.extra_["tex_bn"][rows[where]]], self.extra_["tex_bw"][rows[where]],
                                             gen)
@@ -640,6 +638,14 @@ def _local_draw(res: torch.Tensor, near: torch.Tensor, gen: torch.Generator) -> 
     k = near.shape[1]
     w = torch.randn(near.shape, generator=gen, dtype=torch.float64) / math.sqrt(max(k - 1, 1))
     return (rbar + torch.einsum("mk,mkd->md", w, r - rbar.unsqueeze(1))).float()
+
+
+def class_residuals(extra: dict[str, torch.Tensor], k: int) -> torch.Tensor:
+    """Class ``k``'s whitened training residuals (n_k, D), in its order, from the weights ``extra`` of a fit that keeps
+    every one (``texture_draw`` "local", "local_balanced", "local_auto": ``tex_rows`` x ``tex_boot``'s multiplier
+    plus ``tex_mean``)."""
+    nk, mult = extra["tex_boot"][k].tolist()
+    return extra["tex_mean"][k] + extra["tex_rows"][k, : int(nk)] * mult
 
 
 def _balanced_neighbours(nn: torch.Tensor, nnk: torch.Tensor, c: torch.Tensor, max_iter: int = 5000,

@@ -45,8 +45,8 @@ Every part was kept because it measured better on the development chest X-rays (
   seed pairs) and the default byte for byte in every digits class (0 % copies) (RESULTS, issue 11, session 11,
   third helper); on further new sets it passed its validation rule (shapes +0.087, 8 of 9; chest X-ray val +0.003),
   but on the chest X-ray TEST split its TSTR AUC was the default's −0.00205 (9 seed pairs; the adoption rule asked
-  >= −0.002) with lower C2ST and FD: not the default (RESULTS, issue 11, session 12). ``fit_second_stage`` refits the sampler, texture and kernel width of a fitted network after such
-  an option is changed.
+  >= −0.002) with lower C2ST and FD: not the default (RESULTS, issue 11, session 12). ``fit_second_stage`` refits
+  the sampler, texture and kernel width of a fitted network after such an option is changed.
 * **Second-stage latent density** (Dai & Wipf 2019): codes are drawn per class from the aggregate
   posterior of the training images as a calibrated smoothed bootstrap (``prior = "kde"``): a random
   training image's posterior draw plus Gaussian kernel noise whose width is the smallest at which

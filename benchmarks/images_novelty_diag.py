@@ -35,12 +35,6 @@ from synthetic_images import make_textured_shapes  # noqa: E402
 WIDTHS = (0.0, 0.5, 1.0, 2.0, 5.0, 10.0)
 
 
-def nn_median(a, ref) -> float:
-    import torch
-
-    return float(torch.cdist(a, ref).min(dim=1).values.median())
-
-
 def arguments(doc: str | None) -> argparse.ArgumentParser:
     """The command line of this diagnosis and of ``images_texture_probe.py``."""
     ap = argparse.ArgumentParser(description=doc)
@@ -81,6 +75,7 @@ def main() -> None:
     from vaelab.models.image.pixels import from_nchw
     from vaelab.models.image.vaelab_image import _batched_decode, _batched_encode
     from vaelab.models.texture import draw_residuals
+    from vaelab.samplers.kde import median_nearest
 
     ap = arguments(__doc__)
     ap.add_argument("--seed", type=int, default=0, help="the network's fit seed (the calibration's seed)")
@@ -104,7 +99,7 @@ def main() -> None:
 
         def measure(z, c, gen) -> dict:
             m, s = decode(z, c, gen)
-            return {"px": nn_median(s, xt), "dec": nn_median(m, recon), "tex": float((s - m).norm(dim=1).median()),
+            return {"px": median_nearest(s, xt), "dec": median_nearest(m, recon), "tex": float((s - m).norm(dim=1).median()),
                     "fid": fidelity(s, c), "fid_mean": fidelity(m, c)}
 
         out: dict = {"classes": {}}
@@ -130,7 +125,7 @@ def main() -> None:
             fk = cf == k
             mf, _ = _batched_encode(module, g._unit(ft[fk]), cf[fk])
             row["oracle (fresh real, encoded)"] = measure(mf, cf[fk], torch.Generator().manual_seed(5))
-            row["fresh real (no decoding)"] = {"px": nn_median(ft[fk], xt), "fid": fidelity(ft[fk], cf[fk])}
+            row["fresh real (no decoding)"] = {"px": median_nearest(ft[fk], xt), "fid": fidelity(ft[fk], cf[fk])}
             for name, h in [*[(f"h={w:g}", w) for w in WIDTHS], ("h px (calibrated)", float(h_px[k])),
                             ("h dec (calibrated)", float(h_dec[k]))]:
                 g.extra_["kde_h"][k] = h

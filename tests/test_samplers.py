@@ -237,3 +237,13 @@ def test_vaelab_cvae_default_kernel_is_auto_and_old_runs_keep_the_per_dimension_
     # nor kde_centre (tests/test_kde_centre_auto.py)
     back = reloaded_as_saved_before(old, tmp_path / "old", ("kde_kernel", "kde_centre"), {"a": 4, "b": 4}, seed=1)
     assert back.config.kde_kernel == "gaussian" and back.config.kde_centre == "draw"
+
+
+def test_median_nearest_known_value():
+    """Nearest distances 0 (an exact copy), 5 (a 3-4-5 triangle) and sqrt(80) = 8.94 (the nearer of 10 and
+    sqrt(4^2 + 8^2)): the median is 5; without the copy in ``ref`` they are 10, 5, 8.94 and the median 8.94."""
+    from vaelab.samplers.kde import median_nearest
+
+    a = torch.tensor([[0.0, 0.0], [3.0, 4.0], [10.0, 0.0]])
+    assert median_nearest(a, torch.tensor([[0.0, 0.0], [6.0, 8.0]])) == pytest.approx(5.0)
+    assert median_nearest(a, torch.tensor([[6.0, 8.0]])) == pytest.approx(8.94427, rel=1e-5)

@@ -180,11 +180,16 @@ def novelty_targets(x: torch.Tensor, c: torch.Tensor, *, seed: int = 0
         yield k, torch.full((len(own),), k, dtype=torch.long), float(d.min(dim=1).values.median()), ref
 
 
+def median_nearest(a: torch.Tensor, ref: torch.Tensor) -> float:
+    """Median over the rows of ``a`` of the Euclidean distance to their nearest row of ``ref``."""
+    return float(torch.cdist(a, ref).min(dim=1).values.median())
+
+
 def sample_novelty(generate: Callable[[torch.Tensor, torch.Generator], torch.Tensor], ck: torch.Tensor,
                    ref: torch.Tensor, *, seed: int = 0) -> float:
     """Median distance of samples ``generate(ck, gen)`` (a fixed seed) to their nearest row of ``ref``."""
     g = torch.Generator().manual_seed(seed + 7)
-    return float(torch.cdist(generate(ck, g), ref).min(dim=1).values.median())
+    return median_nearest(generate(ck, g), ref)
 
 
 def smallest_reaching(grid: list[float], novelty: Callable[[float], float], target: float) -> float:

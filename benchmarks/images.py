@@ -107,11 +107,27 @@ class PixelPPCA:
         return np.clip(np.round(X), 0, 255).reshape(len(X), *self.shape), y
 
 
+class TrainCopies:
+    """A reference, not a generator: each "sample" is a real training image of the class, drawn without replacement
+    (``seed``), so TSTR on it is TRTR at the synthetic set's size (what real images of that count teach a CNN)."""
+
+    def fit(self, X, y, *, seed=0):
+        self.X, self.y = np.asarray(X), np.asarray(y)
+        return self
+
+    def sample(self, counts, *, seed=0):
+        rng = np.random.default_rng(seed)
+        idx = np.concatenate([rng.choice(np.flatnonzero(self.y == k), n, replace=False) for k, n in counts.items()])
+        return self.X[idx], self.y[idx]
+
+
 def make(name: str):
     if name == "pythae-vae":
         return pythae_vae()
     if name == "ppca":
         return PixelPPCA()
+    if name == "train-copies":
+        return TrainCopies()
     from vaelab.models import get_model
 
     g = get_model(name)

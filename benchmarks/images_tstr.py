@@ -27,7 +27,8 @@ images (acquisition-like changes, :func:`perturb`), so a synthetic set's drop un
 against the real images' drop without touching the test split.
 
 Generators: as in ``benchmarks/images.py`` (``vaelab-image``, ``seed-image-vae``, ``ppca``,
-``pythae-vae`` — the last needs the separate venv described there); ``vaelab-image:key=value,...``
+``pythae-vae`` — the last needs the separate venv described there; ``train-copies``, real training images at the
+synthetic count, a reference); ``vaelab-image:key=value,...``
 sets config options (e.g. ``vaelab-image:noise=none``). Synthetic sets are cached in ``--cache``.
 """
 

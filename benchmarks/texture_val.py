@@ -166,6 +166,21 @@ def kernels(b: list[dict], a: list[dict]) -> str:
     return " -> ".join(" ".join(f"{v:.2f}" for v in rs[0]["h"]) for rs in (b, a))
 
 
+def cost_clauses(name: str, b: list[dict], a: list[dict], ref: float, fails: dict) -> None:
+    """Clauses (c) and (d) of both rules for one cell (default draws ``b``, candidate draws ``a``): TSTR/TRTR lower
+    by more than max(the default's sd over its draws, 0.03); DCR newly below 0.9 x the left-out reference ``ref``."""
+    if mean(a, "tstr/trtr") < mean(b, "tstr/trtr") - max(float(np.std([r["tstr/trtr"] for r in b])), 0.03):
+        fails["c"].append(name)
+    if mean(a, "dcr") < 0.9 * ref <= mean(b, "dcr"):
+        fails["d"].append(name)
+
+
+def verdict(fails: dict, clauses: str) -> None:
+    for clause in clauses:
+        print(f"({clause}) {'FAIL: ' + '; '.join(fails[clause]) if fails[clause] else 'pass'}")
+    print("PASS" if not any(fails.values()) else "FAIL")
+
+
 def rule(paths: list[str], arm: str = "local", base: str = "gaussian") -> None:
     """The session-11 rule (RESULTS.md, issue 16, session 11), clauses (a)-(f), on the JSON lines of ``paths``."""
     rows = defaultdict(list)
@@ -179,8 +194,7 @@ def rule(paths: list[str], arm: str = "local", base: str = "gaussian") -> None:
     fails, key_cells, inside = defaultdict(list), [], [0, 0]
     for cell in cells:
         b, a = rows[(*cell, base)], rows[(*cell, arm)]
-        ref, sd = b[0]["ref"], float(np.std([r["tstr/trtr"] for r in b]))
-        dc = mean(a, "c2st") - mean(b, "c2st")
+        ref, dc = b[0]["ref"], mean(a, "c2st") - mean(b, "c2st")
         print(f"| {cell[0]} {cell[2]} {cell[1]} | {kernels(b, a)} | {ref:.3f} | {desc(b)} | {desc(a)} | {dc:+.3f} |")
         name = f"{cell[0]} {cell[2]} {cell[1]}"
         if cell[0] == "raman" and cell[1] in ("arpls+savgol+vector", "d1"):
@@ -191,10 +205,7 @@ def rule(paths: list[str], arm: str = "local", base: str = "gaussian") -> None:
         else:
             inside[0] += int(np.sum((sb >= 0.85) & (sb <= 1.15)))
             inside[1] += int(np.sum((sa >= 0.85) & (sa <= 1.15)))
-        if mean(a, "tstr/trtr") < mean(b, "tstr/trtr") - max(sd, 0.03):
-            fails["c"].append(name)
-        if mean(a, "dcr") < 0.9 * ref <= mean(b, "dcr"):
-            fails["d"].append(name)
+        cost_clauses(name, b, a, ref, fails)
         if cell[1] in ("minmax", "snv") and max(mean(a, "c2st"), 0.5) > max(mean(b, "c2st"), 0.5) + 0.02:
             fails["e"].append(name)
     n = len(key_cells)
@@ -210,9 +221,7 @@ def rule(paths: list[str], arm: str = "local", base: str = "gaussian") -> None:
         fails["f"].append(f"mean TSTR/TRTR change over the Raman arpls / d1 cells {mean_dt:+.3f}")
     print(f"\nRaman arpls / d1: C2ST lower in {lower} of {n}, mean change {mean_dc:+.3f}; TSTR/TRTR mean change "
           f"{mean_dt:+.3f}; coffee classes inside 0.85-1.15: {inside[0]} -> {inside[1]}")
-    for clause in "abcdef":
-        print(f"({clause}) {'FAIL: ' + '; '.join(fails[clause]) if fails[clause] else 'pass'}")
-    print("PASS" if not any(fails.values()) else "FAIL")
+    verdict(fails, "abcdef")
 
 
 def small_rule(paths: list[str], arm: str = "local_auto", base: str = "gaussian") -> None:
@@ -235,7 +244,7 @@ def small_rule(paths: list[str], arm: str = "local_auto", base: str = "gaussian"
     fails, dcs, dts, newly_out = defaultdict(list), [], [], []
     for cell in cells:
         b, a = rows[(*cell, base)], rows[(*cell, arm)]
-        ref, sd = b[0]["ref"], float(np.std([r["tstr/trtr"] for r in b]))
+        ref = b[0]["ref"]
         dc, dt = mean(a, "c2st") - mean(b, "c2st"), mean(a, "tstr/trtr") - mean(b, "tstr/trtr")
         dcs.append(dc)
         dts.append(dt)
@@ -246,10 +255,7 @@ def small_rule(paths: list[str], arm: str = "local_auto", base: str = "gaussian"
         print(f"| {name} | {sizes} | {local} | {neff} | {ref:.3f} | {desc(b)} | {desc(a)} | {dc:+.3f} |")
         newly_out += [f"{name} {c}" for c, x, z in zip(b[0]["spread"], spread(b), spread(a), strict=True)
                       if 0.85 <= x <= 1.15 and not 0.85 <= z <= 1.15]
-        if dt < -max(sd, 0.03):
-            fails["c"].append(f"{name} {dt:+.3f}")
-        if mean(a, "dcr") < 0.9 * ref <= mean(b, "dcr"):
-            fails["d"].append(name)
+        cost_clauses(name, b, a, ref, fails)
         if dc > 0.03:
             fails["e"].append(f"{name} {dc:+.3f}")
     if len(newly_out) > 1:
@@ -261,9 +267,7 @@ def small_rule(paths: list[str], arm: str = "local_auto", base: str = "gaussian"
         fails["f"].append(f"mean TSTR/TRTR change {mean_dt:+.3f}")
     print(f"\n{len(cells)} cells: mean C2ST change {mean_dc:+.3f} (lower in {sum(d < 0 for d in dcs)}), mean TSTR/TRTR "
           f"change {mean_dt:+.3f}; class-cells newly outside 0.85-1.15: {len(newly_out)}")
-    for clause in "bcdef":
-        print(f"({clause}) {'FAIL: ' + '; '.join(fails[clause]) if fails[clause] else 'pass'}")
-    print("PASS" if not any(fails.values()) else "FAIL")
+    verdict(fails, "bcdef")
 
 
 def main(argv: list[str] | None = None) -> None:

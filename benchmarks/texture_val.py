@@ -18,6 +18,14 @@ added it (RESULTS.md, issue 16, session 11, gives the commands). Session 12 appl
 local_balanced`` (kept as an option; RESULTS.md, issue 16, session 12) and its second helper to ``--arm local_auto``
 (``local_classes``: per class, 1 where the gate lets the class draw locally; the shares are the balanced draw's).
 
+Session 13 (the small-class check before ``"local_auto"`` becomes the default): ``--shape spectra-N`` subsamples the
+inner split's training part to at most N spectra per class (``generators.py``'s ``reshape_set``: whole patients drawn
+at random with seed S, the last one cut at N; the held-out patients are kept whole), and ``small-rule`` applies that
+session's clauses:
+
+    python benchmarks/texture_val.py run raman d1 34 --shape spectra-40 --arms gaussian,local_auto --draws 5 > c.jsonl
+    python benchmarks/texture_val.py small-rule c.jsonl ... --arm local_auto
+
 Run from the repository root with ``PYTHONPATH=src``.
 """
 
@@ -34,7 +42,7 @@ import numpy as np
 import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from generators import RAMAN, inner_split, load_sets, make_for, score  # noqa: E402
+from generators import RAMAN, inner_split, load_sets, make_for, reshape_set, score  # noqa: E402
 
 from vaelab.data.preprocess import Preprocessing  # noqa: E402
 from vaelab.metrics.novelty import left_out_dcr  # noqa: E402
@@ -98,10 +106,11 @@ def balanced_shares(g, c: torch.Tensor) -> list[dict]:
     return out
 
 
-def run(data: str, spaces: list[str], splits: list[int], arms: list[str], draws: int, path: Path) -> None:
+def run(data: str, spaces: list[str], splits: list[int], arms: list[str], draws: int, path: Path,
+        shape: str = "full") -> None:
     outer = load_sets([data], path, 0)[data]
     for S in splits:
-        s = inner_split(outer, S)
+        s = reshape_set(inner_split(outer, S), shape, S)
         for space in spaces:
             pre = Preprocessing.from_spec(space)
             X, y = pre.fit_transform(s["X_raw"]), s["y"]
@@ -109,6 +118,8 @@ def run(data: str, spaces: list[str], splits: list[int], arms: list[str], draws:
             classes, n_per = np.unique(y, return_counts=True)
             counts = dict(zip(classes.tolist(), n_per.tolist(), strict=True))
             cell = {"data": data, "space": space, "split": S, "ref": left_out_dcr(X, Xh)}
+            if shape != "full":  # the lines of earlier sessions have no shape
+                cell.update(shape=shape, n_train=counts, n_holdout=len(yh))
             g = make_for("vaelab-cvae", X)
             with torch_threads():
                 job = g.prepare_fit(X, y, seed=S)
@@ -131,36 +142,60 @@ def run(data: str, spaces: list[str], splits: list[int], arms: list[str], draws:
                         print(json.dumps({**cell, "arm": arm, "draw": S + 1 + d, "h": h, **m}), flush=True)
 
 
+def _lines(paths: list[str]) -> list[dict]:
+    return [json.loads(line) for p in paths for line in Path(p).read_text().splitlines()]
+
+
+def mean(rs: list[dict], key: str) -> float:
+    return float(np.mean([r[key] for r in rs]))
+
+
+def spread(rs: list[dict]) -> np.ndarray:
+    """The per-class spread ratios, means over the draws ``rs``."""
+    return np.mean([list(r["spread"].values()) for r in rs], axis=0)
+
+
+def desc(rs: list[dict]) -> str:
+    """C2ST / spread / TSTR/TRTR +- sd / DCR, means over the draws ``rs`` (sd with ddof 0)."""
+    return (f"{mean(rs, 'c2st'):.3f} / {' '.join(f'{v:.2f}' for v in spread(rs))} / "
+            f"{mean(rs, 'tstr/trtr'):.3f} +- {float(np.std([r['tstr/trtr'] for r in rs])):.3f} / {mean(rs, 'dcr'):.3f}")
+
+
+def kernels(b: list[dict], a: list[dict]) -> str:
+    """The kernel widths h per class of the two arms, "default -> candidate"."""
+    return " -> ".join(" ".join(f"{v:.2f}" for v in rs[0]["h"]) for rs in (b, a))
+
+
+def cost_clauses(name: str, b: list[dict], a: list[dict], ref: float, fails: dict) -> None:
+    """Clauses (c) and (d) of both rules for one cell (default draws ``b``, candidate draws ``a``): TSTR/TRTR lower
+    by more than max(the default's sd over its draws, 0.03); DCR newly below 0.9 x the left-out reference ``ref``."""
+    if mean(a, "tstr/trtr") < mean(b, "tstr/trtr") - max(float(np.std([r["tstr/trtr"] for r in b])), 0.03):
+        fails["c"].append(name)
+    if mean(a, "dcr") < 0.9 * ref <= mean(b, "dcr"):
+        fails["d"].append(name)
+
+
+def verdict(fails: dict, clauses: str) -> None:
+    for clause in clauses:
+        print(f"({clause}) {'FAIL: ' + '; '.join(fails[clause]) if fails[clause] else 'pass'}")
+    print("PASS" if not any(fails.values()) else "FAIL")
+
+
 def rule(paths: list[str], arm: str = "local", base: str = "gaussian") -> None:
     """The session-11 rule (RESULTS.md, issue 16, session 11), clauses (a)-(f), on the JSON lines of ``paths``."""
     rows = defaultdict(list)
-    for p in paths:
-        for line in Path(p).read_text().splitlines():
-            r = json.loads(line)
-            if "draw" in r:
-                rows[(r["data"], r["space"], r["split"], r["arm"])].append(r)
+    for r in _lines(paths):
+        if "draw" in r:
+            rows[(r["data"], r["space"], r["split"], r["arm"])].append(r)
     cells = sorted({k[:3] for k in rows if k[3] == base and (*k[:3], arm) in rows})
-
-    def mean(rs, key):
-        return float(np.mean([r[key] for r in rs]))
-
-    def spread(rs):
-        return np.mean([list(r["spread"].values()) for r in rs], axis=0)
 
     print("| cell | kernel h, default -> candidate | left-out DCR ref | default: C2ST / spread / TSTR/TRTR +- sd / DCR "
           f"| {arm} | C2ST change |\n|---|---|---|---|---|---|")
     fails, key_cells, inside = defaultdict(list), [], [0, 0]
     for cell in cells:
         b, a = rows[(*cell, base)], rows[(*cell, arm)]
-        ref, sd = b[0]["ref"], float(np.std([r["tstr/trtr"] for r in b]))
-        dc = mean(a, "c2st") - mean(b, "c2st")
-        f = {x: " ".join(f"{v:.2f}" for v in r[0]["h"]) for x, r in (("b", b), ("a", a))}
-
-        def desc(rs):
-            return (f"{mean(rs, 'c2st'):.3f} / {' '.join(f'{v:.2f}' for v in spread(rs))} / "
-                    f"{mean(rs, 'tstr/trtr'):.3f} +- {float(np.std([r['tstr/trtr'] for r in rs])):.3f} / "
-                    f"{mean(rs, 'dcr'):.3f}")
-        print(f"| {cell[0]} {cell[2]} {cell[1]} | {f['b']} -> {f['a']} | {ref:.3f} | {desc(b)} | {desc(a)} | {dc:+.3f} |")
+        ref, dc = b[0]["ref"], mean(a, "c2st") - mean(b, "c2st")
+        print(f"| {cell[0]} {cell[2]} {cell[1]} | {kernels(b, a)} | {ref:.3f} | {desc(b)} | {desc(a)} | {dc:+.3f} |")
         name = f"{cell[0]} {cell[2]} {cell[1]}"
         if cell[0] == "raman" and cell[1] in ("arpls+savgol+vector", "d1"):
             key_cells.append((dc, mean(a, "tstr/trtr") - mean(b, "tstr/trtr")))
@@ -170,10 +205,7 @@ def rule(paths: list[str], arm: str = "local", base: str = "gaussian") -> None:
         else:
             inside[0] += int(np.sum((sb >= 0.85) & (sb <= 1.15)))
             inside[1] += int(np.sum((sa >= 0.85) & (sa <= 1.15)))
-        if mean(a, "tstr/trtr") < mean(b, "tstr/trtr") - max(sd, 0.03):
-            fails["c"].append(name)
-        if mean(a, "dcr") < 0.9 * ref <= mean(b, "dcr"):
-            fails["d"].append(name)
+        cost_clauses(name, b, a, ref, fails)
         if cell[1] in ("minmax", "snv") and max(mean(a, "c2st"), 0.5) > max(mean(b, "c2st"), 0.5) + 0.02:
             fails["e"].append(name)
     n = len(key_cells)
@@ -189,9 +221,53 @@ def rule(paths: list[str], arm: str = "local", base: str = "gaussian") -> None:
         fails["f"].append(f"mean TSTR/TRTR change over the Raman arpls / d1 cells {mean_dt:+.3f}")
     print(f"\nRaman arpls / d1: C2ST lower in {lower} of {n}, mean change {mean_dc:+.3f}; TSTR/TRTR mean change "
           f"{mean_dt:+.3f}; coffee classes inside 0.85-1.15: {inside[0]} -> {inside[1]}")
-    for clause in "abcdef":
-        print(f"({clause}) {'FAIL: ' + '; '.join(fails[clause]) if fails[clause] else 'pass'}")
-    print("PASS" if not any(fails.values()) else "FAIL")
+    verdict(fails, "abcdef")
+
+
+def small_rule(paths: list[str], arm: str = "local_auto", base: str = "gaussian") -> None:
+    """The session-13 rule (RESULTS.md, issue 16, session 13: no harm where the gate opens on classes of 33-100
+    spectra), on the JSON lines of ``paths`` (cells of ``run --shape``), every cell and class counted: (b) at most 1
+    class-cell newly outside spread 0.85-1.15; (c) TSTR/TRTR in no cell lower by more than max(the default's sd over
+    its draws, 0.03); (d) no DCR newly below 0.9 x the left-out reference; (e) mean C2ST change <= +0.01 and none >
+    +0.03; (f) mean TSTR/TRTR change >= -0.01. Also per cell: the classes the gate lets draw locally, n, k and the
+    balanced neighbourhoods' effective sizes (smallest, median) per class."""
+    rows, gate = defaultdict(list), {}
+    for r in _lines(paths):
+        key = (r["data"], r.get("shape", "full"), r["space"], r["split"])
+        if "draw" in r:
+            rows[(*key, r["arm"])].append(r)
+        elif r["arm"] == arm and "balanced_shares" in r:
+            gate[key] = (r.get("local_classes"), r["balanced_shares"])
+    cells = sorted({k[:4] for k in rows if k[4] == base and (*k[:4], arm) in rows})
+    print("| cell | n per class / k | local classes | eff. size min / median per class | left-out DCR ref | default: "
+          f"C2ST / spread / TSTR/TRTR +- sd / DCR | {arm} | C2ST change |\n|---|---|---|---|---|---|---|---|")
+    fails, dcs, dts, newly_out = defaultdict(list), [], [], []
+    for cell in cells:
+        b, a = rows[(*cell, base)], rows[(*cell, arm)]
+        ref = b[0]["ref"]
+        dc, dt = mean(a, "c2st") - mean(b, "c2st"), mean(a, "tstr/trtr") - mean(b, "tstr/trtr")
+        dcs.append(dc)
+        dts.append(dt)
+        local, sh = gate.get(cell, (None, []))
+        sizes = " ".join(f"{s['n']}/{s['k']}" for s in sh)
+        neff = " ".join(f"{s['neff_min']:.1f}/{s['neff_median']:.1f}" for s in sh)
+        name = f"{cell[0]} {cell[1]} {cell[3]} {cell[2]}"
+        print(f"| {name} | {sizes} | {local} | {neff} | {ref:.3f} | {desc(b)} | {desc(a)} | {dc:+.3f} |")
+        newly_out += [f"{name} {c}" for c, x, z in zip(b[0]["spread"], spread(b), spread(a), strict=True)
+                      if 0.85 <= x <= 1.15 and not 0.85 <= z <= 1.15]
+        cost_clauses(name, b, a, ref, fails)
+        if dc > 0.03:
+            fails["e"].append(f"{name} {dc:+.3f}")
+    if len(newly_out) > 1:
+        fails["b"].append("newly outside 0.85-1.15: " + ", ".join(newly_out))
+    mean_dc, mean_dt = float(np.mean(dcs)), float(np.mean(dts))
+    if mean_dc > 0.01:
+        fails["e"].append(f"mean C2ST change {mean_dc:+.3f}")
+    if mean_dt < -0.01:
+        fails["f"].append(f"mean TSTR/TRTR change {mean_dt:+.3f}")
+    print(f"\n{len(cells)} cells: mean C2ST change {mean_dc:+.3f} (lower in {sum(d < 0 for d in dcs)}), mean TSTR/TRTR "
+          f"change {mean_dt:+.3f}; class-cells newly outside 0.85-1.15: {len(newly_out)}")
+    verdict(fails, "bcdef")
 
 
 def main(argv: list[str] | None = None) -> None:
@@ -204,15 +280,17 @@ def main(argv: list[str] | None = None) -> None:
     r.add_argument("--arms", default="gaussian,local")
     r.add_argument("--draws", type=int, default=3)
     r.add_argument("--data", dest="npz", default=str(RAMAN), help="the development Raman npz")
-    s = sub.add_parser("rule")
-    s.add_argument("logs", nargs="+")
-    s.add_argument("--arm", default="local")
+    r.add_argument("--shape", default="full", help="generators.py's data shape of the training part, e.g. spectra-40")
+    for name, default in (("rule", "local"), ("small-rule", "local_auto")):
+        s = sub.add_parser(name)
+        s.add_argument("logs", nargs="+")
+        s.add_argument("--arm", default=default)
     args = ap.parse_args(argv)
     if args.cmd == "run":
         run(args.data, args.spaces.split(","), [int(v) for v in args.splits.split(",")], args.arms.split(","),
-            args.draws, Path(args.npz))
+            args.draws, Path(args.npz), args.shape)
     else:
-        rule(args.logs, args.arm)
+        (rule if args.cmd == "rule" else small_rule)(args.logs, args.arm)
 
 
 if __name__ == "__main__":

@@ -83,3 +83,13 @@ def test_local_balanced_runs_keep_their_draws(tmp_path):
     assert "tex_local" not in g.extra_
     back = reloaded_as_saved_before(g, tmp_path / "old", (), _COUNTS, seed=3)
     assert back.config.texture_draw == "local_balanced"
+
+
+def test_decoder_noise_is_independent_whatever_the_texture_draw():
+    # noise = "decoder" draws independent noise with the residual's variance; a local texture draw must not replace it
+    X, y = _data()
+    fits = {d: VaelabCVAE(**FAST, noise="decoder", texture_draw=d).fit(X, y, seed=0)
+            for d in ("gaussian", "local", "local_balanced", "local_auto")}
+    S = fits["gaussian"].sample(_COUNTS, seed=1)[0]
+    for draw in ("local", "local_balanced", "local_auto"):
+        np.testing.assert_array_equal(fits[draw].sample(_COUNTS, seed=1)[0], S)

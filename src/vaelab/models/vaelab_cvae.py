@@ -597,8 +597,8 @@ class VaelabCVAE(TorchGenerator):
             # a bootstrapped residual never comes from the training spectrum the code was drawn from
             tc = sampler.state.get("train_class")
             avoid = _class_positions(rows, tc) if self.config.texture_draw != "gaussian" else None
-            if self.config.texture_draw in _LOCAL_DRAWS:
-                tex = self._local_tex(c, rows, tc, gen)
+            if self.config.texture_draw in _LOCAL_DRAWS and self.config.noise == "texture":
+                tex = self._local_tex(c, rows, tc, gen)  # noise = "decoder": independent noise (_draw), not the local draw
             else:
                 tex = self._draw("tex", c, gen, avoid)
             u = mean + self._residual_scale(logvar, level, mean) * tex

@@ -47,7 +47,13 @@ from generators import RAMAN, inner_split, load_sets, make_for, reshape_set, sco
 from vaelab.data.preprocess import Preprocessing  # noqa: E402
 from vaelab.metrics.novelty import left_out_dcr  # noqa: E402
 from vaelab.models.torch_base import torch_threads  # noqa: E402
-from vaelab.models.vaelab_cvae import _class_positions, class_residuals  # noqa: E402
+from vaelab.models.vaelab_cvae import (  # noqa: E402
+    _CHECK_COL_TOL,
+    _CHECK_MIN_EFF,
+    _class_positions,
+    class_residuals,
+    local_checks,
+)
 
 
 def shares(g, c: torch.Tensor) -> list[dict]:
@@ -106,6 +112,19 @@ def balanced_shares(g, c: torch.Tensor) -> list[dict]:
     return out
 
 
+def gate_why(g, c: torch.Tensor) -> list[str]:
+    """Per class, why ``texture_draw = "local_checked"`` gates it (``vaelab_cvae.local_checks``): "local" where it draws
+    locally, else the failed conditions joined by "+": "count" (n_k <= latent_dim), "unbalanced" (a column sum of the
+    balanced weights more than 1e-3 from 1), "eff<2" (a row's effective neighbourhood size below 2)."""
+    ch = local_checks(g.extra_, c, len(g.classes_), g.config.latent_dim)
+    out = []
+    for k in range(len(g.classes_)):
+        why = [name for name, bad in (("count", ch["codes"][k] <= 0), ("unbalanced", ch["col_err"][k] > _CHECK_COL_TOL),
+                                      ("eff<2", ch["eff_min"][k] < _CHECK_MIN_EFF)) if bool(bad)]
+        out.append("+".join(why) or "local")
+    return out
+
+
 def run(data: str, spaces: list[str], splits: list[int], arms: list[str], draws: int, path: Path,
         shape: str = "full") -> None:
     outer = load_sets([data], path, 0)[data]
@@ -132,6 +151,8 @@ def run(data: str, spaces: list[str], splits: list[int], arms: list[str], draws:
                     h = g._latent_sampler().state["kde_h"].tolist()
                     if "tex_bw" in g.extra_:
                         gate = {"local_classes": g.extra_["tex_local"].tolist()} if "tex_local" in g.extra_ else {}
+                        if arm == "local_checked":
+                            gate["gate_why"] = gate_why(g, job.c_all)
                         print(json.dumps({**cell, "arm": arm, **gate, "balanced_shares": balanced_shares(g, job.c_all)}),
                               flush=True)
                     elif "tex_nn" in g.extra_:
@@ -237,7 +258,7 @@ def small_rule(paths: list[str], arm: str = "local_auto", base: str = "gaussian"
         if "draw" in r:
             rows[(*key, r["arm"])].append(r)
         elif r["arm"] == arm and "balanced_shares" in r:
-            gate[key] = (r.get("local_classes"), r["balanced_shares"])
+            gate[key] = (r.get("gate_why", r.get("local_classes")), r["balanced_shares"])
     cells = sorted({k[:4] for k in rows if k[4] == base and (*k[:4], arm) in rows})
     print("| cell | n per class / k | local classes | eff. size min / median per class | left-out DCR ref | default: "
           f"C2ST / spread / TSTR/TRTR +- sd / DCR | {arm} | C2ST change |\n|---|---|---|---|---|---|---|---|")

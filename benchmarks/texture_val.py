@@ -33,6 +33,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import json
 import sys
 from collections import defaultdict
@@ -125,6 +126,43 @@ def gate_why(g, c: torch.Tensor) -> list[str]:
     return out
 
 
+def arm_fits(X: np.ndarray, y: np.ndarray, seed: int, arms: list[str]):
+    """Yields (model, fit job, arm) for each arm: one vaelab-cvae network (default config) fitted with ``seed``, each
+    arm re-running only ``after_fit`` (the residual model and the kernel calibration) with its ``texture_draw``."""
+    g = make_for("vaelab-cvae", X)
+    job = g.prepare_fit(X, y, seed=seed)
+    g.finish_fit(job, g.trainer(job).fit(job.module, g.loss, job.data(), seed=seed, val=job.val()))
+    for i, arm in enumerate(arms):
+        if i > 0 or arm != g.config.texture_draw:  # the same network, the arm's residual model
+            g.config = dataclasses.replace(g.config, texture_draw=arm)
+            with torch.no_grad():
+                g.after_fit(job)
+        yield g, job, arm
+
+
+def identity(data: str, spaces: list[str], splits: list[int], arms: list[str], path: Path) -> None:
+    """Whether the arms draw the same bytes on full classes (no scoring, no holdout read): per split (-1: the outer
+    split's training part, fitted with seed 0; S: the inner split S's training part, seed S) and space, one network,
+    each arm's samples (the training counts per class, seed 1) hashed; one JSON line per arm with the gate per class
+    (``gate_why``), the balanced neighbourhoods' largest column-sum error and smallest effective size per class."""
+    outer = load_sets([data], path, 0)[data]
+    for S in splits:
+        part = outer if S < 0 else inner_split(outer, S)
+        X_raw, y = part["X_raw"], part["y"]
+        counts = dict(zip(*(v.tolist() for v in np.unique(y, return_counts=True)), strict=True))
+        for space in spaces:
+            X = Preprocessing.from_spec(space).fit_transform(X_raw)
+            with torch_threads():
+                for g, job, arm in arm_fits(X, y, max(S, 0), arms):
+                    ch = local_checks(g.extra_, job.c_all, len(g.classes_), g.config.latent_dim)
+                    S_ = np.ascontiguousarray(g.sample(counts, seed=1)[0], dtype=np.float64)
+                    print(json.dumps({"data": data, "split": "outer" if S < 0 else S, "space": space, "arm": arm,
+                                      "n_train": counts, "tex_local": g.extra_["tex_local"].tolist(),
+                                      "gate_why": gate_why(g, job.c_all), "col_err": ch["col_err"].tolist(),
+                                      "eff_min": ch["eff_min"].tolist(),
+                                      "sha256": hashlib.sha256(S_.tobytes()).hexdigest()}), flush=True)
+
+
 def run(data: str, spaces: list[str], splits: list[int], arms: list[str], draws: int, path: Path,
         shape: str = "full") -> None:
     outer = load_sets([data], path, 0)[data]
@@ -139,15 +177,8 @@ def run(data: str, spaces: list[str], splits: list[int], arms: list[str], draws:
             cell = {"data": data, "space": space, "split": S, "ref": left_out_dcr(X, Xh)}
             if shape != "full":  # the lines of earlier sessions have no shape
                 cell.update(shape=shape, n_train=counts, n_holdout=len(yh))
-            g = make_for("vaelab-cvae", X)
             with torch_threads():
-                job = g.prepare_fit(X, y, seed=S)
-                g.finish_fit(job, g.trainer(job).fit(job.module, g.loss, job.data(), seed=S, val=job.val()))
-                for i, arm in enumerate(arms):
-                    if i > 0 or arm != g.config.texture_draw:  # the same network, the arm's residual model
-                        g.config = dataclasses.replace(g.config, texture_draw=arm)
-                        with torch.no_grad():
-                            g.after_fit(job)
+                for g, job, arm in arm_fits(X, y, S, arms):
                     h = g._latent_sampler().state["kde_h"].tolist()
                     if "tex_bw" in g.extra_:
                         gate = {"local_classes": g.extra_["tex_local"].tolist()} if "tex_local" in g.extra_ else {}
@@ -302,6 +333,12 @@ def main(argv: list[str] | None = None) -> None:
     r.add_argument("--draws", type=int, default=3)
     r.add_argument("--data", dest="npz", default=str(RAMAN), help="the development Raman npz")
     r.add_argument("--shape", default="full", help="generators.py's data shape of the training part, e.g. spectra-40")
+    i = sub.add_parser("identity")
+    i.add_argument("data")
+    i.add_argument("spaces")
+    i.add_argument("splits", help="-1: the outer split's training part; S >= 0: inner split S's training part")
+    i.add_argument("--arms", default="local_auto,local_checked")
+    i.add_argument("--data", dest="npz", default=str(RAMAN), help="the development Raman npz")
     for name, default in (("rule", "local"), ("small-rule", "local_auto")):
         s = sub.add_parser(name)
         s.add_argument("logs", nargs="+")
@@ -310,6 +347,9 @@ def main(argv: list[str] | None = None) -> None:
     if args.cmd == "run":
         run(args.data, args.spaces.split(","), [int(v) for v in args.splits.split(",")], args.arms.split(","),
             args.draws, Path(args.npz), args.shape)
+    elif args.cmd == "identity":
+        identity(args.data, args.spaces.split(","), [int(v) for v in args.splits.split(",")], args.arms.split(","),
+                 Path(args.npz))
     else:
         (rule if args.cmd == "rule" else small_rule)(args.logs, args.arm)
 

@@ -140,23 +140,24 @@ def arm_fits(X: np.ndarray, y: np.ndarray, seed: int, arms: list[str]):
         yield g, job, arm
 
 
-def identity(data: str, spaces: list[str], splits: list[int], arms: list[str], path: Path) -> None:
-    """Whether the arms draw the same bytes on full classes (no scoring, no holdout read): per split (-1: the outer
-    split's training part, fitted with seed 0; S: the inner split S's training part, seed S) and space, one network,
+def identity(data: str, spaces: list[str], splits: list[str], arms: list[str], path: Path) -> None:
+    """Whether the arms draw the same bytes on full classes (no scoring, no holdout read): per split ("outer": the
+    outer split's training part, fitted with seed 0; S: the inner split S's training part, seed S) and space, one network,
     each arm's samples (the training counts per class, seed 1) hashed; one JSON line per arm with the gate per class
     (``gate_why``), the balanced neighbourhoods' largest column-sum error and smallest effective size per class."""
     outer = load_sets([data], path, 0)[data]
     for S in splits:
-        part = outer if S < 0 else inner_split(outer, S)
+        seed = 0 if S == "outer" else int(S)
+        part = outer if S == "outer" else inner_split(outer, seed)
         X_raw, y = part["X_raw"], part["y"]
         counts = dict(zip(*(v.tolist() for v in np.unique(y, return_counts=True)), strict=True))
         for space in spaces:
             X = Preprocessing.from_spec(space).fit_transform(X_raw)
             with torch_threads():
-                for g, job, arm in arm_fits(X, y, max(S, 0), arms):
+                for g, job, arm in arm_fits(X, y, seed, arms):
                     ch = local_checks(g.extra_, job.c_all, len(g.classes_), g.config.latent_dim)
                     S_ = np.ascontiguousarray(g.sample(counts, seed=1)[0], dtype=np.float64)
-                    print(json.dumps({"data": data, "split": "outer" if S < 0 else S, "space": space, "arm": arm,
+                    print(json.dumps({"data": data, "split": S, "space": space, "arm": arm,
                                       "n_train": counts, "tex_local": g.extra_["tex_local"].tolist(),
                                       "gate_why": gate_why(g, job.c_all), "col_err": ch["col_err"].tolist(),
                                       "eff_min": ch["eff_min"].tolist(),
@@ -336,7 +337,7 @@ def main(argv: list[str] | None = None) -> None:
     i = sub.add_parser("identity")
     i.add_argument("data")
     i.add_argument("spaces")
-    i.add_argument("splits", help="-1: the outer split's training part; S >= 0: inner split S's training part")
+    i.add_argument("splits", help="outer: the outer split's training part; S: inner split S's training part")
     i.add_argument("--arms", default="local_auto,local_checked")
     i.add_argument("--data", dest="npz", default=str(RAMAN), help="the development Raman npz")
     for name, default in (("rule", "local"), ("small-rule", "local_auto")):
@@ -348,8 +349,7 @@ def main(argv: list[str] | None = None) -> None:
         run(args.data, args.spaces.split(","), [int(v) for v in args.splits.split(",")], args.arms.split(","),
             args.draws, Path(args.npz), args.shape)
     elif args.cmd == "identity":
-        identity(args.data, args.spaces.split(","), [int(v) for v in args.splits.split(",")], args.arms.split(","),
-                 Path(args.npz))
+        identity(args.data, args.spaces.split(","), args.splits.split(","), args.arms.split(","), Path(args.npz))
     else:
         (rule if args.cmd == "rule" else small_rule)(args.logs, args.arm)
 

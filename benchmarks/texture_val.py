@@ -277,6 +277,17 @@ def rule(paths: list[str], arm: str = "local", base: str = "gaussian") -> None:
     verdict(fails, "abcdef")
 
 
+def gate_text(local: list | None, sh: list[dict]) -> str:
+    """The gate column of ``small_rule``: "k of n" classes drawing locally, for ``"local_checked"`` (``gate_why``) with
+    the gated classes and why."""
+    if local is None:
+        return ""
+    if all(isinstance(v, str) for v in local):
+        why = ", ".join(f"{s['class']}: {v}" for s, v in zip(sh, local, strict=True) if v != "local")
+        return f"{sum(v == 'local' for v in local)} of {len(local)}" + (f" ({why})" if why else "")
+    return f"{int(sum(local))} of {len(local)}"
+
+
 def small_rule(paths: list[str], arm: str = "local_auto", base: str = "gaussian") -> None:
     """The session-13 rule (RESULTS.md, issue 16, session 13: no harm where the gate opens on classes of 33-100
     spectra), on the JSON lines of ``paths`` (cells of ``run --shape``), every cell and class counted: (b) at most 1
@@ -294,7 +305,7 @@ def small_rule(paths: list[str], arm: str = "local_auto", base: str = "gaussian"
     cells = sorted({k[:4] for k in rows if k[4] == base and (*k[:4], arm) in rows})
     print("| cell | n per class / k | local classes | eff. size min / median per class | left-out DCR ref | default: "
           f"C2ST / spread / TSTR/TRTR +- sd / DCR | {arm} | C2ST change |\n|---|---|---|---|---|---|---|---|")
-    fails, dcs, dts, newly_out = defaultdict(list), [], [], []
+    fails, dcs, dts, newly_out, whys = defaultdict(list), [], [], [], []
     for cell in cells:
         b, a = rows[(*cell, base)], rows[(*cell, arm)]
         ref = b[0]["ref"]
@@ -302,10 +313,11 @@ def small_rule(paths: list[str], arm: str = "local_auto", base: str = "gaussian"
         dcs.append(dc)
         dts.append(dt)
         local, sh = gate.get(cell, (None, []))
+        whys += [v for v in local or [] if isinstance(v, str)]
         sizes = " ".join(f"{s['n']}/{s['k']}" for s in sh)
         neff = " ".join(f"{s['neff_min']:.1f}/{s['neff_median']:.1f}" for s in sh)
         name = f"{cell[0]} {cell[1]} {cell[3]} {cell[2]}"
-        print(f"| {name} | {sizes} | {local} | {neff} | {ref:.3f} | {desc(b)} | {desc(a)} | {dc:+.3f} |")
+        print(f"| {name} | {sizes} | {gate_text(local, sh)} | {neff} | {ref:.3f} | {desc(b)} | {desc(a)} | {dc:+.3f} |")
         newly_out += [f"{name} {c}" for c, x, z in zip(b[0]["spread"], spread(b), spread(a), strict=True)
                       if 0.85 <= x <= 1.15 and not 0.85 <= z <= 1.15]
         cost_clauses(name, b, a, ref, fails)
@@ -320,6 +332,9 @@ def small_rule(paths: list[str], arm: str = "local_auto", base: str = "gaussian"
         fails["f"].append(f"mean TSTR/TRTR change {mean_dt:+.3f}")
     print(f"\n{len(cells)} cells: mean C2ST change {mean_dc:+.3f} (lower in {sum(d < 0 for d in dcs)}), mean TSTR/TRTR "
           f"change {mean_dt:+.3f}; class-cells newly outside 0.85-1.15: {len(newly_out)}")
+    if whys:
+        gated = ", ".join(f"{w} {whys.count(w)}" for w in sorted(set(whys)) if w != "local")
+        print(f"class-cells drawing locally: {whys.count('local')} of {len(whys)}; gated: {gated or 'none'}")
     verdict(fails, "bcdef")
 
 

@@ -124,3 +124,20 @@ def test_local_checked_is_deterministic_round_trips_and_refuses_missing_tables(t
     without_weights(tmp_path / "m", "extra.tex_local")
     with pytest.raises(InputError, match="local_checked.*tex_local"):
         load_model(tmp_path / "m")
+
+
+def test_local_checked_is_the_default_and_runs_saved_before_it_draw_as_gaussian(tmp_path):
+    from saved_runs import reloaded_as_saved_before
+
+    # the default since issue 16, session 13 (RESULTS.md)
+    assert VaelabCVAE().config.texture_draw == "local_checked"
+    X, y = _data()
+    g = VaelabCVAE(**FAST).fit(X, y, seed=0)  # latent_dim 3: both classes draw locally
+    assert g.config.texture_draw == "local_checked" and g.extra_["tex_local"].tolist() == [1.0, 1.0]
+    np.testing.assert_array_equal(g.sample(_COUNTS, seed=1)[0], _fit("local_checked").sample(_COUNTS, seed=1)[0])
+    # a run saved before texture_draw existed (no key in its config) loads as "gaussian" and draws exactly as a
+    # "gaussian" fit, not as the new default
+    old = _fit("gaussian")
+    back = reloaded_as_saved_before(old, tmp_path / "old", ("texture_draw",), _COUNTS, seed=1)
+    assert back.config.texture_draw == "gaussian" and "tex_local" not in back.extra_
+    assert not np.array_equal(back.sample(_COUNTS, seed=1)[0], g.sample(_COUNTS, seed=1)[0])

@@ -26,6 +26,11 @@ session's clauses:
     python benchmarks/texture_val.py run raman d1 34 --shape spectra-40 --arms gaussian,local_auto --draws 5 > c.jsonl
     python benchmarks/texture_val.py small-rule c.jsonl ... --arm local_auto
 
+Session 13, second helper: ``--arm local_checked`` (its gate lines also say why each class is gated, ``gate_why``) and
+``identity`` (whether two arms draw the same sample bytes on full classes; no scoring, no holdout read):
+
+    python benchmarks/texture_val.py identity raman minmax,d1 outer,38 --arms local_auto,local_checked > i.jsonl
+
 Run from the repository root with ``PYTHONPATH=src``.
 """
 

@@ -81,6 +81,7 @@ ABLATION = {
     "leave-one-out noise level (level=loo)": {"level": "loo"},
     "kernel on the posterior mean (kde_centre=mean)": {"kde_centre": "mean"},
     "one training residual, not a Gaussian combination (texture_draw=bootstrap)": {"texture_draw": "bootstrap"},
+    "one class-wide residual Gaussian, not the neighbourhood's (texture_draw=gaussian)": {"texture_draw": "gaussian"},
     "latent N(0, I) (prior=standard)": {"prior": "standard"},
     "latent aggregate posterior, no kernel": {"prior": "aggregate"},
     "latent Gaussian mixture (prior=gmm)": {"prior": "gmm"},

@@ -26,6 +26,11 @@ session's clauses:
     python benchmarks/texture_val.py run raman d1 34 --shape spectra-40 --arms gaussian,local_auto --draws 5 > c.jsonl
     python benchmarks/texture_val.py small-rule c.jsonl ... --arm local_auto
 
+Session 13, second helper: ``--arm local_checked`` (its gate lines also say why each class is gated, ``gate_why``) and
+``identity`` (whether two arms draw the same sample bytes on full classes; no scoring, no holdout read):
+
+    python benchmarks/texture_val.py identity raman minmax,d1 outer,38 --arms local_auto,local_checked > i.jsonl
+
 Run from the repository root with ``PYTHONPATH=src``.
 """
 
@@ -33,6 +38,7 @@ from __future__ import annotations
 
 import argparse
 import dataclasses
+import hashlib
 import json
 import sys
 from collections import defaultdict
@@ -47,7 +53,13 @@ from generators import RAMAN, inner_split, load_sets, make_for, reshape_set, sco
 from vaelab.data.preprocess import Preprocessing  # noqa: E402
 from vaelab.metrics.novelty import left_out_dcr  # noqa: E402
 from vaelab.models.torch_base import torch_threads  # noqa: E402
-from vaelab.models.vaelab_cvae import _class_positions, class_residuals  # noqa: E402
+from vaelab.models.vaelab_cvae import (  # noqa: E402
+    _CHECK_COL_TOL,
+    _CHECK_MIN_EFF,
+    _class_positions,
+    class_residuals,
+    local_checks,
+)
 
 
 def shares(g, c: torch.Tensor) -> list[dict]:
@@ -106,6 +118,57 @@ def balanced_shares(g, c: torch.Tensor) -> list[dict]:
     return out
 
 
+def gate_why(g, c: torch.Tensor) -> list[str]:
+    """Per class, why ``texture_draw = "local_checked"`` gates it (``vaelab_cvae.local_checks``): "local" where it draws
+    locally, else the failed conditions joined by "+": "count" (n_k <= latent_dim), "unbalanced" (a column sum of the
+    balanced weights more than 1e-3 from 1), "eff<2" (a row's effective neighbourhood size below 2)."""
+    ch = local_checks(g.extra_, c, len(g.classes_), g.config.latent_dim)
+    out = []
+    for k in range(len(g.classes_)):
+        why = [name for name, bad in (("count", ch["codes"][k] <= 0), ("unbalanced", ch["col_err"][k] > _CHECK_COL_TOL),
+                                      ("eff<2", ch["eff_min"][k] < _CHECK_MIN_EFF)) if bool(bad)]
+        out.append("+".join(why) or "local")
+    return out
+
+
+def arm_fits(X: np.ndarray, y: np.ndarray, seed: int, arms: list[str]):
+    """Yields (model, fit job, arm) for each arm: one vaelab-cvae network (default config) fitted with ``seed``, each
+    arm re-running only ``after_fit`` (the residual model and the kernel calibration) with its ``texture_draw``."""
+    g = make_for("vaelab-cvae", X)
+    job = g.prepare_fit(X, y, seed=seed)
+    g.finish_fit(job, g.trainer(job).fit(job.module, g.loss, job.data(), seed=seed, val=job.val()))
+    for i, arm in enumerate(arms):
+        if i > 0 or arm != g.config.texture_draw:  # the same network, the arm's residual model
+            g.config = dataclasses.replace(g.config, texture_draw=arm)
+            with torch.no_grad():
+                g.after_fit(job)
+        yield g, job, arm
+
+
+def identity(data: str, spaces: list[str], splits: list[str], arms: list[str], path: Path) -> None:
+    """Whether the arms draw the same bytes on full classes (no scoring, no holdout read): per split ("outer": the
+    outer split's training part, fitted with seed 0; S: the inner split S's training part, seed S) and space, one network,
+    each arm's samples (the training counts per class, seed 1) hashed; one JSON line per arm with the gate per class
+    (``gate_why``), the balanced neighbourhoods' largest column-sum error and smallest effective size per class."""
+    outer = load_sets([data], path, 0)[data]
+    for S in splits:
+        seed = 0 if S == "outer" else int(S)
+        part = outer if S == "outer" else inner_split(outer, seed)
+        X_raw, y = part["X_raw"], part["y"]
+        counts = dict(zip(*(v.tolist() for v in np.unique(y, return_counts=True)), strict=True))
+        for space in spaces:
+            X = Preprocessing.from_spec(space).fit_transform(X_raw)
+            with torch_threads():
+                for g, job, arm in arm_fits(X, y, seed, arms):
+                    ch = local_checks(g.extra_, job.c_all, len(g.classes_), g.config.latent_dim)
+                    S_ = np.ascontiguousarray(g.sample(counts, seed=1)[0], dtype=np.float64)
+                    print(json.dumps({"data": data, "split": S, "space": space, "arm": arm,
+                                      "n_train": counts, "tex_local": g.extra_["tex_local"].tolist(),
+                                      "gate_why": gate_why(g, job.c_all), "col_err": ch["col_err"].tolist(),
+                                      "eff_min": ch["eff_min"].tolist(),
+                                      "sha256": hashlib.sha256(S_.tobytes()).hexdigest()}), flush=True)
+
+
 def run(data: str, spaces: list[str], splits: list[int], arms: list[str], draws: int, path: Path,
         shape: str = "full") -> None:
     outer = load_sets([data], path, 0)[data]
@@ -120,18 +183,13 @@ def run(data: str, spaces: list[str], splits: list[int], arms: list[str], draws:
             cell = {"data": data, "space": space, "split": S, "ref": left_out_dcr(X, Xh)}
             if shape != "full":  # the lines of earlier sessions have no shape
                 cell.update(shape=shape, n_train=counts, n_holdout=len(yh))
-            g = make_for("vaelab-cvae", X)
             with torch_threads():
-                job = g.prepare_fit(X, y, seed=S)
-                g.finish_fit(job, g.trainer(job).fit(job.module, g.loss, job.data(), seed=S, val=job.val()))
-                for i, arm in enumerate(arms):
-                    if i > 0 or arm != g.config.texture_draw:  # the same network, the arm's residual model
-                        g.config = dataclasses.replace(g.config, texture_draw=arm)
-                        with torch.no_grad():
-                            g.after_fit(job)
+                for g, job, arm in arm_fits(X, y, S, arms):
                     h = g._latent_sampler().state["kde_h"].tolist()
                     if "tex_bw" in g.extra_:
                         gate = {"local_classes": g.extra_["tex_local"].tolist()} if "tex_local" in g.extra_ else {}
+                        if arm == "local_checked":
+                            gate["gate_why"] = gate_why(g, job.c_all)
                         print(json.dumps({**cell, "arm": arm, **gate, "balanced_shares": balanced_shares(g, job.c_all)}),
                               flush=True)
                     elif "tex_nn" in g.extra_:
@@ -224,6 +282,17 @@ def rule(paths: list[str], arm: str = "local", base: str = "gaussian") -> None:
     verdict(fails, "abcdef")
 
 
+def gate_text(local: list | None, sh: list[dict]) -> str:
+    """The gate column of ``small_rule``: "k of n" classes drawing locally, for ``"local_checked"`` (``gate_why``) with
+    the gated classes and why."""
+    if local is None:
+        return ""
+    if all(isinstance(v, str) for v in local):
+        why = ", ".join(f"{s['class']}: {v}" for s, v in zip(sh, local, strict=True) if v != "local")
+        return f"{sum(v == 'local' for v in local)} of {len(local)}" + (f" ({why})" if why else "")
+    return f"{int(sum(local))} of {len(local)}"
+
+
 def small_rule(paths: list[str], arm: str = "local_auto", base: str = "gaussian") -> None:
     """The session-13 rule (RESULTS.md, issue 16, session 13: no harm where the gate opens on classes of 33-100
     spectra), on the JSON lines of ``paths`` (cells of ``run --shape``), every cell and class counted: (b) at most 1
@@ -237,11 +306,11 @@ def small_rule(paths: list[str], arm: str = "local_auto", base: str = "gaussian"
         if "draw" in r:
             rows[(*key, r["arm"])].append(r)
         elif r["arm"] == arm and "balanced_shares" in r:
-            gate[key] = (r.get("local_classes"), r["balanced_shares"])
+            gate[key] = (r.get("gate_why", r.get("local_classes")), r["balanced_shares"])
     cells = sorted({k[:4] for k in rows if k[4] == base and (*k[:4], arm) in rows})
     print("| cell | n per class / k | local classes | eff. size min / median per class | left-out DCR ref | default: "
           f"C2ST / spread / TSTR/TRTR +- sd / DCR | {arm} | C2ST change |\n|---|---|---|---|---|---|---|---|")
-    fails, dcs, dts, newly_out = defaultdict(list), [], [], []
+    fails, dcs, dts, newly_out, whys = defaultdict(list), [], [], [], []
     for cell in cells:
         b, a = rows[(*cell, base)], rows[(*cell, arm)]
         ref = b[0]["ref"]
@@ -249,10 +318,11 @@ def small_rule(paths: list[str], arm: str = "local_auto", base: str = "gaussian"
         dcs.append(dc)
         dts.append(dt)
         local, sh = gate.get(cell, (None, []))
+        whys += [v for v in local or [] if isinstance(v, str)]
         sizes = " ".join(f"{s['n']}/{s['k']}" for s in sh)
         neff = " ".join(f"{s['neff_min']:.1f}/{s['neff_median']:.1f}" for s in sh)
         name = f"{cell[0]} {cell[1]} {cell[3]} {cell[2]}"
-        print(f"| {name} | {sizes} | {local} | {neff} | {ref:.3f} | {desc(b)} | {desc(a)} | {dc:+.3f} |")
+        print(f"| {name} | {sizes} | {gate_text(local, sh)} | {neff} | {ref:.3f} | {desc(b)} | {desc(a)} | {dc:+.3f} |")
         newly_out += [f"{name} {c}" for c, x, z in zip(b[0]["spread"], spread(b), spread(a), strict=True)
                       if 0.85 <= x <= 1.15 and not 0.85 <= z <= 1.15]
         cost_clauses(name, b, a, ref, fails)
@@ -267,6 +337,9 @@ def small_rule(paths: list[str], arm: str = "local_auto", base: str = "gaussian"
         fails["f"].append(f"mean TSTR/TRTR change {mean_dt:+.3f}")
     print(f"\n{len(cells)} cells: mean C2ST change {mean_dc:+.3f} (lower in {sum(d < 0 for d in dcs)}), mean TSTR/TRTR "
           f"change {mean_dt:+.3f}; class-cells newly outside 0.85-1.15: {len(newly_out)}")
+    if whys:
+        gated = ", ".join(f"{w} {whys.count(w)}" for w in sorted(set(whys)) if w != "local")
+        print(f"class-cells drawing locally: {whys.count('local')} of {len(whys)}; gated: {gated or 'none'}")
     verdict(fails, "bcdef")
 
 
@@ -281,6 +354,12 @@ def main(argv: list[str] | None = None) -> None:
     r.add_argument("--draws", type=int, default=3)
     r.add_argument("--data", dest="npz", default=str(RAMAN), help="the development Raman npz")
     r.add_argument("--shape", default="full", help="generators.py's data shape of the training part, e.g. spectra-40")
+    i = sub.add_parser("identity")
+    i.add_argument("data")
+    i.add_argument("spaces")
+    i.add_argument("splits", help="outer: the outer split's training part; S: inner split S's training part")
+    i.add_argument("--arms", default="local_auto,local_checked")
+    i.add_argument("--data", dest="npz", default=str(RAMAN), help="the development Raman npz")
     for name, default in (("rule", "local"), ("small-rule", "local_auto")):
         s = sub.add_parser(name)
         s.add_argument("logs", nargs="+")
@@ -289,6 +368,8 @@ def main(argv: list[str] | None = None) -> None:
     if args.cmd == "run":
         run(args.data, args.spaces.split(","), [int(v) for v in args.splits.split(",")], args.arms.split(","),
             args.draws, Path(args.npz), args.shape)
+    elif args.cmd == "identity":
+        identity(args.data, args.spaces.split(","), args.splits.split(","), args.arms.split(","), Path(args.npz))
     else:
         (rule if args.cmd == "rule" else small_rule)(args.logs, args.arm)
 

@@ -40,9 +40,9 @@ def test_bootstrap_draws_are_training_residuals_of_the_class(max_cells):
 def test_gaussian_draws_are_not_training_residuals():
     gen = torch.Generator().manual_seed(0)
     w, c = torch.randn(20, 6, generator=gen), torch.tensor([0] * 12 + [1] * 8)
-    m = VaelabCVAE()
+    m = VaelabCVAE(texture_draw="gaussian")
     m.extra_ = _prefixed("tex", fit_class_gaussians(w, c, 2, 4, "empirical", seed=0))
-    assert "tex_boot" not in m.extra_  # the default stores nothing new
+    assert "tex_boot" not in m.extra_  # the class Gaussian stores nothing new
     out = m._draw("tex", torch.zeros(10, dtype=torch.long), torch.Generator().manual_seed(1))
     assert torch.cdist(out.double(), w[c == 0].double()).min() > 1e-2
 

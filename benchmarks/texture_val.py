@@ -56,7 +56,7 @@ from vaelab.models.torch_base import torch_threads  # noqa: E402
 from vaelab.models.vaelab_cvae import (  # noqa: E402
     _CHECK_COL_TOL,
     _CHECK_MIN_EFF,
-    _class_positions,
+    class_positions,
     class_residuals,
     local_checks,
 )
@@ -69,7 +69,7 @@ def shares(g, c: torch.Tensor) -> list[dict]:
     local draws miss: the positive part of Sigma - Cov(rbar) - W, the session-11 candidate "blend"), and the effective ranks
     (participation ratio tr^2 / tr(M^2)) of Sigma and W next to the k - 1 directions of one local covariance."""
     ex, out = g.extra_, []
-    pos = _class_positions(torch.arange(len(c)), c)
+    pos = class_positions(torch.arange(len(c)), c)
     for k in range(len(g.classes_)):
         res = class_residuals(ex, k)
         near = pos[ex["tex_nn"][c == k, : int(ex["tex_nnk"][k])]]
@@ -100,7 +100,7 @@ def balanced_shares(g, c: torch.Tensor) -> list[dict]:
     row's total weight over the neighbourhoods from 1 (0: doubly stochastic), the neighbourhood sizes (mean, largest)
     and the effective sizes 1 / sum_j w_ij^2 (smallest, median)."""
     ex, out = g.extra_, []
-    pos = _class_positions(torch.arange(len(c)), c)
+    pos = class_positions(torch.arange(len(c)), c)
     for k in range(len(g.classes_)):
         res = class_residuals(ex, k).double()
         near, w = pos[ex["tex_bn"][c == k]], ex["tex_bw"][c == k].double()

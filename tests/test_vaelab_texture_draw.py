@@ -81,7 +81,7 @@ def test_bootstrap_never_returns_the_avoided_row():
 
 
 def test_sampled_codes_record_their_training_rows():
-    from vaelab.models.vaelab_cvae import _class_positions
+    from vaelab.models.vaelab_cvae import class_positions
     from vaelab.samplers import make_sampler
 
     gen = torch.Generator().manual_seed(0)
@@ -93,6 +93,6 @@ def test_sampled_codes_record_their_training_rows():
     assert torch.equal(c[rows], cs)
     assert torch.equal(s.sample(cs, torch.Generator().manual_seed(3))[0], z)  # the same random numbers as sample
     # positions among the rows of the class, in training order: class 0 = rows 1, 3, 4, 7
-    pos = _class_positions(rows, s.state["train_class"])
+    pos = class_positions(rows, s.state["train_class"])
     order = {0: [1, 3, 4, 7], 1: [0, 2, 5, 6, 8]}
     assert all(order[k][p] == i for k, p, i in zip(cs.tolist(), pos.tolist(), rows.tolist(), strict=True))

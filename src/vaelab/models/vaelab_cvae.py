@@ -585,7 +585,7 @@ class VaelabCVAE(TorchGenerator):
         Gaussian where the sampler names no training rows."""
         if rows is None or tc is None:
             return self._draw("tex", c, gen, boot=False)
-        pos = _class_positions(torch.arange(len(tc)), tc)  # each training row's position in its class
+        pos = class_positions(torch.arange(len(tc)), tc)  # each training row's position in its class
         out = torch.empty(len(c), self.extra_["tex_mean"].shape[1])
         for k in torch.unique(c).tolist():
             where = torch.nonzero(c == k).flatten()
@@ -614,7 +614,7 @@ class VaelabCVAE(TorchGenerator):
         else:
             # a bootstrapped residual never comes from the training spectrum the code was drawn from
             tc = sampler.state.get("train_class")
-            avoid = _class_positions(rows, tc) if self.config.texture_draw != "gaussian" else None
+            avoid = class_positions(rows, tc) if self.config.texture_draw != "gaussian" else None
             if self.config.texture_draw in _LOCAL_DRAWS and self.config.noise == "texture":
                 tex = self._local_tex(c, rows, tc, gen)  # noise = "decoder": independent noise (_draw), not the local draw
             else:
@@ -759,7 +759,7 @@ def _weighted_draw(res: torch.Tensor, near: torch.Tensor, w: torch.Tensor, gen: 
     return torch.cat(out).float()
 
 
-def _class_positions(pick: torch.Tensor | None, tc: torch.Tensor | None) -> torch.Tensor | None:
+def class_positions(pick: torch.Tensor | None, tc: torch.Tensor | None) -> torch.Tensor | None:
     """For each drawn code, the position of the training row ``pick`` (n,) it came from among the rows
     of its class (``tc``: the training rows' classes; the order :func:`fit_class_gaussians` keeps them
     in), (n,); None if the sampler does not draw from training rows."""

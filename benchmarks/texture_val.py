@@ -53,13 +53,7 @@ from generators import RAMAN, inner_split, load_sets, make_for, reshape_set, sco
 from vaelab.data.preprocess import Preprocessing  # noqa: E402
 from vaelab.metrics.novelty import left_out_dcr  # noqa: E402
 from vaelab.models.torch_base import torch_threads  # noqa: E402
-from vaelab.models.vaelab_cvae import (  # noqa: E402
-    _CHECK_COL_TOL,
-    _CHECK_MIN_EFF,
-    class_positions,
-    class_residuals,
-    local_checks,
-)
+from vaelab.models.vaelab_cvae import class_positions, class_residuals, local_checks  # noqa: E402
 
 
 def shares(g, c: torch.Tensor) -> list[dict]:
@@ -125,8 +119,8 @@ def gate_why(g, c: torch.Tensor) -> list[str]:
     ch = local_checks(g.extra_, c, len(g.classes_), g.config.latent_dim)
     out = []
     for k in range(len(g.classes_)):
-        why = [name for name, bad in (("count", ch["codes"][k] <= 0), ("unbalanced", ch["col_err"][k] > _CHECK_COL_TOL),
-                                      ("eff<2", ch["eff_min"][k] < _CHECK_MIN_EFF)) if bool(bad)]
+        why = [name for name, key in (("count", "codes"), ("unbalanced", "balanced"), ("eff<2", "eff_ok"))
+               if not bool(ch[key][k] > 0)]
         out.append("+".join(why) or "local")
     return out
 

@@ -476,9 +476,9 @@ class VaelabCVAE(TorchGenerator):
             extra.update(_residual_neighbours(mu, c, module.n_classes))
         if cfg.texture_draw in _BALANCED_DRAWS:
             extra.update(_balanced_neighbours(extra["tex_nn"], extra["tex_nnk"], c))
-        if cfg.texture_draw in _GATED_DRAWS:  # 1: the class draws locally (it has more codes than latent dimensions)
+        if cfg.texture_draw == "local_auto":  # 1: the class draws locally (it has more codes than latent dimensions)
             extra["tex_local"] = enough_codes(c, module.n_classes, mu.shape[1])
-        if cfg.texture_draw == "local_checked":  # ... and its balanced neighbourhoods are sound (local_checks)
+        elif cfg.texture_draw == "local_checked":  # ... and its balanced neighbourhoods are sound (local_checks)
             extra["tex_local"] = local_checks(extra, c, module.n_classes, mu.shape[1])["local"]
         if module.k > 0:
             extra.update(_prefixed("rest", fit_class_gaussians(rest, c, module.n_classes, cfg.texture_rank, cfg.texture_cov,
@@ -496,9 +496,8 @@ class VaelabCVAE(TorchGenerator):
         if (self.config.marginals == "quantile") != ("marg_q" in self.extra_):
             raise InputError(f"{path}: marginals = {self.config.marginals!r} does not match the weights (marg_q)")
         draw = self.config.texture_draw
-        need = {"local": ("tex_nn",), "local_balanced": ("tex_nn", "tex_bn", "tex_bw"),
-                "local_auto": ("tex_nn", "tex_bn", "tex_bw", "tex_local"),
-                "local_checked": ("tex_nn", "tex_bn", "tex_bw", "tex_local")}.get(draw, ())
+        need = ((("tex_nn",) if draw in _LOCAL_DRAWS else ()) + (("tex_bn", "tex_bw") if draw in _BALANCED_DRAWS else ())
+                + (("tex_local",) if draw in _GATED_DRAWS else ()))
         if any(key not in self.extra_ for key in need):
             raise InputError(f"{path}: texture_draw = '{draw}' needs {', '.join(need)} in the weights")
         if draw in _BALANCED_DRAWS and self.extra_["tex_bn"].shape != self.extra_["tex_bw"].shape:
@@ -660,8 +659,8 @@ def _local_draw(res: torch.Tensor, near: torch.Tensor, gen: torch.Generator) -> 
 
 def class_residuals(extra: dict[str, torch.Tensor], k: int) -> torch.Tensor:
     """Class ``k``'s whitened training residuals (n_k, D), in its order, from the weights ``extra`` of a fit that keeps
-    every one (``texture_draw`` "local", "local_balanced", "local_auto": ``tex_rows`` x ``tex_boot``'s multiplier
-    plus ``tex_mean``)."""
+    every one (``texture_draw`` "local", "local_balanced", "local_auto", "local_checked": ``tex_rows`` x
+    ``tex_boot``'s multiplier plus ``tex_mean``)."""
     nk, mult = extra["tex_boot"][k].tolist()
     return extra["tex_mean"][k] + extra["tex_rows"][k, : int(nk)] * mult
 
@@ -722,7 +721,8 @@ def local_checks(extra: dict[str, torch.Tensor], c: torch.Tensor, n_classes: int
     ``col_err`` (the largest deviation of a column sum of the final weights from 1: Sinkhorn's stopping quantity;
     > 1e-3: the balancing did not converge, no doubly stochastic weighting fits the pattern), ``eff_min`` (the
     smallest effective neighbourhood size 1 / sum_j w_ij^2 over the class's rows; < 2: a sample drawn around that
-    row gets nearly a copy of one training residual) and ``local`` (1.0 where all three allow the local draw).
+    row gets nearly a copy of one training residual), ``balanced`` and ``eff_ok`` (1.0 where ``col_err`` / ``eff_min``
+    pass) and ``local`` (1.0 where all three allow the local draw).
 
     ``"local_auto"`` gated by the count alone; on classes of 40 Raman spectra (a few patients' replicates) the
     balancing failed in 11 of 48 class-cells and 11 had a row of effective size ~1, and DCR fell below the
@@ -736,8 +736,9 @@ def local_checks(extra: dict[str, torch.Tensor], c: torch.Tensor, n_classes: int
         col_err[k] = (col[c == k] - 1).abs().max()
         eff_min[k] = eff[c == k].min()
     codes = enough_codes(c, n_classes, dim)
-    local = codes * (col_err <= _CHECK_COL_TOL).float() * (eff_min >= _CHECK_MIN_EFF).float()
-    return {"codes": codes, "col_err": col_err, "eff_min": eff_min, "local": local}
+    balanced, eff_ok = (col_err <= _CHECK_COL_TOL).float(), (eff_min >= _CHECK_MIN_EFF).float()
+    return {"codes": codes, "col_err": col_err, "eff_min": eff_min, "balanced": balanced, "eff_ok": eff_ok,
+            "local": codes * balanced * eff_ok}
 
 
 def _weighted_draw(res: torch.Tensor, near: torch.Tensor, w: torch.Tensor, gen: torch.Generator,

@@ -264,7 +264,7 @@ def _class_clusters(mu: torch.Tensor, c: torch.Tensor, n_classes: int, seed: int
 def enough_codes(c: torch.Tensor, n_classes: int, dim: int) -> torch.Tensor:
     """Per class (n_classes,), 1.0 where the class has more codes than ``dim`` latent dimensions (its code covariance
     can be non-singular), else 0.0: where ``kernel = "auto"`` takes the covariance kernel, and where vaelab-cvae's
-    ``texture_draw = "local_auto"`` takes the local residual draw."""
+    ``texture_draw = "local_auto"`` / ``"local_checked"`` may take the local residual draw."""
     return (torch.bincount(c, minlength=n_classes)[:n_classes] > dim).float()
 
 

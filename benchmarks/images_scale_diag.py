@@ -7,9 +7,10 @@ floor and the sd of its reconstructions of the training images in grey levels, a
 synthetic images (the test split's counts per class, sample seed ``--seed`` + 1, rounded and clipped to uint8
 as ``images_tstr.py`` caches them; also the decoder mean alone, ``noise = "none"``): the share of exact-zero
 pixels, the grey-level histogram, and the share of non-zero pixels where every real training image of the class
-is 0 ("background")::
+is 0 ("background"). The contrast is the one of the code before issue 11, session 14 (main at f5e80a6, where uint8
+always took 0..255); since that session's change both fits take the training range and agree::
 
-    PYTHONPATH=src .venv/bin/python benchmarks/images_scale_diag.py --data /tmp/digits_s29.npz --seed 0
+    PYTHONPATH=/path/to/f5e80a6/src .venv/bin/python benchmarks/images_scale_diag.py --data /tmp/digits_s29.npz --seed 0
 
 Results: ``benchmarks/RESULTS.md`` (images, issue 11, session 14).
 """

@@ -1,6 +1,7 @@
 """scikit-learn's 8x8 digits as a MedMNIST-layout npz (a validation set for image generators; nothing is downloaded).
 
-uint8 grey levels 0..16 (as :func:`vaelab.modalities.image.demo.digits`), a random stratified 75 / 25 split
+uint8 grey levels 0..16 (as :func:`vaelab.modalities.image.demo.digits`; image models scale them by their range
+0..16 — before issue 11, session 14, uint8 arrays passed to ``fit`` took 0..255), a random stratified 75 / 25 split
 (``--seed``), written as ``train_images`` / ``train_labels`` / ``test_images`` / ``test_labels``:
 
     PYTHONPATH=src .venv/bin/python benchmarks/digits_npz.py --seed 13 --out /tmp/digits.npz

@@ -18,7 +18,10 @@ as many images per class as the test split has and scored with :func:`vaelab.eva
 
 Rows: ``vaelab-image``, ``seed-image-vae``, ``ppca`` (per class on pixels, 10 components, clipped
 and rounded to uint8), ``pythae-vae`` (pythae's VAE with its default MLP networks, one model per
-class as pythae advises: latent 16, MSE, 100 epochs, Adam 1e-3, batch 64), plus reference rows:
+class as pythae advises: latent 16, MSE, 100 epochs, Adam 1e-3, batch 64; pixels / 255; ``pythae-vae-range``: the
+same with pixels scaled by the class's training range, as ``vaelab.models.image.pixels.fit_scale`` scales them for
+vaelab's image models — equal to ``pythae-vae`` where each class's images span 0..255, fair on low-range sets such as 8-bit
+digits 0..16, RESULTS issue 11 session 14), plus reference rows:
 ``real test`` (the test split itself), ``class mean``, ``train copies``, ``blurred real`` (test
 images, Gaussian sigma 1 px).
 
@@ -50,8 +53,9 @@ DATA = next((p / "shared" / "data" / "pneumoniamnist.npz" for p in Path(__file__
 MODELS = ["vaelab-image", "seed-image-vae", "ppca", "pythae-vae"]
 
 
-def pythae_vae():
-    """pythae's VAE (default MLP encoder/decoder for (1, H, W)), one per class."""
+def pythae_vae(by_range: bool = False):
+    """pythae's VAE (default MLP encoder/decoder for (1, H, W)), one per class; pixels / 255, or (``by_range``)
+    scaled by the class's training range and mapped back into it, rounded (``fit_scale``'s rule)."""
     import tempfile
 
     import torch
@@ -59,6 +63,8 @@ def pythae_vae():
     from pythae.pipelines import TrainingPipeline
     from pythae.samplers import NormalSampler
     from pythae.trainers import BaseTrainerConfig
+
+    from vaelab.models.image.pixels import fit_scale, from_unit, to_unit
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
     from generators import PerClass, _quiet
@@ -70,12 +76,15 @@ def pythae_vae():
     def fit_one(X, seed):
         shape[:] = [X.shape[1:]]
         torch.manual_seed(seed)
-        x = (X.astype(np.float32) / 255.0)[:, None]
+        scale = fit_scale(X) if by_range else None
+        x = (X.astype(np.float32) / 255.0 if scale is None else
+             to_unit(torch.as_tensor(X, dtype=torch.float64), scale).numpy().astype(np.float32))[:, None]
         model = VAE(VAEConfig(input_dim=tuple(x.shape[1:]), latent_dim=16, reconstruction_loss="mse"))
         cfg = BaseTrainerConfig(output_dir=tmp, num_epochs=100, learning_rate=1e-3, per_device_train_batch_size=64,
                                 per_device_eval_batch_size=64, seed=seed, no_cuda=True)
         with _quiet():
             TrainingPipeline(model=model, training_config=cfg)(train_data=x)
+        model.vaelab_scale = scale
         return model
 
     def sample_one(model, n, seed):
@@ -83,7 +92,9 @@ def pythae_vae():
         model.eval()
         with torch.no_grad():
             s = NormalSampler(model).sample(num_samples=n).cpu().numpy().reshape(n, *shape[0])
-        return np.clip(np.round(s * 255.0), 0, 255)
+        if not by_range:
+            return np.clip(np.round(s * 255.0), 0, 255)
+        return from_unit(torch.as_tensor(s, dtype=torch.float64), model.vaelab_scale).numpy()
 
     g = PerClass(fit_one, sample_one)
     return g
@@ -122,8 +133,8 @@ class TrainCopies:
 
 
 def make(name: str):
-    if name == "pythae-vae":
-        return pythae_vae()
+    if name in ("pythae-vae", "pythae-vae-range"):
+        return pythae_vae(by_range=name == "pythae-vae-range")
     if name == "ppca":
         return PixelPPCA()
     if name == "train-copies":

@@ -77,7 +77,14 @@ def test_kde_kernel_is_shrunk_by_default_and_older_models_load_unshrunk(data, tm
     old = load_model(tmp_path / "m")
     assert old.config.kde_shrink is False and old.sampler().shrink is False
     g.extra_["kde_h"][:] = old.extra_["kde_h"][:] = 1.0  # same width: only the kernel differs
-    assert not np.array_equal(old.sample({0: 4, 1: 4}, seed=0)[0], g.sample({0: 4, 1: 4}, seed=0)[0])
+    # the codes the two kernels draw (same random numbers) differ; a 2-epoch fit spreads its codes so little (sd ~ 0.02)
+    # that the difference can vanish in the decoded images' rounding, so the kernels' own draws are compared
+    import torch
+
+    c = torch.tensor([0, 0, 0, 0, 1, 1, 1, 1])
+    z_old = old._latent_sampler().sample(c, torch.Generator().manual_seed(0))[0]
+    z_new = g._latent_sampler().sample(c, torch.Generator().manual_seed(0))[0]
+    assert not torch.equal(z_old, z_new)
     with pytest.raises(InputError, match="kde_shrink must be true or false"):
         get_model("vaelab-image", kde_shrink="yes")
 

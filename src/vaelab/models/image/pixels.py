@@ -1,7 +1,7 @@
 """Pixel scale of an image training set: map to [0, 1] for the networks and back.
 
-Images arrive as uint8 (0..255), as integer-valued floats (scikit-learn's digits: 0..16) or as
-floats in any range. ``PixelScale`` stores the training range and whether the values are integer
+Images arrive as uint8, as integer-valued floats (scikit-learn's digits: 0..16) or as floats in
+any range. The scale (``fit_scale``) stores the training range and whether the values are integer
 levels; samples are mapped back into that range and, for integer data, rounded, so uint8 in
 gives uint8 values out.
 """
@@ -43,11 +43,14 @@ def from_nchw(x: torch.Tensor, feature_shape: tuple[int, ...]) -> torch.Tensor:
 def fit_scale(X: np.ndarray) -> torch.Tensor:
     """``[lo, hi, step]``: the training range and the level spacing (0 for continuous values).
 
-    uint8 data use the full 0..255 range; integer-valued data their own min..max with step 1.
+    Integer-valued data (uint8 included) use their own min..max with step 1, continuous data their min..max.
+    A uint8 set whose training images span 0..255 gets ``[0, 255, 1]``; a low-range one (scikit-learn's
+    digits stored as uint8 0..16, a dark or low-contrast 8-bit export) is stretched to [0, 1] like the
+    same values as floats, so the decoder's variance floor stays a fraction of one grey level and samples
+    stay within the training range (before issue 11, session 14, uint8 always took 0..255; runs saved
+    then keep their stored scale).
     """
     X = np.asarray(X)
-    if X.dtype == np.uint8:
-        return torch.tensor([0.0, 255.0, 1.0], dtype=torch.float64)
     lo, hi = float(X.min()), float(X.max())
     if not (math.isfinite(lo) and math.isfinite(hi)):
         raise InputError("images contain NaN or infinite values")

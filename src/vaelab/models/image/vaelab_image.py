@@ -11,8 +11,10 @@ Every part was kept because it measured better on the development chest X-rays (
   output per pixel (we need a mean and a variance), so it would have been wrapped and patched more
   than used, for a 6 MB dependency.
 * **A likelihood that does not blur samples.** The decoder outputs a mean and a log-variance per
-  pixel (heteroscedastic Gaussian; ``beta = 1``, the plain ELBO, with KL warm-up); uint8 / integer
-  data are dequantised with uniform noise of one level. Samples are ``mean + sd * r``, not the mean:
+  pixel (heteroscedastic Gaussian; ``beta = 1``, the plain ELBO, with KL warm-up) on pixels scaled to
+  [0, 1] by the training set's own range (``pixels.fit_scale``: uint8 too, so 8-bit digits of grey
+  levels 0..16 keep the variance floor at a fraction of a level; RESULTS, issue 11, session 14); uint8 /
+  integer data are dequantised with uniform noise of one level. Samples are ``mean + sd * r``, not the mean:
   ``r`` is drawn per class from a Gaussian with the *empirical covariance* of the training images'
   whitened residuals ``(x - mean) / sd`` at their posterior means (a random Gaussian combination of
   real residual images), so samples carry the correlated texture of real images; independent

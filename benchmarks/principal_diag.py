@@ -27,8 +27,15 @@ line per cell (``--table``: the markdown rows RESULTS.md holds, from such lines)
   median |skewness|, median excess kurtosis of the posterior means ``mu`` and of the sampled codes ``z``, and the
   median share of a sampled code's variance that the posterior noise and kernel add (1 - var(mu) / var(z)).
 
+* ``--oracle VARIANTS``: samples recomposed from the same fitted network's parts (the calls of ``generate()``, draw
+  seed S + 1), each scored with ``score`` and the small forest: ``default`` (what ``generate()`` gives),
+  ``local_rest`` (the rest outside the axes from the code's balanced neighbourhood, as ``rest_draw = "local"``),
+  ``own_rest`` (the rest of the training row the code was drawn from: a copy, not a generator), ``mean`` (the code
+  at that row's posterior mean, the kernel kept at its calibrated width), ``mean_local_rest`` (both). One line each.
+
     python benchmarks/principal_diag.py raman arpls+savgol+vector,d1 41 > diag_41.jsonl
     python benchmarks/principal_diag.py --table diag_41.jsonl
+    python benchmarks/principal_diag.py raman d1 41 --oracle default,local_rest,mean,mean_local_rest
 
 Run from the repository root with ``PYTHONPATH=src``.
 """
@@ -52,6 +59,7 @@ from texture_val import arm_fits  # noqa: E402
 from vaelab.data.preprocess import Preprocessing  # noqa: E402
 from vaelab.metrics.distribution import c2st  # noqa: E402
 from vaelab.models.torch_base import torch_threads  # noqa: E402
+from vaelab.models.vaelab_cvae import _RENORM_NAMES, _renormalise, _weighted_draw, class_positions  # noqa: E402
 
 
 def small_c2st(real: np.ndarray, synth: np.ndarray, seed: int) -> float:
@@ -173,6 +181,45 @@ def cell(data: str, space: str, S: int, path: Path) -> dict:
     return out
 
 
+def oracle(data: str, space: str, S: int, path: Path, variants: list[str]) -> None:
+    """``--oracle``: one line per variant (see the module docstring)."""
+    s = inner_split(load_sets([data], path, 0)[data], S)
+    pre = Preprocessing.from_spec(space)
+    X, y = pre.fit_transform(s["X_raw"]), s["y"]
+    Xh, yh = pre.transform(s["X_raw_ho"]), s["y_ho"]
+    with torch_threads():
+        g, job, _ = next(arm_fits(X, y, S, ["local_checked"]))
+        m, sampler = g.module, g._latent_sampler()
+        rest_tr = torch.as_tensor(job.state["rest"])  # (n, d): every training row's r / s
+        tc = sampler.state["train_class"]
+        pos = class_positions(torch.arange(len(tc)), tc)
+        classes, n_per = np.unique(y, return_counts=True)
+        c = torch.as_tensor(np.repeat(np.arange(len(classes)), n_per))
+        ys = classes[c.numpy()]
+        mode = _RENORM_NAMES[int(g.extra_["renorm"][0])]
+        for variant in variants:
+            gen = torch.Generator().manual_seed(S + 1)
+            with torch.no_grad():
+                z, level, rows = sampler.sample_rows(c, gen)
+                if variant.startswith("mean"):
+                    z = sampler.state["train_mu"][rows]
+                mean, logvar = m.decode(z, c, level)
+                u = mean + g._residual_scale(logvar, level, mean) * g._local_tex(c, rows, tc, gen)
+                rest = g._draw("rest", c, gen, None)
+                if variant.endswith("local_rest"):
+                    for k in range(len(classes)):
+                        w = torch.nonzero(c == k).flatten()
+                        rest[w] = _weighted_draw(rest_tr[tc == k].float(), pos[g.extra_["tex_bn"][rows[w]]],
+                                                 g.extra_["tex_bw"][rows[w]], gen)
+                elif variant == "own_rest":
+                    rest = rest_tr[rows].float()
+                x = _renormalise(m.merge(torch.cat([u, level], 1), rest), mode).double().numpy()
+            sc = score(X, y, Xh, yh, x, ys, S)
+            print(json.dumps({"data": data, "space": space, "split": S, "variant": variant, "small": small_c2st(X, x, S),
+                              "c2st": sc["c2st"], "tstr/trtr": sc["tstr/trtr"], "dcr": sc["dcr"],
+                              "spread": list(sc["spread"].values())}), flush=True)
+
+
 def table(paths: list[str]) -> None:
     rows = [json.loads(line) for p in paths for line in Path(p).read_text().splitlines()]
     keys = ("whole", "principal", "rest", "real_principal", "real_rest", "rank_principal", "rank_whole")
@@ -214,6 +261,7 @@ def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("args", nargs="*", help="DATA SPACES SPLITS, or with --table the JSON-line files")
     ap.add_argument("--table", action="store_true")
+    ap.add_argument("--oracle", help="comma-separated variants: default, local_rest, own_rest, mean, mean_local_rest")
     ap.add_argument("--data", dest="npz", default=str(RAMAN), help="the development Raman npz")
     a = ap.parse_args(argv)
     if a.table:
@@ -222,7 +270,10 @@ def main(argv: list[str] | None = None) -> None:
     data, spaces, splits = a.args
     for S in (int(v) for v in splits.split(",")):
         for space in spaces.split(","):
-            print(json.dumps(cell(data, space, S, Path(a.npz))), flush=True)
+            if a.oracle:
+                oracle(data, space, S, Path(a.npz), a.oracle.split(","))
+            else:
+                print(json.dumps(cell(data, space, S, Path(a.npz))), flush=True)
 
 
 if __name__ == "__main__":

@@ -31,6 +31,13 @@ Session 13, second helper: ``--arm local_checked`` (its gate lines also say why 
 
     python benchmarks/texture_val.py identity raman minmax,d1 outer,38 --arms local_auto,local_checked > i.jsonl
 
+Session 14: an arm named ``DRAW+rest+centre`` also draws the rest outside the axes locally (``rest_draw = "local"``)
+and centres the kernel on the posterior mean where it calibrates to 0 (``kde_centre = "auto"``) (:func:`arm_config`),
+and the rules take ``--base`` (the arm compared against; the default of the time):
+
+    python benchmarks/texture_val.py run raman arpls+savgol+vector 42 --arms local_checked,local_checked+rest+centre > e.jsonl
+    python benchmarks/texture_val.py rule e.jsonl ... --arm local_checked+rest+centre --base local_checked
+
 Run from the repository root with ``PYTHONPATH=src``.
 """
 
@@ -125,15 +132,29 @@ def gate_why(g, c: torch.Tensor) -> list[str]:
     return out
 
 
+def arm_config(arm: str) -> dict:
+    """An arm's options (session 14): ``texture_draw`` is the arm's name up to the first ``+``; the tokens after it
+    add ``rest`` (``rest_draw = "local"``: the rest outside the axes from the code's balanced neighbourhood) and
+    ``centre`` (``kde_centre = "auto"``: the posterior mean where the draw-calibrated kernel is 0), e.g.
+    ``local_checked+rest+centre``; without them the default's ``"gaussian"`` rest and ``"draw"`` centre."""
+    draw, *tokens = arm.split("+")
+    if set(tokens) - {"rest", "centre"}:
+        raise SystemExit(f"unknown arm option in {arm!r} (known: rest, centre)")
+    return {"texture_draw": draw, "rest_draw": "local" if "rest" in tokens else "gaussian",
+            "kde_centre": "auto" if "centre" in tokens else "draw"}
+
+
 def arm_fits(X: np.ndarray, y: np.ndarray, seed: int, arms: list[str]):
     """Yields (model, fit job, arm) for each arm: one vaelab-cvae network (default config) fitted with ``seed``, each
-    arm re-running only ``after_fit`` (the residual model and the kernel calibration) with its ``texture_draw``."""
+    arm re-running only ``after_fit`` (the residual model and the kernel calibration) with its ``texture_draw`` (and
+    ``rest_draw``, :func:`arm_config`)."""
     g = make_for("vaelab-cvae", X)
     job = g.prepare_fit(X, y, seed=seed)
     g.finish_fit(job, g.trainer(job).fit(job.module, g.loss, job.data(), seed=seed, val=job.val()))
     for i, arm in enumerate(arms):
-        if i > 0 or arm != g.config.texture_draw:  # the same network, the arm's residual model
-            g.config = dataclasses.replace(g.config, texture_draw=arm)
+        cfg = arm_config(arm)
+        if i > 0 or any(getattr(g.config, k) != v for k, v in cfg.items()):  # the same network, the arm's residual model
+            g.config = dataclasses.replace(g.config, **cfg)
             with torch.no_grad():
                 g.after_fit(job)
         yield g, job, arm
@@ -182,7 +203,7 @@ def run(data: str, spaces: list[str], splits: list[int], arms: list[str], draws:
                     h = g._latent_sampler().state["kde_h"].tolist()
                     if "tex_bw" in g.extra_:
                         gate = {"local_classes": g.extra_["tex_local"].tolist()} if "tex_local" in g.extra_ else {}
-                        if arm == "local_checked":
+                        if arm_config(arm)["texture_draw"] == "local_checked":
                             gate["gate_why"] = gate_why(g, job.c_all)
                         print(json.dumps({**cell, "arm": arm, **gate, "balanced_shares": balanced_shares(g, job.c_all)}),
                               flush=True)
@@ -358,6 +379,7 @@ def main(argv: list[str] | None = None) -> None:
         s = sub.add_parser(name)
         s.add_argument("logs", nargs="+")
         s.add_argument("--arm", default=default)
+        s.add_argument("--base", default="gaussian", help="the arm compared against (session 14: local_checked)")
     args = ap.parse_args(argv)
     if args.cmd == "run":
         run(args.data, args.spaces.split(","), [int(v) for v in args.splits.split(",")], args.arms.split(","),
@@ -365,7 +387,7 @@ def main(argv: list[str] | None = None) -> None:
     elif args.cmd == "identity":
         identity(args.data, args.spaces.split(","), args.splits.split(","), args.arms.split(","), Path(args.npz))
     else:
-        (rule if args.cmd == "rule" else small_rule)(args.logs, args.arm)
+        (rule if args.cmd == "rule" else small_rule)(args.logs, args.arm, args.base)
 
 
 if __name__ == "__main__":

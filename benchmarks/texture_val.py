@@ -38,6 +38,13 @@ and the rules take ``--base`` (the arm compared against; the default of the time
     python benchmarks/texture_val.py run raman arpls+savgol+vector 42 --arms local_checked,local_checked+rest+centre > e.jsonl
     python benchmarks/texture_val.py rule e.jsonl ... --arm local_checked+rest+centre --base local_checked
 
+Session 14, second helper: ``parts`` (descriptive, no rule) sets several arms beside the base arm, per cell and
+as means per space: the changes of C2ST, TSTR/TRTR and DCR, the DCR against 0.9 and the left-out reference, and the
+single parts' shares of the combined arm's C2ST change and DCR cost:
+
+    python benchmarks/texture_val.py parts f.jsonl --arms local_checked+rest,local_checked+centre,local_checked+rest+centre \
+        --base local_checked
+
 Run from the repository root with ``PYTHONPATH=src``.
 """
 
@@ -358,6 +365,53 @@ def small_rule(paths: list[str], arm: str = "local_auto", base: str = "gaussian"
     verdict(fails, "bcdef")
 
 
+def parts(paths: list[str], arms: list[str], base: str = "local_checked") -> None:
+    """Descriptive (session 14, second helper): per Raman / coffee cell complete in every arm, the base arm's C2ST /
+    TSTR/TRTR / DCR (means over its draws) and each arm's changes against it with its DCR / left-out reference ("*":
+    below 0.9 x the reference); then per space and pooled, each arm's mean changes, its cells with DCR below 0.9, and,
+    for every arm but the last (the combined one), its share of the last arm's mean C2ST change and of its DCR cost
+    (cost: max(0, -mean DCR change)), and the last arm's change against the sum of the other arms' changes."""
+    rows = defaultdict(list)
+    for r in _lines(paths):
+        if "draw" in r:
+            rows[(r["data"], r["space"], r["split"], r["arm"])].append(r)
+    cells = sorted({k[:3] for k in rows if k[3] == base and all((*k[:3], a) in rows for a in arms)})
+    print(f"| cell | left-out DCR ref | {base}: C2ST / TSTR/TRTR / DCR | "
+          + " | ".join(f"{a}: change C2ST / TSTR/TRTR / DCR (DCR/ref)" for a in arms) + " |\n|---|---|---|"
+          + "---|" * len(arms))
+    ch = defaultdict(list)  # (data space, arm) -> [(dC2ST, dTSTR/TRTR, dDCR, DCR)]
+    for cell in cells:
+        b, ref = rows[(*cell, base)], rows[(*cell, base)][0]["ref"]
+        ch[(f"{cell[0]} {cell[1]}", base)].append((mean(b, "c2st"), mean(b, "tstr/trtr"), mean(b, "dcr"), mean(b, "dcr")))
+        line = f"| {cell[0]} {cell[2]} {cell[1]} | {ref:.3f} | {mean(b, 'c2st'):.3f} / {mean(b, 'tstr/trtr'):.3f} / " \
+               f"{mean(b, 'dcr'):.3f} ({mean(b, 'dcr') / ref:.2f}) |"
+        for a in arms:
+            d = [mean(rows[(*cell, a)], k) - mean(b, k) for k in ("c2st", "tstr/trtr", "dcr")]
+            dcr = mean(rows[(*cell, a)], "dcr")
+            ch[(f"{cell[0]} {cell[1]}", a)].append((*d, dcr))
+            line += f" {d[0]:+.3f} / {d[1]:+.3f} / {d[2]:+.3f} ({dcr / ref:.2f}{'*' if dcr < 0.9 * ref else ''}) |"
+        print(line)
+    spaces = sorted({f"{cell[0]} {cell[1]}" for cell in cells})
+    pooled = [f"{d} pooled" for d in sorted({cell[0] for cell in cells})]
+    print("\n| data space (cells) | arm | mean change C2ST / TSTR/TRTR / DCR (base: means) | cells with DCR < 0.9 | share "
+          "of the combined C2ST change / DCR cost |\n|---|---|---|---|---|")
+    for space in spaces + pooled:
+        sel = [s for s in spaces if s.split()[0] == space.split()[0]] if space in pooled else [space]
+        m = {a: np.mean([v for s in sel for v in ch[(s, a)]], axis=0) for a in [base, *arms]}
+        n = sum(len(ch[(s, base)]) for s in sel)
+        cost = {a: max(0.0, -float(m[a][2])) for a in arms}
+        for a in [base, *arms]:
+            low = sum(v[3] < 0.9 for s in sel for v in ch[(s, a)])
+            share = "" if a in (base, arms[-1]) else (
+                f"{m[a][0] / m[arms[-1]][0]:.2f} / " + (f"{cost[a] / cost[arms[-1]]:.2f}" if cost[arms[-1]] > 0 else "n/a"))
+            sign = "" if a == base else "+"
+            print(f"| {space} ({n}) | {a} | {m[a][0]:{sign}.3f} / {m[a][1]:{sign}.3f} / {m[a][2]:{sign}.3f} | {low} of {n} "
+                  f"| {share} |")
+        summed = sum(float(m[a][0]) for a in arms[:-1])
+        if len(arms) > 2:
+                print(f"| {space} ({n}) | sum of the parts vs {arms[-1]} | C2ST {summed:+.3f} vs {m[arms[-1]][0]:+.3f} | | |")
+
+
 def main(argv: list[str] | None = None) -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     sub = ap.add_subparsers(dest="cmd", required=True)
@@ -380,12 +434,18 @@ def main(argv: list[str] | None = None) -> None:
         s.add_argument("logs", nargs="+")
         s.add_argument("--arm", default=default)
         s.add_argument("--base", default="gaussian", help="the arm compared against (session 14: local_checked)")
+    pa = sub.add_parser("parts")
+    pa.add_argument("logs", nargs="+")
+    pa.add_argument("--arms", required=True, help="the arms beside the base, the combined one last")
+    pa.add_argument("--base", default="local_checked")
     args = ap.parse_args(argv)
     if args.cmd == "run":
         run(args.data, args.spaces.split(","), [int(v) for v in args.splits.split(",")], args.arms.split(","),
             args.draws, Path(args.npz), args.shape)
     elif args.cmd == "identity":
         identity(args.data, args.spaces.split(","), args.splits.split(","), args.arms.split(","), Path(args.npz))
+    elif args.cmd == "parts":
+        parts(args.logs, args.arms.split(","), args.base)
     else:
         (rule if args.cmd == "rule" else small_rule)(args.logs, args.arm, args.base)
 

@@ -409,7 +409,7 @@ def parts(paths: list[str], arms: list[str], base: str = "local_checked") -> Non
                   f"| {share} |")
         summed = sum(float(m[a][0]) for a in arms[:-1])
         if len(arms) > 2:
-                print(f"| {space} ({n}) | sum of the parts vs {arms[-1]} | C2ST {summed:+.3f} vs {m[arms[-1]][0]:+.3f} | | |")
+            print(f"| {space} ({n}) | sum of the parts vs {arms[-1]} | C2ST {summed:+.3f} vs {m[arms[-1]][0]:+.3f} | | |")
 
 
 def main(argv: list[str] | None = None) -> None:

@@ -164,11 +164,11 @@ def cell(data: str, space: str, S: int, path: Path) -> dict:
             lev = m.level(U)
             gen = torch.Generator().manual_seed(S + 1)
             mean_mu, lv_mu = m.decode(mu, c_all, lev)
-            tex_mu = g._local_tex(c_all, torch.arange(len(c_all)), tc, gen)
+            tex_mu = g._local_residual("tex", c_all, torch.arange(len(c_all)), tc, gen)
             c_s = torch.as_tensor(np.searchsorted(g.classes_, ys))
             z, lev_z, rows = sampler.sample_rows(c_s, gen)
             mean_z, lv_z = m.decode(z, c_s, lev_z)
-            tex_z = g._local_tex(c_s, rows, tc, gen)
+            tex_z = g._local_residual("tex", c_s, rows, tc, gen)
             stages = {"real": (Pr, y),  # the fit job keeps the training rows in their order
                       "dec_mu": (to_data(g, mean_mu), y),
                       "dec_mu_tex": (to_data(g, mean_mu + g._residual_scale(lv_mu, lev, mean_mu) * tex_mu), y),
@@ -204,7 +204,7 @@ def oracle(data: str, space: str, S: int, path: Path, variants: list[str]) -> No
                 if variant.startswith("mean"):
                     z = sampler.state["train_mu"][rows]
                 mean, logvar = m.decode(z, c, level)
-                u = mean + g._residual_scale(logvar, level, mean) * g._local_tex(c, rows, tc, gen)
+                u = mean + g._residual_scale(logvar, level, mean) * g._local_residual("tex", c, rows, tc, gen)
                 rest = g._draw("rest", c, gen, None)
                 if variant.endswith("local_rest"):
                     for k in range(len(classes)):

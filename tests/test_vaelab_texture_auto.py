@@ -55,7 +55,7 @@ def test_the_gate_switches_per_class():
         keep = c == only
         if draw == "gaussian":
             return h._draw("tex", c[keep], torch.Generator().manual_seed(seed), boot=False)
-        return h._local_tex(c[keep], rows[keep], tc, torch.Generator().manual_seed(seed))
+        return h._local_residual("tex", c[keep], rows[keep], tc, torch.Generator().manual_seed(seed))
 
     for k, like in ((0, "local_balanced"), (1, "gaussian")):
         assert torch.equal(tex("local_auto", 5, k), tex(like, 5, k))

@@ -103,7 +103,7 @@ def test_sound_classes_draw_as_local_balanced_and_gated_ones_as_gaussian(monkeyp
         keep = c == only
         if draw == "gaussian":
             return h._draw("tex", c[keep], torch.Generator().manual_seed(5), boot=False)
-        return h._local_tex(c[keep], rows[keep], tc, torch.Generator().manual_seed(5))
+        return h._local_residual("tex", c[keep], rows[keep], tc, torch.Generator().manual_seed(5))
 
     for k in (0, 1):
         assert torch.equal(tex("local_checked", k), tex("gaussian" if k == gated else "local_balanced", k))

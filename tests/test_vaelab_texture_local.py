@@ -93,7 +93,7 @@ def test_vaelab_cvae_local_residual_fits_samples_and_round_trips(tmp_path):
     S = g.sample({"a": 5, "b": 5}, seed=1)[0]
     assert np.isfinite(S).all()
     # a sampler that names no training rows: the class-wide Gaussian (mean, covariance rows^T rows of class a)
-    e = g._local_tex(torch.zeros(20000, dtype=torch.long), None, None, torch.Generator().manual_seed(0)).double()
+    e = g._local_residual("tex", torch.zeros(20000, dtype=torch.long), None, None, torch.Generator().manual_seed(0)).double()
     rows = g.extra_["tex_rows"][0].double()
     np.testing.assert_allclose(e.mean(0), g.extra_["tex_mean"][0].double(), atol=0.05)
     cov = rows.T @ rows  # standard error of an entry <= sqrt(2 / 20000) x the largest variance

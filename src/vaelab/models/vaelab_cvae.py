@@ -589,55 +589,37 @@ class VaelabCVAE(TorchGenerator):
                 out[where] = mean[k] + a @ basis[k].T + torch.sqrt(psi[k]) * e
         return out
 
-    def _local_tex(self, c: torch.Tensor, rows: torch.Tensor | None, tc: torch.Tensor | None, gen: torch.Generator
-                   ) -> torch.Tensor:
-        """``texture_draw = "local"``: the whitened decoded-coordinate residuals (len(c), D_out), each from the
-        local Gaussian of the residuals of the nearest other codes of the training row ``rows`` its code was
-        drawn from (:func:`_local_draw`; ``"local_balanced"``: the balanced neighbourhood's weighted Gaussian,
-        :func:`_weighted_draw`; ``"local_auto"``, ``"local_checked"``: that in the classes whose ``tex_local`` is 1,
-        elsewhere the class-wide Gaussian with the same call and random numbers as ``"gaussian"``); the class-wide
-        Gaussian where the sampler names no training rows."""
-        if rows is None or tc is None:
-            return self._draw("tex", c, gen, boot=False)
-        pos = class_positions(torch.arange(len(tc)), tc)  # each training row's position in its class
-        out = torch.empty(len(c), self.extra_["tex_mean"].shape[1])
-        for k in torch.unique(c).tolist():
-            where = torch.nonzero(c == k).flatten()
-            if self.config.texture_draw in _GATED_DRAWS and not bool(self.extra_["tex_local"][k] > 0):
-                out[where] = self._draw("tex", c[where], gen, boot=False)  # as "gaussian" draws this class
-                continue
-            res = class_residuals(self.extra_, k)
-            if self.config.texture_draw in _BALANCED_DRAWS:
-                out[where] = _weighted_draw(res, pos[self.extra_["tex_bn"][rows[where]]], self.extra_["tex_bw"][rows[where]],
-                                            gen)
-                continue
-            near = pos[self.extra_["tex_nn"][rows[where], : int(self.extra_["tex_nnk"][k])]]
-            out[where] = _local_draw(res, near, gen)
-        return out
+    def _local_residual(self, prefix: str, c: torch.Tensor, rows: torch.Tensor | None, tc: torch.Tensor | None,
+                        gen: torch.Generator, max_cells: int = 1 << 27) -> torch.Tensor:
+        """Residuals drawn around the training row ``rows`` each code was drawn from, (len(c), width of ``prefix``).
 
-    def _local_rest(self, c: torch.Tensor, rows: torch.Tensor | None, tc: torch.Tensor | None, gen: torch.Generator
-                    ) -> torch.Tensor:
-        """``rest_draw = "local"``: the rest outside the axes ``r / s`` (len(c), d), in each class whose decoded-coordinate
-        residual is drawn locally (``"local_balanced"``: every class; ``"local_auto"`` / ``"local_checked"``: where
-        ``tex_local`` is 1) from the weighted Gaussian of the training rests of the code's balanced neighbourhood (the
-        same neighbourhood and weights as that residual, :func:`_weighted_draw`); elsewhere, and where the sampler names
-        no training rows, the class's Gaussian as ``rest_draw = "gaussian"`` draws it (class by class, in class order:
-        with every class gated, the same random numbers).
+        ``prefix = "tex"`` (``texture_draw = "local"``): the whitened decoded-coordinate residuals, each from the local
+        Gaussian of the residuals of the nearest other codes (:func:`_local_draw`; ``"local_balanced"``: the balanced
+        neighbourhood's weighted Gaussian, :func:`_weighted_draw`; ``"local_auto"``, ``"local_checked"``: that in the
+        classes whose ``tex_local`` is 1, elsewhere the class-wide Gaussian with the same call and random numbers as
+        ``"gaussian"``). ``prefix = "rest"`` (``rest_draw = "local"``, which needs a balanced ``texture_draw``): the rest
+        outside the axes ``r / s`` from the same balanced neighbourhood and weights, in the same classes. The class-wide
+        Gaussian where the sampler names no training rows.
 
         The rest goes with its own spectrum's signal: on a Raman validation split (arpls+savgol+vector / d1) real
         principal parts with the class-wide synthetic rest score C2ST 0.65 / 0.64, synthetic principal parts with a
         random real rest of the class 0.82 / 0.83 (``benchmarks/RESULTS.md``, issue 16, session 14)."""
         if rows is None or tc is None:
-            return self._draw("rest", c, gen, boot=False)
-        pos = class_positions(torch.arange(len(tc)), tc)
-        out = torch.empty(len(c), self.extra_["rest_mean"].shape[1])
+            return self._draw(prefix, c, gen, boot=False)
+        pos = class_positions(torch.arange(len(tc)), tc)  # each training row's position in its class
+        out = torch.empty(len(c), self.extra_[f"{prefix}_mean"].shape[1])
         for k in torch.unique(c).tolist():
             where = torch.nonzero(c == k).flatten()
             if self.config.texture_draw in _GATED_DRAWS and not bool(self.extra_["tex_local"][k] > 0):
-                out[where] = self._draw("rest", c[where], gen, boot=False)
+                out[where] = self._draw(prefix, c[where], gen, boot=False)  # as "gaussian" draws this class
                 continue
-            out[where] = _weighted_draw(class_residuals(self.extra_, k, "rest"), pos[self.extra_["tex_bn"][rows[where]]],
-                                        self.extra_["tex_bw"][rows[where]], gen, max_cells=1 << 24)
+            res = class_residuals(self.extra_, k, prefix)
+            if self.config.texture_draw in _BALANCED_DRAWS:
+                out[where] = _weighted_draw(res, pos[self.extra_["tex_bn"][rows[where]]], self.extra_["tex_bw"][rows[where]],
+                                            gen, max_cells)
+                continue
+            near = pos[self.extra_["tex_nn"][rows[where], : int(self.extra_["tex_nnk"][k])]]
+            out[where] = _local_draw(res, near, gen)
         return out
 
     def generate(self, c: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
@@ -655,14 +637,14 @@ class VaelabCVAE(TorchGenerator):
             tc = sampler.state.get("train_class")
             avoid = class_positions(rows, tc) if self.config.texture_draw != "gaussian" else None
             if self.config.texture_draw in _LOCAL_DRAWS and self.config.noise == "texture":
-                tex = self._local_tex(c, rows, tc, gen)  # noise = "decoder": independent noise (_draw), not the local draw
+                tex = self._local_residual("tex", c, rows, tc, gen)  # noise = "decoder": independent noise (_draw), not the local draw
             else:
                 tex = self._draw("tex", c, gen, avoid)
             u = mean + self._residual_scale(logvar, level, mean) * tex
             if module.k == 0:
                 rest = None
             elif self.config.rest_draw == "local" and self.config.noise == "texture":
-                rest = self._local_rest(c, rows, tc, gen)
+                rest = self._local_residual("rest", c, rows, tc, gen, max_cells=1 << 24)
             else:
                 rest = self._draw("rest", c, gen, avoid)
         if level is not None:

@@ -269,16 +269,21 @@ def verdict(fails: dict, clauses: str) -> None:
     print("PASS" if not any(fails.values()) else "FAIL")
 
 
-def rule(paths: list[str], arm: str = "local", base: str = "gaussian") -> None:
-    """The session-11 rule (RESULTS.md, issue 16, session 11), clauses (a)-(f), on the JSON lines of ``paths``."""
+def paired_cells(paths: list[str], arm: str, base: str) -> tuple[dict, list]:
+    """The draws of ``paths`` per (data, space, split, arm) and the cells that hold both ``base`` and ``arm``; prints the
+    header of the rules' cell table."""
     rows = defaultdict(list)
     for r in _lines(paths):
         if "draw" in r:
             rows[(r["data"], r["space"], r["split"], r["arm"])].append(r)
-    cells = sorted({k[:3] for k in rows if k[3] == base and (*k[:3], arm) in rows})
-
     print("| cell | kernel h, default -> candidate | left-out DCR ref | default: C2ST / spread / TSTR/TRTR +- sd / DCR "
           f"| {arm} | C2ST change |\n|---|---|---|---|---|---|")
+    return rows, sorted({k[:3] for k in rows if k[3] == base and (*k[:3], arm) in rows})
+
+
+def rule(paths: list[str], arm: str = "local", base: str = "gaussian") -> None:
+    """The session-11 rule (RESULTS.md, issue 16, session 11), clauses (a)-(f), on the JSON lines of ``paths``."""
+    rows, cells = paired_cells(paths, arm, base)
     fails, key_cells, inside = defaultdict(list), [], [0, 0]
     for cell in cells:
         b, a = rows[(*cell, base)], rows[(*cell, arm)]

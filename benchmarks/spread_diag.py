@@ -14,10 +14,11 @@ per-feature sd of the samples / of the real training spectra) needs no holdout. 
 * ``samples``: per class, the decoded-coordinate residual's norm per sample in data units (``tex_norm``): median, the
   largest over the median, and the share of the class's summed squared norms held by its largest 10 % of samples
   (0.1: uniform; near 1: a few samples explode); the same for the whole sample's distance from the class's real mean.
-* ``rows``: per class and training row: the in-sample noise level ``s``, its leverage ``h`` on the axes and the
+* ``rows``: per class and training row (``group``: coffee's spectrum index in the data set): the in-sample noise level ``s``, its leverage ``h`` on the axes and the
   leave-one-out level ``s / (1 - h)`` (``_noise_levels``), the whitened residual's squared norm over the class's mean
   squared norm (``w_share``: the row's weight in the class Gaussian of the residuals; 1 each when they are alike) and
-  the unwhitened residual's (``raw_share``).
+  the unwhitened residual's (``raw_share``), and its distance to the nearest other training spectrum over the median of
+  those distances (``nn``; data space).
 
 Arms (``--arms``): ``default``; ``whiten=V`` / ``level=V`` (a config override: ``whiten`` re-runs only ``after_fit`` on
 the same network, ``level`` refits, seed unchanged); ``drop=ROW`` (diagnostic only: the default with training row ROW's
@@ -57,13 +58,14 @@ from vaelab.models.vaelab_cvae import (  # noqa: E402
 )
 
 
-def training_part(data: str, split: str, path: Path) -> tuple[np.ndarray, np.ndarray, int]:
-    """The raw training part of ``split`` ("outer" or an inner seed), its labels, and the fit seed."""
+def training_part(data: str, split: str, path: Path) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """The raw training part of ``split`` ("outer" or an inner seed), its labels, groups (coffee: the spectrum's index
+    in the data set) and the fit seed."""
     outer = load_sets([data], path, 0)[data]
     if split == "outer":
-        return outer["X_raw"], outer["y"], 0
+        return outer["X_raw"], outer["y"], outer["groups"], 0
     part = inner_split(outer, int(split))
-    return part["X_raw"], part["y"], int(split)
+    return part["X_raw"], part["y"], part["groups"], int(split)
 
 
 def fit(X: np.ndarray, y: np.ndarray, seed: int, overrides: dict):
@@ -132,13 +134,17 @@ def sample_stats(v: np.ndarray) -> dict:
             "top10_share": float(sq[:top].sum() / sq.sum()) if sq.sum() > 0 else 0.0}
 
 
-def row_stats(g, job, Xdata: np.ndarray) -> dict:
+def row_stats(g, job, Xdata: np.ndarray, groups: np.ndarray) -> dict:
     """Per class and training row: level, leverage, loo level, the whitened and raw residuals' norm shares."""
     m, X, c = g.module, job.X_all, job.c_all
     xs = (torch.as_tensor(Xdata) - m.x_mean.double()) / m.x_scale.double()
     B = m.basis.double()[:, (m.basis.abs().sum(dim=0) > 0)]
     s_in, s_loo = _noise_levels(xs, B, loo=False), _noise_levels(xs, B, loo=True)
     h = _leverage(xs @ B)
+    D = torch.cdist(torch.as_tensor(Xdata), torch.as_tensor(Xdata))
+    D.fill_diagonal_(float("inf"))
+    nn = D.min(dim=1).values
+    nn = (nn / nn.median()).numpy()
     mu, _ = m.encode(X, c)
     mean, logvar = m.decode(mu, c, m.level(X))
     raw = (X[:, : m.D_out] - mean) * m.u_scale[: m.D_out]
@@ -147,8 +153,8 @@ def row_stats(g, job, Xdata: np.ndarray) -> dict:
     for k, name in enumerate(g.classes_):
         idx = torch.nonzero(c == k).flatten()
         wn, rn = w[idx].pow(2).sum(1).double().numpy(), raw[idx].pow(2).sum(1).double().numpy()
-        out[str(name)] = [{"row": int(i), "s": float(s_in[i]), "h": float(h[i]), "s_loo": float(s_loo[i]),
-                           "w_share": float(a / wn.mean()), "raw_share": float(b / rn.mean())}
+        out[str(name)] = [{"row": int(i), "group": str(groups[i]), "s": float(s_in[i]), "h": float(h[i]), "s_loo": float(s_loo[i]),
+                           "w_share": float(a / wn.mean()), "raw_share": float(b / rn.mean()), "nn": float(nn[i])}
                           for i, a, b in zip(idx.tolist(), wn, rn, strict=True)]
     return out
 
@@ -165,7 +171,7 @@ def one_minus_leverage(g, job, dec_u: np.ndarray) -> dict:
 
 
 def cell(data: str, space: str, split: str, arms: list[str], path: Path) -> None:
-    X_raw, y, seed = training_part(data, split, path)
+    X_raw, y, groups, seed = training_part(data, split, path)
     X = Preprocessing.from_spec(space).fit_transform(X_raw)
     classes, n_per = np.unique(y, return_counts=True)
     counts = dict(zip(classes.tolist(), n_per.tolist(), strict=True))
@@ -207,14 +213,14 @@ def cell(data: str, space: str, split: str, arms: list[str], path: Path) -> None
                     "one_minus_h": one_minus_leverage(g, job, p["dec_u"])}
             if key != "drop":
                 with torch.no_grad():
-                    line["rows"] = row_stats(g, job, X)
+                    line["rows"] = row_stats(g, job, X, groups)
             print(json.dumps(line), flush=True)
 
 
 def table(paths: list[str]) -> None:
     lines = [json.loads(t) for p in paths for t in Path(p).read_text().splitlines() if t.strip()]
     print("| cell | arm | kernel h | spread whole | signal | signal + tex | signal + rest | tex norm: max / median, "
-          "top-10 % share (per class) | largest w_share per class (row, s, h) | median 1 - h: training rows / samples "
+          "top-10 % share (per class) | largest w_share per class (row = group, s, h, nn) | median 1 - h: training rows / samples "
           "|\n|---|---|---|---|---|---|---|---|---|---|")
     for r in lines:
         f = " ".join
@@ -224,7 +230,8 @@ def table(paths: list[str]) -> None:
         top = ""
         if "rows" in r:
             tops = [max(rows, key=lambda q: q["w_share"]) for rows in r["rows"].values()]
-            top = " ; ".join(f"{q['w_share']:.1f} (#{q['row']}, {q['s']:.4f}, {q['h']:.3f})" for q in tops)
+            top = " ; ".join(f"{q['w_share']:.1f} (#{q['row']} = {q['group']}, {q['s']:.4f}, {q['h']:.3f}, {q['nn']:.0f})"
+                             for q in tops)
         lev = r["one_minus_h"]
         print(f"| {r['data']} {r['split']} {r['space']} | {r['arm']} | {f(f'{v:.2f}' for v in r['h'])} | {sp['whole']} | "
               f"{sp['signal']} | {sp['signal_tex']} | {sp['signal_rest']} | {tex} | {top} | {lev['train']:.2f} / "

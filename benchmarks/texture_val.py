@@ -45,6 +45,12 @@ single parts' shares of the combined arm's C2ST change and DCR cost:
     python benchmarks/texture_val.py parts f.jsonl --arms local_checked+rest,local_checked+centre,local_checked+rest+centre \
         --base local_checked
 
+Session 15 (the class spread target): an arm token ``wloo`` (``whiten = "loo"``) and ``spread-rule``, that session's
+clauses (:func:`spread_rule`):
+
+    python benchmarks/texture_val.py run coffee arpls+savgol+vector 48 --arms local_checked,local_checked+wloo > g.jsonl
+    python benchmarks/texture_val.py spread-rule g.jsonl ... --arm local_checked+wloo --base local_checked
+
 Run from the repository root with ``PYTHONPATH=src``.
 """
 
@@ -141,14 +147,16 @@ def gate_why(g, c: torch.Tensor) -> list[str]:
 
 def arm_config(arm: str) -> dict:
     """An arm's options (session 14): ``texture_draw`` is the arm's name up to the first ``+``; the tokens after it
-    add ``rest`` (``rest_draw = "local"``: the rest outside the axes from the code's balanced neighbourhood) and
-    ``centre`` (``kde_centre = "auto"``: the posterior mean where the draw-calibrated kernel is 0), e.g.
-    ``local_checked+rest+centre``; without them the default's ``"gaussian"`` rest and ``"draw"`` centre."""
+    add ``rest`` (``rest_draw = "local"``: the rest outside the axes from the code's balanced neighbourhood),
+    ``centre`` (``kde_centre = "auto"``: the posterior mean where the draw-calibrated kernel is 0) and (session 15)
+    ``wloo`` (``whiten = "loo"``: the decoded-coordinate residuals divided by the leave-one-out level), e.g.
+    ``local_checked+rest+centre``; without them the default's ``"gaussian"`` rest, ``"draw"`` centre and ``"level"``
+    whitening."""
     draw, *tokens = arm.split("+")
-    if set(tokens) - {"rest", "centre"}:
-        raise SystemExit(f"unknown arm option in {arm!r} (known: rest, centre)")
+    if set(tokens) - {"rest", "centre", "wloo"}:
+        raise SystemExit(f"unknown arm option in {arm!r} (known: rest, centre, wloo)")
     return {"texture_draw": draw, "rest_draw": "local" if "rest" in tokens else "gaussian",
-            "kde_centre": "auto" if "centre" in tokens else "draw"}
+            "kde_centre": "auto" if "centre" in tokens else "draw", "whiten": "loo" if "wloo" in tokens else "level"}
 
 
 def arm_fits(X: np.ndarray, y: np.ndarray, seed: int, arms: list[str]):
@@ -261,16 +269,21 @@ def verdict(fails: dict, clauses: str) -> None:
     print("PASS" if not any(fails.values()) else "FAIL")
 
 
-def rule(paths: list[str], arm: str = "local", base: str = "gaussian") -> None:
-    """The session-11 rule (RESULTS.md, issue 16, session 11), clauses (a)-(f), on the JSON lines of ``paths``."""
+def paired_cells(paths: list[str], arm: str, base: str) -> tuple[dict, list]:
+    """The draws of ``paths`` per (data, space, split, arm) and the cells that hold both ``base`` and ``arm``; prints the
+    header of the rules' cell table."""
     rows = defaultdict(list)
     for r in _lines(paths):
         if "draw" in r:
             rows[(r["data"], r["space"], r["split"], r["arm"])].append(r)
-    cells = sorted({k[:3] for k in rows if k[3] == base and (*k[:3], arm) in rows})
-
     print("| cell | kernel h, default -> candidate | left-out DCR ref | default: C2ST / spread / TSTR/TRTR +- sd / DCR "
           f"| {arm} | C2ST change |\n|---|---|---|---|---|---|")
+    return rows, sorted({k[:3] for k in rows if k[3] == base and (*k[:3], arm) in rows})
+
+
+def rule(paths: list[str], arm: str = "local", base: str = "gaussian") -> None:
+    """The session-11 rule (RESULTS.md, issue 16, session 11), clauses (a)-(f), on the JSON lines of ``paths``."""
+    rows, cells = paired_cells(paths, arm, base)
     fails, key_cells, inside = defaultdict(list), [], [0, 0]
     for cell in cells:
         b, a = rows[(*cell, base)], rows[(*cell, arm)]
@@ -365,6 +378,68 @@ def small_rule(paths: list[str], arm: str = "local_auto", base: str = "gaussian"
     verdict(fails, "bcdef")
 
 
+def band_distance(v: np.ndarray) -> np.ndarray:
+    """Distance of spread ratios ``v`` to the target band [0.85, 1.15] (0 inside)."""
+    return np.maximum(0.0, np.maximum(0.85 - v, v - 1.15))
+
+
+def spread_rule(paths: list[str], arm: str = "local_checked+wloo", base: str = "local_checked") -> None:
+    """The session-15 rule (RESULTS.md, issue 16, session 15: the class spread target), on the JSON lines of ``paths``,
+    3-draw means, every cell and class counted: (a) the summed distance to [0.85, 1.15] over the class-cells where the
+    base is outside falls to <= 0.75 x the base's, and in coffee arpls+savgol+vector every class-cell with base spread >
+    1.15 comes closer to the band, except at most one; (b) coffee class-cells inside the band not fewer by more than 2,
+    no Raman class newly outside; (c) TSTR/TRTR in no cell lower by more than max(the base's sd over its draws, 0.03);
+    (d) no DCR newly below 0.9 x the left-out reference, cells with DCR >= 0.9 not fewer by more than 1; (e) C2ST in no
+    cell higher by more than 0.03 (below 0.5 read as 0.5), mean change <= +0.01."""
+    rows = defaultdict(list)
+    for r in _lines(paths):
+        if "draw" in r:
+            rows[(r["data"], r["space"], r["split"], r["arm"])].append(r)
+    cells = sorted({k[:3] for k in rows if k[3] == base and (*k[:3], arm) in rows})
+    print("| cell | kernel h, default -> candidate | left-out DCR ref | default: C2ST / spread / TSTR/TRTR +- sd / DCR "
+          f"| {arm} | C2ST change |\n|---|---|---|---|---|---|")
+    fails, dist, arpls_over, inside, met, dcs = defaultdict(list), [0.0, 0.0], [0, 0], [0, 0], [0, 0], []
+    for cell in cells:
+        b, a = rows[(*cell, base)], rows[(*cell, arm)]
+        ref, dc = b[0]["ref"], mean(a, "c2st") - mean(b, "c2st")
+        dcs.append(dc)
+        name = f"{cell[0]} {cell[2]} {cell[1]}"
+        print(f"| {name} | {kernels(b, a)} | {ref:.3f} | {desc(b)} | {desc(a)} | {dc:+.3f} |")
+        sb, sa = spread(b), spread(a)
+        out = band_distance(sb) > 0
+        dist[0] += float(band_distance(sb)[out].sum())
+        dist[1] += float(band_distance(sa)[out].sum())
+        if cell[0] == "coffee" and cell[1] == "arpls+savgol+vector":
+            over = sb > 1.15
+            arpls_over[0] += int(over.sum())
+            arpls_over[1] += int((band_distance(sa)[over] < band_distance(sb)[over]).sum())
+        if cell[0] == "raman":
+            fails["b"] += [name for x, z in zip(sb, sa, strict=True) if 0.85 <= x <= 1.15 and not 0.85 <= z <= 1.15]
+        else:
+            inside[0] += int(np.sum(band_distance(sb) == 0))
+            inside[1] += int(np.sum(band_distance(sa) == 0))
+        cost_clauses(name, b, a, ref, fails)
+        met[0] += int(mean(b, "dcr") >= 0.9)
+        met[1] += int(mean(a, "dcr") >= 0.9)
+        if max(mean(a, "c2st"), 0.5) > max(mean(b, "c2st"), 0.5) + 0.03:
+            fails["e"].append(f"{name} {dc:+.3f}")
+    if dist[1] > 0.75 * dist[0] or arpls_over[1] < arpls_over[0] - 1:
+        fails["a"].append(f"summed distance {dist[0]:.3f} -> {dist[1]:.3f}; coffee arpls classes over 1.15 closer: "
+                          f"{arpls_over[1]} of {arpls_over[0]}")
+    if inside[1] < inside[0] - 2:
+        fails["b"].append(f"coffee classes inside 0.85-1.15: {inside[0]} -> {inside[1]}")
+    if met[1] < met[0] - 1:
+        fails["d"].append(f"cells with DCR >= 0.9: {met[0]} -> {met[1]}")
+    mean_dc = float(np.mean(dcs)) if dcs else 0.0
+    if mean_dc > 0.01:
+        fails["e"].append(f"mean C2ST change {mean_dc:+.3f}")
+    print(f"\n{len(cells)} cells: summed distance to 0.85-1.15 over the default's outside class-cells {dist[0]:.3f} -> "
+          f"{dist[1]:.3f}; coffee arpls classes over 1.15 closer: {arpls_over[1]} of {arpls_over[0]}; coffee classes "
+          f"inside: {inside[0]} -> {inside[1]}; cells with DCR >= 0.9: {met[0]} -> {met[1]}; mean C2ST change "
+          f"{mean_dc:+.3f}")
+    verdict(fails, "abcde")
+
+
 def parts(paths: list[str], arms: list[str], base: str = "local_checked") -> None:
     """Descriptive (session 14, second helper): per Raman / coffee cell complete in every arm, the base arm's C2ST /
     TSTR/TRTR / DCR (means over its draws) and each arm's changes against it with its DCR / left-out reference ("*":
@@ -429,7 +504,7 @@ def main(argv: list[str] | None = None) -> None:
     i.add_argument("splits", help="outer: the outer split's training part; S: inner split S's training part")
     i.add_argument("--arms", default="local_auto,local_checked")
     i.add_argument("--data", dest="npz", default=str(RAMAN), help="the development Raman npz")
-    for name, default in (("rule", "local"), ("small-rule", "local_auto")):
+    for name, default in (("rule", "local"), ("small-rule", "local_auto"), ("spread-rule", "local_checked+wloo")):
         s = sub.add_parser(name)
         s.add_argument("logs", nargs="+")
         s.add_argument("--arm", default=default)
@@ -447,7 +522,7 @@ def main(argv: list[str] | None = None) -> None:
     elif args.cmd == "parts":
         parts(args.logs, args.arms.split(","), args.base)
     else:
-        (rule if args.cmd == "rule" else small_rule)(args.logs, args.arm, args.base)
+        {"rule": rule, "small-rule": small_rule, "spread-rule": spread_rule}[args.cmd](args.logs, args.arm, args.base)
 
 
 if __name__ == "__main__":

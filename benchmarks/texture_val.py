@@ -58,6 +58,7 @@ leverage bound replaced by its class's median for whitening); ``run`` lines also
 
     python benchmarks/texture_val.py run coffee arpls+savgol+vector 61 --arms local_checked,local_checked+wchk > k.jsonl
     python benchmarks/texture_val.py identity raman d1 61 --arms local_checked,local_checked+wchk > j.jsonl
+    python benchmarks/texture_val.py bound coffee arpls+savgol+vector 61,62  # the rows at the bound (no network fitted)
 
 Run from the repository root with ``PYTHONPATH=src``.
 """
@@ -208,6 +209,36 @@ def identity(data: str, spaces: list[str], splits: list[str], arms: list[str], p
                                       "eff_min": ch["eff_min"].tolist(),
                                       "n_1mh_min": float((len(a) * (1 - _leverage(a.double()))).min()),
                                       "sha256": hashlib.sha256(S_.tobytes()).hexdigest()}), flush=True)
+
+
+def bound(data: str, spaces: list[str], splits: list[str], path: Path) -> None:
+    """Per split's training part and space (only the principal axes are fitted, as a vaelab-cvae fit does; no network):
+    per class its size, its rows with ``n (1 - h) <= 1.01`` (``whiten = "level_checked"``'s leverage bound; the rows'
+    positions in the class), their in-sample levels, the class's median level and the smallest ``n (1 - h)`` of its
+    other rows. A printed table row per class that has such a row, and a summary line per cell."""
+    outer = load_sets([data], path, 0)[data]
+    for S in splits:
+        part = outer if S == "outer" else inner_split(outer, int(S))
+        for space in spaces:
+            X, y = Preprocessing.from_spec(space).fit_transform(part["X_raw"]), part["y"]
+            g = make_for("vaelab-cvae", X)
+            job = g.prepare_fit(X, y, seed=0 if S == "outer" else int(S))
+            net, U, c = job.module, job.X_all, job.c_all
+            a = U[:, : net.k] * net.u_scale[: net.k] + net.u_mean[: net.k]
+            n1mh = len(U) * (1 - _leverage(a.double()))
+            s = torch.exp(U[:, net.k] * net.u_scale[net.k] + net.u_mean[net.k]).numpy()
+            rows = 0
+            for k, name in enumerate(g.classes_):
+                ck = (c == k).numpy()
+                at = ck & (n1mh <= 1.01)
+                if at.any():
+                    rows += int(at.sum())
+                    print(f"| {data} {S} {space} | {name} ({int(ck.sum())}) | {np.flatnonzero(at[ck]).tolist()} | "
+                          f"{', '.join(f'{v:.4f}' for v in n1mh[at])} | {', '.join(f'{v:.4f}' for v in s[at])} | "
+                          f"{np.median(s[ck & ~at]):.4f} | {n1mh[ck & ~at].min():.2f} |")
+            K = int((net.basis.abs().sum(dim=0) > 0).sum())
+            print(f"{data} {S} {space}: n = {len(U)}, K = {K}, rows at the bound {rows}, smallest n (1 - h) of the "
+                  f"others {n1mh[n1mh > 1.01].min():.2f}", file=sys.stderr)
 
 
 def run(data: str, spaces: list[str], splits: list[int], arms: list[str], draws: int, path: Path,
@@ -520,6 +551,11 @@ def main(argv: list[str] | None = None) -> None:
     i.add_argument("splits", help="outer: the outer split's training part; S: inner split S's training part")
     i.add_argument("--arms", default="local_auto,local_checked")
     i.add_argument("--data", dest="npz", default=str(RAMAN), help="the development Raman npz")
+    b = sub.add_parser("bound")
+    b.add_argument("data")
+    b.add_argument("spaces")
+    b.add_argument("splits", help="outer: the outer split's training part; S: inner split S's training part")
+    b.add_argument("--data", dest="npz", default=str(RAMAN), help="the development Raman npz")
     for name, default in (("rule", "local"), ("small-rule", "local_auto"), ("spread-rule", "local_checked+wloo")):
         s = sub.add_parser(name)
         s.add_argument("logs", nargs="+")
@@ -535,6 +571,8 @@ def main(argv: list[str] | None = None) -> None:
             args.draws, Path(args.npz), args.shape)
     elif args.cmd == "identity":
         identity(args.data, args.spaces.split(","), args.splits.split(","), args.arms.split(","), Path(args.npz))
+    elif args.cmd == "bound":
+        bound(args.data, args.spaces.split(","), args.splits.split(","), Path(args.npz))
     elif args.cmd == "parts":
         parts(args.logs, args.arms.split(","), args.base)
     else:

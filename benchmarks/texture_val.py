@@ -51,6 +51,15 @@ clauses (:func:`spread_rule`):
     python benchmarks/texture_val.py run coffee arpls+savgol+vector 48 --arms local_checked,local_checked+wloo > g.jsonl
     python benchmarks/texture_val.py spread-rule g.jsonl ... --arm local_checked+wloo --base local_checked
 
+Session 15, second helper: an arm token ``wchk`` (``whiten = "level_checked"``: the level of a training row at the
+leverage bound replaced by its class's median for whitening); ``run`` lines also carry the samples' ``sha256`` and
+``spread-rule`` counts the cells whose draws are byte-identical to the base's (descriptive); ``identity`` lines carry
+``n_1mh_min``, the smallest ``n (1 - h)`` of the training rows (1: a row at the leverage bound):
+
+    python benchmarks/texture_val.py run coffee arpls+savgol+vector 61 --arms local_checked,local_checked+wchk > k.jsonl
+    python benchmarks/texture_val.py identity raman d1 61 --arms local_checked,local_checked+wchk > j.jsonl
+    python benchmarks/texture_val.py bound coffee arpls+savgol+vector 61,62  # the rows at the bound (no network fitted)
+
 Run from the repository root with ``PYTHONPATH=src``.
 """
 
@@ -73,7 +82,7 @@ from generators import RAMAN, inner_split, load_sets, make_for, reshape_set, sco
 from vaelab.data.preprocess import Preprocessing  # noqa: E402
 from vaelab.metrics.novelty import left_out_dcr  # noqa: E402
 from vaelab.models.torch_base import torch_threads  # noqa: E402
-from vaelab.models.vaelab_cvae import class_positions, class_residuals, local_checks  # noqa: E402
+from vaelab.models.vaelab_cvae import _leverage, class_positions, class_residuals, local_checks  # noqa: E402
 
 
 def shares(g, c: torch.Tensor) -> list[dict]:
@@ -150,13 +159,14 @@ def arm_config(arm: str) -> dict:
     add ``rest`` (``rest_draw = "local"``: the rest outside the axes from the code's balanced neighbourhood),
     ``centre`` (``kde_centre = "auto"``: the posterior mean where the draw-calibrated kernel is 0) and (session 15)
     ``wloo`` (``whiten = "loo"``: the decoded-coordinate residuals divided by the leave-one-out level), e.g.
-    ``local_checked+rest+centre``; without them the default's ``"gaussian"`` rest, ``"draw"`` centre and ``"level"``
-    whitening."""
+    ``local_checked+rest+centre``; ``wchk`` (session 15, second helper: ``whiten = "level_checked"``); without them the
+    default's ``"gaussian"`` rest, ``"draw"`` centre and ``"level"`` whitening."""
     draw, *tokens = arm.split("+")
-    if set(tokens) - {"rest", "centre", "wloo"}:
-        raise SystemExit(f"unknown arm option in {arm!r} (known: rest, centre, wloo)")
+    if set(tokens) - {"rest", "centre", "wloo", "wchk"} or {"wloo", "wchk"} <= set(tokens):
+        raise SystemExit(f"unknown arm option in {arm!r} (known: rest, centre, one of wloo / wchk)")
+    whiten = "loo" if "wloo" in tokens else "level_checked" if "wchk" in tokens else "level"
     return {"texture_draw": draw, "rest_draw": "local" if "rest" in tokens else "gaussian",
-            "kde_centre": "auto" if "centre" in tokens else "draw", "whiten": "loo" if "wloo" in tokens else "level"}
+            "kde_centre": "auto" if "centre" in tokens else "draw", "whiten": whiten}
 
 
 def arm_fits(X: np.ndarray, y: np.ndarray, seed: int, arms: list[str]):
@@ -192,11 +202,43 @@ def identity(data: str, spaces: list[str], splits: list[str], arms: list[str], p
                 for g, job, arm in arm_fits(X, y, seed, arms):
                     ch = local_checks(g.extra_, job.c_all, len(g.classes_), g.config.latent_dim)
                     S_ = np.ascontiguousarray(g.sample(counts, seed=1)[0], dtype=np.float64)
+                    a = job.X_all[:, : g.module.k] * g.module.u_scale[: g.module.k] + g.module.u_mean[: g.module.k]
                     print(json.dumps({"data": data, "split": S, "space": space, "arm": arm,
                                       "n_train": counts, "tex_local": g.extra_["tex_local"].tolist(),
                                       "gate_why": gate_why(g, job.c_all), "col_err": ch["col_err"].tolist(),
                                       "eff_min": ch["eff_min"].tolist(),
+                                      "n_1mh_min": float((len(a) * (1 - _leverage(a.double()))).min()),
                                       "sha256": hashlib.sha256(S_.tobytes()).hexdigest()}), flush=True)
+
+
+def bound(data: str, spaces: list[str], splits: list[str], path: Path) -> None:
+    """Per split's training part and space (only the principal axes are fitted, as a vaelab-cvae fit does; no network):
+    per class its size, its rows with ``n (1 - h) <= 1.01`` (``whiten = "level_checked"``'s leverage bound; the rows'
+    positions in the class), their in-sample levels, the class's median level and the smallest ``n (1 - h)`` of its
+    other rows. A printed table row per class that has such a row, and a summary line per cell."""
+    outer = load_sets([data], path, 0)[data]
+    for S in splits:
+        part = outer if S == "outer" else inner_split(outer, int(S))
+        for space in spaces:
+            X, y = Preprocessing.from_spec(space).fit_transform(part["X_raw"]), part["y"]
+            g = make_for("vaelab-cvae", X)
+            job = g.prepare_fit(X, y, seed=0 if S == "outer" else int(S))
+            net, U, c = job.module, job.X_all, job.c_all
+            a = U[:, : net.k] * net.u_scale[: net.k] + net.u_mean[: net.k]
+            n1mh = len(U) * (1 - _leverage(a.double()))
+            s = torch.exp(U[:, net.k] * net.u_scale[net.k] + net.u_mean[net.k]).numpy()
+            rows = 0
+            for k, name in enumerate(g.classes_):
+                ck = (c == k).numpy()
+                at = ck & (n1mh <= 1.01)
+                if at.any():
+                    rows += int(at.sum())
+                    print(f"| {data} {S} {space} | {name} ({int(ck.sum())}) | {np.flatnonzero(at[ck]).tolist()} | "
+                          f"{', '.join(f'{v:.4f}' for v in n1mh[at])} | {', '.join(f'{v:.4f}' for v in s[at])} | "
+                          f"{np.median(s[ck & ~at]):.4f} | {n1mh[ck & ~at].min():.2f} |")
+            K = int((net.basis.abs().sum(dim=0) > 0).sum())
+            print(f"{data} {S} {space}: n = {len(U)}, K = {K}, rows at the bound {rows}, smallest n (1 - h) of the "
+                  f"others {n1mh[n1mh > 1.01].min():.2f}", file=sys.stderr)
 
 
 def run(data: str, spaces: list[str], splits: list[int], arms: list[str], draws: int, path: Path,
@@ -227,7 +269,8 @@ def run(data: str, spaces: list[str], splits: list[int], arms: list[str], draws:
                     for d in range(draws):
                         S_, ys = g.sample(counts, seed=S + 1 + d)
                         m = score(X, y, Xh, yh, S_, np.asarray(ys).astype(str), S)
-                        print(json.dumps({**cell, "arm": arm, "draw": S + 1 + d, "h": h, **m}), flush=True)
+                        sha = hashlib.sha256(np.ascontiguousarray(S_, dtype=np.float64).tobytes()).hexdigest()
+                        print(json.dumps({**cell, "arm": arm, "draw": S + 1 + d, "h": h, **m, "sha256": sha}), flush=True)
 
 
 def _lines(paths: list[str]) -> list[dict]:
@@ -433,6 +476,10 @@ def spread_rule(paths: list[str], arm: str = "local_checked+wloo", base: str = "
     mean_dc = float(np.mean(dcs)) if dcs else 0.0
     if mean_dc > 0.01:
         fails["e"].append(f"mean C2ST change {mean_dc:+.3f}")
+    same = [c for c in cells if all("sha256" in r for r in rows[(*c, base)] + rows[(*c, arm)])
+            and [r["sha256"] for r in rows[(*c, base)]] == [r["sha256"] for r in rows[(*c, arm)]]]
+    print(f"\nbyte-identical to the base in every draw (descriptive): {len(same)} of {len(cells)} cells"
+          + (f" ({', '.join(f'{c[0]} {c[2]} {c[1]}' for c in same)})" if same else ""))
     print(f"\n{len(cells)} cells: summed distance to 0.85-1.15 over the default's outside class-cells {dist[0]:.3f} -> "
           f"{dist[1]:.3f}; coffee arpls classes over 1.15 closer: {arpls_over[1]} of {arpls_over[0]}; coffee classes "
           f"inside: {inside[0]} -> {inside[1]}; cells with DCR >= 0.9: {met[0]} -> {met[1]}; mean C2ST change "
@@ -504,6 +551,11 @@ def main(argv: list[str] | None = None) -> None:
     i.add_argument("splits", help="outer: the outer split's training part; S: inner split S's training part")
     i.add_argument("--arms", default="local_auto,local_checked")
     i.add_argument("--data", dest="npz", default=str(RAMAN), help="the development Raman npz")
+    b = sub.add_parser("bound")
+    b.add_argument("data")
+    b.add_argument("spaces")
+    b.add_argument("splits", help="outer: the outer split's training part; S: inner split S's training part")
+    b.add_argument("--data", dest="npz", default=str(RAMAN), help="the development Raman npz")
     for name, default in (("rule", "local"), ("small-rule", "local_auto"), ("spread-rule", "local_checked+wloo")):
         s = sub.add_parser(name)
         s.add_argument("logs", nargs="+")
@@ -519,6 +571,8 @@ def main(argv: list[str] | None = None) -> None:
             args.draws, Path(args.npz), args.shape)
     elif args.cmd == "identity":
         identity(args.data, args.spaces.split(","), args.splits.split(","), args.arms.split(","), Path(args.npz))
+    elif args.cmd == "bound":
+        bound(args.data, args.spaces.split(","), args.splits.split(","), Path(args.npz))
     elif args.cmd == "parts":
         parts(args.logs, args.arms.split(","), args.base)
     else:

@@ -156,6 +156,7 @@ _BALANCED_DRAWS = ("local_balanced", "local_auto", "local_checked")  # draws fro
 _GATED_DRAWS = ("local_auto", "local_checked")  # "local_balanced" per class where the gate table tex_local says 1
 _CHECK_COL_TOL = 1e-3  # "local_checked": a class's balancing counts as converged with every column sum this close to 1
 _CHECK_MIN_EFF = 2.0  # "local_checked": the smallest effective neighbourhood size 1 / sum_j w_ij^2 allowed in a class
+_CLIP_TOL = 1e-2  # "level_checked": a row counts as at the leverage bound with n (1 - h) <= 1 + this (float32 rounding)
 _LEVEL_FLOOR = 1e-6  # noise level (rms per free dimension, z-scored units) below which data count as noise-free
 
 
@@ -196,6 +197,8 @@ class VaelabCVAEConfig(ModelConfig):
     #   whose decoded-coordinate residual is drawn locally (a balanced texture_draw), from the same balanced neighbourhood
     level: str = "in_sample"  # noise level of a training spectrum: "in_sample" | "loo" (leave-one-out, s / (1 - leverage))
     whiten: str = "level"  # residuals divided by: "level" (noise level s; decoder sd without axes) | "loo" (s / (1 - h)) | "decoder" | "none"
+    #   | "level_checked": "level", except a training row at the leverage bound (its level unmeasured) gets its class's
+    #   median level (_checked_levels); samples are scaled back by their own level as with "level"
     renormalise: str = "auto"  # "auto" | "none" | "minmax" | "l2" | "l1" | "snv"
     marginals: str = "none"  # "none" | "quantile": modelled on per-feature normal scores, mapped back (training quantiles)
     epochs: int = 300
@@ -228,7 +231,7 @@ def _check_config(cfg: VaelabCVAEConfig) -> None:
                "texture_cov": ("empirical", "lowrank"),
                "texture_draw": ("gaussian", "bootstrap", "bootstrap_tex", *_LOCAL_DRAWS), "level": ("loo", "in_sample"),
                "rest_draw": ("gaussian", "local"),
-               "whiten": ("decoder", "level", "loo", "none"), "kde_kernel": KDE_KERNELS,
+               "whiten": ("decoder", "level", "level_checked", "loo", "none"), "kde_kernel": KDE_KERNELS,
                "kde_centre": KDE_CENTRES,
                "renormalise": ("auto", *_RENORM_CODES), "marginals": ("none", "quantile")}
     for key, allowed in choices.items():
@@ -478,7 +481,10 @@ class VaelabCVAE(TorchGenerator):
         mean, dec_logvar = module.decode(mu, c, level)
         if module.k > 0 and cfg.whiten == "loo":
             extra.update(_leverage_state(X[:, : module.k] * module.u_scale[: module.k] + module.u_mean[: module.k]))
-        w = (X[:, : module.D_out] - mean) / self._residual_scale(dec_logvar, level, X[:, : module.D_out], extra)
+        scale = self._residual_scale(dec_logvar, level, X[:, : module.D_out], extra)
+        if module.k > 0 and cfg.whiten == "level_checked":
+            scale = _checked_levels(scale, X[:, : module.k] * module.u_scale[: module.k] + module.u_mean[: module.k], c)
+        w = (X[:, : module.D_out] - mean) / scale
         local = cfg.texture_draw in _LOCAL_DRAWS  # every training residual kept, in its class's order (no subset)
         extra.update(_prefixed("tex", fit_class_gaussians(w, c, module.n_classes, cfg.texture_rank, cfg.texture_cov,
                                                           job.seed, boot=cfg.texture_draw != "gaussian",
@@ -536,10 +542,10 @@ class VaelabCVAE(TorchGenerator):
         ``u`` (n, D_out): the standardised principal coordinates (``whiten = "loo"``: their leverage,
         with ``extra``'s ``lev_lam`` and ``lev_floor``, :func:`_leverage_state`)."""
         mode = self.config.whiten
-        if mode in ("level", "loo") and level is not None:
+        if mode in ("level", "level_checked", "loo") and level is not None:
             m = self.module
             s = torch.exp(level * m.u_scale[m.D_out :] + m.u_mean[m.D_out :])
-            if mode == "level":
+            if mode != "loo":  # "level_checked": its training rows' correction is after_fit's (_checked_levels)
                 return s
             # the leave-one-out level s / (1 - h) (see _noise_levels), h the leverage of the coordinates
             ex = self.extra_ if extra is None else extra
@@ -903,6 +909,29 @@ def _leverage_state(a: torch.Tensor) -> dict[str, torch.Tensor]:
     lam = a.double().pow(2).sum(dim=0).float()
     h = (a.pow(2) / lam.clamp_min(_TINY)).sum(dim=1)
     return {"lev_lam": lam, "lev_floor": (1 - h).min().reshape(1)}
+
+
+def _checked_levels(s: torch.Tensor, a: torch.Tensor, c: torch.Tensor, tol: float = _CLIP_TOL) -> torch.Tensor:
+    """For ``whiten = "level_checked"``: the training rows' noise levels ``s`` (n, 1), except that a row at the
+    leverage bound gets the median level of the other rows of its class (those not at the bound; its own level where
+    there are none). ``a`` (n, K): the centred principal coordinates the axes were fitted to; ``c`` (n,): classes.
+
+    The leverage of a row of n centred rows is at most ``1 - 1/n`` (the hat matrix of centred scores plus ``1/n``
+    has a diagonal <= 1); a row there (``n (1 - h) <= 1 + tol``, ``tol`` for float32 rounding) spans an axis of its
+    own, the axes absorb it and its in-sample rest, hence its level, is not a measurement of its noise (coffee
+    spectrum 42 in arpls+savgol+vector: 0.0007 against 0.063-0.084 for its class; its decoder misfit divided by that
+    level became its class's whole residual Gaussian, ``benchmarks/RESULTS.md``, issue 16, session 15). Rows below the
+    bound keep their levels, so a set without such a row is whitened exactly as with ``"level"``."""
+    h = _leverage(a.double())
+    at_bound = torch.as_tensor(len(a) * (1.0 - h) <= 1.0 + tol)
+    if not bool(at_bound.any()):
+        return s
+    out = s.clone()
+    for k in torch.unique(c[at_bound]).tolist():
+        others = (c == k) & ~at_bound
+        if bool(others.any()):
+            out[(c == k) & at_bound] = torch.quantile(s[others].double(), 0.5).to(s.dtype)
+    return out
 
 
 def _leverage(a: torch.Tensor) -> np.ndarray:

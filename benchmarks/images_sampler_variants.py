@@ -11,6 +11,8 @@ fitted again with those options, the network unchanged; ``NAME={}`` re-fits the 
 the classes ``texture_draw = "neighbour_guarded"`` guards) go to ``NAME_SEED_h.json``.
 ``images_tstr.py --models vaelab-image,NAME --cache DIR`` then scores both and prints their paired differences.
 Only options of the second stage (texture draw, latent sampler) are accepted: the network stays as it is.
+``--config '{"nll_power": 0.5}' --tag n05`` fits the network with those training options instead (saved as
+``..._sSEED_n05``, its set ``vaelab-image-n05_SEED.npz``).
 
     PYTHONPATH=src .venv/bin/python benchmarks/images_sampler_variants.py --data X.npz --eval test --seed 0 \\
         --models /tmp/m --cache /tmp/c --variants 'vaelab-image-nb={"texture_draw": "neighbour"}'
@@ -72,24 +74,30 @@ def main() -> None:
     ap.add_argument("--models", required=True, help="folder of the saved networks (one per data name, eval, seed)")
     ap.add_argument("--cache", default="/tmp/images_tstr")
     ap.add_argument("--variants", default="", help="NAME=JSON options, separated by ' ; '")
+    ap.add_argument("--config", default="{}", help="JSON options of the network's fit (with --tag)")
+    ap.add_argument("--tag", default="", help="names the network's folder and set when --config is given")
     args = ap.parse_args()
     torch.set_num_threads(1)
     X, y, counts = fitting_split(args.data, args.eval)
     cache = Path(args.cache) / args.eval
     cache.mkdir(parents=True, exist_ok=True)
-    folder = Path(args.models) / f"{Path(args.data).stem}_{args.eval}_s{args.seed}"
+    config = json.loads(args.config)
+    if config and not args.tag:
+        raise SystemExit("--config needs --tag (the default network's folder keeps its name)")
+    tag = f"_{args.tag}" if args.tag else ""
+    folder = Path(args.models) / f"{Path(args.data).stem}_{args.eval}_s{args.seed}{tag}"
     if (folder / "config.json").is_file():
         g = VaelabImage.load(folder)
         cpu = float(json.loads((folder.parent / f"{folder.name}_cpu.json").read_text())["fit_cpu_s"])
     else:
-        g = get_model("vaelab-image")
+        g = get_model("vaelab-image", **config)
         g.progress = False
         c0 = time.process_time()
         g.fit(X, y, seed=args.seed)
         cpu = time.process_time() - c0
         g.save(folder)
         (folder.parent / f"{folder.name}_cpu.json").write_text(json.dumps({"fit_cpu_s": cpu}))
-    default = cache / f"vaelab-image_{args.seed}.npz"
+    default = cache / f"vaelab-image{tag.replace('_', '-')}_{args.seed}.npz"
     if not default.is_file():
         write_set(g, counts, args.seed, X.shape[1:], cpu, default)
     h0 = g.extra_["kde_h"].clone()

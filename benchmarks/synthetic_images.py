@@ -39,23 +39,26 @@ def _object_mask(cls: int, size: int, rng: np.random.Generator) -> np.ndarray:
     return m.astype(np.float64)
 
 
-def make_textured_shapes(n_per_class: int = 300, n_classes: int = 4, size: int = 28,
-                         seed: int = 0) -> tuple[np.ndarray, np.ndarray]:
-    """``X`` (n_classes * n_per_class, size, size) uint8 and ``y`` (same n,) int64, classes in blocks."""
+def make_textured_shapes(n_per_class: int = 300, n_classes: int = 4, size: int = 28, seed: int = 0,
+                         masks: bool = False) -> tuple[np.ndarray, ...]:
+    """``X`` (n_classes * n_per_class, size, size) uint8 and ``y`` (same n,) int64, classes in blocks; with
+    ``masks`` also each object's blurred mask (same shape as ``X``, float64 in [0, 1]; the images are unchanged)."""
     if not 1 <= n_classes <= 4:
         raise ValueError("n_classes must be in 1..4")
     rng = np.random.default_rng(seed)
     X = np.empty((n_classes * n_per_class, size, size), dtype=np.uint8)
     y = np.repeat(np.arange(n_classes, dtype=np.int64), n_per_class)
+    M = np.empty(X.shape)
     for i, cls in enumerate(y.tolist()):
         bg = gaussian_filter(rng.standard_normal((size, size)), 3.0)
         bg = rng.uniform(50, 110) + 18 * bg / (bg.std() + 1e-9)
         tex = gaussian_filter(rng.standard_normal((size, size)), 1.0)
         obj = rng.uniform(45, 110) * (1 + 0.25 * tex / (tex.std() + 1e-9))
-        img = bg + gaussian_filter(_object_mask(cls, size, rng), 0.7) * obj
+        M[i] = gaussian_filter(_object_mask(cls, size, rng), 0.7)
+        img = bg + M[i] * obj
         img += rng.normal(0, 4.0, img.shape)
         X[i] = np.clip(np.round(img), 0, 255).astype(np.uint8)
-    return X, y
+    return (X, y, M) if masks else (X, y)
 
 
 def main() -> None:

@@ -45,7 +45,9 @@ Every part was kept because it measured better on the development chest X-rays (
   their width is calibrated with it (stored per class as ``tex_guard``). On new validation sets (with ``kde_kernel =
   "mixture"``) it was the neighbour draw in every shapes and chest X-ray class (shapes TSTR AUC +0.070, 8 of 9
   seed pairs) and the default byte for byte in every digits class (0 % copies) (RESULTS, issue 11, session 11,
-  third helper); on further new sets it passed its validation rule (shapes +0.087, 8 of 9; chest X-ray val +0.003),
+  third helper) — digits then fitted on the uint8 0..255 scale; on their own 0..16 scale (``fit_scale``, session 14)
+  the guard fires in no digits class and the samples sit nearer the training digits (DCR 0.79-0.81 < 0.9, no exact
+  copies; RESULTS, issue 11, session 15); on further new sets it passed its validation rule (shapes +0.087, 8 of 9; chest X-ray val +0.003),
   but on the chest X-ray TEST split its TSTR AUC was the default's −0.00205 (9 seed pairs; the adoption rule asked
   >= −0.002) with lower C2ST and FD: not the default (RESULTS, issue 11, session 12). ``fit_second_stage`` refits
   the sampler, texture and kernel width of a fitted network after such an option is changed.

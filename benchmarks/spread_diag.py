@@ -238,14 +238,20 @@ def table(paths: list[str]) -> None:
               f"{lev['samples']:.2f} |")
 
 
-def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def cell_parser(doc: str) -> argparse.ArgumentParser:
+    """The command line of a train-only diagnosis over cells: data set, spaces, splits, ``--data``, ``--table``."""
+    ap = argparse.ArgumentParser(description=doc.splitlines()[0])
     ap.add_argument("data", nargs="?")
     ap.add_argument("spaces", nargs="?")
     ap.add_argument("splits", nargs="?", help="outer and/or inner split seeds, comma-separated")
-    ap.add_argument("--arms", default="default")
     ap.add_argument("--data", dest="npz", default=str(RAMAN), help="the development Raman npz")
-    ap.add_argument("--table", nargs="+", help="print the markdown table of these JSON-line files")
+    ap.add_argument("--table", nargs="+", help="print the markdown table(s) of these JSON-line files")
+    return ap
+
+
+def main(argv: list[str] | None = None) -> None:
+    ap = cell_parser(__doc__)
+    ap.add_argument("--arms", default="default")
     a = ap.parse_args(argv)
     if a.table:
         table(a.table)

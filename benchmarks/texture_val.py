@@ -80,6 +80,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from generators import RAMAN, inner_split, load_sets, make_for, reshape_set, score  # noqa: E402
 
 from vaelab.data.preprocess import Preprocessing  # noqa: E402
+from vaelab.metrics.diversity import spread_ratio  # noqa: E402
 from vaelab.metrics.novelty import left_out_dcr  # noqa: E402
 from vaelab.models.torch_base import torch_threads  # noqa: E402
 from vaelab.models.vaelab_cvae import _leverage, class_positions, class_residuals, local_checks  # noqa: E402
@@ -159,14 +160,16 @@ def arm_config(arm: str) -> dict:
     add ``rest`` (``rest_draw = "local"``: the rest outside the axes from the code's balanced neighbourhood),
     ``centre`` (``kde_centre = "auto"``: the posterior mean where the draw-calibrated kernel is 0) and (session 15)
     ``wloo`` (``whiten = "loo"``: the decoded-coordinate residuals divided by the leave-one-out level), e.g.
-    ``local_checked+rest+centre``; ``wchk`` (session 15, second helper: ``whiten = "level_checked"``); without them the
-    default's ``"gaussian"`` rest, ``"draw"`` centre and ``"level"`` whitening."""
+    ``local_checked+rest+centre``; ``wchk`` (session 15, second helper: ``whiten = "level_checked"``); ``floor``
+    (session 15, fourth helper: ``kde_floor = "variance"``); without them the default's ``"gaussian"`` rest,
+    ``"draw"`` centre, ``"level"`` whitening and no floor."""
     draw, *tokens = arm.split("+")
-    if set(tokens) - {"rest", "centre", "wloo", "wchk"} or {"wloo", "wchk"} <= set(tokens):
-        raise SystemExit(f"unknown arm option in {arm!r} (known: rest, centre, one of wloo / wchk)")
+    if set(tokens) - {"rest", "centre", "wloo", "wchk", "floor"} or {"wloo", "wchk"} <= set(tokens):
+        raise SystemExit(f"unknown arm option in {arm!r} (known: rest, centre, floor, one of wloo / wchk)")
     whiten = "loo" if "wloo" in tokens else "level_checked" if "wchk" in tokens else "level"
     return {"texture_draw": draw, "rest_draw": "local" if "rest" in tokens else "gaussian",
-            "kde_centre": "auto" if "centre" in tokens else "draw", "whiten": whiten}
+            "kde_centre": "auto" if "centre" in tokens else "draw", "whiten": whiten,
+            "kde_floor": "variance" if "floor" in tokens else "none"}
 
 
 def arm_fits(X: np.ndarray, y: np.ndarray, seed: int, arms: list[str]):
@@ -242,7 +245,7 @@ def bound(data: str, spaces: list[str], splits: list[str], path: Path) -> None:
 
 
 def run(data: str, spaces: list[str], splits: list[int], arms: list[str], draws: int, path: Path,
-        shape: str = "full") -> None:
+        shape: str = "full", spread_draws: int = 0) -> None:
     outer = load_sets([data], path, 0)[data]
     for S in splits:
         s = reshape_set(inner_split(outer, S), shape, S)
@@ -271,6 +274,14 @@ def run(data: str, spaces: list[str], splits: list[int], arms: list[str], draws:
                         m = score(X, y, Xh, yh, S_, np.asarray(ys).astype(str), S)
                         sha = hashlib.sha256(np.ascontiguousarray(S_, dtype=np.float64).tobytes()).hexdigest()
                         print(json.dumps({**cell, "arm": arm, "draw": S + 1 + d, "h": h, **m, "sha256": sha}), flush=True)
+                    if spread_draws:  # the class spreads alone over draws S+1..S+N (no scoring), their mean per class
+                        srs = []
+                        for d in range(spread_draws):
+                            S_, ys = g.sample(counts, seed=S + 1 + d)
+                            srs.append(spread_ratio(X, S_, y, np.asarray(ys).astype(str)))
+                        many = {str(c): float(np.mean([v[c] for v in srs])) for c in srs[0]}
+                        print(json.dumps({**cell, "arm": arm, "h": h, "spread_draws": spread_draws, "spread_many": many}),
+                              flush=True)
 
 
 def _lines(paths: list[str]) -> list[dict]:
@@ -545,6 +556,7 @@ def main(argv: list[str] | None = None) -> None:
     r.add_argument("--draws", type=int, default=3)
     r.add_argument("--data", dest="npz", default=str(RAMAN), help="the development Raman npz")
     r.add_argument("--shape", default="full", help="generators.py's data shape of the training part, e.g. spectra-40")
+    r.add_argument("--spread-draws", type=int, default=0, help="also the class spreads' means over draws S+1..S+N")
     i = sub.add_parser("identity")
     i.add_argument("data")
     i.add_argument("spaces")
@@ -568,7 +580,7 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     if args.cmd == "run":
         run(args.data, args.spaces.split(","), [int(v) for v in args.splits.split(",")], args.arms.split(","),
-            args.draws, Path(args.npz), args.shape)
+            args.draws, Path(args.npz), args.shape, args.spread_draws)
     elif args.cmd == "identity":
         identity(args.data, args.spaces.split(","), args.splits.split(","), args.arms.split(","), Path(args.npz))
     elif args.cmd == "bound":

@@ -60,6 +60,15 @@ leverage bound replaced by its class's median for whitening); ``run`` lines also
     python benchmarks/texture_val.py identity raman d1 61 --arms local_checked,local_checked+wchk > j.jsonl
     python benchmarks/texture_val.py bound coffee arpls+savgol+vector 61,62  # the rows at the bound (no network fitted)
 
+Session 15, fourth helper: an arm token ``floor`` (``kde_floor = "variance"``: the calibrated kernel width raised to
+``1 / sqrt(n_k)`` in classes with the unshrunk per-dimension kernel), ``run --spread-draws N`` (one more line per arm
+with the class spreads' means over draws S+1..S+N, ``spread_many``, no scoring) and ``floor-rule`` (that session's
+clauses over the class-cells whose kernel width the arm changes, spreads from ``spread_many``; :func:`floor_rule`):
+
+    python benchmarks/texture_val.py run coffee d1 74 --arms local_checked+wchk,local_checked+wchk+floor \
+        --spread-draws 20 > m.jsonl
+    python benchmarks/texture_val.py floor-rule m.jsonl --arm local_checked+wchk+floor --base local_checked+wchk
+
 Run from the repository root with ``PYTHONPATH=src``.
 """
 
@@ -80,6 +89,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 from generators import RAMAN, inner_split, load_sets, make_for, reshape_set, score  # noqa: E402
 
 from vaelab.data.preprocess import Preprocessing  # noqa: E402
+from vaelab.metrics.diversity import spread_ratio  # noqa: E402
 from vaelab.metrics.novelty import left_out_dcr  # noqa: E402
 from vaelab.models.torch_base import torch_threads  # noqa: E402
 from vaelab.models.vaelab_cvae import _leverage, class_positions, class_residuals, local_checks  # noqa: E402
@@ -159,14 +169,16 @@ def arm_config(arm: str) -> dict:
     add ``rest`` (``rest_draw = "local"``: the rest outside the axes from the code's balanced neighbourhood),
     ``centre`` (``kde_centre = "auto"``: the posterior mean where the draw-calibrated kernel is 0) and (session 15)
     ``wloo`` (``whiten = "loo"``: the decoded-coordinate residuals divided by the leave-one-out level), e.g.
-    ``local_checked+rest+centre``; ``wchk`` (session 15, second helper: ``whiten = "level_checked"``); without them the
-    default's ``"gaussian"`` rest, ``"draw"`` centre and ``"level"`` whitening."""
+    ``local_checked+rest+centre``; ``wchk`` (session 15, second helper: ``whiten = "level_checked"``); ``floor``
+    (session 15, fourth helper: ``kde_floor = "variance"``); without them the default's ``"gaussian"`` rest,
+    ``"draw"`` centre, ``"level"`` whitening and no floor."""
     draw, *tokens = arm.split("+")
-    if set(tokens) - {"rest", "centre", "wloo", "wchk"} or {"wloo", "wchk"} <= set(tokens):
-        raise SystemExit(f"unknown arm option in {arm!r} (known: rest, centre, one of wloo / wchk)")
+    if set(tokens) - {"rest", "centre", "wloo", "wchk", "floor"} or {"wloo", "wchk"} <= set(tokens):
+        raise SystemExit(f"unknown arm option in {arm!r} (known: rest, centre, floor, one of wloo / wchk)")
     whiten = "loo" if "wloo" in tokens else "level_checked" if "wchk" in tokens else "level"
     return {"texture_draw": draw, "rest_draw": "local" if "rest" in tokens else "gaussian",
-            "kde_centre": "auto" if "centre" in tokens else "draw", "whiten": whiten}
+            "kde_centre": "auto" if "centre" in tokens else "draw", "whiten": whiten,
+            "kde_floor": "variance" if "floor" in tokens else "none"}
 
 
 def arm_fits(X: np.ndarray, y: np.ndarray, seed: int, arms: list[str]):
@@ -242,7 +254,7 @@ def bound(data: str, spaces: list[str], splits: list[str], path: Path) -> None:
 
 
 def run(data: str, spaces: list[str], splits: list[int], arms: list[str], draws: int, path: Path,
-        shape: str = "full") -> None:
+        shape: str = "full", spread_draws: int = 0) -> None:
     outer = load_sets([data], path, 0)[data]
     for S in splits:
         s = reshape_set(inner_split(outer, S), shape, S)
@@ -271,6 +283,14 @@ def run(data: str, spaces: list[str], splits: list[int], arms: list[str], draws:
                         m = score(X, y, Xh, yh, S_, np.asarray(ys).astype(str), S)
                         sha = hashlib.sha256(np.ascontiguousarray(S_, dtype=np.float64).tobytes()).hexdigest()
                         print(json.dumps({**cell, "arm": arm, "draw": S + 1 + d, "h": h, **m, "sha256": sha}), flush=True)
+                    if spread_draws:  # the class spreads alone over draws S+1..S+N (no scoring), their mean per class
+                        srs = []
+                        for d in range(spread_draws):
+                            S_, ys = g.sample(counts, seed=S + 1 + d)
+                            srs.append(spread_ratio(X, S_, y, np.asarray(ys).astype(str)))
+                        many = {str(c): float(np.mean([v[c] for v in srs])) for c in srs[0]}
+                        print(json.dumps({**cell, "arm": arm, "h": h, "spread_draws": spread_draws, "spread_many": many}),
+                              flush=True)
 
 
 def _lines(paths: list[str]) -> list[dict]:
@@ -426,6 +446,37 @@ def band_distance(v: np.ndarray) -> np.ndarray:
     return np.maximum(0.0, np.maximum(0.85 - v, v - 1.15))
 
 
+def cell_clauses(raman: bool, name: str, b: list[dict], a: list[dict], spreads: tuple, fails: dict, inside: list,
+                 met: list) -> None:
+    """One cell's share of the spread rules' (b)-(e) (base draws ``b``, candidate draws ``a``, class spreads
+    ``spreads`` = (base, candidate)): a Raman class newly outside 0.85-1.15 (else the coffee classes inside counted in
+    ``inside``), :func:`cost_clauses`, the cells with DCR >= 0.9 counted in ``met``, C2ST higher by more than 0.03."""
+    sb, sa = spreads
+    if raman:
+        fails["b"] += [name for x, z in zip(sb, sa, strict=True) if 0.85 <= x <= 1.15 and not 0.85 <= z <= 1.15]
+    else:
+        inside[0] += int(np.sum(band_distance(sb) == 0))
+        inside[1] += int(np.sum(band_distance(sa) == 0))
+    cost_clauses(name, b, a, b[0]["ref"], fails)
+    met[0] += int(mean(b, "dcr") >= 0.9)
+    met[1] += int(mean(a, "dcr") >= 0.9)
+    if max(mean(a, "c2st"), 0.5) > max(mean(b, "c2st"), 0.5) + 0.03:
+        fails["e"].append(f"{name} {mean(a, 'c2st') - mean(b, 'c2st'):+.3f}")
+
+
+def total_clauses(fails: dict, inside: list, met: list, dcs: list, slack: int) -> float:
+    """The spread rules' totals: coffee classes inside the band not fewer by more than ``slack`` (b), cells with DCR >=
+    0.9 not fewer by more than 1 (d), the mean of the C2ST changes ``dcs`` <= +0.01 (e); returns that mean."""
+    if inside[1] < inside[0] - slack:
+        fails["b"].append(f"coffee classes inside 0.85-1.15: {inside[0]} -> {inside[1]}")
+    if met[1] < met[0] - 1:
+        fails["d"].append(f"cells with DCR >= 0.9: {met[0]} -> {met[1]}")
+    mean_dc = float(np.mean(dcs)) if dcs else 0.0
+    if mean_dc > 0.01:
+        fails["e"].append(f"mean C2ST change {mean_dc:+.3f}")
+    return mean_dc
+
+
 def spread_rule(paths: list[str], arm: str = "local_checked+wloo", base: str = "local_checked") -> None:
     """The session-15 rule (RESULTS.md, issue 16, session 15: the class spread target), on the JSON lines of ``paths``,
     3-draw means, every cell and class counted: (a) the summed distance to [0.85, 1.15] over the class-cells where the
@@ -456,26 +507,11 @@ def spread_rule(paths: list[str], arm: str = "local_checked+wloo", base: str = "
             over = sb > 1.15
             arpls_over[0] += int(over.sum())
             arpls_over[1] += int((band_distance(sa)[over] < band_distance(sb)[over]).sum())
-        if cell[0] == "raman":
-            fails["b"] += [name for x, z in zip(sb, sa, strict=True) if 0.85 <= x <= 1.15 and not 0.85 <= z <= 1.15]
-        else:
-            inside[0] += int(np.sum(band_distance(sb) == 0))
-            inside[1] += int(np.sum(band_distance(sa) == 0))
-        cost_clauses(name, b, a, ref, fails)
-        met[0] += int(mean(b, "dcr") >= 0.9)
-        met[1] += int(mean(a, "dcr") >= 0.9)
-        if max(mean(a, "c2st"), 0.5) > max(mean(b, "c2st"), 0.5) + 0.03:
-            fails["e"].append(f"{name} {dc:+.3f}")
+        cell_clauses(cell[0] == "raman", name, b, a, (sb, sa), fails, inside, met)
     if dist[1] > 0.75 * dist[0] or arpls_over[1] < arpls_over[0] - 1:
         fails["a"].append(f"summed distance {dist[0]:.3f} -> {dist[1]:.3f}; coffee arpls classes over 1.15 closer: "
                           f"{arpls_over[1]} of {arpls_over[0]}")
-    if inside[1] < inside[0] - 2:
-        fails["b"].append(f"coffee classes inside 0.85-1.15: {inside[0]} -> {inside[1]}")
-    if met[1] < met[0] - 1:
-        fails["d"].append(f"cells with DCR >= 0.9: {met[0]} -> {met[1]}")
-    mean_dc = float(np.mean(dcs)) if dcs else 0.0
-    if mean_dc > 0.01:
-        fails["e"].append(f"mean C2ST change {mean_dc:+.3f}")
+    mean_dc = total_clauses(fails, inside, met, dcs, 2)
     same = [c for c in cells if all("sha256" in r for r in rows[(*c, base)] + rows[(*c, arm)])
             and [r["sha256"] for r in rows[(*c, base)]] == [r["sha256"] for r in rows[(*c, arm)]]]
     print(f"\nbyte-identical to the base in every draw (descriptive): {len(same)} of {len(cells)} cells"
@@ -484,6 +520,61 @@ def spread_rule(paths: list[str], arm: str = "local_checked+wloo", base: str = "
           f"{dist[1]:.3f}; coffee arpls classes over 1.15 closer: {arpls_over[1]} of {arpls_over[0]}; coffee classes "
           f"inside: {inside[0]} -> {inside[1]}; cells with DCR >= 0.9: {met[0]} -> {met[1]}; mean C2ST change "
           f"{mean_dc:+.3f}")
+    verdict(fails, "abcde")
+
+
+def floor_rule(paths: list[str], arm: str = "local_checked+wchk+floor", base: str = "local_checked+wchk") -> None:
+    """The session-15 fourth helper's rule (RESULTS.md, issue 16: ``kde_floor = "variance"``). Spreads: the means over
+    the ``--spread-draws`` draws (``spread_many``); C2ST, TSTR/TRTR, DCR: means over the scored draws. A changed
+    class-cell: its kernel width differs between the arms; a changed cell: one with a changed class-cell. (a) over the
+    changed class-cells the summed distance to [0.85, 1.15] falls to <= 0.6 x the base's, and the arpls+savgol+vector
+    + d1 class-cells below 0.85 become fewer; (b) at most 2 changed class-cells newly above 1.15, coffee class-cells
+    inside the band not fewer, no Raman class newly outside; (c) TSTR/TRTR in no cell lower by more than max(the base's
+    sd over its draws, 0.03); (d) no DCR newly below 0.9 x the left-out reference, cells with DCR >= 0.9 not fewer by
+    more than 1; (e) C2ST in no cell higher by more than 0.03 (below 0.5 read as 0.5), mean change over the changed
+    cells <= +0.01."""
+    rows, many = defaultdict(list), {}
+    for r in _lines(paths):
+        key = (r["data"], r["space"], r["split"], r["arm"])
+        if "draw" in r:
+            rows[key].append(r)
+        elif "spread_many" in r:
+            many[key] = np.array(list(r["spread_many"].values()))
+    cells = sorted({k[:3] for k in rows if k[3] == base and (*k[:3], arm) in rows})
+    print(f"| cell | kernel h, base -> candidate | spread (means over the spread draws), base -> candidate | "
+          f"left-out DCR ref | base: C2ST / spread / TSTR/TRTR +- sd / DCR | {arm} | C2ST change |\n"
+          "|---|---|---|---|---|---|---|")
+    fails, dist, under, inside, met, dcs = defaultdict(list), [0.0, 0.0], [0, 0], [0, 0], [0, 0], []
+    newly_over, n_changed = [], 0
+    for cell in cells:
+        b, a = rows[(*cell, base)], rows[(*cell, arm)]
+        ref, dc = b[0]["ref"], mean(a, "c2st") - mean(b, "c2st")
+        sb, sa = many.get((*cell, base), spread(b)), many.get((*cell, arm), spread(a))
+        changed = np.array(b[0]["h"]) != np.array(a[0]["h"])
+        name = f"{cell[0]} {cell[2]} {cell[1]}"
+        print(f"| {name} | {kernels(b, a)} | {' '.join(f'{v:.2f}' for v in sb)} -> {' '.join(f'{v:.2f}' for v in sa)} "
+              f"| {ref:.3f} | {desc(b)} | {desc(a)} | {dc:+.3f} |")
+        n_changed += int(changed.sum())
+        dist[0] += float(band_distance(sb)[changed].sum())
+        dist[1] += float(band_distance(sa)[changed].sum())
+        newly_over += [f"{name} class {i}" for i in np.flatnonzero(changed & (sb <= 1.15) & (sa > 1.15))]
+        if cell[1] in ("arpls+savgol+vector", "d1"):
+            under[0] += int((sb < 0.85).sum())
+            under[1] += int((sa < 0.85).sum())
+        cell_clauses(cell[0] == "raman", name, b, a, (sb, sa), fails, inside, met)
+        if changed.any():
+            dcs.append(dc)
+    if dist[1] > 0.6 * dist[0] or under[1] >= under[0]:
+        fails["a"].append(f"summed distance over the changed class-cells {dist[0]:.3f} -> {dist[1]:.3f}; arpls + d1 "
+                          f"class-cells below 0.85: {under[0]} -> {under[1]}")
+    if len(newly_over) > 2:
+        fails["b"].append(f"changed class-cells newly above 1.15: {', '.join(newly_over)}")
+    mean_dc = total_clauses(fails, inside, met, dcs, 0)
+    print(f"\n{len(cells)} cells, {len(dcs)} changed, {n_changed} changed class-cells: summed distance to 0.85-1.15 over "
+          f"them {dist[0]:.3f} -> {dist[1]:.3f}; arpls + d1 class-cells below 0.85: {under[0]} -> {under[1]}; newly "
+          f"above 1.15: {len(newly_over)}; coffee classes inside: {inside[0]} -> {inside[1]}; cells with DCR >= 0.9: "
+          f"{met[0]} -> {met[1]}; mean C2ST change over the changed cells {mean_dc:+.3f} (all cells "
+          f"{float(np.mean([mean(rows[(*c, arm)], 'c2st') - mean(rows[(*c, base)], 'c2st') for c in cells])):+.3f})")
     verdict(fails, "abcde")
 
 
@@ -545,6 +636,7 @@ def main(argv: list[str] | None = None) -> None:
     r.add_argument("--draws", type=int, default=3)
     r.add_argument("--data", dest="npz", default=str(RAMAN), help="the development Raman npz")
     r.add_argument("--shape", default="full", help="generators.py's data shape of the training part, e.g. spectra-40")
+    r.add_argument("--spread-draws", type=int, default=0, help="also the class spreads' means over draws S+1..S+N")
     i = sub.add_parser("identity")
     i.add_argument("data")
     i.add_argument("spaces")
@@ -556,7 +648,8 @@ def main(argv: list[str] | None = None) -> None:
     b.add_argument("spaces")
     b.add_argument("splits", help="outer: the outer split's training part; S: inner split S's training part")
     b.add_argument("--data", dest="npz", default=str(RAMAN), help="the development Raman npz")
-    for name, default in (("rule", "local"), ("small-rule", "local_auto"), ("spread-rule", "local_checked+wloo")):
+    for name, default in (("rule", "local"), ("small-rule", "local_auto"), ("spread-rule", "local_checked+wloo"),
+                          ("floor-rule", "local_checked+wchk+floor")):
         s = sub.add_parser(name)
         s.add_argument("logs", nargs="+")
         s.add_argument("--arm", default=default)
@@ -568,7 +661,7 @@ def main(argv: list[str] | None = None) -> None:
     args = ap.parse_args(argv)
     if args.cmd == "run":
         run(args.data, args.spaces.split(","), [int(v) for v in args.splits.split(",")], args.arms.split(","),
-            args.draws, Path(args.npz), args.shape)
+            args.draws, Path(args.npz), args.shape, args.spread_draws)
     elif args.cmd == "identity":
         identity(args.data, args.spaces.split(","), args.splits.split(","), args.arms.split(","), Path(args.npz))
     elif args.cmd == "bound":
@@ -576,7 +669,8 @@ def main(argv: list[str] | None = None) -> None:
     elif args.cmd == "parts":
         parts(args.logs, args.arms.split(","), args.base)
     else:
-        {"rule": rule, "small-rule": small_rule, "spread-rule": spread_rule}[args.cmd](args.logs, args.arm, args.base)
+        rules = {"rule": rule, "small-rule": small_rule, "spread-rule": spread_rule, "floor-rule": floor_rule}
+        rules[args.cmd](args.logs, args.arm, args.base)
 
 
 if __name__ == "__main__":

@@ -234,9 +234,10 @@ def test_vaelab_cvae_default_kernel_is_auto_and_old_runs_keep_the_per_dimension_
     new = VaelabCVAE(**fast).fit(X, y, seed=0)
     assert new.config.kde_kernel == "auto" and new.extra_["kde_cov"].tolist() == [1.0, 1.0]  # 40 and 10 codes > 3
     old = VaelabCVAE(**fast, kde_kernel="gaussian").fit(X, y, seed=0)  # what runs saved before the option hold
-    # nor kde_centre (tests/test_kde_centre_auto.py)
-    back = reloaded_as_saved_before(old, tmp_path / "old", ("kde_kernel", "kde_centre"), {"a": 4, "b": 4}, seed=1)
-    assert back.config.kde_kernel == "gaussian" and back.config.kde_centre == "draw"
+    # nor kde_centre (tests/test_kde_centre_auto.py) nor kde_floor (tests/test_kde_floor.py)
+    back = reloaded_as_saved_before(old, tmp_path / "old", ("kde_kernel", "kde_centre", "kde_floor"), {"a": 4, "b": 4},
+                                    seed=1)
+    assert back.config.kde_kernel == "gaussian" and back.config.kde_centre == "draw" and back.config.kde_floor == "none"
 
 
 def test_median_nearest_known_value():

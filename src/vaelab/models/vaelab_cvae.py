@@ -144,6 +144,7 @@ from vaelab.models.gaussians import fit_class_gaussians, top_axes
 from vaelab.models.torch_base import FitJob, TorchGenerator
 from vaelab.samplers import make_sampler
 from vaelab.samplers.kde import CENTRES as KDE_CENTRES
+from vaelab.samplers.kde import FLOORS as KDE_FLOORS
 from vaelab.samplers.kde import KERNELS as KDE_KERNELS
 from vaelab.samplers.kde import class_neighbours, enough_codes
 
@@ -165,7 +166,7 @@ class VaelabCVAEConfig(ModelConfig):
     # runs saved before these options existed: modelled on the data as they are, a per-dimension kernel, the
     # class-wide residual Gaussian
     SAVED_BEFORE: ClassVar[dict[str, Any]] = {"marginals": "none", "kde_kernel": "gaussian", "texture_draw": "gaussian",
-                                              "rest_draw": "gaussian"}
+                                              "rest_draw": "gaussian", "kde_floor": "none"}
     components: int = 128  # principal axes the VAE models (at most d/4, (n-1)/2); 0: all features
     latent_dim: int = 32
     hidden: tuple[int, ...] | list[int] = (128,)
@@ -182,6 +183,8 @@ class VaelabCVAEConfig(ModelConfig):
     #   | "auto": per class "covariance" (shrunk) with more codes than latent_dim, else "gaussian" (samplers.kde)
     kde_centre: str = "draw"  # kernel centred on a training sample's posterior "draw" | its posterior "mean"
     #   | "auto": the mean only in the classes whose kernel, calibrated with the draw, came out h = 0 (samplers.kde)
+    kde_floor: str = "none"  # "variance": the calibrated width raised to 1 / sqrt(n_k) in classes with the unshrunk
+    #   per-dimension kernel, where the smoothed bootstrap's variance is the codes' unbiased variance (samplers.kde)
     gmm_components: int = 8
     gmm_draws: int = 4  # posterior draws per training sample for the latent mixture
     noise: str = "texture"  # "texture" | "decoder": independent noise | "none": means only (as the seed CVAE)
@@ -232,7 +235,7 @@ def _check_config(cfg: VaelabCVAEConfig) -> None:
                "texture_draw": ("gaussian", "bootstrap", "bootstrap_tex", *_LOCAL_DRAWS), "level": ("loo", "in_sample"),
                "rest_draw": ("gaussian", "local"),
                "whiten": ("decoder", "level", "level_checked", "loo", "none"), "kde_kernel": KDE_KERNELS,
-               "kde_centre": KDE_CENTRES,
+               "kde_centre": KDE_CENTRES, "kde_floor": KDE_FLOORS,
                "renormalise": ("auto", *_RENORM_CODES), "marginals": ("none", "quantile")}
     for key, allowed in choices.items():
         if getattr(cfg, key) not in allowed:
@@ -398,7 +401,8 @@ class VaelabCVAE(TorchGenerator):
         """The latent sampler (:mod:`vaelab.samplers`) of ``config.prior``, unfitted."""
         cfg = self.config
         if cfg.prior == "kde":
-            return make_sampler("kde", kernel=cfg.kde_kernel, shrink=cfg.kde_shrink, centre=cfg.kde_centre)
+            return make_sampler("kde", kernel=cfg.kde_kernel, shrink=cfg.kde_shrink, centre=cfg.kde_centre,
+                                floor=cfg.kde_floor)
         if cfg.prior == "gmm":
             return make_sampler("gmm", components=cfg.gmm_components, draws=cfg.gmm_draws,
                                 attached_dim=1 if self.module is not None and self.module.k > 0 else 0)

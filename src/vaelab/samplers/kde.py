@@ -13,6 +13,7 @@ from vaelab.samplers.posterior import AggregatePosterior
 KERNELS = ("gaussian", "covariance", "neighbours", "auto", "mixture")  # CalibratedKDE's kernel shapes (see its docstring)
 MIXTURE_COMPONENTS = 8  # "mixture": at most this many clusters per class (and one per 10 codes)
 CENTRES = ("draw", "mean", "auto")  # what the kernel is centred on (see CalibratedKDE)
+FLOORS = ("none", "variance")  # a lower bound on the calibrated width (see CalibratedKDE)
 
 
 class CalibratedKDE(AggregatePosterior):
@@ -62,16 +63,19 @@ class CalibratedKDE(AggregatePosterior):
     required = ("train_mu", "train_logvar", "train_class", "kde_mean", "kde_sd", "kde_var", "kde_h")
     optional = ("train_attached", "kde_nn", "kde_root", "kde_cov", "kde_mc", "kde_comp", "kde_cmean", "kde_croot")
 
-    def __init__(self, kernel: str = "gaussian", shrink: bool = False, centre: str = "draw"):
+    def __init__(self, kernel: str = "gaussian", shrink: bool = False, centre: str = "draw", floor: str = "none"):
         super().__init__()
         if kernel not in KERNELS:
             raise InputError(f"latent sampler 'kde': kernel must be one of {', '.join(KERNELS)}, got {kernel!r}")
         if centre not in CENTRES:
             raise InputError(f"latent sampler 'kde': centre must be one of {', '.join(CENTRES)}, got {centre!r}")
-        self.kernel, self.shrink, self.centre = kernel, bool(shrink), centre
+        if floor not in FLOORS:
+            raise InputError(f"latent sampler 'kde': floor must be one of {', '.join(FLOORS)}, got {floor!r}")
+        self.kernel, self.shrink, self.centre, self.floor = kernel, bool(shrink), centre, floor
 
     def params(self) -> dict:
-        return {"kernel": self.kernel, "shrink": self.shrink, "centre": self.centre}
+        out = {"kernel": self.kernel, "shrink": self.shrink, "centre": self.centre}
+        return out if self.floor == "none" else {**out, "floor": self.floor}  # samplers saved before: no floor
 
     def fit(self, mu: torch.Tensor, logvar: torch.Tensor, c: torch.Tensor, n_classes: int, *,
             attached: torch.Tensor | None = None, seed: int = 0) -> CalibratedKDE:
@@ -155,6 +159,23 @@ class CalibratedKDE(AggregatePosterior):
             if self.centre == "auto" and h_all[k] == 0:  # the draw was the only latent noise: the mean instead
                 self.state["kde_mc"][k] = 1.0
                 h_all[k] = smallest_reaching(WIDTHS, novelty, target)
+        if self.floor == "variance":
+            h_all.copy_(torch.maximum(h_all, self.variance_floor()))
+
+    def variance_floor(self) -> torch.Tensor:
+        """Per class (n_classes,), ``floor = "variance"``'s lowest width: ``1 / sqrt(n_k)`` where the class draws the
+        unshrunk per-dimension kernel, 0 elsewhere (the shrunk kernels keep the aggregate variance already; the
+        covariance / neighbours / mixture kernels are left as calibrated).
+
+        The bootstrap of ``n_k`` codes (``h = 0``, point posteriors) has per-dimension variance ``(n_k - 1) / n_k
+        sd_k^2`` (``sd_k^2`` the codes' unbiased variance, ``kde_sd``); the kernel adds ``h^2 sd_k^2``, so the samples'
+        variance is the codes' unbiased variance at ``h^2 = 1 / n_k`` (Silverman's variance argument as a floor)."""
+        h = self.state["kde_h"]
+        n = torch.bincount(self.state["train_class"], minlength=len(h))[: len(h)].to(h.dtype)
+        if self.shrink or self.kernel not in ("gaussian", "auto"):
+            return torch.zeros_like(h)
+        per_dim = n > 0 if self.kernel == "gaussian" else (n > 0) & (self.state["kde_cov"] <= 0)
+        return torch.where(per_dim, n.clamp(min=1).rsqrt(), torch.zeros_like(h))
 
 
 WIDTHS = [0.0, *torch.logspace(-2, 1, 31).tolist()]  # the kernel widths calibrate chooses from

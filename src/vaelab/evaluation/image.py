@@ -54,7 +54,9 @@ def cnn_utility(X_fit: np.ndarray, y_fit: np.ndarray, X_test: np.ndarray, y_test
     """Train the small CNN on (X_fit, y_fit), test on real (X_test, y_test): ROC AUC and balanced accuracy.
 
     ``steps``: the CNN's number of optimiser steps (None: ``epochs`` epochs of ``X_fit``); TSTR passes
-    :func:`cnn_steps` of the real training images, so that it and TRTR differ only in their training images."""
+    :func:`cnn_steps` of the real training images, so that it and TRTR differ only in their training images. A CNN
+    still at chance on its own training images after its budget is retrained up to twice with other seeds (same
+    budget; ``restarts`` of :class:`~vaelab.modalities.image.cnn.SmallCNNClassifier`); any other CNN is unchanged."""
     return cnn_scores(X_fit, y_fit, {"test": (X_test, y_test)}, seed=seed, epochs=epochs, steps=steps)["test"]
 
 
@@ -69,7 +71,8 @@ def cnn_scores(X_fit: np.ndarray, y_fit: np.ndarray, tests: dict[str, tuple[np.n
     yf = np.asarray(y_fit).astype(str)
     if len(np.unique(yf)) < 2:
         return {name: {"roc_auc": float("nan"), "balanced_accuracy": float("nan")} for name in tests}
-    clf = SmallCNNClassifier(image_shape=tuple(X_fit.shape[1:]), epochs=epochs, random_state=seed, steps=steps)
+    clf = SmallCNNClassifier(image_shape=tuple(X_fit.shape[1:]), epochs=epochs, random_state=seed, steps=steps,
+                             restarts=2)
     clf.fit(np.asarray(X_fit, dtype=np.float64).reshape(len(X_fit), -1), yf)
     out = {}
     for name, (X_test, y_test) in tests.items():

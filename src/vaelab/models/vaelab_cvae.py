@@ -484,10 +484,10 @@ class VaelabCVAE(TorchGenerator):
         extra.update(_sampler_to_extra(sampler.state_dict()))
         mean, dec_logvar = module.decode(mu, c, level)
         if module.k > 0 and cfg.whiten == "loo":
-            extra.update(_leverage_state(X[:, : module.k] * module.u_scale[: module.k] + module.u_mean[: module.k]))
+            extra.update(_leverage_state(_principal_coords(module, X)))
         scale = self._residual_scale(dec_logvar, level, X[:, : module.D_out], extra)
         if module.k > 0 and cfg.whiten == "level_checked":
-            scale = _checked_levels(scale, X[:, : module.k] * module.u_scale[: module.k] + module.u_mean[: module.k], c)
+            scale = _checked_levels(scale, _principal_coords(module, X), c)
         w = (X[:, : module.D_out] - mean) / scale
         local = cfg.texture_draw in _LOCAL_DRAWS  # every training residual kept, in its class's order (no subset)
         extra.update(_prefixed("tex", fit_class_gaussians(w, c, module.n_classes, cfg.texture_rank, cfg.texture_cov,
@@ -553,7 +553,7 @@ class VaelabCVAE(TorchGenerator):
                 return s
             # the leave-one-out level s / (1 - h) (see _noise_levels), h the leverage of the coordinates
             ex = self.extra_ if extra is None else extra
-            a = u[:, : m.k] * m.u_scale[: m.k] + m.u_mean[: m.k]
+            a = _principal_coords(m, u)
             h = (a.pow(2) / ex["lev_lam"].clamp_min(_TINY)).sum(dim=1, keepdim=True)
             return s / (1 - h).clamp_min(max(float(ex["lev_floor"][0]), 1e-3))
         if mode == "none":
@@ -913,6 +913,12 @@ def _leverage_state(a: torch.Tensor) -> dict[str, torch.Tensor]:
     lam = a.double().pow(2).sum(dim=0).float()
     h = (a.pow(2) / lam.clamp_min(_TINY)).sum(dim=1)
     return {"lev_lam": lam, "lev_floor": (1 - h).min().reshape(1)}
+
+
+def _principal_coords(net: CVAENet, u: torch.Tensor) -> torch.Tensor:
+    """The centred principal coordinates (n, K) of the standardised model-space rows ``u`` (their first K columns,
+    un-standardised): what the axes were fitted to, for the leverage of ``whiten = "loo"`` / ``"level_checked"``."""
+    return u[:, : net.k] * net.u_scale[: net.k] + net.u_mean[: net.k]
 
 
 def _checked_levels(s: torch.Tensor, a: torch.Tensor, c: torch.Tensor, tol: float = _CLIP_TOL) -> torch.Tensor:

@@ -178,7 +178,7 @@ def arm_config(arm: str) -> dict:
     ``wloo`` (``whiten = "loo"``: the decoded-coordinate residuals divided by the leave-one-out level), e.g.
     ``local_checked+rest+centre``; ``wchk`` (session 15, second helper: ``whiten = "level_checked"``); ``floor``
     (session 15, fourth helper: ``kde_floor = "variance"``); without them the default's ``"gaussian"`` rest,
-    ``"draw"`` centre, ``"level"`` whitening and no floor."""
+    ``"draw"`` centre and no floor, and ``"level"`` whitening (the default until session 16, set explicitly)."""
     draw, *tokens = arm.split("+")
     if set(tokens) - {"rest", "centre", "wloo", "wchk", "floor"} or {"wloo", "wchk"} <= set(tokens):
         raise SystemExit(f"unknown arm option in {arm!r} (known: rest, centre, floor, one of wloo / wchk)")

@@ -39,7 +39,7 @@ that needs [0, 1] data, the seed CVAE, is trained outside [0, 1] spaces on per-f
 :class:`UnitScaled`), ``--shapes full,few-points,bin-points,few-spectra`` (:func:`reshape_set`), ``--vaelab-config JSON`` (overrides for
 vaelab-cvae), ``--inner`` (validation protocol inside the training part: :func:`inner_split`), ``--sample-seeds N``
 (N sample sets per fit, seeds seed+1..seed+N, reported as mean +- sd: one draw's TSTR/TRTR moves by several
-hundredths on Raman), ``--no-process-timing``
+hundredths on Raman), ``--hashes`` (each draw's sha256 under the row: which draws two configs share), ``--no-process-timing``
 (process timing runs in the minmax space only); ``--ablation`` instead
 scores variants of vaelab-cvae (one design choice changed at a time; no TSTR, to save time).
 
@@ -51,6 +51,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import hashlib
 import itertools
 import json
 import os
@@ -448,6 +449,8 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--sample-seeds", type=int, default=1,
                     help="draw N sample sets per fit (seeds seed+1..seed+N) and report mean +- sd of C2ST, TSTR and "
                          "DCR (spread: means); 1 (default): the single draw of seed+1")
+    ap.add_argument("--hashes", action="store_true",
+                    help="print the sha256 (first 16 hex digits) of each draw's samples under the model's row")
     ap.add_argument("--inner", action="store_true",
                     help="validation protocol: split the training part again by groups (2/3 : 1/3) and score on "
                          "its held-out third; the real holdout is not read")
@@ -484,12 +487,15 @@ def main(argv: list[str] | None = None) -> None:
             t = time.perf_counter()
             g.fit(X, y, seed=args.seed)
             fit_s = time.perf_counter() - t
-            runs = []
+            runs, hashes = [], []
             for i in range(max(args.sample_seeds, 1)):
                 S, ys = g.sample(counts, seed=args.seed + 1 + i)
                 runs.append(score(X, y, Xh, yh, S, np.asarray(ys).astype(str), args.seed))
+                hashes.append(hashlib.sha256(np.ascontiguousarray(S, dtype=np.float64).tobytes()).hexdigest())
             row = fmt_row(model, runs[0], fit_s) if len(runs) == 1 else fmt_row_mean_sd(model, mean_sd(runs), fit_s)
             print(row, flush=True)
+            if args.hashes:
+                print(f"| {model}: sha256 of the draws | {' '.join(h[:16] for h in hashes)} |", flush=True)
         if not args.no_process_timing and space == "minmax":
             with tempfile.TemporaryDirectory() as tmp:
                 times = {m: process_time(s["X_raw"], y, m, Path(tmp), space)

@@ -20,9 +20,11 @@ per-feature sd of the samples / of the real training spectra) needs no holdout. 
   the unwhitened residual's (``raw_share``), and its distance to the nearest other training spectrum over the median of
   those distances (``nn``; data space).
 
-Arms (``--arms``): ``default``; ``whiten=V`` / ``level=V`` (a config override: ``whiten`` re-runs only ``after_fit`` on
-the same network, ``level`` refits, seed unchanged); ``drop=ROW`` (diagnostic only: the default with training row ROW's
-whitened residual replaced by its class mean before the class Gaussian is fitted, i.e. left out of it).
+Arms (``--arms``): ``default`` (the default config of session 15, when this script was written: ``whiten = "level"``,
+set explicitly since session 16 made ``"level_checked"`` the default); ``whiten=V`` / ``level=V`` (a config override:
+``whiten`` re-runs only ``after_fit`` on the same network, ``level`` refits, seed unchanged); ``drop=ROW`` (diagnostic
+only: the default with training row ROW's whitened residual replaced by its class mean before the class Gaussian is
+fitted, i.e. left out of it).
 
     python benchmarks/spread_diag.py coffee arpls+savgol+vector outer,48 --arms default,whiten=loo > d.jsonl
     python benchmarks/spread_diag.py --table d.jsonl
@@ -182,9 +184,9 @@ def cell(data: str, space: str, split: str, arms: list[str], path: Path) -> None
             if key not in ("default", "whiten", "level", "drop"):
                 raise SystemExit(f"unknown arm {arm!r}")
             if key == "level":
-                g, job = fit(X, y, seed, {"level": val})
+                g, job = fit(X, y, seed, {"level": val, "whiten": "level"})
             else:
-                base = base or fit(X, y, seed, {})
+                base = base or fit(X, y, seed, {"whiten": "level"})
                 g, job = base
                 g.config = dataclasses.replace(g.config, whiten=val if key == "whiten" else "level")
                 with torch.no_grad():

@@ -69,6 +69,13 @@ clauses over the class-cells whose kernel width the arm changes, spreads from ``
         --spread-draws 20 > m.jsonl
     python benchmarks/texture_val.py floor-rule m.jsonl --arm local_checked+wchk+floor --base local_checked+wchk
 
+Session 16 (``whiten = "level_checked"`` as the default): ``run`` lines also carry ``n_1mh_min``, and ``wchk-rule``
+applies that session's clauses over the changed cells (:func:`wchk_rule`; ``identity`` lines enter as hashed cells):
+
+    python benchmarks/texture_val.py run coffee arpls+savgol+vector 79 --arms local_checked,local_checked+wchk \
+        --draws 5 > n.jsonl
+    python benchmarks/texture_val.py wchk-rule n.jsonl j.jsonl --arm local_checked+wchk --base local_checked
+
 Run from the repository root with ``PYTHONPATH=src``.
 """
 
@@ -171,7 +178,7 @@ def arm_config(arm: str) -> dict:
     ``wloo`` (``whiten = "loo"``: the decoded-coordinate residuals divided by the leave-one-out level), e.g.
     ``local_checked+rest+centre``; ``wchk`` (session 15, second helper: ``whiten = "level_checked"``); ``floor``
     (session 15, fourth helper: ``kde_floor = "variance"``); without them the default's ``"gaussian"`` rest,
-    ``"draw"`` centre, ``"level"`` whitening and no floor."""
+    ``"draw"`` centre and no floor, and ``"level"`` whitening (the default until session 16, set explicitly)."""
     draw, *tokens = arm.split("+")
     if set(tokens) - {"rest", "centre", "wloo", "wchk", "floor"} or {"wloo", "wchk"} <= set(tokens):
         raise SystemExit(f"unknown arm option in {arm!r} (known: rest, centre, floor, one of wloo / wchk)")
@@ -197,6 +204,14 @@ def arm_fits(X: np.ndarray, y: np.ndarray, seed: int, arms: list[str]):
         yield g, job, arm
 
 
+def n_1mh_min(g, job) -> float:
+    """The smallest ``n (1 - h)`` over the training rows (``h`` the leverage of their principal coordinates, ``n`` all
+    rows): 1 for a row at the leverage bound, where ``whiten = "level_checked"`` replaces its level (<= 1.01)."""
+    net = g.module
+    a = job.X_all[:, : net.k] * net.u_scale[: net.k] + net.u_mean[: net.k]
+    return float((len(a) * (1 - _leverage(a.double()))).min())
+
+
 def identity(data: str, spaces: list[str], splits: list[str], arms: list[str], path: Path) -> None:
     """Whether the arms draw the same bytes on full classes (no scoring, no holdout read): per split ("outer": the
     outer split's training part, fitted with seed 0; S: the inner split S's training part, seed S) and space, one network,
@@ -214,12 +229,11 @@ def identity(data: str, spaces: list[str], splits: list[str], arms: list[str], p
                 for g, job, arm in arm_fits(X, y, seed, arms):
                     ch = local_checks(g.extra_, job.c_all, len(g.classes_), g.config.latent_dim)
                     S_ = np.ascontiguousarray(g.sample(counts, seed=1)[0], dtype=np.float64)
-                    a = job.X_all[:, : g.module.k] * g.module.u_scale[: g.module.k] + g.module.u_mean[: g.module.k]
                     print(json.dumps({"data": data, "split": S, "space": space, "arm": arm,
                                       "n_train": counts, "tex_local": g.extra_["tex_local"].tolist(),
                                       "gate_why": gate_why(g, job.c_all), "col_err": ch["col_err"].tolist(),
                                       "eff_min": ch["eff_min"].tolist(),
-                                      "n_1mh_min": float((len(a) * (1 - _leverage(a.double()))).min()),
+                                      "n_1mh_min": n_1mh_min(g, job),
                                       "sha256": hashlib.sha256(S_.tobytes()).hexdigest()}), flush=True)
 
 
@@ -282,7 +296,8 @@ def run(data: str, spaces: list[str], splits: list[int], arms: list[str], draws:
                         S_, ys = g.sample(counts, seed=S + 1 + d)
                         m = score(X, y, Xh, yh, S_, np.asarray(ys).astype(str), S)
                         sha = hashlib.sha256(np.ascontiguousarray(S_, dtype=np.float64).tobytes()).hexdigest()
-                        print(json.dumps({**cell, "arm": arm, "draw": S + 1 + d, "h": h, **m, "sha256": sha}), flush=True)
+                        print(json.dumps({**cell, "arm": arm, "draw": S + 1 + d, "h": h, **m, "sha256": sha,
+                                          "n_1mh_min": n_1mh_min(g, job)}), flush=True)
                     if spread_draws:  # the class spreads alone over draws S+1..S+N (no scoring), their mean per class
                         srs = []
                         for d in range(spread_draws):
@@ -317,30 +332,31 @@ def kernels(b: list[dict], a: list[dict]) -> str:
     return " -> ".join(" ".join(f"{v:.2f}" for v in rs[0]["h"]) for rs in (b, a))
 
 
-def cost_clauses(name: str, b: list[dict], a: list[dict], ref: float, fails: dict) -> None:
-    """Clauses (c) and (d) of both rules for one cell (default draws ``b``, candidate draws ``a``): TSTR/TRTR lower
-    by more than max(the default's sd over its draws, 0.03); DCR newly below 0.9 x the left-out reference ``ref``."""
-    if mean(a, "tstr/trtr") < mean(b, "tstr/trtr") - max(float(np.std([r["tstr/trtr"] for r in b])), 0.03):
+def cost_clauses(name: str, b: list[dict], a: list[dict], ref: float, fails: dict, allowance: float = 0.03) -> None:
+    """Clauses (c) and (d) of the rules for one cell (default draws ``b``, candidate draws ``a``): TSTR/TRTR lower
+    by more than max(the default's sd over its draws, ``allowance``); DCR newly below 0.9 x the left-out reference
+    ``ref``."""
+    if mean(a, "tstr/trtr") < mean(b, "tstr/trtr") - max(float(np.std([r["tstr/trtr"] for r in b])), allowance):
         fails["c"].append(name)
     if mean(a, "dcr") < 0.9 * ref <= mean(b, "dcr"):
         fails["d"].append(name)
 
 
-def verdict(fails: dict, clauses: str) -> None:
+def verdict(fails: dict, clauses: str | list[str]) -> None:
     for clause in clauses:
         print(f"({clause}) {'FAIL: ' + '; '.join(fails[clause]) if fails[clause] else 'pass'}")
     print("PASS" if not any(fails.values()) else "FAIL")
 
 
-def paired_cells(paths: list[str], arm: str, base: str) -> tuple[dict, list]:
+def paired_cells(paths: list[str], arm: str, base: str, extra: tuple[str, ...] = ()) -> tuple[dict, list]:
     """The draws of ``paths`` per (data, space, split, arm) and the cells that hold both ``base`` and ``arm``; prints the
-    header of the rules' cell table."""
+    header of the rules' cell table (with the columns ``extra`` after the usual ones)."""
     rows = defaultdict(list)
     for r in _lines(paths):
         if "draw" in r:
             rows[(r["data"], r["space"], r["split"], r["arm"])].append(r)
     print("| cell | kernel h, default -> candidate | left-out DCR ref | default: C2ST / spread / TSTR/TRTR +- sd / DCR "
-          f"| {arm} | C2ST change |\n|---|---|---|---|---|---|")
+          f"| {arm} | C2ST change |{''.join(f' {c} |' for c in extra)}\n|---|---|---|---|---|---|{'---|' * len(extra)}")
     return rows, sorted({k[:3] for k in rows if k[3] == base and (*k[:3], arm) in rows})
 
 
@@ -578,6 +594,68 @@ def floor_rule(paths: list[str], arm: str = "local_checked+wchk+floor", base: st
     verdict(fails, "abcde")
 
 
+def wchk_rule(paths: list[str], arm: str = "local_checked+wchk", base: str = "local_checked") -> None:
+    """The session-16 rule for ``whiten = "level_checked"`` as the default (RESULTS.md, issue 16, session 16), on the
+    lines of ``run`` (scored cells) and ``identity`` (cells hashed only) in ``paths``. A changed cell: the arm's samples
+    differ from the base's (sha256) in any draw; a cell at the bound: a training row with n (1 - h) <= 1.01. Means over
+    the draws: (i) every cell not at the bound byte-identical in every draw; (a) the summed distance of the class
+    spreads to [0.85, 1.15] over all classes of the changed cells <= 0.5 x the base's; (b) C2ST: mean change over the
+    changed cells <= -0.02, none higher by more than 0.10; (c) TSTR/TRTR: mean change over the changed cells >= -0.01,
+    none lower by more than max(the base's sd over its draws, 0.05); (d) no changed cell's DCR newly below 0.9 x its
+    left-out reference. A changed cell that was only hashed has to be scored: the rule then fails as incomplete."""
+    rows, cells = paired_cells(paths, arm, base, ("smallest n (1 - h)", "samples"))
+    hashed = {}
+    for r in _lines(paths):
+        if "draw" not in r and "sha256" in r:
+            hashed[(r["data"], r["space"], str(r["split"]), r["arm"])] = r
+    fails, dist, dcs, dts = defaultdict(list), [0.0, 0.0], [], []
+    for cell in cells:
+        b, a = rows[(*cell, base)], rows[(*cell, arm)]
+        name = f"{cell[0]} {cell[2]} {cell[1]}"
+        changed = [r["sha256"] for r in b] != [r["sha256"] for r in a]
+        at_bound = b[0]["n_1mh_min"] <= 1 + 0.01
+        dc, dt = mean(a, "c2st") - mean(b, "c2st"), mean(a, "tstr/trtr") - mean(b, "tstr/trtr")
+        print(f"| {name} | {kernels(b, a)} | {b[0]['ref']:.3f} | {desc(b)} | {desc(a)} | {dc:+.3f} | "
+              f"{b[0]['n_1mh_min']:.4f} | {'changed' if changed else 'identical'} |")
+        if not at_bound and changed:
+            fails["i"].append(f"{name} (no row at the bound) differs")
+        if not changed:
+            continue
+        dist[0] += float(band_distance(spread(b)).sum())
+        dist[1] += float(band_distance(spread(a)).sum())
+        dcs.append(dc)
+        dts.append(dt)
+        if dc > 0.10:
+            fails["b"].append(f"{name} C2ST {dc:+.3f}")
+        cost_clauses(name, b, a, b[0]["ref"], fails, allowance=0.05)
+    for key in sorted(k for k in hashed if k[3] == base and (*k[:3], arm) in hashed):
+        if (key[0], key[1], int(key[2])) in cells:
+            continue
+        hb, ha = hashed[key], hashed[(*key[:3], arm)]
+        name = f"{key[0]} {key[2]} {key[1]}"
+        changed = hb["sha256"] != ha["sha256"]
+        print(f"| {name} | hashed only (identity) | | | | | {hb['n_1mh_min']:.4f} | "
+              f"{'changed' if changed else 'identical'} |")
+        if changed and hb["n_1mh_min"] > 1 + 0.01:
+            fails["i"].append(f"{name} (no row at the bound) differs")
+        if changed:
+            fails["scope"].append(f"{name} changed but not scored")
+    if not dcs:
+        fails["b"].append("no changed cell")
+    if dist[1] > 0.5 * dist[0]:
+        fails["a"].append(f"summed distance {dist[0]:.3f} -> {dist[1]:.3f}")
+    mean_dc = float(np.mean(dcs)) if dcs else 0.0
+    mean_dt = float(np.mean(dts)) if dts else 0.0
+    if mean_dc > -0.02:
+        fails["b"].append(f"mean C2ST change {mean_dc:+.3f}")
+    if mean_dt < -0.01:
+        fails["c"].append(f"mean TSTR/TRTR change {mean_dt:+.3f}")
+    print(f"\n{len(cells)} scored cells, {len(dcs)} changed: summed distance to 0.85-1.15 over the changed cells' "
+          f"classes {dist[0]:.3f} -> {dist[1]:.3f} (limit {0.5 * dist[0]:.3f}); mean C2ST change {mean_dc:+.3f}; "
+          f"mean TSTR/TRTR change {mean_dt:+.3f}")
+    verdict(fails, ["i", "a", "b", "c", "d", "scope"])
+
+
 def parts(paths: list[str], arms: list[str], base: str = "local_checked") -> None:
     """Descriptive (session 14, second helper): per Raman / coffee cell complete in every arm, the base arm's C2ST /
     TSTR/TRTR / DCR (means over its draws) and each arm's changes against it with its DCR / left-out reference ("*":
@@ -649,7 +727,7 @@ def main(argv: list[str] | None = None) -> None:
     b.add_argument("splits", help="outer: the outer split's training part; S: inner split S's training part")
     b.add_argument("--data", dest="npz", default=str(RAMAN), help="the development Raman npz")
     for name, default in (("rule", "local"), ("small-rule", "local_auto"), ("spread-rule", "local_checked+wloo"),
-                          ("floor-rule", "local_checked+wchk+floor")):
+                          ("floor-rule", "local_checked+wchk+floor"), ("wchk-rule", "local_checked+wchk")):
         s = sub.add_parser(name)
         s.add_argument("logs", nargs="+")
         s.add_argument("--arm", default=default)
@@ -669,7 +747,8 @@ def main(argv: list[str] | None = None) -> None:
     elif args.cmd == "parts":
         parts(args.logs, args.arms.split(","), args.base)
     else:
-        rules = {"rule": rule, "small-rule": small_rule, "spread-rule": spread_rule, "floor-rule": floor_rule}
+        rules = {"rule": rule, "small-rule": small_rule, "spread-rule": spread_rule, "floor-rule": floor_rule,
+                 "wchk-rule": wchk_rule}
         rules[args.cmd](args.logs, args.arm, args.base)
 
 

@@ -1,7 +1,10 @@
-"""vaelab-cvae's ``whiten = "level_checked"``: a training row at the leverage bound ``h = 1 - 1/n`` (its in-sample
-noise level not a measurement) is whitened by its class's median level; everything else as ``whiten = "level"``."""
+"""vaelab-cvae's ``whiten = "level_checked"`` (the default since issue 16, session 16): a training row at the leverage
+bound ``h = 1 - 1/n`` (its in-sample noise level not a measurement) is whitened by its class's median level; everything
+else as ``whiten = "level"`` (the default before, which runs saved without the key load with)."""
 
 from __future__ import annotations
+
+import json
 
 import numpy as np
 import pytest
@@ -73,26 +76,37 @@ def test_level_checked_whitens_the_bound_row_by_its_class_median_and_nothing_els
     assert float(m.extra_["tex_rows"][1].norm()) < 0.2 * float(base.extra_["tex_rows"][1].norm())
 
 
-def test_level_checked_is_the_default_where_no_row_is_at_the_bound(tmp_path):
+def test_level_checked_is_the_default_and_draws_as_level_where_no_row_is_at_the_bound():
+    assert VaelabCVAE().config.whiten == "level_checked"
     X, y = _spectra(outlier=False)
     counts = {"a": 6, "b": 6}
-    S = VaelabCVAE(**CFG).fit(X, y, seed=0).sample(counts, seed=1)[0]
-    np.testing.assert_array_equal(VaelabCVAE(**CFG, whiten="level_checked").fit(X, y, seed=0).sample(counts, seed=1)[0], S)
+    S = VaelabCVAE(**CFG, whiten="level").fit(X, y, seed=0).sample(counts, seed=1)[0]
+    np.testing.assert_array_equal(VaelabCVAE(**CFG).fit(X, y, seed=0).sample(counts, seed=1)[0], S)
+    # with a row at the bound the default differs from "level" (the case it was made for)
+    X, y = _spectra(outlier=True)
+    S = VaelabCVAE(**CFG, whiten="level").fit(X, y, seed=0).sample(counts, seed=1)[0]
+    assert not np.array_equal(VaelabCVAE(**CFG).fit(X, y, seed=0).sample(counts, seed=1)[0], S)
 
 
 def test_level_checked_is_deterministic_and_round_trips(tmp_path):
     X, y = _spectra(outlier=True)
-    back = reproducible_round_trip(lambda: VaelabCVAE(**CFG, whiten="level_checked").fit(X, y, seed=0), {"a": 5, "b": 5},
+    back = reproducible_round_trip(lambda: VaelabCVAE(**CFG).fit(X, y, seed=0), {"a": 5, "b": 5},
                                    tmp_path / "m")
     assert back.config.whiten == "level_checked"
 
 
-def test_runs_saved_without_the_option_load_as_before(tmp_path):
-    # "whiten" predates "level_checked" and its default is unchanged: a run whose config lacks the key (or holds
-    # "level") loads with "level" and draws the same bytes
+def test_runs_saved_before_the_default_changed_load_as_before(tmp_path):
+    # a run made with the old default "level" (on data with a row at the bound, where the two differ), whose config
+    # lacks the key, loads with "level" (SAVED_BEFORE), not today's default, and draws the same bytes
     X, y = _spectra(outlier=True)
-    old = reloaded_as_saved_before(VaelabCVAE(**CFG).fit(X, y, seed=0), tmp_path / "m", ("whiten",), {"a": 4, "b": 4}, 3)
+    counts = {"a": 4, "b": 4}
+    old = reloaded_as_saved_before(VaelabCVAE(**CFG, whiten="level").fit(X, y, seed=0), tmp_path / "m", ("whiten",),
+                                   counts, 3)
     assert old.config.whiten == "level"
+    assert not np.array_equal(old.sample(counts, seed=3)[0], VaelabCVAE(**CFG).fit(X, y, seed=0).sample(counts, seed=3)[0])
+    # a new run saves the option explicitly and loads with it
+    VaelabCVAE(**CFG).fit(X, y, seed=0).save(tmp_path / "new")
+    assert json.loads((tmp_path / "new" / "config.json").read_text())["config"]["whiten"] == "level_checked"
 
 
 def test_unknown_whiten_is_refused():

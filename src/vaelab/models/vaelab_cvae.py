@@ -25,9 +25,17 @@ alternatives stay available as options for ablations.
   per-class Gaussian (empirical covariance; in classes with more spectra than latent dimensions
   and sound neighbourhoods the decoded-coordinate part from the code's balanced neighbourhood,
   ``texture_draw`` below) of the training residuals divided by the noise level (``whiten =
-  "level"``; by the decoder's sd without principal axes), which keeps
+  "level_checked"``; by the decoder's sd without principal axes), which keeps
   their correlation (the decoder's variance also holds smooth misfit that independent noise
-  would turn into too-rough texture).
+  would turn into too-rough texture). A training spectrum at the leverage bound ``h = 1 - 1/n`` (it
+  spans a principal axis of its own, as an outlying spectrum among few does) has an in-sample level
+  that is not a measurement of its noise (the axes absorbed it: coffee arpls+savgol+vector, 1 % of
+  its class's levels), and its decoder misfit divided by that level became its class's whole residual
+  Gaussian (class spread 4.16); ``"level_checked"`` whitens such a row by its class's median level
+  (:func:`_checked_levels`) and every other row by its own, so a set without such a row draws
+  exactly as with ``"level"``, the default until issue 16, session 16 (coffee test split:
+  arpls+savgol+vector Vietnam spread 4.16 -> 0.93, C2ST 0.926 -> 0.871; every other coffee space and
+  all Raman spaces byte-identical). Runs saved before load with ``"level"`` and draw as they did.
 * **Linear + MLP paths, started from probabilistic PCA** (``init = "pca"``): encoder mean
   ``P u + MLP(u)``, decoder mean ``W z + MLP(z)``; the linear paths start at the PPCA
   solution (Tipping & Bishop 1999), the MLP outputs at zero, so training starts where a linear
@@ -163,10 +171,10 @@ _LEVEL_FLOOR = 1e-6  # noise level (rms per free dimension, z-scored units) belo
 
 @dataclass
 class VaelabCVAEConfig(ModelConfig):
-    # runs saved before these options existed: modelled on the data as they are, a per-dimension kernel, the
-    # class-wide residual Gaussian
+    # runs saved before these options existed (or took their present default): modelled on the data as they are, a
+    # per-dimension kernel, the class-wide residual Gaussian, every row whitened by its own level
     SAVED_BEFORE: ClassVar[dict[str, Any]] = {"marginals": "none", "kde_kernel": "gaussian", "texture_draw": "gaussian",
-                                              "rest_draw": "gaussian", "kde_floor": "none"}
+                                              "rest_draw": "gaussian", "kde_floor": "none", "whiten": "level"}
     components: int = 128  # principal axes the VAE models (at most d/4, (n-1)/2); 0: all features
     latent_dim: int = 32
     hidden: tuple[int, ...] | list[int] = (128,)
@@ -199,9 +207,10 @@ class VaelabCVAEConfig(ModelConfig):
     rest_draw: str = "gaussian"  # the rest outside the axes: "gaussian" (the class's Gaussian) | "local": in the classes
     #   whose decoded-coordinate residual is drawn locally (a balanced texture_draw), from the same balanced neighbourhood
     level: str = "in_sample"  # noise level of a training spectrum: "in_sample" | "loo" (leave-one-out, s / (1 - leverage))
-    whiten: str = "level"  # residuals divided by: "level" (noise level s; decoder sd without axes) | "loo" (s / (1 - h)) | "decoder" | "none"
-    #   | "level_checked": "level", except a training row at the leverage bound (its level unmeasured) gets its class's
-    #   median level (_checked_levels); samples are scaled back by their own level as with "level"
+    whiten: str = "level_checked"  # residuals divided by: "level_checked": the noise level s (decoder sd without
+    #   axes), except a training row at the leverage bound (its level unmeasured) gets its class's median level
+    #   (_checked_levels); samples are scaled back by their own level as with "level"
+    #   | "level": every row's own s (the default until issue 16, session 16) | "loo" (s / (1 - h)) | "decoder" | "none"
     renormalise: str = "auto"  # "auto" | "none" | "minmax" | "l2" | "l1" | "snv"
     marginals: str = "none"  # "none" | "quantile": modelled on per-feature normal scores, mapped back (training quantiles)
     epochs: int = 300

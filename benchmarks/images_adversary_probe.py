@@ -15,7 +15,11 @@ the centroid (row, column) and area of their object masks.
 learning rate or ``--lr``, ``--steps`` steps) learn, on the training images, to tell (i) low-passed real images from the
 low-passed decoded means of their posterior means (``--default``'s network: the task at the adversary's start), (ii)
 the same without the low-pass, (iii) low-passed real images from the same blurred once more (sigma 1.5; a sanity
-task)? Accuracy on the fresh images and their means.
+task)? Accuracy on the fresh images and their means. ``--design '{"standardise": true, "width": 64, "spectral": true,
+"k": 2}'`` tries a variant of the discriminator (see ``learnability``).
+
+Re-fit options (diagnoses; the network is then not ``--model``'s): ``--adv-weight W`` fits with that weight instead,
+``--disc-steps K`` takes K discriminator steps per VAE step (the same batch K times).
 
     PYTHONPATH=src .venv/bin/python benchmarks/images_adversary_probe.py --data S.npz --model ADV_DIR \\
         --default DEFAULT_DIR --out probe.json [--offline]
@@ -64,10 +68,16 @@ def judged(disc, real, fake, c) -> dict[str, float]:
             "logit real": float(r.mean()), "logit mean": float(f.mean())}
 
 
-def learnability(g, X, y, Xf, yf, steps: int, seed: int, lr: float | None = None) -> dict[str, dict[str, float]]:
+def learnability(g, X, y, Xf, yf, steps: int, seed: int, lr: float | None = None,
+                 design: dict | None = None) -> dict[str, dict[str, float]]:
     """The ``--offline`` tasks (see the module docstring) on network ``g``: the discriminator's accuracy (patch-averaged
     logit > 0 for the first kind, < 0 for the second, averaged over the two kinds) on the training images after
-    ``steps`` steps at Adam rate ``lr`` (None: the VAE's) and on the fresh images ``Xf``."""
+    ``steps`` steps at Adam rate ``lr`` (None: the VAE's) and on the fresh images ``Xf``. ``design``: the
+    discriminator's variant, keys ``standardise`` (inputs centred and scaled by the real training pixels' mean and
+    sd per channel), ``width``, ``spectral`` (see ``PatchDiscriminator``) and ``k`` (each batch used for k steps in a
+    row, as k discriminator steps per VAE step would); also the CPU seconds per step."""
+    import time
+
     import torch
 
     from vaelab.models.base import encode_labels
@@ -77,6 +87,7 @@ def learnability(g, X, y, Xf, yf, steps: int, seed: int, lr: float | None = None
         PatchDiscriminator,
         gaussian_lowpass,
         hinge_d_loss,
+        pixel_stats,
     )
     from vaelab.models.image.vaelab_image import _batched_decode, _batched_encode
     from vaelab.training.optim import Adam
@@ -87,7 +98,12 @@ def learnability(g, X, y, Xf, yf, steps: int, seed: int, lr: float | None = None
             u = g._unit(torch.as_tensor(imgs.reshape(len(imgs), -1).astype(np.float32)))
             return u, _batched_decode(g.module, _batched_encode(g.module, u, c)[0], c)[0], c
 
+    design = dict(design or {})
+    k = int(design.pop("k", 1))
+    standardise = bool(design.pop("standardise", False))
     (u, m, c), (uf, mf, cf) = images(X, y), images(Xf, yf)
+    if standardise:
+        design.update(zip(("centre", "spread"), pixel_stats(u), strict=True))
     lp = gaussian_lowpass
     tasks = {"(i) low-passed real vs low-passed means": lambda a, b: (lp(a), lp(b)),
              "(ii) real vs means, no low-pass": lambda a, b: (a, b),
@@ -96,17 +112,21 @@ def learnability(g, X, y, Xf, yf, steps: int, seed: int, lr: float | None = None
     for name, pair in tasks.items():
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(seed + SEED_OFFSET)
-            disc = PatchDiscriminator(u.shape[1], len(g.classes_))
+            disc = PatchDiscriminator(u.shape[1], len(g.classes_), **design)
         opt = Adam(disc.parameters(), lr=g.config.lr if lr is None else lr, betas=BETAS)
         real, fake = pair(u, m)
         gen = torch.Generator().manual_seed(seed)
+        t0 = time.process_time()
         for _ in range(steps):
             b = torch.randperm(len(u), generator=gen)[:64]
-            opt.zero_grad()
-            hinge_d_loss(disc(real[b], c[b]), disc(fake[b], c[b])).backward()
-            opt.step()
+            for _ in range(k):
+                opt.zero_grad()
+                hinge_d_loss(disc(real[b], c[b]), disc(fake[b], c[b])).backward()
+                opt.step()
+        cpu = (time.process_time() - t0) / (steps * k)
+        disc.eval()
         out[name] = {"train accuracy": judged(disc, real, fake, c)["accuracy"],
-                     "fresh accuracy": judged(disc, *pair(uf, mf), cf)["accuracy"]}
+                     "fresh accuracy": judged(disc, *pair(uf, mf), cf)["accuracy"], "CPU s per step": cpu}
         print(name, json.dumps(out[name]), flush=True)
     return out
 
@@ -131,6 +151,11 @@ def main() -> None:
     ap.add_argument("--offline", action="store_true", help="no fit: the discriminator's learnability tasks only")
     ap.add_argument("--steps", type=int, default=600)
     ap.add_argument("--lr", type=float, default=None, help="--offline: the discriminator's rate (default: the VAE's)")
+    ap.add_argument("--adv-weight", type=float, default=None,
+                    help="re-fit with this adv_weight instead of --model's (then its weights are not reproduced)")
+    ap.add_argument("--disc-steps", type=int, default=1,
+                    help="re-fit: discriminator steps per VAE step (on the same batch; 1 = the option's)")
+    ap.add_argument("--design", default="{}", help="--offline: the discriminator's variant, JSON (see learnability)")
     args = ap.parse_args()
     torch.set_num_threads(1)
     if args.offline:
@@ -138,7 +163,8 @@ def main() -> None:
         X, y = d["train_images"], d["train_labels"].ravel().astype(np.int64)
         g0 = VaelabImage.load(args.default)
         Xf, yf = make_textured_shapes(args.per_class, len(g0.classes_), size=X.shape[1], seed=args.fresh_seed)
-        Path(args.out).write_text(json.dumps(learnability(g0, X, y, Xf, yf, args.steps, args.seed, args.lr), indent=1))
+        Path(args.out).write_text(json.dumps(learnability(g0, X, y, Xf, yf, args.steps, args.seed, args.lr,
+                                                               json.loads(args.design)), indent=1))
         return
     saved = VaelabImage.load(args.model)
     rows: list[dict[str, float]] = []
@@ -163,7 +189,10 @@ def main() -> None:
                 for k, v in {"d_loss": hinge_d_loss(r, f), "logit real": r.mean(), "logit mean": f.mean(),
                              "steps": torch.tensor(1.0)}.items():
                     self.acc[k] = self.acc.get(k, 0.0) + float(v)
-            super().on_step_end(trainer)
+            batch = self._batch
+            for _ in range(args.disc_steps):  # --disc-steps: the same batch judged k times in a row
+                self._batch = batch
+                super().on_step_end(trainer)
 
         def on_epoch_end(self, trainer) -> None:
             if self.acc:
@@ -178,7 +207,7 @@ def main() -> None:
     vi.Adversary = Recording  # the model builds its discriminator callback from this name
     d = np.load(args.data)
     X, y = d["train_images"], d["train_labels"].ravel().astype(np.int64)
-    g = get_model("vaelab-image", adv_weight=saved.config.adv_weight)
+    g = get_model("vaelab-image", adv_weight=saved.config.adv_weight if args.adv_weight is None else args.adv_weight)
     g.progress = False
     g.fit(X, y, seed=args.seed)
     same = all(torch.equal(v, saved.module.state_dict()[k]) for k, v in g.module.state_dict().items())

@@ -13,7 +13,11 @@ package (no code taken from those projects); what differs:
   supplied at sampling time by the residual draw. On raw pixels the easiest cue would be the texture's absence, and
   the mean would be pushed to paint texture (which the residual draw then doubles); after the low-pass the judge
   mostly sees outlines and shading of 2-3 px and more;
-* no normalisation layers (no batch statistics), own Adam with LDM's betas (0.5, 0.9) at the VAE's rate of the epoch.
+* no normalisation layers (no batch statistics), own Adam with LDM's betas (0.5, 0.9) at the VAE's rate of the epoch;
+* **inputs standardised** by the per-channel mean and sd of the training images' pixels (:func:`pixel_stats`, once per
+  fit). Without it the judge never learned (session 16): textured shapes' pixels have sd 0.14 in [0, 1], and on
+  those raw inputs the discriminator told low-passed real images from low-passed decoded means 0.51 of the time
+  after a fit's 570 steps (even real vs the same blurred again only 0.80); standardised, 0.94 (0.96).
 
 The discriminator is not part of the saved model (sampling never uses it); during training it lives in
 :class:`Adversary`, a trainer callback, whose ``state_dict`` (weights and Adam state) goes into training checkpoints,
@@ -36,23 +40,29 @@ LOWPASS_SIGMA = 1.0  # px: the finest scale the decoder mean is asked to reprodu
 START_SHARE = 0.25  # the adversary starts at this share of the epochs (not before the KL warm-up has ended)
 BETAS = (0.5, 0.9)  # the discriminator's Adam (LDM / taming)
 MAX_LAMBDA = 1e4  # the adaptive weight's clamp (LDM / taming)
+MIN_SPREAD = 1e-2  # the standardisation's smallest sd (unit scale): a flat training set does not divide by 0
 SEED_OFFSET = 104729  # the discriminator's initial weights: fit seed + this, in a forked random state
 
 
 class PatchDiscriminator(nn.Module):
     """Image + one-hot class maps -> conv 4x4/2 -> LeakyReLU -> conv 4x4/2 -> LeakyReLU -> conv 3x3: a map of patch
-    logits (7 x 7 on 28 x 28 images, each seeing 18 x 18 px)."""
+    logits (7 x 7 on 28 x 28 images, each seeing 18 x 18 px). The image is first standardised, ``(x - centre) /
+    spread`` (scalars or per-channel tensors; 0 and 1: as given); ``spectral``: spectral normalisation on every conv."""
 
-    def __init__(self, channels: int, n_classes: int, width: int = 32):
+    def __init__(self, channels: int, n_classes: int, width: int = 32, spectral: bool = False,
+                 centre: float | torch.Tensor = 0.0, spread: float | torch.Tensor = 1.0):
         super().__init__()
         self.n_classes = n_classes
+        self.centre, self.spread = centre, spread
+        sn = nn.utils.parametrizations.spectral_norm if spectral else (lambda m: m)
         self.net = nn.Sequential(
-            nn.Conv2d(channels + n_classes, width, 4, 2, 1), nn.LeakyReLU(0.2),
-            nn.Conv2d(width, 2 * width, 4, 2, 1), nn.LeakyReLU(0.2),
-            nn.Conv2d(2 * width, 1, 3, 1, 1),
+            sn(nn.Conv2d(channels + n_classes, width, 4, 2, 1)), nn.LeakyReLU(0.2),
+            sn(nn.Conv2d(width, 2 * width, 4, 2, 1)), nn.LeakyReLU(0.2),
+            sn(nn.Conv2d(2 * width, 1, 3, 1, 1)),
         )
 
     def forward(self, x: torch.Tensor, c: torch.Tensor) -> torch.Tensor:
+        x = (x - self.centre) / self.spread
         maps = F.one_hot(c, self.n_classes).to(x.dtype)[:, :, None, None].expand(-1, -1, *x.shape[2:])
         return self.net(torch.cat([x, maps], dim=1))
 
@@ -67,6 +77,14 @@ def gaussian_lowpass(x: torch.Tensor, sigma: float = LOWPASS_SIGMA) -> torch.Ten
     x = F.pad(x, (r, r, r, r), mode="replicate")
     x = F.conv2d(x, k.view(1, 1, 1, -1).expand(C, 1, 1, -1), groups=C)
     return F.conv2d(x, k.view(1, 1, -1, 1).expand(C, 1, -1, 1), groups=C)
+
+
+def pixel_stats(u: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+    """Per-channel mean and sd (floored at ``MIN_SPREAD``) of images ``u`` (n, C, H, W), each shaped (C, 1, 1): the
+    standardisation of the discriminator's inputs."""
+    u = u.double()
+    return (u.mean(dim=(0, 2, 3))[:, None, None].float(),
+            u.std(dim=(0, 2, 3)).clamp_min(MIN_SPREAD)[:, None, None].float())
 
 
 def hinge_d_loss(real: torch.Tensor, fake: torch.Tensor) -> torch.Tensor:
@@ -89,9 +107,11 @@ class Adversary(Callback):
 
     order = 40
 
-    def __init__(self, channels: int, n_classes: int, weight: float, kl_warmup: int):
+    def __init__(self, channels: int, n_classes: int, weight: float, kl_warmup: int,
+                 pixels: tuple[torch.Tensor, torch.Tensor] | None = None):
         self.channels, self.n_classes, self.weight, self.kl_warmup = int(channels), int(n_classes), float(weight), \
             int(kl_warmup)
+        self.pixels = pixels  # (centre, spread) of the training images' pixels, see pixel_stats; None: 0 and 1
         self.start = 0
         self.disc: PatchDiscriminator | None = None
         self.opt: Adam | None = None
@@ -102,7 +122,10 @@ class Adversary(Callback):
             raise InputError("vaelab-image: adv_weight > 0 trains one network at a time; fit the seeds separately")
         with torch.random.fork_rng(devices=[]):
             torch.manual_seed(int(trainer.seeds[0]) + SEED_OFFSET)
-            self.disc = PatchDiscriminator(self.channels, self.n_classes).to(trainer.device)
+            centre, spread = self.pixels if self.pixels is not None else (0.0, 1.0)
+            if isinstance(centre, torch.Tensor):
+                centre, spread = centre.to(trainer.device), spread.to(trainer.device)
+            self.disc = PatchDiscriminator(self.channels, self.n_classes, centre=centre, spread=spread).to(trainer.device)
         self.opt = Adam(self.disc.parameters(), lr=trainer.config.lr, betas=BETAS)
         # Adam's state made up front (zeros, step 0: the same first step as its lazy start), so the checkpointed
         # keys are the same before and after the first discriminator step

@@ -32,12 +32,14 @@ Every part was kept because it measured better on the development chest X-rays (
   loss, the term weighted adaptively so that its gradient at the decoder's last layer is ``adv_weight`` x the
   likelihood's, on from a quarter of the epochs; training only, nothing is saved with the model). Aimed at the
   blurred outline in which textured shapes lose their class (decoded means of real images' codes judged as their
-  class 0.57, real images 0.93; session 15). At LDM's weight 0.5 it moved that to 0.59 only (TSTR of those means
-  0.83 -> 0.84, edge gradient 17.9 -> 19.2 of the real 27.9) for 1.3x the training time, far short of the gate set
-  before the probe (0.75 / 0.87). Why: its discriminator never learned (hinge loss 1.00 = chance in every epoch,
-  accuracy 0.52 on fresh images vs their decoded means); offline the same discriminator separates even real images
-  from the same blurred again only 0.65-0.81 of the time, at its rate or a tenth of it — too weak a judge for these
-  images within a fit's budget. Not the default; measured on one training set only (RESULTS, issue 11, session 16).
+  class 0.57, real images 0.93; session 15). Its discriminator's inputs are standardised by the training pixels'
+  mean and sd: without that it never learned (offline 0.51 on its task after a fit's steps; standardised 0.94). With
+  it, at LDM's weight 0.5 on textured shapes: the decoded means became sharp (edge gradient 17.9 -> 27.2, real 27.9;
+  TSTR of those means 0.83 -> 0.87) but were still not judged as their class (0.57 -> 0.58; gate 0.75), and the
+  samples (mean + texture) got worse (judged 0.58 -> 0.46, TSTR 0.82 -> 0.74: a sharp mean plus the residual draw
+  is too sharp). Inside the fit the discriminator stayed at chance (hinge loss 0.99): the decoder, pushed at 0.5 x
+  the likelihood's gradient, follows its every step (at 0.05, or with the decoder not pushed, it learns: 0.78 /
+  0.74). Not the default; measured on one training set only (RESULTS, issue 11, session 16).
   Option ``texture_draw = "neighbour"`` (default ``"gaussian"``, the class's residual Gaussian above; runs saved
   before the option load with it): a sample's whitened residual is that of the training image whose posterior mean is
   nearest the sampled code (same class; the training row the code was drawn from left out). With the plain NLL the
@@ -118,7 +120,7 @@ import torch
 from vaelab.core.errors import InputError
 from vaelab.metrics.flags import Thresholds
 from vaelab.models.base import ModelConfig, encode_labels
-from vaelab.models.image.adversary import Adversary
+from vaelab.models.image.adversary import Adversary, pixel_stats
 from vaelab.models.image.nets import ConvCVAENet
 from vaelab.models.image.pixels import (
     fit_scale,
@@ -231,6 +233,7 @@ class VaelabImage(TorchGenerator):
         _check_config(self.config)
         self._scale: torch.Tensor | None = None
         self._adversary: Adversary | None = None  # adv_weight > 0: the discriminator of the running fit
+        self._pixels: tuple[torch.Tensor, torch.Tensor] | None = None  # adv_weight > 0: its input standardisation
 
     @classmethod
     def supports(cls, feature_shape: tuple[int, ...]) -> str | None:
@@ -249,7 +252,7 @@ class VaelabImage(TorchGenerator):
         if self.config.adv_weight > 0:
             assert self.feature_shape_ is not None and self.classes_ is not None
             self._adversary = Adversary(image_shape(tuple(self.feature_shape_))[0], len(self.classes_),
-                                        self.config.adv_weight, self.config.kl_warmup)
+                                        self.config.adv_weight, self.config.kl_warmup, pixels=self._pixels)
             cbs.append(self._adversary)
         return cbs
 
@@ -271,7 +274,11 @@ class VaelabImage(TorchGenerator):
 
     def prepare_inputs(self, X: np.ndarray, y: np.ndarray, *, seed: int) -> tuple[np.ndarray, dict]:
         self._scale = fit_scale(X)
-        return np.asarray(X, dtype=np.float32).reshape(len(X), -1), {"scale": self._scale}
+        flat = np.asarray(X, dtype=np.float32).reshape(len(X), -1)
+        if self.config.adv_weight > 0:  # the discriminator's inputs: standardised by the training pixels
+            shape = tuple(int(s) for s in np.shape(X)[1:])
+            self._pixels = pixel_stats(to_nchw(to_unit(torch.as_tensor(flat), self._scale), shape))
+        return flat, {"scale": self._scale}
 
     def _scale_t(self) -> torch.Tensor:
         return self._scale if self._scale is not None else self.extra_["scale"]

@@ -25,6 +25,7 @@ import pytest
 import torch
 from torch import nn
 
+from interrupts import Interrupted, interrupt_loss
 from vaelab.cli.main import main
 from vaelab.core.errors import InputError
 from vaelab.data.dataset import Dataset
@@ -45,10 +46,6 @@ def one_thread():
     torch.set_num_threads(1)
     yield
     torch.set_num_threads(n)
-
-
-class Interrupted(Exception):
-    """Stands in for a crash / Ctrl-C in the middle of training."""
 
 
 class MakesFile:
@@ -243,14 +240,7 @@ def ds() -> Dataset:
 
 
 def interrupt_seed_cvae(monkeypatch, epoch_to_fail: int) -> None:
-    real = SeedCVAE.loss
-
-    def loss(self, m, x, c, epoch):
-        if epoch == epoch_to_fail:
-            raise Interrupted
-        return real(self, m, x, c, epoch)
-
-    monkeypatch.setattr(SeedCVAE, "loss", loss)
+    interrupt_loss(monkeypatch, SeedCVAE, epoch_to_fail)
 
 
 def test_train_run_interrupted_and_resumed_gives_identical_files(ds, tmp_path, monkeypatch, capsys):
@@ -289,15 +279,8 @@ def test_every_torch_model_resumes_exactly(ds, tmp_path, monkeypatch, model):
 
     cls = REGISTRY[model]
     ref = train_run(ds, tmp_path / "ref", model=model, config=SMALL[model], seed=1, progress=False)
-    real = cls.loss
-
-    def loss(self, m, x, c, epoch):
-        if epoch == 8:
-            raise Interrupted
-        return real(self, m, x, c, epoch)
-
     with monkeypatch.context() as mp:
-        mp.setattr(cls, "loss", loss)
+        interrupt_loss(mp, cls, 8)
         with pytest.raises(Interrupted):
             train_run(ds, tmp_path / "run", model=model, config=SMALL[model], seed=1, progress=False, checkpoint_every=4)
     run = train_run(ds, tmp_path / "run", model=model, config=SMALL[model], seed=1, progress=False, resume=True)

@@ -26,6 +26,20 @@ Every part was kept because it measured better on the development chest X-rays (
   textured shapes (reconstructions judged as their class 0.67 -> 0.88, TSTR +0.06 on a validation set) and passed
   the validation rule on chest X-rays, but lowered TSTR AUC on the chest X-ray TEST split by 0.010 (1 of 9 seed
   pairs), so it is not the default (RESULTS, issue 11, session 7).
+  Option ``adv_weight`` (default 0: no discriminator is built, the plain ELBO): an adversarial term on the decoded
+  mean as in latent-diffusion autoencoders (:mod:`vaelab.models.image.adversary`: a class-conditional patch
+  discriminator judges low-passed real images against the low-passed decoded means of their reconstructions, hinge
+  loss, the term weighted adaptively so that its gradient at the decoder's last layer is ``adv_weight`` x the
+  likelihood's, on from a quarter of the epochs; training only, nothing is saved with the model). Aimed at the
+  blurred outline in which textured shapes lose their class (decoded means of real images' codes judged as their
+  class 0.57, real images 0.93; session 15). Its discriminator's inputs are standardised by the training pixels'
+  mean and sd: without that it never learned (offline 0.51 on its task after a fit's steps; standardised 0.94). With
+  it, at LDM's weight 0.5 on textured shapes: the decoded means became sharp (edge gradient 17.9 -> 27.2, real 27.9;
+  TSTR of those means 0.83 -> 0.87) but were still not judged as their class (0.57 -> 0.58; gate 0.75), and the
+  samples (mean + texture) got worse (judged 0.58 -> 0.46, TSTR 0.82 -> 0.74: a sharp mean plus the residual draw
+  is too sharp). Inside the fit the discriminator stayed at chance (hinge loss 0.99): the decoder, pushed at 0.5 x
+  the likelihood's gradient, follows its every step (at 0.05, or with the decoder not pushed, it learns: 0.78 /
+  0.74). Not the default; measured on one training set only (RESULTS, issue 11, session 16).
   Option ``texture_draw = "neighbour"`` (default ``"gaussian"``, the class's residual Gaussian above; runs saved
   before the option load with it): a sample's whitened residual is that of the training image whose posterior mean is
   nearest the sampled code (same class; the training row the code was drawn from left out). With the plain NLL the
@@ -106,6 +120,7 @@ import torch
 from vaelab.core.errors import InputError
 from vaelab.metrics.flags import Thresholds
 from vaelab.models.base import ModelConfig, encode_labels
+from vaelab.models.image.adversary import Adversary, pixel_stats
 from vaelab.models.image.nets import ConvCVAENet
 from vaelab.models.image.pixels import (
     fit_scale,
@@ -139,6 +154,7 @@ class VaelabImageConfig(ModelConfig):
     channels: tuple[int, int, int] | list[int] = (16, 32, 64)
     res_blocks: tuple[bool, bool, bool] | list[bool] = (False, True, True)  # per level: full, 1/2, 1/4
     nll_power: float = 0.0  # training: each pixel's NLL weighted by its detached variance^p (beta-NLL), mean 1 per image
+    adv_weight: float = 0.0  # training: a patch discriminator's term on the decoded mean, x the adaptive weight (adversary)
     min_logvar: float = -9.0  # lower bound of the per-pixel log-variance ([0, 1] units); upper bound 0
     beta: float = 1.0
     kl_warmup: int = 5  # epochs over which the KL weight rises to beta
@@ -192,7 +208,7 @@ def _check_config(cfg: VaelabImageConfig) -> None:
     v = cfg.small_image_steps
     if isinstance(v, bool) or not isinstance(v, (int, float)) or not 1 <= v <= 64:
         raise InputError(f"vaelab-image: small_image_steps must be a number in [1, 64], got {v!r}")
-    for key in ("beta", "lr", "weight_decay", "nll_power"):
+    for key in ("beta", "lr", "weight_decay", "nll_power", "adv_weight"):
         v = getattr(cfg, key)
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v) or v < 0:
             raise InputError(f"vaelab-image: {key} must be a finite number >= 0, got {v!r}")
@@ -216,6 +232,8 @@ class VaelabImage(TorchGenerator):
         super().__init__(config, **overrides)
         _check_config(self.config)
         self._scale: torch.Tensor | None = None
+        self._adversary: Adversary | None = None  # adv_weight > 0: the discriminator of the running fit
+        self._pixels: tuple[torch.Tensor, torch.Tensor] | None = None  # adv_weight > 0: its input standardisation
 
     @classmethod
     def supports(cls, feature_shape: tuple[int, ...]) -> str | None:
@@ -226,6 +244,17 @@ class VaelabImage(TorchGenerator):
         cfg = self.config
         return ConvCVAENet(image_shape(tuple(feature_shape)), n_classes, cfg.latent_dim, tuple(cfg.channels),
                            tuple(cfg.res_blocks), cfg.min_logvar)
+
+    def callbacks(self) -> list[Any]:
+        """The base class's (EMA when asked for) and, with ``adv_weight > 0``, the discriminator of this fit."""
+        cbs = super().callbacks()
+        self._adversary = None
+        if self.config.adv_weight > 0:
+            assert self.feature_shape_ is not None and self.classes_ is not None
+            self._adversary = Adversary(image_shape(tuple(self.feature_shape_))[0], len(self.classes_),
+                                        self.config.adv_weight, self.config.kl_warmup, pixels=self._pixels)
+            cbs.append(self._adversary)
+        return cbs
 
     def train_config(self, n_train: int | None = None) -> TrainConfig:
         d = self.config.to_dict()
@@ -245,7 +274,11 @@ class VaelabImage(TorchGenerator):
 
     def prepare_inputs(self, X: np.ndarray, y: np.ndarray, *, seed: int) -> tuple[np.ndarray, dict]:
         self._scale = fit_scale(X)
-        return np.asarray(X, dtype=np.float32).reshape(len(X), -1), {"scale": self._scale}
+        flat = np.asarray(X, dtype=np.float32).reshape(len(X), -1)
+        if self.config.adv_weight > 0:  # the discriminator's inputs: standardised by the training pixels
+            shape = tuple(int(s) for s in np.shape(X)[1:])
+            self._pixels = pixel_stats(to_nchw(to_unit(torch.as_tensor(flat), self._scale), shape))
+        return flat, {"scale": self._scale}
 
     def _scale_t(self) -> torch.Tensor:
         return self._scale if self._scale is not None else self.extra_["scale"]
@@ -275,7 +308,12 @@ class VaelabImage(TorchGenerator):
             nll = nll * w / w.mean(dim=(1, 2, 3), keepdim=True)
         rec = nll.sum()
         kl = 0.5 * (mu.pow(2) + logvar.exp() - 1.0 - logvar).sum()
-        return {"loss": rec + kw * kl, "reconstruction": rec, "kl": kl}
+        terms = {"loss": rec + kw * kl, "reconstruction": rec, "kl": kl}
+        adv = self._adversary
+        if module.training and adv is not None and adv.active(epoch):
+            term, g = adv.generator_term(u, mean, c, rec, module.dec_out.weight)
+            terms.update(loss=terms["loss"] + term, adversarial=g)
+        return terms
 
     # ------------------------------------------------------------------ second stage
     def sampler(self) -> Any:

@@ -633,6 +633,34 @@ def span_rule(paths: list[str], arm: str = "local_checked+wchk+span", base: str 
     changed_rule(paths, arm, base, ChangedRule("extra width g per class", lambda r: max(r.get("span_g", [0.0])) > 0,
                                                lambda r: " ".join(f"{v:.2f}" for v in r.get("span_g", [])),
                                                "the floor does not act", 0.7, 0.01, 1), arm_acts=True)
+    span_spaces(paths, arm, base)
+
+
+def span_spaces(paths: list[str], arm: str, base: str) -> None:
+    """Descriptive, after :func:`span_rule`: per data set and space (scored cells), the cells changed, the floored
+    class-cells (``span_g`` > 0), the means over the cells of C2ST and DCR, the class-cells (5-draw mean spreads) below
+    0.85 and above 1.15, the median spread of the floored classes, and whether every unfloored class's spread equals
+    the base's."""
+    rows, cells = defaultdict(list), set()
+    for r in _lines(paths):
+        if "draw" in r:
+            rows[(r["data"], r["space"], r["split"], r["arm"])].append(r)
+            cells.add((r["data"], r["space"], r["split"]))
+    print(f"\n| data space | cells changed | floored class-cells | C2ST {base} -> {arm} | DCR | class-cells below 0.85 | "
+          "above 1.15 | median spread of the floored classes | unfloored spreads equal |\n|---|---|---|---|---|---|---|---|---|")
+    for ds in sorted({c[:2] for c in cells}):
+        cs = sorted(c for c in cells if c[:2] == ds and (*c, base) in rows and (*c, arm) in rows)
+        b, a = [rows[(*c, base)] for c in cs], [rows[(*c, arm)] for c in cs]
+        sb, sa = np.array([spread(x) for x in b]), np.array([spread(x) for x in a])
+        floored = np.array([x[0].get("span_g", [0.0] * sb.shape[1]) for x in a]) > 0
+        changed = sum([r["sha256"] for r in x] != [r["sha256"] for r in y] for x, y in zip(b, a, strict=True))
+
+        def both(key, b=b, a=a):
+            return f"{np.mean([mean(x, key) for x in b]):.3f} -> {np.mean([mean(x, key) for x in a]):.3f}"
+        med = (f"{np.median(sb[floored]):.2f} -> {np.median(sa[floored]):.2f}" if floored.any() else "-")
+        print(f"| {ds[0]} {ds[1]} | {changed} of {len(cs)} | {int(floored.sum())} | {both('c2st')} | {both('dcr')} | "
+              f"{int((sb < 0.85).sum())} -> {int((sa < 0.85).sum())} | {int((sb > 1.15).sum())} -> "
+              f"{int((sa > 1.15).sum())} | {med} | {bool(np.array_equal(sb[~floored], sa[~floored]))} |")
 
 
 @dataclasses.dataclass

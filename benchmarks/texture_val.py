@@ -76,6 +76,14 @@ applies that session's clauses over the changed cells (:func:`wchk_rule`; ``iden
         --draws 5 > n.jsonl
     python benchmarks/texture_val.py wchk-rule n.jsonl j.jsonl --arm local_checked+wchk --base local_checked
 
+Session 16, second helper (``kde_floor = "span"``): an arm token ``span``; ``run`` and ``identity`` lines of such an
+arm carry ``span_g``, the extra width per class (0: the floor does not act), and ``span-rule`` applies the lead's
+clauses over the changed cells (:func:`span_rule`):
+
+    python benchmarks/texture_val.py run coffee arpls+savgol+vector 89 --arms local_checked+wchk,local_checked+wchk+span \
+        --draws 5 > p.jsonl
+    python benchmarks/texture_val.py span-rule p.jsonl q.jsonl --arm local_checked+wchk+span --base local_checked+wchk
+
 Run from the repository root with ``PYTHONPATH=src``.
 """
 
@@ -87,6 +95,7 @@ import hashlib
 import json
 import sys
 from collections import defaultdict
+from collections.abc import Callable
 from pathlib import Path
 
 import numpy as np
@@ -178,14 +187,16 @@ def arm_config(arm: str) -> dict:
     ``wloo`` (``whiten = "loo"``: the decoded-coordinate residuals divided by the leave-one-out level), e.g.
     ``local_checked+rest+centre``; ``wchk`` (session 15, second helper: ``whiten = "level_checked"``); ``floor``
     (session 15, fourth helper: ``kde_floor = "variance"``); without them the default's ``"gaussian"`` rest,
-    ``"draw"`` centre and no floor, and ``"level"`` whitening (the default until session 16, set explicitly)."""
+    ``"draw"`` centre and no floor, and ``"level"`` whitening (the default until session 16, set explicitly); ``span``
+    (session 16, second helper: ``kde_floor = "span"``)."""
     draw, *tokens = arm.split("+")
-    if set(tokens) - {"rest", "centre", "wloo", "wchk", "floor"} or {"wloo", "wchk"} <= set(tokens):
-        raise SystemExit(f"unknown arm option in {arm!r} (known: rest, centre, floor, one of wloo / wchk)")
+    if (set(tokens) - {"rest", "centre", "wloo", "wchk", "floor", "span"} or {"wloo", "wchk"} <= set(tokens)
+            or {"floor", "span"} <= set(tokens)):
+        raise SystemExit(f"unknown arm option in {arm!r} (known: rest, centre, one of floor / span, one of wloo / wchk)")
     whiten = "loo" if "wloo" in tokens else "level_checked" if "wchk" in tokens else "level"
+    floor = "variance" if "floor" in tokens else "span" if "span" in tokens else "none"
     return {"texture_draw": draw, "rest_draw": "local" if "rest" in tokens else "gaussian",
-            "kde_centre": "auto" if "centre" in tokens else "draw", "whiten": whiten,
-            "kde_floor": "variance" if "floor" in tokens else "none"}
+            "kde_centre": "auto" if "centre" in tokens else "draw", "whiten": whiten, "kde_floor": floor}
 
 
 def arm_fits(X: np.ndarray, y: np.ndarray, seed: int, arms: list[str]):
@@ -212,6 +223,12 @@ def n_1mh_min(g, job) -> float:
     return float((len(a) * (1 - _leverage(a.double()))).min())
 
 
+def span_g(g) -> dict:
+    """``{"span_g": [...]}``, the extra width per class of ``kde_floor = "span"`` (0: the floor does not act), or ``{}``
+    for an arm without it."""
+    return {"span_g": g.extra_["kde_g"].tolist()} if "kde_g" in g.extra_ else {}
+
+
 def identity(data: str, spaces: list[str], splits: list[str], arms: list[str], path: Path) -> None:
     """Whether the arms draw the same bytes on full classes (no scoring, no holdout read): per split ("outer": the
     outer split's training part, fitted with seed 0; S: the inner split S's training part, seed S) and space, one network,
@@ -233,7 +250,7 @@ def identity(data: str, spaces: list[str], splits: list[str], arms: list[str], p
                                       "n_train": counts, "tex_local": g.extra_["tex_local"].tolist(),
                                       "gate_why": gate_why(g, job.c_all), "col_err": ch["col_err"].tolist(),
                                       "eff_min": ch["eff_min"].tolist(),
-                                      "n_1mh_min": n_1mh_min(g, job),
+                                      "n_1mh_min": n_1mh_min(g, job), **span_g(g),
                                       "sha256": hashlib.sha256(S_.tobytes()).hexdigest()}), flush=True)
 
 
@@ -297,7 +314,7 @@ def run(data: str, spaces: list[str], splits: list[int], arms: list[str], draws:
                         m = score(X, y, Xh, yh, S_, np.asarray(ys).astype(str), S)
                         sha = hashlib.sha256(np.ascontiguousarray(S_, dtype=np.float64).tobytes()).hexdigest()
                         print(json.dumps({**cell, "arm": arm, "draw": S + 1 + d, "h": h, **m, "sha256": sha,
-                                          "n_1mh_min": n_1mh_min(g, job)}), flush=True)
+                                          "n_1mh_min": n_1mh_min(g, job), **span_g(g)}), flush=True)
                     if spread_draws:  # the class spreads alone over draws S+1..S+N (no scoring), their mean per class
                         srs = []
                         for d in range(spread_draws):
@@ -603,56 +620,122 @@ def wchk_rule(paths: list[str], arm: str = "local_checked+wchk", base: str = "lo
     changed cells <= -0.02, none higher by more than 0.10; (c) TSTR/TRTR: mean change over the changed cells >= -0.01,
     none lower by more than max(the base's sd over its draws, 0.05); (d) no changed cell's DCR newly below 0.9 x its
     left-out reference. A changed cell that was only hashed has to be scored: the rule then fails as incomplete."""
-    rows, cells = paired_cells(paths, arm, base, ("smallest n (1 - h)", "samples"))
+    changed_rule(paths, arm, base, ChangedRule("smallest n (1 - h)", lambda r: r["n_1mh_min"] <= 1 + 0.01,
+                                               lambda r: f"{r['n_1mh_min']:.4f}", "no row at the bound", 0.5, -0.02))
+
+
+def span_rule(paths: list[str], arm: str = "local_checked+wchk+span", base: str = "local_checked+wchk") -> None:
+    """The session-16 second helper's rule for ``kde_floor = "span"`` (RESULTS.md, issue 16), registered by the lead:
+    as :func:`wchk_rule`, with the floor acting in a cell where the arm's ``span_g`` is above 0 in some class, and the
+    limits (i) every cell where the floor does not act byte-identical; (a) summed distance <= 0.7 x the base's, and
+    the changed cells' class-cells above 1.15 not more than the base's + 1; (b) mean C2ST change <= +0.01, none higher
+    by more than 0.10; (c) and (d) as there."""
+    changed_rule(paths, arm, base, ChangedRule("extra width g per class", lambda r: max(r.get("span_g", [0.0])) > 0,
+                                               lambda r: " ".join(f"{v:.2f}" for v in r.get("span_g", [])),
+                                               "the floor does not act", 0.7, 0.01, 1), arm_acts=True)
+    span_spaces(paths, arm, base)
+
+
+def span_spaces(paths: list[str], arm: str, base: str) -> None:
+    """Descriptive, after :func:`span_rule`: per data set and space (scored cells), the cells changed, the floored
+    class-cells (``span_g`` > 0), the means over the cells of C2ST and DCR, the class-cells (5-draw mean spreads) below
+    0.85 and above 1.15, the median spread of the floored classes, and whether every unfloored class's spread equals
+    the base's."""
+    rows, cells = defaultdict(list), set()
+    for r in _lines(paths):
+        if "draw" in r:
+            rows[(r["data"], r["space"], r["split"], r["arm"])].append(r)
+            cells.add((r["data"], r["space"], r["split"]))
+    print(f"\n| data space | cells changed | floored class-cells | C2ST {base} -> {arm} | DCR | class-cells below 0.85 | "
+          "above 1.15 | median spread of the floored classes | unfloored spreads equal |\n|---|---|---|---|---|---|---|---|---|")
+    for ds in sorted({c[:2] for c in cells}):
+        cs = sorted(c for c in cells if c[:2] == ds and (*c, base) in rows and (*c, arm) in rows)
+        b, a = [rows[(*c, base)] for c in cs], [rows[(*c, arm)] for c in cs]
+        sb, sa = np.array([spread(x) for x in b]), np.array([spread(x) for x in a])
+        floored = np.array([x[0].get("span_g", [0.0] * sb.shape[1]) for x in a]) > 0
+        changed = sum([r["sha256"] for r in x] != [r["sha256"] for r in y] for x, y in zip(b, a, strict=True))
+
+        def both(key, b=b, a=a):
+            return f"{np.mean([mean(x, key) for x in b]):.3f} -> {np.mean([mean(x, key) for x in a]):.3f}"
+        med = (f"{np.median(sb[floored]):.2f} -> {np.median(sa[floored]):.2f}" if floored.any() else "-")
+        print(f"| {ds[0]} {ds[1]} | {changed} of {len(cs)} | {int(floored.sum())} | {both('c2st')} | {both('dcr')} | "
+              f"{int((sb < 0.85).sum())} -> {int((sa < 0.85).sum())} | {int((sb > 1.15).sum())} -> "
+              f"{int((sa > 1.15).sum())} | {med} | {bool(np.array_equal(sb[~floored], sa[~floored]))} |")
+
+
+@dataclasses.dataclass
+class ChangedRule:
+    """The parts in which :func:`wchk_rule` and :func:`span_rule` differ: the column printed per cell (its header and
+    value from a line), whether a cell may change (from a line), the text for a cell that may not, the factor of (a),
+    the largest mean C2ST change of (b), and (``over_slack``, None: not a clause) how many more class-cells of the
+    changed cells may lie above 1.15."""
+
+    column: str
+    acts: Callable[[dict], bool]
+    value: Callable[[dict], str]
+    inert: str
+    dist_factor: float
+    max_mean_dc: float
+    over_slack: int | None = None
+
+
+def changed_rule(paths: list[str], arm: str, base: str, rule: ChangedRule, arm_acts: bool = False) -> None:
+    """The clauses over the changed cells (:class:`ChangedRule`; ``arm_acts``: whether a cell acts is read from the
+    arm's line, else from the base's)."""
+    rows, cells = paired_cells(paths, arm, base, (rule.column, "samples"))
     hashed = {}
     for r in _lines(paths):
         if "draw" not in r and "sha256" in r:
             hashed[(r["data"], r["space"], str(r["split"]), r["arm"])] = r
-    fails, dist, dcs, dts = defaultdict(list), [0.0, 0.0], [], []
+    fails, dist, over, dcs, dts = defaultdict(list), [0.0, 0.0], [0, 0], [], []
     for cell in cells:
         b, a = rows[(*cell, base)], rows[(*cell, arm)]
-        name = f"{cell[0]} {cell[2]} {cell[1]}"
+        name, line = f"{cell[0]} {cell[2]} {cell[1]}", (a if arm_acts else b)[0]
         changed = [r["sha256"] for r in b] != [r["sha256"] for r in a]
-        at_bound = b[0]["n_1mh_min"] <= 1 + 0.01
         dc, dt = mean(a, "c2st") - mean(b, "c2st"), mean(a, "tstr/trtr") - mean(b, "tstr/trtr")
         print(f"| {name} | {kernels(b, a)} | {b[0]['ref']:.3f} | {desc(b)} | {desc(a)} | {dc:+.3f} | "
-              f"{b[0]['n_1mh_min']:.4f} | {'changed' if changed else 'identical'} |")
-        if not at_bound and changed:
-            fails["i"].append(f"{name} (no row at the bound) differs")
+              f"{rule.value(line)} | {'changed' if changed else 'identical'} |")
+        if not rule.acts(line) and changed:
+            fails["i"].append(f"{name} ({rule.inert}) differs")
         if not changed:
             continue
         dist[0] += float(band_distance(spread(b)).sum())
         dist[1] += float(band_distance(spread(a)).sum())
+        over[0] += int((spread(b) > 1.15).sum())
+        over[1] += int((spread(a) > 1.15).sum())
         dcs.append(dc)
         dts.append(dt)
         if dc > 0.10:
             fails["b"].append(f"{name} C2ST {dc:+.3f}")
         cost_clauses(name, b, a, b[0]["ref"], fails, allowance=0.05)
     for key in sorted(k for k in hashed if k[3] == base and (*k[:3], arm) in hashed):
-        if (key[0], key[1], int(key[2])) in cells:
+        if (key[0], key[1], int(key[2]) if key[2].isdigit() else key[2]) in cells:
             continue
         hb, ha = hashed[key], hashed[(*key[:3], arm)]
-        name = f"{key[0]} {key[2]} {key[1]}"
+        name, line = f"{key[0]} {key[2]} {key[1]}", ha if arm_acts else hb
         changed = hb["sha256"] != ha["sha256"]
-        print(f"| {name} | hashed only (identity) | | | | | {hb['n_1mh_min']:.4f} | "
+        print(f"| {name} | hashed only (identity) | | | | | {rule.value(line)} | "
               f"{'changed' if changed else 'identical'} |")
-        if changed and hb["n_1mh_min"] > 1 + 0.01:
-            fails["i"].append(f"{name} (no row at the bound) differs")
+        if changed and not rule.acts(line):
+            fails["i"].append(f"{name} ({rule.inert}) differs")
         if changed:
             fails["scope"].append(f"{name} changed but not scored")
     if not dcs:
         fails["b"].append("no changed cell")
-    if dist[1] > 0.5 * dist[0]:
+    if dist[1] > rule.dist_factor * dist[0]:
         fails["a"].append(f"summed distance {dist[0]:.3f} -> {dist[1]:.3f}")
+    if rule.over_slack is not None and over[1] > over[0] + rule.over_slack:
+        fails["a"].append(f"class-cells above 1.15 {over[0]} -> {over[1]}")
     mean_dc = float(np.mean(dcs)) if dcs else 0.0
     mean_dt = float(np.mean(dts)) if dts else 0.0
-    if mean_dc > -0.02:
+    if mean_dc > rule.max_mean_dc:
         fails["b"].append(f"mean C2ST change {mean_dc:+.3f}")
     if mean_dt < -0.01:
         fails["c"].append(f"mean TSTR/TRTR change {mean_dt:+.3f}")
     print(f"\n{len(cells)} scored cells, {len(dcs)} changed: summed distance to 0.85-1.15 over the changed cells' "
-          f"classes {dist[0]:.3f} -> {dist[1]:.3f} (limit {0.5 * dist[0]:.3f}); mean C2ST change {mean_dc:+.3f}; "
-          f"mean TSTR/TRTR change {mean_dt:+.3f}")
+          f"classes {dist[0]:.3f} -> {dist[1]:.3f} (limit {rule.dist_factor * dist[0]:.3f})"
+          + (f"; their class-cells above 1.15 {over[0]} -> {over[1]}" if rule.over_slack is not None else "")
+          + f"; mean C2ST change {mean_dc:+.3f}; mean TSTR/TRTR change {mean_dt:+.3f}")
     verdict(fails, ["i", "a", "b", "c", "d", "scope"])
 
 
@@ -727,7 +810,8 @@ def main(argv: list[str] | None = None) -> None:
     b.add_argument("splits", help="outer: the outer split's training part; S: inner split S's training part")
     b.add_argument("--data", dest="npz", default=str(RAMAN), help="the development Raman npz")
     for name, default in (("rule", "local"), ("small-rule", "local_auto"), ("spread-rule", "local_checked+wloo"),
-                          ("floor-rule", "local_checked+wchk+floor"), ("wchk-rule", "local_checked+wchk")):
+                          ("floor-rule", "local_checked+wchk+floor"), ("wchk-rule", "local_checked+wchk"),
+                          ("span-rule", "local_checked+wchk+span")):
         s = sub.add_parser(name)
         s.add_argument("logs", nargs="+")
         s.add_argument("--arm", default=default)
@@ -748,7 +832,7 @@ def main(argv: list[str] | None = None) -> None:
         parts(args.logs, args.arms.split(","), args.base)
     else:
         rules = {"rule": rule, "small-rule": small_rule, "spread-rule": spread_rule, "floor-rule": floor_rule,
-                 "wchk-rule": wchk_rule}
+                 "wchk-rule": wchk_rule, "span-rule": span_rule}
         rules[args.cmd](args.logs, args.arm, args.base)
 
 

@@ -107,3 +107,97 @@ def test_vaelab_cvae_kde_floor_default_unchanged_deterministic_and_round_trips(t
     np.testing.assert_array_equal(load_model(tmp_path / "floor").sample(counts, seed=2)[0], S1)
     with pytest.raises(InputError, match="kde_floor must be one of"):
         VaelabCVAE(**fast, kde_floor="1/n")
+
+
+# ``floor = "span"`` (RESULTS.md, issue 16, session 16, second helper): the width kept, the rest of the floor's
+# variance as noise N(0, g^2 S_k), g^2 = 1 / n_k - h^2, inside the span of the class's centred codes.
+
+
+def _outside_span(z, m):
+    """The largest coordinate of ``z`` - the codes' mean outside the span of the centred codes ``m`` (relative to their
+    scale)."""
+    mc = (m - m.mean(dim=0)).double()
+    _, sv, vh = torch.linalg.svd(mc, full_matrices=True)
+    comp = vh[int((sv > 1e-4 * sv[0]).sum()):]
+    return float(((z.double() - m.mean(dim=0).double()) @ comp.T).abs().max() / mc.abs().max())
+
+
+def test_span_floor_restores_the_codes_covariance_inside_their_span_and_nothing_outside():
+    none, mu, c = _calibrated("none")
+    span, _, _ = _calibrated("span")
+    var, _, _ = _calibrated("variance")
+    assert span.state["kde_h"].tolist() == [0.0, 0.0]  # the calibrated width kept
+    torch.testing.assert_close(span.state["kde_g"], torch.tensor([5.0, 12.0]).rsqrt())
+    for k, n in ((0, 5), (1, 12)):
+        m = mu[c == k]
+        S = torch.cov(m.T).double()
+        z = span.sample(torch.full((400_000,), k, dtype=torch.long), torch.Generator().manual_seed(11))[0]
+        # the bootstrap's (n - 1) / n S plus g^2 S = S, correlations included (Monte-Carlo error ~0.5 % of its scale)
+        torch.testing.assert_close(torch.cov(z.T).double(), S, rtol=0, atol=0.01 * float(S.abs().max()))
+        zn = none.sample(torch.full((400_000,), k, dtype=torch.long), torch.Generator().manual_seed(11))[0]
+        torch.testing.assert_close(torch.cov(zn.T).double(), (n - 1) / n * S, rtol=0, atol=0.01 * float(S.abs().max()))
+    # 5 codes in 6 dimensions span 4: the span floor adds nothing outside them, the isotropic floor does
+    z0 = span.sample(torch.zeros(20_000, dtype=torch.long), torch.Generator().manual_seed(2))[0]
+    zv = var.sample(torch.zeros(20_000, dtype=torch.long), torch.Generator().manual_seed(2))[0]
+    assert _outside_span(z0, mu[c == 0]) < 1e-5 < 0.1 < _outside_span(zv, mu[c == 0])
+
+
+def test_span_floor_only_below_the_floor_and_only_the_unshrunk_per_dimension_kernel():
+    s, _, _ = _calibrated("span")
+    s.state["kde_h"].copy_(torch.tensor([0.2, 0.9]))  # below the floor 5^-1/2 in class 0, above 12^-1/2 in class 1
+    torch.testing.assert_close(s.span_width(), torch.tensor([(1 / 5 - 0.2 ** 2) ** 0.5, 0.0]))
+    for kernel, shrink in (("gaussian", True), ("covariance", False), ("neighbours", False), ("auto", True)):
+        other, _, _ = _calibrated("span", kernel, shrink)
+        plain, _, _ = _calibrated("none", kernel, shrink)
+        assert other.state["kde_g"].tolist() == [0.0, 0.0]
+        assert torch.equal(other.state["kde_h"], plain.state["kde_h"])
+        cc = torch.tensor([0, 1] * 8)
+        assert torch.equal(other.sample(cc, torch.Generator().manual_seed(3))[0],
+                           plain.sample(cc, torch.Generator().manual_seed(3))[0])
+    auto, _, _ = _calibrated("span", "auto")  # the per-dimension kernel only in the class of 5 codes (<= 6 dimensions)
+    assert auto.state["kde_g"].tolist() == pytest.approx([5 ** -0.5, 0.0])
+
+
+def test_span_floor_leaves_other_classes_and_the_stream_byte_identical_and_round_trips(tmp_path):
+    none, _, _ = _calibrated("none", "auto")
+    span, _, _ = _calibrated("span", "auto")
+    cc = torch.tensor([0, 1, 1, 0, 1, 1, 0, 1] * 4)
+    gn, gs = torch.Generator().manual_seed(3), torch.Generator().manual_seed(3)
+    zn, zs = none.sample(cc, gn)[0], span.sample(cc, gs)[0]
+    assert torch.equal(zn[cc == 1], zs[cc == 1]) and not torch.equal(zn[cc == 0], zs[cc == 0])
+    assert torch.equal(gn.get_state(), gs.get_state())  # the sampler's generator is not advanced by the extra noise
+    assert torch.equal(zs, span.sample(cc, torch.Generator().manual_seed(3))[0])  # determinism
+    assert span.params() == {"kernel": "auto", "shrink": False, "centre": "draw", "floor": "span"}
+    save_sampler(span, tmp_path / "s")
+    back = load_sampler(tmp_path / "s")
+    assert torch.equal(back.state["kde_g"], span.state["kde_g"])
+    assert torch.equal(back.sample(cc, torch.Generator().manual_seed(3))[0], zs)
+    del back.state["kde_g"]
+    with pytest.raises(InputError, match="span floor needs 'kde_g'"):
+        back.check()
+
+
+def test_vaelab_cvae_span_floor_deterministic_scoped_and_round_trips(tmp_path):
+    from vaelab.models import load_model
+    from vaelab.models.vaelab_cvae import VaelabCVAE
+
+    rng = np.random.default_rng(5)
+    t = np.linspace(0, 3, 40)
+    X = np.cos(t) * (1 + 0.5 * rng.standard_normal((24, 1))) + 0.002 * rng.standard_normal((24, 40))
+    y = np.array(["a"] * 4 + ["b"] * 20)
+    fast = {"hidden": [16], "latent_dim": 6, "epochs": 10, "batch_size": 16, "patience": 5}  # kde_kernel "auto"
+    d = VaelabCVAE(**fast).fit(X, y, seed=1)
+    f1 = VaelabCVAE(**fast, kde_floor="span").fit(X, y, seed=1)
+    f2 = VaelabCVAE(**fast, kde_floor="span").fit(X, y, seed=1)
+    assert torch.equal(d.extra_["kde_h"], f1.extra_["kde_h"])  # the calibrated width kept
+    g = f1.extra_["kde_g"]  # class a (4 codes <= 6 dimensions): the per-dimension kernel; b: the covariance kernel
+    torch.testing.assert_close(g, torch.tensor([max(0.25 - float(d.extra_["kde_h"][0]) ** 2, 0.0) ** 0.5, 0.0]))
+    counts = {"a": 6, "b": 6}
+    S1, ys = f1.sample(counts, seed=2)
+    np.testing.assert_array_equal(S1, f2.sample(counts, seed=2)[0])
+    Sd = d.sample(counts, seed=2)[0]
+    for k, label in enumerate(f1.classes_):  # only a class with extra noise differs, the others byte for byte
+        rows = np.asarray(ys) == label
+        assert np.array_equal(S1[rows], Sd[rows]) == bool(g[k] == 0)
+    f1.save(tmp_path / "span")
+    np.testing.assert_array_equal(load_model(tmp_path / "span").sample(counts, seed=2)[0], S1)

@@ -193,6 +193,8 @@ class VaelabCVAEConfig(ModelConfig):
     #   | "auto": the mean only in the classes whose kernel, calibrated with the draw, came out h = 0 (samplers.kde)
     kde_floor: str = "none"  # "variance": the calibrated width raised to 1 / sqrt(n_k) in classes with the unshrunk
     #   per-dimension kernel, where the smoothed bootstrap's variance is the codes' unbiased variance (samplers.kde)
+    #   | "span": the width kept, the rest of that variance added as noise N(0, (1/n_k - h^2) S_k) inside the span of
+    #   the class's codes (S_k their covariance), in the same classes where h < 1 / sqrt(n_k) (samplers.kde)
     gmm_components: int = 8
     gmm_draws: int = 4  # posterior draws per training sample for the latent mixture
     noise: str = "texture"  # "texture" | "decoder": independent noise | "none": means only (as the seed CVAE)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import hashlib
 import math
 from collections.abc import Callable, Iterator
 
@@ -13,7 +14,7 @@ from vaelab.samplers.posterior import AggregatePosterior
 KERNELS = ("gaussian", "covariance", "neighbours", "auto", "mixture")  # CalibratedKDE's kernel shapes (see its docstring)
 MIXTURE_COMPONENTS = 8  # "mixture": at most this many clusters per class (and one per 10 codes)
 CENTRES = ("draw", "mean", "auto")  # what the kernel is centred on (see CalibratedKDE)
-FLOORS = ("none", "variance")  # a lower bound on the calibrated width (see CalibratedKDE)
+FLOORS = ("none", "variance", "span")  # the bootstrap's missing variance restored (see CalibratedKDE)
 
 
 class CalibratedKDE(AggregatePosterior):
@@ -52,6 +53,14 @@ class CalibratedKDE(AggregatePosterior):
     mean-centred rows still draw (and discard) the posterior noise, so every other class gets the
     same random numbers as with ``"draw"``. State ``kde_mc`` (n_classes,): 1 where the mean is used.
 
+    ``floor = "variance"``: after calibration ``h`` is raised to :meth:`variance_floor` (``1 / sqrt(n_k)`` in the classes
+    drawn with the unshrunk per-dimension kernel), which restores the per-dimension variance the bootstrap of ``n_k``
+    codes misses with isotropic noise. ``floor = "span"``: ``h`` is kept, and in those classes with ``h`` below the
+    floor each draw gets extra noise N(0, g^2 S_k) with ``g^2 = 1 / n_k - h^2`` (:meth:`span_noise`; ``S_k`` the codes'
+    unbiased covariance): the per-dimension variance is again the codes' unbiased one (``(n_k - 1) / n_k + h^2 + g^2 =
+    1`` in units of ``sd_k^2``), but the extra noise stays inside the few directions the codes span (at ``h = 0`` the
+    samples' covariance is ``S_k`` there and zero outside). State ``kde_g`` (n_classes,), set by :meth:`calibrate`.
+
     The width ``h`` of each class starts at 0 and is set by :meth:`calibrate`: the smallest ``h``
     on a grid (0 and 31 log-spaced values in [0.01, 10]) at which the model's samples lie as far
     from their nearest training sample (median) as a left-out training sample lies from the others.
@@ -61,7 +70,8 @@ class CalibratedKDE(AggregatePosterior):
 
     kind = "kde"
     required = ("train_mu", "train_logvar", "train_class", "kde_mean", "kde_sd", "kde_var", "kde_h")
-    optional = ("train_attached", "kde_nn", "kde_root", "kde_cov", "kde_mc", "kde_comp", "kde_cmean", "kde_croot")
+    optional = ("train_attached", "kde_nn", "kde_root", "kde_cov", "kde_mc", "kde_comp", "kde_cmean", "kde_croot",
+                "kde_g")
 
     def __init__(self, kernel: str = "gaussian", shrink: bool = False, centre: str = "draw", floor: str = "none"):
         super().__init__()
@@ -91,6 +101,8 @@ class CalibratedKDE(AggregatePosterior):
             self.state["kde_cov"] = enough_codes(c, n_classes, mu.shape[1])
         if self.centre == "auto":  # set per class by calibrate (until then: the draw everywhere)
             self.state["kde_mc"] = torch.zeros(n_classes)
+        if self.floor == "span":  # set per class by calibrate (until then: no extra noise)
+            self.state["kde_g"] = torch.zeros(n_classes)
         return self
 
     def check(self) -> None:
@@ -105,13 +117,27 @@ class CalibratedKDE(AggregatePosterior):
             raise InputError("latent sampler 'kde': the auto kernel needs 'kde_cov' in the weights")
         if self.centre == "auto" and "kde_mc" not in self.state:
             raise InputError("latent sampler 'kde': the auto centre needs 'kde_mc' in the weights")
+        if self.floor == "span" and "kde_g" not in self.state:
+            raise InputError("latent sampler 'kde': the span floor needs 'kde_g' in the weights")
 
     def _draw(self, k: int, pick: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         # centre "mean": the training sample's posterior mean, so the kernel alone makes samples new
         a = self.state["train_mu"][pick] if self.centre == "mean" else super()._draw(k, pick, gen)
         if self.centre == "auto" and bool(self.state["kde_mc"][k] > 0):  # the draw above only keeps the stream
             a = self.state["train_mu"][pick]
-        return self._smooth(a, k, float(self.state["kde_h"][k]), gen, pick)
+        z = self._smooth(a, k, float(self.state["kde_h"][k]), gen, pick)
+        g = float(self.state["kde_g"][k]) if self.floor == "span" else 0.0
+        return z if g == 0 else z + g * self.span_noise(k, len(pick), gen)
+
+    def span_noise(self, k: int, n: int, gen: torch.Generator) -> torch.Tensor:
+        """``n`` draws (n, L) of N(0, S_k) inside the span of class ``k``'s centred posterior means (``floor =
+        "span"``): ``Mc^T e / sqrt(n_k - 1)``, ``Mc`` the centred codes (n_k, L), ``e ~ N(0, I)`` (n_k,) per draw, whose
+        covariance is the codes' unbiased covariance ``S_k`` and which is a combination of the codes' own deviations.
+        ``e`` comes from a generator seeded by ``gen``'s state and ``k`` (:func:`child_generator`): ``gen`` is not
+        advanced, so every other class and every later draw gets the same random numbers as without the floor."""
+        m = self.state["train_mu"][self.state["train_class"] == k]
+        mc = m - m.mean(dim=0)
+        return torch.randn(n, len(m), generator=child_generator(gen, k)) @ mc / math.sqrt(len(m) - 1)
 
     def _smooth(self, a: torch.Tensor, k: int, h: float, gen: torch.Generator, pick: torch.Tensor) -> torch.Tensor:
         centre, sd, var = (self.state[f"kde_{key}"][k] for key in ("mean", "sd", "var"))
@@ -161,6 +187,18 @@ class CalibratedKDE(AggregatePosterior):
                 h_all[k] = smallest_reaching(WIDTHS, novelty, target)
         if self.floor == "variance":
             h_all.copy_(torch.maximum(h_all, self.variance_floor()))
+        if self.floor == "span":  # the rest of the floor's variance, as noise in the span of the codes
+            self.state["kde_g"].copy_(self.span_width())
+
+    def span_width(self) -> torch.Tensor:
+        """Per class (n_classes,), ``floor = "span"``'s extra width ``g = sqrt(1 / n_k - h^2)`` where the calibrated
+        ``h`` is below :meth:`variance_floor` (and the class has two codes or more), else 0: the bootstrap's ``(n_k - 1)
+        / n_k`` of the codes' unbiased variance, plus ``h^2`` from the kernel, plus ``g^2`` from :meth:`span_noise`, is
+        the unbiased variance in every dimension."""
+        h = self.state["kde_h"]
+        n = torch.bincount(self.state["train_class"], minlength=len(h))[: len(h)]
+        g = (self.variance_floor() ** 2 - h ** 2).clamp_min(0).sqrt()
+        return torch.where(n >= 2, g, torch.zeros_like(g))
 
     def variance_floor(self) -> torch.Tensor:
         """Per class (n_classes,), ``floor = "variance"``'s lowest width: ``1 / sqrt(n_k)`` where the class draws the
@@ -176,6 +214,13 @@ class CalibratedKDE(AggregatePosterior):
             return torch.zeros_like(h)
         per_dim = n > 0 if self.kernel == "gaussian" else (n > 0) & (self.state["kde_cov"] <= 0)
         return torch.where(per_dim, n.clamp(min=1).rsqrt(), torch.zeros_like(h))
+
+
+def child_generator(gen: torch.Generator, key: int) -> torch.Generator:
+    """A generator seeded from ``gen``'s current state and ``key`` without advancing ``gen`` (deterministic; another
+    state or key gives another stream)."""
+    digest = hashlib.sha256(gen.get_state().numpy().tobytes() + key.to_bytes(8, "little", signed=True)).digest()
+    return torch.Generator().manual_seed(int.from_bytes(digest[:8], "little") >> 1)
 
 
 WIDTHS = [0.0, *torch.logspace(-2, 1, 31).tolist()]  # the kernel widths calibrate chooses from

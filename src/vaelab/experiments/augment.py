@@ -63,7 +63,7 @@ from vaelab import __version__
 from vaelab.core.errors import InputError
 from vaelab.data.dataset import Dataset
 from vaelab.experiments import DEFAULT_CLASSICAL_FACTORS, DEFAULT_CLASSIFIERS, DEFAULT_FACTORS
-from vaelab.experiments.classifiers import SCORES, fit_and_score, parse_classifiers
+from vaelab.experiments.classifiers import CNN_RESTARTS, SCORES, fit_and_score, parse_classifiers
 from vaelab.experiments.common import (
     build_generator,
     choose_preprocess,
@@ -129,8 +129,8 @@ def parse_factors(spec: str | list[Any] | tuple[Any, ...]) -> list[tuple[str, fl
 def augment_scores(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray, y_test: np.ndarray,
                    X_synth: np.ndarray | None, y_synth: np.ndarray | None, factors: list[tuple[str, float]],
                    classifiers: list[str], *, seed: int, trees: int = 200,
-                   rf_bootstrap: float | None = None, logreg_warm: bool = False, cnn_budget: str | None = None
-                   ) -> dict[str, dict[str, dict[str, Any]]]:
+                   rf_bootstrap: float | None = None, logreg_warm: bool = False, cnn_budget: str | None = None,
+                   cnn_restarts: int = CNN_RESTARTS) -> dict[str, dict[str, dict[str, Any]]]:
     """Scores ``{factor: {classifier: {metric: value} | {"error": ...}}}`` for one fold.
 
     ``X_synth``/``y_synth`` hold at least ``round(f × n_c)`` samples of each class for the
@@ -141,7 +141,8 @@ def augment_scores(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray,
     lbfgs from the previous factor's solution (:data:`LOGREG_WARM`). ``cnn_budget``: ``"real"`` = the
     ``cnn`` classifier takes the optimiser steps of 15 epochs of ``X_train`` at every factor
     (:meth:`SmallCNNClassifier.steps_for <vaelab.modalities.image.cnn.SmallCNNClassifier.steps_for>`); None: 15
-    epochs of each augmented set.
+    epochs of each augmented set. ``cnn_restarts``: how many times a ``cnn`` still at chance on its (augmented)
+    training rows is retrained (:data:`~vaelab.experiments.classifiers.CNN_RESTARTS`; 0: never).
     """
     if cnn_budget not in (None, "real"):
         raise InputError(f"cnn_budget must be 'real' or None, got {cnn_budget!r}")
@@ -175,7 +176,7 @@ def augment_scores(X_train: np.ndarray, y_train: np.ndarray, X_test: np.ndarray,
         for c in classifiers:
             try:
                 out[key][c] = fit_and_score(c, Xa, ya, X_test, y_test, seed=seed, trees=trees, rf_max_samples=rf_cap,
-                                             warm=warm, cnn_steps=steps)
+                                             warm=warm, cnn_steps=steps, cnn_restarts=cnn_restarts)
             except Exception as e:  # noqa: BLE001 - recorded and reported, the other classifiers go on
                 out[key][c] = {"error": f"{e.__class__.__name__}: {' '.join(str(e).split())}"}
     return out
@@ -199,7 +200,7 @@ def augment_cell(shared: dict[str, Any], cell: dict[str, Any]) -> dict[str, Any]
     scores = augment_scores(d["X_train"], d["y_train"], d["X_test"], d["y_test"], Xs, ys, factors,
                             list(cell["classifiers"]), seed=cs, trees=int(cell["trees"]),
                             rf_bootstrap=cell.get("rf_bootstrap"), logreg_warm=bool(cell.get("logreg_warm")),
-                            cnn_budget=cell.get("cnn_budget"))
+                            cnn_budget=cell.get("cnn_budget"), cnn_restarts=int(cell.get("cnn_restarts", 0)))
     return {"scores": scores, "seconds": {"generator": t1 - t0, "classifiers": time.perf_counter() - t1}}
 
 
@@ -272,6 +273,8 @@ def plan_augment(ds: Dataset, models: str | list[str], *, factors: str | list[An
     base = {"classifiers": clfs, "trees": int(trees), "rf_bootstrap": RF_BOOTSTRAP, "logreg_warm": LOGREG_WARM}
     if "cnn" in clfs:  # only then: the cell IDs of studies without the CNN stay as they were
         base["cnn_budget"] = CNN_BUDGET
+        if CNN_RESTARTS:  # the guard: a cell parameter only when on, so the cell IDs without it stay as they were
+            base["cnn_restarts"] = CNN_RESTARTS
     pos = [kv for kv in fac if kv[1] > 0]
     cpos = [kv for kv in cfac if kv[1] > 0]
     overrides = {m: model_overrides(m, epochs, (model_configs or {}).get(m)) for m in names}
@@ -346,7 +349,8 @@ def run_augment_models(ds: Dataset, models: str | list[str], *, factors: str | l
                                  alpha=float(alpha), wall=wall,
                                  settings={"epochs": epochs, "trees": int(trees), "rf_bootstrap": RF_BOOTSTRAP,
                                            "logreg_warm": LOGREG_WARM,
-                                           **({"cnn_budget": CNN_BUDGET} if "cnn" in clfs else {}),
+                                           **({"cnn_budget": CNN_BUDGET, "cnn_restarts": CNN_RESTARTS}
+                                              if "cnn" in clfs else {}),
                                            "backend": backend,
                                            "jobs": int(jobs), "model_config": overrides[m]})
             for m in names}

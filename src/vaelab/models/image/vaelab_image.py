@@ -39,7 +39,8 @@ Every part was kept because it measured better on the development chest X-rays (
   samples (mean + texture) got worse (judged 0.58 -> 0.46, TSTR 0.82 -> 0.74: a sharp mean plus the residual draw
   is too sharp). Inside the fit the discriminator stayed at chance (hinge loss 0.99): the decoder, pushed at 0.5 x
   the likelihood's gradient, follows its every step (at 0.05, or with the decoder not pushed, it learns: 0.78 /
-  0.74). Not the default; measured on one training set only (RESULTS, issue 11, session 16).
+  0.74). At 0.05 on a new textured-shapes set the means' TSTR rose (0.82 -> 0.85) but the samples got worse again
+  (judged 0.58 -> 0.55, TSTR 0.76 -> 0.75; the lead's gate failed). Not the default (RESULTS, issue 11, session 16).
   Option ``texture_draw = "neighbour"`` (default ``"gaussian"``, the class's residual Gaussian above; runs saved
   before the option load with it): a sample's whitened residual is that of the training image whose posterior mean is
   nearest the sampled code (same class; the training row the code was drawn from left out). With the plain NLL the

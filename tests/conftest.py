@@ -34,6 +34,16 @@ def benchmark_module():
 
 
 @pytest.fixture
+def shapes(benchmark_module):
+    """Textured shapes as the CNN chance-guard tests read them: 40 per class to train, 25 per class to test (raw uint8
+    0..255, 4 classes, 28x28, as in the benchmarks): ``(X, y, X_test, y_test)``."""
+    m = benchmark_module("synthetic_images.py")
+    X, y = m.make_textured_shapes(n_per_class=40, seed=0)
+    Xt, yt = m.make_textured_shapes(n_per_class=25, seed=1)
+    return X, y, Xt, yt
+
+
+@pytest.fixture
 def small_spectra():
     """A small, deterministic 3-class spectral data set (Gaussian peaks + noise), in [0, 1]-ish counts."""
     rng = np.random.default_rng(0)

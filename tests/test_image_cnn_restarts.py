@@ -7,14 +7,6 @@ import pytest
 pytest.importorskip("torch")
 
 
-@pytest.fixture
-def shapes(benchmark_module):
-    m = benchmark_module("synthetic_images.py")
-    X, y = m.make_textured_shapes(n_per_class=40, seed=0)   # raw uint8 0..255, 4 classes, as in the benchmarks
-    Xt, yt = m.make_textured_shapes(n_per_class=25, seed=1)
-    return X, y, Xt, yt
-
-
 def _fit(X, y, seed, restarts=0):
     from vaelab.modalities.image.cnn import SmallCNNClassifier
 

@@ -11,14 +11,6 @@ import pytest
 pytest.importorskip("torch")
 
 
-@pytest.fixture
-def shapes(benchmark_module):
-    m = benchmark_module("synthetic_images.py")
-    X, y = m.make_textured_shapes(n_per_class=40, seed=0)   # raw uint8 0..255, 4 classes
-    Xt, yt = m.make_textured_shapes(n_per_class=25, seed=1)
-    return X, y, Xt, yt
-
-
 def _plain(X, y, Xt, seed):
     """The study's cnn before the guard (``cnn_restarts=0``) at the study budget of 160 rows: test probabilities."""
     from vaelab.experiments.classifiers import make_classifier

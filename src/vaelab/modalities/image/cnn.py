@@ -20,7 +20,10 @@ there at the end (ROC AUC 0.53 where the others gave 0.86-0.99; benchmarks/RESUL
 the entropy of the training labels (what predicting the class frequencies scores), the network is trained again from
 scratch with the same budget and seed ``random_state + 1000 k`` (k = 1..r, stopping at the first one below), and the
 one with the lowest training loss is kept. A network that left the plateau is kept as it is, byte for byte. The image
-TSTR/TRTR use ``restarts = 2``; the augmentation study's ``cnn`` (:mod:`vaelab.experiments.classifiers`,
+TSTR/TRTR of ``vaelab evaluate`` use ``restarts = 2``; ``vaelab ablate``'s TSTR/TRTR CNN has it as an option, off by
+default (:data:`~vaelab.experiments.ablation.UTILITY_CNN_RESTARTS`; at its 15 epochs of raw pixels most CNNs on
+textured shapes end on the plateau and other seeds did not lift them all; its C2ST CNN never restarts); the
+augmentation study's ``cnn`` (:mod:`vaelab.experiments.classifiers`,
 ``cnn_restarts``) has it as an option, off by default: there the pixels are standardised first and no study CNN was
 found at chance, while on random labels (the study's leak check) the loss ends near the label entropy and about half
 the CNNs were retrained (benchmarks/RESULTS.md, issue 11, session 16, third helper).

@@ -20,10 +20,8 @@ Sets: ``digits`` (scikit-learn's 8x8 digits, 1797, 0..16) and ``shapes`` (``make
 from __future__ import annotations
 
 import argparse
-import hashlib
 import json
 import math
-import time
 from pathlib import Path
 
 import numpy as np
@@ -50,35 +48,21 @@ def run(X: np.ndarray, y: np.ndarray, models: str, seeds: int, folds: int, resta
     import vaelab.experiments.ablation as abl
     from vaelab.data.dataset import Dataset
     from vaelab.experiments.ablation import ablation_cell, plan_ablation
-    from vaelab.modalities.image.cnn import SmallCNNClassifier
 
     sys.path.insert(0, str(Path(__file__).resolve().parent))
-    from images_study_cnn_guard import loss_over_chance  # the measure of the study's guard, the same here
+    from images_study_cnn_guard import loss_over_chance, recorded_cnn_fits  # the study's measure and recorder
 
-    fits: list[dict] = []
-    fit0, proba0 = SmallCNNClassifier.fit, SmallCNNClassifier.predict_proba
-
-    def fit(self, Xf, yf):
-        t0 = time.process_time()
-        out = fit0(self, Xf, yf)
-        cpu = time.process_time() - t0
-        fits.append({"cell": cell_key, "role": "c2st" if len(self.classes_) == 2 else "utility",
-                     "restarts": int(self.restarts), "attempts": self.attempts_,
-                     "loss_over_chance": loss_over_chance(self, Xf, yf), "cpu": cpu})
-        return out
-
-    def predict_proba(self, Xt):
-        p = proba0(self, Xt)
-        if "sha" not in fits[-1]:  # the first call after a fit: the held-out rows it is scored on
-            fits[-1]["sha"] = hashlib.sha256(np.ascontiguousarray(p).tobytes()).hexdigest()[:16]
-        return p
+    def fields(clf, Xf, yf) -> dict:
+        return {"cell": cell_key, "role": "c2st" if len(clf.classes_) == 2 else "utility",
+                "restarts": int(clf.restarts), "attempts": clf.attempts_,
+                "loss_over_chance": loss_over_chance(clf, Xf, yf)}
 
     if restarts is not None:
         abl.UTILITY_CNN_RESTARTS = restarts
     plan = plan_ablation(Dataset(X=X, y=y), models, seeds=seeds, folds=folds)
     cells = {}
-    SmallCNNClassifier.fit, SmallCNNClassifier.predict_proba = fit, predict_proba
-    try:
+    cell_key = ""
+    with recorded_cnn_fits(fields) as fits:
         for cell in plan["cells"]:
             cell_key = f"{cell['model']}-s{cell['seed']}-f{cell['fold']}"
             res = ablation_cell(plan["shared"], cell)
@@ -86,8 +70,6 @@ def run(X: np.ndarray, y: np.ndarray, models: str, seeds: int, folds: int, resta
                                cell.get("cnn_restarts")}
             print(cell_key, {k: round(v, 4) for k, v in res["metrics"].items() if k in ("c2st_auc", "tstr", "trtr")},
                   flush=True)
-    finally:
-        SmallCNNClassifier.fit, SmallCNNClassifier.predict_proba = fit0, proba0
     return {"cells": cells, "fits": fits}
 
 

@@ -27,6 +27,7 @@ import argparse
 import hashlib
 import json
 import time
+from contextlib import contextmanager
 from pathlib import Path
 
 import numpy as np
@@ -63,10 +64,11 @@ def loss_over_chance(clf, X: np.ndarray, y: np.ndarray) -> float:
     return clf._loss(rows_to_images(X, clf.image_shape), torch.as_tensor(codes, dtype=torch.long)) / chance
 
 
-def run(X: np.ndarray, y: np.ndarray, restarts: int, folds: int, seeds: int) -> tuple[list[dict], dict]:
-    """One study with ``CNN_RESTARTS = restarts``: (one record per CNN fit, in order; the study's cnn means)."""
-    import vaelab.experiments.augment as aug
-    from vaelab.data.dataset import Dataset
+@contextmanager
+def recorded_cnn_fits(fields):
+    """Within the block, every ``SmallCNNClassifier`` fit appends a record to the yielded list: ``fields(clf, X, y)``
+    (called after the fit), its CPU s, and the sha256 of the probabilities of its first prediction after the fit (the
+    rows it is scored on). The class's methods are restored on exit."""
     from vaelab.modalities.image.cnn import SmallCNNClassifier
 
     fits: list[dict] = []
@@ -76,24 +78,37 @@ def run(X: np.ndarray, y: np.ndarray, restarts: int, folds: int, seeds: int) -> 
         t0 = time.process_time()
         out = fit0(self, Xf, yf)
         cpu = time.process_time() - t0
-        fits.append({"n": len(Xf), "attempts": self.attempts_, "loss_over_chance": loss_over_chance(self, Xf, yf),
-                     "cpu": cpu})
+        fits.append({**fields(self, Xf, yf), "cpu": cpu})
         return out
 
     def predict_proba(self, Xt):
         p = proba0(self, Xt)
-        if "sha" not in fits[-1]:  # the first call after a fit: the test fold
+        if "sha" not in fits[-1]:  # the first call after a fit: the rows it is scored on
             fits[-1]["sha"] = hashlib.sha256(np.ascontiguousarray(p).tobytes()).hexdigest()[:16]
         return p
 
-    old = aug.CNN_RESTARTS
     SmallCNNClassifier.fit, SmallCNNClassifier.predict_proba = fit, predict_proba
-    aug.CNN_RESTARTS = restarts
     try:
-        r = aug.run_augment(Dataset(X=X, y=y), model="noise", factors="0,1", classifiers="cnn", folds=folds,
-                            seeds=seeds, classical="none")
+        yield fits
     finally:
         SmallCNNClassifier.fit, SmallCNNClassifier.predict_proba = fit0, proba0
+
+
+def run(X: np.ndarray, y: np.ndarray, restarts: int, folds: int, seeds: int) -> tuple[list[dict], dict]:
+    """One study with ``CNN_RESTARTS = restarts``: (one record per CNN fit, in order; the study's cnn means)."""
+    import vaelab.experiments.augment as aug
+    from vaelab.data.dataset import Dataset
+
+    def fields(clf, Xf, yf) -> dict:
+        return {"n": len(Xf), "attempts": clf.attempts_, "loss_over_chance": loss_over_chance(clf, Xf, yf)}
+
+    old = aug.CNN_RESTARTS
+    aug.CNN_RESTARTS = restarts
+    try:
+        with recorded_cnn_fits(fields) as fits:
+            r = aug.run_augment(Dataset(X=X, y=y), model="noise", factors="0,1", classifiers="cnn", folds=folds,
+                                seeds=seeds, classical="none")
+    finally:
         aug.CNN_RESTARTS = old
     means = {f: {m: r["results"][f]["cnn"][m]["mean"] for m in ("balanced_accuracy", "roc_auc")} for f in ("0", "1")}
     return fits, means

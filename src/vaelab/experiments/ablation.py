@@ -104,9 +104,7 @@ def cell_metrics(X_train: np.ndarray, y_train: np.ndarray, X_synth: np.ndarray, 
             for k in keys:
                 errors[k] = f"{e.__class__.__name__}: {' '.join(str(e).split())}"
 
-    from vaelab.modalities.image.io import is_image_shape
-
-    image = np.ndim(X_train) >= 3 and is_image_shape(tuple(np.shape(X_train)[1:]))
+    image = _images(X_train)
     forest: Any = RandomForestClassifier(n_estimators=int(c2st_trees), random_state=seed, n_jobs=1)
     util_clf: Any = None
     if image:  # the image domain network as feature space; the small CNN on the pixels as classifier
@@ -182,7 +180,7 @@ def plan_ablation(ds: Dataset, models: str | list[str], *, seeds: int = 2, folds
     overrides = {n: model_overrides(n, epochs, (model_config or {}).get(n)) for n in names}
     shared = shared_data(ds, splits, prep)
     base = {"c2st_trees": int(c2st_trees), "mmd_permutations": int(mmd_permutations), "features": features}
-    if UTILITY_CNN_RESTARTS and _images(ds):  # images only: the cell IDs of other data stay as they were
+    if UTILITY_CNN_RESTARTS and _images(ds.X):  # images only: the cell IDs of other data stay as they were
         base["cnn_restarts"] = UTILITY_CNN_RESTARTS
     cells = [{"model": m, "seed": s, "fold": k, "overrides": overrides[m], **base}
              for m in names for s in range(int(seeds)) for k in range(int(folds))]
@@ -190,11 +188,11 @@ def plan_ablation(ds: Dataset, models: str | list[str], *, seeds: int = 2, folds
             "features": features}
 
 
-def _images(ds: Dataset) -> bool:
-    """Samples of image shape ((H, W) or (H, W, C)): the CNN classifiers of :func:`cell_metrics`."""
+def _images(X: np.ndarray) -> bool:
+    """Samples ``X`` of image shape ((H, W) or (H, W, C)): the CNN classifiers of :func:`cell_metrics`."""
     from vaelab.modalities.image.io import is_image_shape
 
-    return np.ndim(ds.X) >= 3 and is_image_shape(tuple(np.shape(ds.X)[1:]))
+    return np.ndim(X) >= 3 and is_image_shape(tuple(np.shape(X)[1:]))
 
 
 def estimate_ablation(ds: Dataset, models: str | list[str], *, jobs: int = 1, out: str | Path | None = None,
@@ -236,7 +234,7 @@ def run_ablation(ds: Dataset, models: str | list[str], *, seeds: int = 2, folds:
                                         "mmd_permutations": int(mmd_permutations), "overrides": overrides,
                                         "backend": backend, "jobs": int(jobs), "features": features,
                                         **({"cnn_restarts": int(cells[0].get("cnn_restarts", 0))}
-                                           if cells and _images(ds) else {})}, wall=wall)
+                                           if cells and _images(ds.X) else {})}, wall=wall)
 
 
 def summarise_ablation(ds: Dataset, names: list[str], cells: list[dict[str, Any]], raw: list[dict[str, Any]], *,

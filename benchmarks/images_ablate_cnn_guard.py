@@ -8,7 +8,9 @@ over the entropy of the training labels, the sha256 of its first ``predict_proba
 metrics, and writes them to ``--json``. ``--restarts R`` sets ``UTILITY_CNN_RESTARTS`` (the guard of the TSTR/TRTR
 CNN; 0, the default, is the ablation before it: the same bytes as the code before the two CNNs were separated, main at
 7730142, checked with that code on ``PYTHONPATH`` and no ``--restarts``); ``--compare BEFORE AFTER`` prints the counts
-and byte-identities of two records.
+and byte-identities of two records, ``--summary`` each record's plateau counts and mean metrics (the CNNs' inputs are
+standardised per channel since issue 11, session 17: ``CNN_STANDARDISE`` of the ablation, run with the code on
+``PYTHONPATH``; the loss is taken on the inputs as the CNN sees them).
 Sets: ``digits`` (scikit-learn's 8x8 digits, 1797, 0..16) and ``shapes`` (``make_textured_shapes(n_per_class=
 --per-class, seed=1611)``, raw uint8 0..255, 4 classes). e.g. (from the repository root)
 
@@ -110,6 +112,17 @@ def compare(before: dict, after: dict) -> None:
               f"trtr {b.get('trtr'):.4f} -> {a.get('trtr'):.4f}")
 
 
+def summary(name: str, record: dict) -> None:
+    """Per CNN role: fits, training loss / chance (min, median, max), fits at >= 0.9; the cells' mean metrics."""
+    for role in ("c2st", "utility"):
+        r = np.array([f["loss_over_chance"] for f in record["fits"] if f["role"] == role])
+        print(f"{name} {role}: {len(r)} CNN fits; loss/chance min {r.min():.3f} median {np.median(r):.3f} max "
+              f"{r.max():.3f}; at chance (>= 0.9) {int((r >= 0.9).sum())}")
+    cells = record["cells"].values()
+    print(f"{name} cells {len(cells)}: mean " + ", ".join(
+        f"{m} {np.nanmean([c['metrics'].get(m, np.nan) for c in cells]):.4f}" for m in ("c2st_auc", "tstr", "trtr")))
+
+
 def main() -> None:
     import torch
 
@@ -122,7 +135,12 @@ def main() -> None:
     ap.add_argument("--restarts", type=int, help="UTILITY_CNN_RESTARTS (omit: as the code on PYTHONPATH has it)")
     ap.add_argument("--json", help="write the records here")
     ap.add_argument("--compare", nargs=2, metavar=("BEFORE", "AFTER"), help="compare two --json records")
+    ap.add_argument("--summary", nargs="+", metavar="JSON", help="plateau counts and mean metrics of --json records")
     args = ap.parse_args()
+    if args.summary:
+        for p in args.summary:
+            summary(Path(p).stem, json.loads(Path(p).read_text()))
+        return
     if args.compare:
         compare(*(json.loads(Path(p).read_text()) for p in args.compare))
         return

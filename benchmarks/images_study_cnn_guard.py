@@ -56,12 +56,10 @@ def loss_over_chance(clf, X: np.ndarray, y: np.ndarray) -> float:
     """A fitted SmallCNNClassifier's mean cross-entropy on (X, y) over the entropy of y (the guard retrains at 0.9)."""
     import torch
 
-    from vaelab.modalities.image.cnn import rows_to_images
-
     codes = np.unique(np.asarray(y), return_inverse=True)[1].reshape(-1)
     freq = np.bincount(codes) / len(codes)
     chance = float(-np.sum(freq * np.log(freq)))
-    return clf._loss(rows_to_images(X, clf.image_shape), torch.as_tensor(codes, dtype=torch.long)) / chance
+    return clf._loss(clf.inputs(X), torch.as_tensor(codes, dtype=torch.long)) / chance
 
 
 @contextmanager

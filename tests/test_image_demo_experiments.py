@@ -35,6 +35,7 @@ def test_augment_and_ablate_on_images(tmp_path, capsys):
     a = json.loads((out2 / "ablation.json").read_text())
     assert a["n_failed_cells"] == 0 and not a["failures"]
     assert 0 <= a["results"]["ppca"]["c2st_auc"]["mean"] <= 1
+    assert a["settings"]["cnn_standardise"] is True and a["settings"]["cnn_restarts"] == 0  # its image CNNs' inputs
     capsys.readouterr()
     assert main(["augment", str(tmp_path / "m.npz"), "--classifiers", "cnn", "--split", "nope", "--out",
                  str(tmp_path / "x")]) == 2

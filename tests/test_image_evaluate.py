@@ -57,7 +57,7 @@ def test_tstr_gets_the_optimiser_steps_of_trtr(monkeypatch):
     tstr = [k for n, k in calls if n == 40]
     trtr = [k for n, k in calls if n == 130]
     assert tstr == [{"seed": 0, "steps": 6}] and trtr == [{"seed": 0, "epochs": 2}]  # 2 epochs x 3 batches
-    assert r["classifier"]["tstr_steps"] == 6
+    assert r["classifier"]["tstr_steps"] == 6 and r["classifier"]["standardise"] is True
 
 
 def test_one_cnn_scored_on_several_test_sets_equals_one_cnn_per_set():

@@ -5,7 +5,9 @@
   images; another registered extractor with ``features=``; described in ``metrics.json`` under
   ``features``); in its features: Fréchet
   distance, KID, PRDC, DCR and the per-class diversity (spread ratio).
-* **C2ST** with a small CNN on the pixels (5-fold ROC AUC; :mod:`vaelab.modalities.image.cnn`).
+* **C2ST** with a small CNN on the pixels (5-fold ROC AUC; :mod:`vaelab.modalities.image.cnn`). Every CNN of the
+  evaluation standardises its inputs with one mean and sd per channel of its own training rows
+  (:data:`CNN_STANDARDISE`, ``classifier.standardise`` in ``metrics.json``).
 * **TSTR / TRTR** with the same CNN on a real test split (``holdout``): ROC AUC (macro one-vs-rest for
   more than 2 classes) and balanced accuracy; ``tstr_trtr_auc`` = TSTR AUC / TRTR AUC. TSTR's CNN takes as
   many optimiser steps as TRTR's (``cnn_epochs`` epochs of the real training images, :func:`cnn_steps`), however
@@ -27,6 +29,12 @@ import numpy as np
 
 from vaelab.core.errors import InputError
 from vaelab.data.dataset import Dataset
+
+#: ``standardise`` of evaluate's image CNNs (C2ST and TSTR/TRTR): one mean and sd per channel fitted on each CNN's
+#: own training rows (:class:`~vaelab.modalities.image.cnn.SmallCNNClassifier`); False: the pixels as they come.
+#: On since issue 11, session 17 (benchmarks/RESULTS.md): on raw textured shapes it took the TRTR CNNs off the chance
+#: plateau (4 of 20 -> 0) and raised TRTR's ROC AUC, with C2ST's real-vs-real and reference rows unchanged
+CNN_STANDARDISE = True
 
 EXPECTED_FLAGS = {
     "real": set(),
@@ -50,18 +58,22 @@ def _roc_auc(y_true: np.ndarray, proba: np.ndarray, classes: np.ndarray) -> floa
 
 
 def cnn_utility(X_fit: np.ndarray, y_fit: np.ndarray, X_test: np.ndarray, y_test: np.ndarray, *,
-                seed: int = 0, epochs: int = 15, steps: int | None = None) -> dict[str, float]:
+                seed: int = 0, epochs: int = 15, steps: int | None = None,
+                standardise: bool | None = None) -> dict[str, float]:
     """Train the small CNN on (X_fit, y_fit), test on real (X_test, y_test): ROC AUC and balanced accuracy.
 
     ``steps``: the CNN's number of optimiser steps (None: ``epochs`` epochs of ``X_fit``); TSTR passes
     :func:`cnn_steps` of the real training images, so that it and TRTR differ only in their training images. A CNN
     still at chance on its own training images after its budget is retrained up to twice with other seeds (same
-    budget; ``restarts`` of :class:`~vaelab.modalities.image.cnn.SmallCNNClassifier`); any other CNN is unchanged."""
-    return cnn_scores(X_fit, y_fit, {"test": (X_test, y_test)}, seed=seed, epochs=epochs, steps=steps)["test"]
+    budget; ``restarts`` of :class:`~vaelab.modalities.image.cnn.SmallCNNClassifier`); any other CNN is unchanged.
+    ``standardise``: the CNN's per-channel input standardisation (None: :data:`CNN_STANDARDISE`)."""
+    return cnn_scores(X_fit, y_fit, {"test": (X_test, y_test)}, seed=seed, epochs=epochs, steps=steps,
+                      standardise=standardise)["test"]
 
 
 def cnn_scores(X_fit: np.ndarray, y_fit: np.ndarray, tests: dict[str, tuple[np.ndarray, np.ndarray]], *,
-               seed: int = 0, epochs: int = 15, steps: int | None = None) -> dict[str, dict[str, float]]:
+               seed: int = 0, epochs: int = 15, steps: int | None = None,
+               standardise: bool | None = None) -> dict[str, dict[str, float]]:
     """:func:`cnn_utility` with one CNN scored on several test sets ``{name: (X (n, H, W[, C]), y (n,))}``
     (e.g. a real test split and perturbed copies of it): ``{name: {"roc_auc", "balanced_accuracy"}}``,
     NaN where the fitting labels hold fewer than two classes."""
@@ -72,7 +84,7 @@ def cnn_scores(X_fit: np.ndarray, y_fit: np.ndarray, tests: dict[str, tuple[np.n
     if len(np.unique(yf)) < 2:
         return {name: {"roc_auc": float("nan"), "balanced_accuracy": float("nan")} for name in tests}
     clf = SmallCNNClassifier(image_shape=tuple(X_fit.shape[1:]), epochs=epochs, random_state=seed, steps=steps,
-                             restarts=2)
+                             restarts=2, standardise=_standardise(standardise))
     clf.fit(np.asarray(X_fit, dtype=np.float64).reshape(len(X_fit), -1), yf)
     out = {}
     for name, (X_test, y_test) in tests.items():
@@ -81,6 +93,22 @@ def cnn_scores(X_fit: np.ndarray, y_fit: np.ndarray, tests: dict[str, tuple[np.n
         out[name] = {"roc_auc": _roc_auc(yt, p, clf.classes_),
                      "balanced_accuracy": balanced_accuracy(yt, clf.classes_[np.argmax(p, axis=1)])}
     return out
+
+
+def _standardise(standardise: bool | None) -> bool:
+    return bool(CNN_STANDARDISE if standardise is None else standardise)
+
+
+def cnn_c2st(X_real: np.ndarray, X_synthetic: np.ndarray, *, seed: int = 0, epochs: int = 15, folds: int = 5,
+             standardise: bool | None = None) -> dict[str, Any]:
+    """Evaluate's image C2ST: :func:`~vaelab.metrics.c2st_breakdown` of the small CNN on the pixels of ``X_real``
+    vs ``X_synthetic`` (n, H, W[, C]) with ``folds`` folds; ``standardise``: None = :data:`CNN_STANDARDISE`."""
+    from vaelab.metrics import c2st_breakdown
+    from vaelab.modalities.image.cnn import SmallCNNClassifier
+
+    clf = SmallCNNClassifier(image_shape=tuple(np.shape(X_real)[1:]), epochs=epochs, random_state=seed,
+                             standardise=_standardise(standardise))
+    return c2st_breakdown(X_real, X_synthetic, classifier=clf, folds=folds, seed=seed)
 
 
 def cnn_steps(n_real: int, epochs: int = 15, batch_size: int = 64) -> int:
@@ -97,7 +125,6 @@ def _image_metrics(real: Dataset, synthetic: Dataset, holdout: Dataset | None, e
     """The metrics of one synthetic set (see the module docstring); ``utility=False`` leaves out TSTR / TRTR
     (``None``), e.g. where a benchmark scores them itself over several classifier seeds."""
     from vaelab.metrics import (
-        c2st_breakdown,
         compute_flags,
         dcr_breakdown,
         frechet_from_stats,
@@ -107,11 +134,9 @@ def _image_metrics(real: Dataset, synthetic: Dataset, holdout: Dataset | None, e
     )
     from vaelab.metrics.diversity import spread_ratio
     from vaelab.metrics.kid import kid
-    from vaelab.modalities.image.cnn import SmallCNNClassifier
 
     Fr, Fs = extractor.transform(real.X), extractor.transform(synthetic.X)
-    clf = SmallCNNClassifier(image_shape=real.feature_shape, epochs=cnn_epochs, random_state=seed)
-    c2 = c2st_breakdown(real.X, synthetic.X, classifier=clf, folds=c2st_folds, seed=seed)
+    c2 = cnn_c2st(real.X, synthetic.X, seed=seed, epochs=cnn_epochs, folds=c2st_folds)
     pr = prdc(Fr, Fs, k=min(prdc_k, len(Fr) - 1, len(Fs) - 1))
     kd = kid(Fr, Fs, seed=seed)
     out: dict[str, Any] = {
@@ -260,7 +285,7 @@ def evaluate_images(real: Dataset, synthetic: Dataset, *, holdout: Dataset | Non
     result["seed"] = seed
     result["features"] = ext.describe()
     result["classifier"] = {"name": "small CNN", "epochs": cnn_epochs, "c2st_folds": kw["c2st_folds"],
-                            "tstr_steps": cnn_steps(real.n, cnn_epochs)}
+                            "tstr_steps": cnn_steps(real.n, cnn_epochs), "standardise": CNN_STANDARDISE}
     notes = []
     if holdout is None:
         notes.append("tstr/trtr need real images the generator never saw: pass --holdout")

@@ -28,6 +28,9 @@ of the training part, raw pixels) 18 of 24 TSTR/TRTR CNNs on 400 textured shapes
 so retraining with other seeds is no fix there (2 of the 18 retrained ended lower, at <= 1/K + 0.1).
 When it is on, image cells carry the setting (``cnn_restarts``), so ``--resume`` never mixes cells
 computed without the guard with cells computed with it; off, every cell ID is as before.
+Both image CNNs standardise their inputs with one mean and sd per channel of their own training rows
+(:data:`CNN_STANDARDISE`, as ``vaelab evaluate``'s; issue 11, session 17): image cells carry ``cnn_standardise``, so
+``--resume`` never mixes them with cells stored before it (a stored cell without the key runs on the raw pixels).
 
 All models of one ablation share one preprocessing (``choose_preprocess``), so the numbers
 are in the same space. Paired two-sided Wilcoxon signed-rank tests over the (seed, fold)
@@ -70,17 +73,25 @@ METRICS: dict[str, str] = {k: metric(k).short_goal for k in ABLATION_METRICS}
 #: not the default (benchmarks/RESULTS.md, issue 11, session 16, fourth helper; see the module docstring)
 UTILITY_CNN_RESTARTS = 0
 
+#: ``standardise`` of both image CNNs (C2ST and TSTR/TRTR): one mean and sd per channel fitted on each CNN's own
+#: training rows (:class:`~vaelab.modalities.image.cnn.SmallCNNClassifier`). On, image cells carry ``cnn_standardise``
+#: (a cell stored without it ran on the pixels as they come, and runs so on ``--resume``). On since issue 11,
+#: session 17 (benchmarks/RESULTS.md; see the module docstring)
+CNN_STANDARDISE = True
+
 
 def cell_metrics(X_train: np.ndarray, y_train: np.ndarray, X_synth: np.ndarray, y_synth: np.ndarray,
                  X_test: np.ndarray, y_test: np.ndarray, *, seed: int, groups_test: np.ndarray | None = None,
                  c2st_trees: int = 300, mmd_permutations: int = 200, features: str | None = None,
-                 cnn_restarts: int = UTILITY_CNN_RESTARTS) -> tuple[dict[str, float], dict[str, str]]:
+                 cnn_restarts: int = UTILITY_CNN_RESTARTS,
+                 cnn_standardise: bool = CNN_STANDARDISE) -> tuple[dict[str, float], dict[str, str]]:
     """All ablation metrics of one cell; returns ``(values, errors)`` — a metric that fails is in ``errors``.
 
     Real reference for the distribution metrics is the held-out fold ``X_test``; they and DCR
     run on ``features`` (an extractor name, fitted on the real training part ``X_train``).
     ``cnn_restarts`` (images only): ``restarts`` of the TSTR/TRTR CNN (:data:`UTILITY_CNN_RESTARTS`; 0: never
-    retrained); the C2ST CNN is never retrained.
+    retrained); the C2ST CNN is never retrained. ``cnn_standardise`` (images only): ``standardise`` of both CNNs
+    (:data:`CNN_STANDARDISE`).
     """
     from sklearn.ensemble import RandomForestClassifier
 
@@ -112,8 +123,10 @@ def cell_metrics(X_train: np.ndarray, y_train: np.ndarray, X_synth: np.ndarray, 
         from vaelab.modalities.image.cnn import SmallCNNClassifier
 
         shape = tuple(np.shape(X_train)[1:])
-        forest = SmallCNNClassifier(image_shape=shape, random_state=seed)
-        util_clf = SmallCNNClassifier(image_shape=shape, random_state=seed, restarts=int(cnn_restarts))
+        scale = bool(cnn_standardise)
+        forest = SmallCNNClassifier(image_shape=shape, random_state=seed, standardise=scale)
+        util_clf = SmallCNNClassifier(image_shape=shape, random_state=seed, restarts=int(cnn_restarts),
+                                      standardise=scale)
     ext = get_extractor(features, seed=seed, kind="image" if image else None).fit(X_train, y_train)
     F_train, F_synth, F_test = ext.transform(X_train), ext.transform(X_synth), ext.transform(X_test)
     n_c2st = min(len(X_test), len(X_synth))
@@ -153,7 +166,8 @@ def ablation_cell(shared: dict[str, Any], cell: dict[str, Any]) -> dict[str, Any
     values, errors = cell_metrics(d["X_train"], d["y_train"], Xs, ys, d["X_test"], d["y_test"], seed=cs,
                                   groups_test=d["groups_test"], c2st_trees=cell["c2st_trees"],
                                   mmd_permutations=cell["mmd_permutations"], features=cell.get("features"),
-                                  cnn_restarts=int(cell.get("cnn_restarts", 0)))
+                                  cnn_restarts=int(cell.get("cnn_restarts", 0)),
+                                  cnn_standardise=bool(cell.get("cnn_standardise", False)))
     return {"metrics": values, "errors": errors, "n_train": len(d["X_train"]), "n_test": len(d["X_test"]),
             "n_synthetic": len(Xs), "seconds": {"fit": t1 - t0, "sample": t2 - t1,
                                                 "metrics": time.perf_counter() - t2}}
@@ -182,6 +196,8 @@ def plan_ablation(ds: Dataset, models: str | list[str], *, seeds: int = 2, folds
     base = {"c2st_trees": int(c2st_trees), "mmd_permutations": int(mmd_permutations), "features": features}
     if UTILITY_CNN_RESTARTS and _images(ds.X):  # images only: the cell IDs of other data stay as they were
         base["cnn_restarts"] = UTILITY_CNN_RESTARTS
+    if CNN_STANDARDISE and _images(ds.X):
+        base["cnn_standardise"] = True
     cells = [{"model": m, "seed": s, "fold": k, "overrides": overrides[m], **base}
              for m in names for s in range(int(seeds)) for k in range(int(folds))]
     return {"names": names, "preprocess": prep, "overrides": overrides, "shared": shared, "cells": cells,
@@ -233,7 +249,8 @@ def run_ablation(ds: Dataset, models: str | list[str], *, seeds: int = 2, folds:
                               settings={"epochs": epochs, "c2st_trees": int(c2st_trees),
                                         "mmd_permutations": int(mmd_permutations), "overrides": overrides,
                                         "backend": backend, "jobs": int(jobs), "features": features,
-                                        **({"cnn_restarts": int(cells[0].get("cnn_restarts", 0))}
+                                        **({"cnn_restarts": int(cells[0].get("cnn_restarts", 0)),
+                                            "cnn_standardise": bool(cells[0].get("cnn_standardise", False))}
                                            if cells and _images(ds.X) else {})}, wall=wall)
 
 

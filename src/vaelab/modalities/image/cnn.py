@@ -27,6 +27,18 @@ augmentation study's ``cnn`` (:mod:`vaelab.experiments.classifiers`,
 ``cnn_restarts``) has it as an option, off by default: there the pixels are standardised first and no study CNN was
 found at chance, while on random labels (the study's leak check) the loss ends near the label entropy and about half
 the CNNs were retrained (benchmarks/RESULTS.md, issue 11, session 16, third helper).
+
+``standardise`` (default False: the inputs as they come, byte for byte as before) fits ONE mean and ONE standard
+deviation per channel on the classifier's own training rows (float64 over every pixel of the channel, population sd,
+floored at ``1e-8 x max(1, |mean|)``), stores them (``channel_mean_``, ``channel_sd_``) and applies
+``(x - mean) / sd`` (in float64, then float32) to the training rows (before training and before the ``restarts``
+check) and in ``predict_proba``. It removes the input scale behind the plateau above: an affine change of the pixel
+scale (``a X + b``, ``a > 0``) then leaves the network's inputs equal up to float rounding. ``vaelab evaluate``'s
+CNNs (C2ST and TSTR/TRTR, :data:`~vaelab.evaluation.image.CNN_STANDARDISE`) and ``vaelab ablate``'s
+(:data:`~vaelab.experiments.ablation.CNN_STANDARDISE`) use it: on textured shapes at evaluate's budget it took the
+TRTR CNNs off the plateau (4 of 20 at >= 0.9 x the label entropy -> 0) and raised their ROC AUC, with the C2ST of real
+vs real images and of the reference rows unchanged (benchmarks/RESULTS.md, issue 11, session 17). The augmentation
+study's ``cnn`` keeps it off: its pixels are standardised per pixel before they reach the CNN.
 """
 
 from __future__ import annotations
@@ -90,11 +102,13 @@ class SmallCNNClassifier(ClassifierMixin, BaseEstimator):
     random_state : seed of the initial weights and the batch order.
     restarts : how many times a network still at chance on its training rows is retrained (see the module docstring);
         0 (default) never. ``attempts_`` and ``train_loss_`` record how many were trained and the kept one's loss.
+    standardise : standardise the inputs per channel with the training rows' mean and sd (see the module docstring);
+        False (default) leaves them as they are.
     """
 
     def __init__(self, image_shape: tuple[int, ...] | None = None, width: int = 8, epochs: int = 15,
                  batch_size: int = 64, lr: float = 2e-3, random_state: int | None = None, steps: int | None = None,
-                 restarts: int = 0):
+                 restarts: int = 0, standardise: bool = False):
         self.image_shape = image_shape
         self.width = width
         self.epochs = epochs
@@ -103,6 +117,7 @@ class SmallCNNClassifier(ClassifierMixin, BaseEstimator):
         self.lr = lr
         self.random_state = random_state
         self.restarts = restarts
+        self.standardise = standardise
 
     def steps_for(self, n: int) -> int:
         """Optimiser steps of ``epochs`` epochs on ``n`` rows: ``epochs * ceil(n / batch_size)``."""
@@ -112,6 +127,14 @@ class SmallCNNClassifier(ClassifierMixin, BaseEstimator):
 
     def fit(self, X: np.ndarray, y: np.ndarray) -> SmallCNNClassifier:
         x = rows_to_images(X, self.image_shape)
+        self.channel_mean_ = self.channel_sd_ = None
+        if self.standardise:
+            xd = x.double()
+            mean = xd.mean(dim=(0, 2, 3))
+            sd = xd.std(dim=(0, 2, 3), correction=0)
+            self.channel_mean_ = mean.numpy()
+            self.channel_sd_ = torch.maximum(sd, 1e-8 * torch.clamp(mean.abs(), min=1.0)).numpy()
+            x = self._scaled(x)
         self.classes_, codes = np.unique(np.asarray(y), return_inverse=True)
         if len(self.classes_) < 2:
             raise InputError("the CNN classifier needs at least 2 classes in its training data")
@@ -133,6 +156,17 @@ class SmallCNNClassifier(ClassifierMixin, BaseEstimator):
                 if loss < self.train_loss_:
                     self.net_, self.train_loss_ = net, loss
         return self
+
+    def inputs(self, X: np.ndarray) -> torch.Tensor:
+        """Rows ``X`` as the fitted network sees them: ``(n, C, H, W)`` float32, standardised if ``standardise``."""
+        return self._scaled(rows_to_images(X, self.image_shape))
+
+    def _scaled(self, x: torch.Tensor) -> torch.Tensor:
+        if getattr(self, "channel_mean_", None) is None:
+            return x
+        mean = torch.as_tensor(self.channel_mean_, dtype=torch.float64).reshape(1, -1, 1, 1)
+        sd = torch.as_tensor(self.channel_sd_, dtype=torch.float64).reshape(1, -1, 1, 1)
+        return ((x.double() - mean) / sd).float()
 
     def _train(self, x: torch.Tensor, t: torch.Tensor, seed: int, n_steps: int) -> _Net:
         from vaelab.training.trainer import step_batches, torch_threads
@@ -163,7 +197,7 @@ class SmallCNNClassifier(ClassifierMixin, BaseEstimator):
     def predict_proba(self, X: np.ndarray) -> np.ndarray:
         from vaelab.training.trainer import torch_threads
 
-        x = rows_to_images(X, self.image_shape)
+        x = self.inputs(X)
         with torch_threads(), torch.no_grad():
             logits = torch.cat([self.net_(x[i:i + 512]) for i in range(0, len(x), 512)]) if len(x) else \
                 torch.zeros(0, len(self.classes_))

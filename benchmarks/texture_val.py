@@ -807,6 +807,37 @@ def pick_rule(paths: list[str], arm: str = "local_checked+wchk+pick", base: str 
           f"{over[1]} (limit {over[0] + 2}); mean coffee C2ST change {mean_dc:+.3f}; mean TSTR/TRTR change over all "
           f"cells {mean_dt:+.3f}")
     verdict(fails, "abcd")
+    pick_spaces(rows, cells, arm, base)
+
+
+def pick_spaces(rows: dict, cells: list, arm: str, base: str) -> None:
+    """Descriptive, after :func:`pick_rule`: per data set and space, means over its cells of C2ST (raw, and each cell's
+    draw mean read as max(0.5, .)), the cells with C2ST below 0.5, DCR and the cells with DCR below 0.9 x the left-out
+    reference (Raman: 0.9), and over its class-cells the summed distance to [0.85, 1.15], those below 0.85 and above
+    1.15, and the median calibrated kernel width h ("base -> arm"); then the class-cells whose calibrated h the arm
+    raised / lowered, and those newly above 1.15 (with, in brackets, how many of them had h raised)."""
+    print(f"\n| data space (cells) | C2ST {base} -> {arm} | C2ST read as max(0.5, .) | cells C2ST < 0.5 | DCR | cells DCR < 0.9 "
+          "x ref | summed distance to the band | class-cells below 0.85 | above 1.15 | median h | class-cells with h raised / "
+          "lowered | newly above 1.15 (of them h raised) |\n|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for ds in sorted({c[:2] for c in cells}):
+        cs = [c for c in cells if c[:2] == ds]
+        thr = [0.9 if ds[0] == "raman" else 0.9 * rows[(*c, base)][0]["ref"] for c in cs]
+        cols = [space_stats([rows[(*c, name)] for c in cs], thr) for name in (base, arm)]
+        hb, ha = (np.array([rows[(*c, name)][0]["h"] for c in cs]) for name in (base, arm))
+        sb, sa = (np.array([spread(rows[(*c, name)]) for c in cs]) for name in (base, arm))
+        newly = (sb <= 1.15) & (sa > 1.15)
+        print(f"| {ds[0]} {ds[1]} ({len(cs)}) | " + " | ".join(f"{x} -> {y}" for x, y in zip(*cols, strict=True))
+              + f" | {int((ha > hb).sum())} / {int((ha < hb).sum())} | {int(newly.sum())} ({int((newly & (ha > hb)).sum())}) |")
+
+
+def space_stats(cells: list[list[dict]], thr: list[float]) -> list[str]:
+    """The columns of :func:`pick_spaces` for one arm's ``cells`` (each a list of draws), DCR thresholds ``thr``."""
+    c2st, dcr = [mean(x, "c2st") for x in cells], [mean(x, "dcr") for x in cells]
+    sp = [spread(x) for x in cells]
+    return [f"{np.mean(c2st):.3f}", f"{np.mean(np.maximum(c2st, 0.5)):.3f}", str(sum(v < 0.5 for v in c2st)),
+            f"{np.mean(dcr):.3f}", str(sum(v < t for v, t in zip(dcr, thr, strict=True))),
+            f"{sum(float(band_distance(v).sum()) for v in sp):.3f}", str(sum(int((v < 0.85).sum()) for v in sp)),
+            str(sum(int((v > 1.15).sum()) for v in sp)), f"{np.median([x[0]['h'] for x in cells]):.2f}"]
 
 
 def parts(paths: list[str], arms: list[str], base: str = "local_checked") -> None:

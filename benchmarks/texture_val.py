@@ -84,6 +84,14 @@ clauses over the changed cells (:func:`span_rule`):
         --draws 5 > p.jsonl
     python benchmarks/texture_val.py span-rule p.jsonl q.jsonl --arm local_checked+wchk+span --base local_checked+wchk
 
+Session 17 (``pick = "balanced"``: the latent sampler's training rows picked stratified, every row of a class floor or
+ceil of m / n_k times, instead of with replacement): an arm token ``pick``, and ``pick-rule`` applies the lead's
+clauses over every scored cell (:func:`pick_rule`):
+
+    python benchmarks/texture_val.py run coffee arpls+savgol+vector 99 --arms local_checked+wchk,local_checked+wchk+pick \
+        --draws 5 > s.jsonl
+    python benchmarks/texture_val.py pick-rule s.jsonl t.jsonl --arm local_checked+wchk+pick --base local_checked+wchk
+
 Run from the repository root with ``PYTHONPATH=src``.
 """
 
@@ -188,15 +196,18 @@ def arm_config(arm: str) -> dict:
     ``local_checked+rest+centre``; ``wchk`` (session 15, second helper: ``whiten = "level_checked"``); ``floor``
     (session 15, fourth helper: ``kde_floor = "variance"``); without them the default's ``"gaussian"`` rest,
     ``"draw"`` centre and no floor, and ``"level"`` whitening (the default until session 16, set explicitly); ``span``
-    (session 16, second helper: ``kde_floor = "span"``)."""
+    (session 16, second helper: ``kde_floor = "span"``); ``pick`` (session 17: ``pick = "balanced"``; without it
+    ``"replacement"``)."""
     draw, *tokens = arm.split("+")
-    if (set(tokens) - {"rest", "centre", "wloo", "wchk", "floor", "span"} or {"wloo", "wchk"} <= set(tokens)
+    if (set(tokens) - {"rest", "centre", "wloo", "wchk", "floor", "span", "pick"} or {"wloo", "wchk"} <= set(tokens)
             or {"floor", "span"} <= set(tokens)):
-        raise SystemExit(f"unknown arm option in {arm!r} (known: rest, centre, one of floor / span, one of wloo / wchk)")
+        raise SystemExit(f"unknown arm option in {arm!r} (known: rest, centre, pick, one of floor / span, one of wloo / "
+                         "wchk)")
     whiten = "loo" if "wloo" in tokens else "level_checked" if "wchk" in tokens else "level"
     floor = "variance" if "floor" in tokens else "span" if "span" in tokens else "none"
     return {"texture_draw": draw, "rest_draw": "local" if "rest" in tokens else "gaussian",
-            "kde_centre": "auto" if "centre" in tokens else "draw", "whiten": whiten, "kde_floor": floor}
+            "kde_centre": "auto" if "centre" in tokens else "draw", "whiten": whiten, "kde_floor": floor,
+            "pick": "balanced" if "pick" in tokens else "replacement"}
 
 
 def arm_fits(X: np.ndarray, y: np.ndarray, seed: int, arms: list[str]):
@@ -739,6 +750,96 @@ def changed_rule(paths: list[str], arm: str, base: str, rule: ChangedRule, arm_a
     verdict(fails, ["i", "a", "b", "c", "d", "scope"])
 
 
+def pick_rule(paths: list[str], arm: str = "local_checked+wchk+pick", base: str = "local_checked+wchk") -> None:
+    """The session-17 rule for ``pick = "balanced"`` (RESULTS.md, issue 16, session 17), registered by the lead, on the
+    ``run`` lines of ``paths``, over every cell scored in both arms (means over a cell's draws; spreads per class):
+    (a) coffee: the summed distance of the class spreads to [0.85, 1.15] over all coffee class-cells <= 0.8 x the
+    base's, and the coffee class-cells above 1.15 not more than the base's + 2; Raman: no class-cell newly outside the
+    band; (b) C2ST: mean change over the coffee cells <= +0.01, no coffee cell higher by more than 0.10, no Raman cell
+    (one per space) higher by more than 0.02; (c) TSTR/TRTR: mean change over all cells >= -0.01, no cell lower by more
+    than max(the base's sd over its draws, 0.05); (d) DCR: no coffee cell newly below 0.9 x its left-out reference, no
+    Raman cell newly below 0.9 ("newly": the base at or above, the arm below)."""
+    rows, cells = paired_cells(paths, arm, base, ("samples",))
+    fails, dist, over, dcs, dts, counts = defaultdict(list), [0.0, 0.0], [0, 0], [], [], defaultdict(int)
+    for cell in cells:
+        b, a = rows[(*cell, base)], rows[(*cell, arm)]
+        name, raman = f"{cell[0]} {cell[2]} {cell[1]}", cell[0] == "raman"
+        counts[cell[0]] += 1
+        dc, dt = mean(a, "c2st") - mean(b, "c2st"), mean(a, "tstr/trtr") - mean(b, "tstr/trtr")
+        changed = [r["sha256"] for r in b] != [r["sha256"] for r in a]
+        print(f"| {name} | {kernels(b, a)} | {b[0]['ref']:.3f} | {desc(b)} | {desc(a)} | {dc:+.3f} | "
+              f"{'changed' if changed else 'identical'} |")
+        sb, sa = spread(b), spread(a)
+        dts.append(dt)
+        if raman:
+            fails["a"] += [f"{name} {c} {x:.2f} -> {z:.2f}" for c, x, z in zip(b[0]["spread"], sb, sa, strict=True)
+                           if 0.85 <= x <= 1.15 and not 0.85 <= z <= 1.15]
+            if dc > 0.02:
+                fails["b"].append(f"{name} C2ST {dc:+.3f}")
+            if mean(a, "dcr") < 0.9 <= mean(b, "dcr"):
+                fails["d"].append(f"{name} DCR {mean(b, 'dcr'):.3f} -> {mean(a, 'dcr'):.3f}")
+        else:
+            dist[0] += float(band_distance(sb).sum())
+            dist[1] += float(band_distance(sa).sum())
+            over[0] += int((sb > 1.15).sum())
+            over[1] += int((sa > 1.15).sum())
+            dcs.append(dc)
+            if dc > 0.10:
+                fails["b"].append(f"{name} C2ST {dc:+.3f}")
+            if mean(a, "dcr") < 0.9 * b[0]["ref"] <= mean(b, "dcr"):
+                fails["d"].append(f"{name} DCR {mean(b, 'dcr'):.3f} -> {mean(a, 'dcr'):.3f} (ref {b[0]['ref']:.3f})")
+        if dt < -max(float(np.std([r["tstr/trtr"] for r in b])), 0.05):
+            fails["c"].append(f"{name} TSTR/TRTR {dt:+.3f}")
+    if not dcs:
+        fails["b"].append("no coffee cell")
+    if dist[1] > 0.8 * dist[0]:
+        fails["a"].append(f"coffee summed distance {dist[0]:.3f} -> {dist[1]:.3f}")
+    if over[1] > over[0] + 2:
+        fails["a"].append(f"coffee class-cells above 1.15 {over[0]} -> {over[1]}")
+    mean_dc = float(np.mean(dcs)) if dcs else 0.0
+    mean_dt = float(np.mean(dts)) if dts else 0.0
+    if mean_dc > 0.01:
+        fails["b"].append(f"mean coffee C2ST change {mean_dc:+.3f}")
+    if mean_dt < -0.01:
+        fails["c"].append(f"mean TSTR/TRTR change {mean_dt:+.3f}")
+    print(f"\n{counts['coffee']} coffee cells, {counts['raman']} Raman cells: coffee summed distance to 0.85-1.15 "
+          f"{dist[0]:.3f} -> {dist[1]:.3f} (limit {0.8 * dist[0]:.3f}); coffee class-cells above 1.15 {over[0]} -> "
+          f"{over[1]} (limit {over[0] + 2}); mean coffee C2ST change {mean_dc:+.3f}; mean TSTR/TRTR change over all "
+          f"cells {mean_dt:+.3f}")
+    verdict(fails, "abcd")
+    pick_spaces(rows, cells, arm, base)
+
+
+def pick_spaces(rows: dict, cells: list, arm: str, base: str) -> None:
+    """Descriptive, after :func:`pick_rule`: per data set and space, means over its cells of C2ST (raw, and each cell's
+    draw mean read as max(0.5, .)), the cells with C2ST below 0.5, DCR and the cells with DCR below 0.9 x the left-out
+    reference (Raman: 0.9), and over its class-cells the summed distance to [0.85, 1.15], those below 0.85 and above
+    1.15, and the median calibrated kernel width h ("base -> arm"); then the class-cells whose calibrated h the arm
+    raised / lowered, and those newly above 1.15 (with, in brackets, how many of them had h raised)."""
+    print(f"\n| data space (cells) | C2ST {base} -> {arm} | C2ST read as max(0.5, .) | cells C2ST < 0.5 | DCR | cells DCR < 0.9 "
+          "x ref | summed distance to the band | class-cells below 0.85 | above 1.15 | median h | class-cells with h raised / "
+          "lowered | newly above 1.15 (of them h raised) |\n|---|---|---|---|---|---|---|---|---|---|---|---|")
+    for ds in sorted({c[:2] for c in cells}):
+        cs = [c for c in cells if c[:2] == ds]
+        thr = [0.9 if ds[0] == "raman" else 0.9 * rows[(*c, base)][0]["ref"] for c in cs]
+        cols = [space_stats([rows[(*c, name)] for c in cs], thr) for name in (base, arm)]
+        hb, ha = (np.array([rows[(*c, name)][0]["h"] for c in cs]) for name in (base, arm))
+        sb, sa = (np.array([spread(rows[(*c, name)]) for c in cs]) for name in (base, arm))
+        newly = (sb <= 1.15) & (sa > 1.15)
+        print(f"| {ds[0]} {ds[1]} ({len(cs)}) | " + " | ".join(f"{x} -> {y}" for x, y in zip(*cols, strict=True))
+              + f" | {int((ha > hb).sum())} / {int((ha < hb).sum())} | {int(newly.sum())} ({int((newly & (ha > hb)).sum())}) |")
+
+
+def space_stats(cells: list[list[dict]], thr: list[float]) -> list[str]:
+    """The columns of :func:`pick_spaces` for one arm's ``cells`` (each a list of draws), DCR thresholds ``thr``."""
+    c2st, dcr = [mean(x, "c2st") for x in cells], [mean(x, "dcr") for x in cells]
+    sp = [spread(x) for x in cells]
+    return [f"{np.mean(c2st):.3f}", f"{np.mean(np.maximum(c2st, 0.5)):.3f}", str(sum(v < 0.5 for v in c2st)),
+            f"{np.mean(dcr):.3f}", str(sum(v < t for v, t in zip(dcr, thr, strict=True))),
+            f"{sum(float(band_distance(v).sum()) for v in sp):.3f}", str(sum(int((v < 0.85).sum()) for v in sp)),
+            str(sum(int((v > 1.15).sum()) for v in sp)), f"{np.median([x[0]['h'] for x in cells]):.2f}"]
+
+
 def parts(paths: list[str], arms: list[str], base: str = "local_checked") -> None:
     """Descriptive (session 14, second helper): per Raman / coffee cell complete in every arm, the base arm's C2ST /
     TSTR/TRTR / DCR (means over its draws) and each arm's changes against it with its DCR / left-out reference ("*":
@@ -811,7 +912,7 @@ def main(argv: list[str] | None = None) -> None:
     b.add_argument("--data", dest="npz", default=str(RAMAN), help="the development Raman npz")
     for name, default in (("rule", "local"), ("small-rule", "local_auto"), ("spread-rule", "local_checked+wloo"),
                           ("floor-rule", "local_checked+wchk+floor"), ("wchk-rule", "local_checked+wchk"),
-                          ("span-rule", "local_checked+wchk+span")):
+                          ("span-rule", "local_checked+wchk+span"), ("pick-rule", "local_checked+wchk+pick")):
         s = sub.add_parser(name)
         s.add_argument("logs", nargs="+")
         s.add_argument("--arm", default=default)
@@ -832,7 +933,7 @@ def main(argv: list[str] | None = None) -> None:
         parts(args.logs, args.arms.split(","), args.base)
     else:
         rules = {"rule": rule, "small-rule": small_rule, "spread-rule": spread_rule, "floor-rule": floor_rule,
-                 "wchk-rule": wchk_rule, "span-rule": span_rule}
+                 "wchk-rule": wchk_rule, "span-rule": span_rule, "pick-rule": pick_rule}
         rules[args.cmd](args.logs, args.arm, args.base)
 
 

@@ -75,6 +75,12 @@ alternatives stay available as options for ablations.
   came out 0 (the draw was their only latent noise) and recalibrates them (an option: on Raman
   validation splits it raised TSTR/TRTR and lowered C2ST in baseline-removed / derivative spaces,
   at a DCR cost of 0.01-0.04, and a cost clause failed on coffee; issue 16, session 8).
+  ``pick = "balanced"`` (an option; default ``"replacement"``) picks the training rows a class's codes are drawn
+  around stratified instead of with replacement: every row ``floor`` or ``ceil`` of m / n_k times (m = n_k: each
+  once), so a class of few spectra keeps its whole spread where the kernel is 0 instead of the bootstrap's (n_k - 1) /
+  n_k with a dominant row missed at random; the kernel calibration draws with the same pick. On coffee validation
+  splits it brought every class-cell below spread 0.85 into the band and lowered C2ST, but more classes went above
+  1.15 and two SNV cells' DCR fell below 0.9 x the left-out reference (the rule failed; issue 16, session 17).
   ``texture_draw = "local"`` (an option) draws the decoded-coordinate residual from a local Gaussian: the
   mean and sample covariance of the whitened residuals of the k = round(sqrt(n_k)) nearest other codes (by
   posterior mean) of the training row the sample's code was drawn from. In Raman arpls+savgol+vector / d1
@@ -151,6 +157,7 @@ from vaelab.models.base import ModelConfig
 from vaelab.models.gaussians import fit_class_gaussians, top_axes
 from vaelab.models.torch_base import FitJob, TorchGenerator
 from vaelab.samplers import make_sampler
+from vaelab.samplers.base import PICKS
 from vaelab.samplers.kde import CENTRES as KDE_CENTRES
 from vaelab.samplers.kde import FLOORS as KDE_FLOORS
 from vaelab.samplers.kde import KERNELS as KDE_KERNELS
@@ -174,7 +181,8 @@ class VaelabCVAEConfig(ModelConfig):
     # runs saved before these options existed (or took their present default): modelled on the data as they are, a
     # per-dimension kernel, the class-wide residual Gaussian, every row whitened by its own level
     SAVED_BEFORE: ClassVar[dict[str, Any]] = {"marginals": "none", "kde_kernel": "gaussian", "texture_draw": "gaussian",
-                                              "rest_draw": "gaussian", "kde_floor": "none", "whiten": "level"}
+                                              "rest_draw": "gaussian", "kde_floor": "none", "whiten": "level",
+                                              "pick": "replacement"}
     components: int = 128  # principal axes the VAE models (at most d/4, (n-1)/2); 0: all features
     latent_dim: int = 32
     hidden: tuple[int, ...] | list[int] = (128,)
@@ -195,6 +203,9 @@ class VaelabCVAEConfig(ModelConfig):
     #   per-dimension kernel, where the smoothed bootstrap's variance is the codes' unbiased variance (samplers.kde)
     #   | "span": the width kept, the rest of that variance added as noise N(0, (1/n_k - h^2) S_k) inside the span of
     #   the class's codes (S_k their covariance), in the same classes where h < 1 / sqrt(n_k) (samplers.kde)
+    pick: str = "replacement"  # the training rows the latent codes are drawn around, per class: "replacement" (a
+    #   bootstrap) | "balanced": floor(m / n_k) passes over the class's rows plus a random subset without replacement
+    #   (every row picked floor or ceil(m / n_k) times; samplers.base.balanced_rows); "kde", "aggregate", "standard"
     gmm_components: int = 8
     gmm_draws: int = 4  # posterior draws per training sample for the latent mixture
     noise: str = "texture"  # "texture" | "decoder": independent noise | "none": means only (as the seed CVAE)
@@ -246,7 +257,7 @@ def _check_config(cfg: VaelabCVAEConfig) -> None:
                "texture_draw": ("gaussian", "bootstrap", "bootstrap_tex", *_LOCAL_DRAWS), "level": ("loo", "in_sample"),
                "rest_draw": ("gaussian", "local"),
                "whiten": ("decoder", "level", "level_checked", "loo", "none"), "kde_kernel": KDE_KERNELS,
-               "kde_centre": KDE_CENTRES, "kde_floor": KDE_FLOORS,
+               "kde_centre": KDE_CENTRES, "kde_floor": KDE_FLOORS, "pick": PICKS,
                "renormalise": ("auto", *_RENORM_CODES), "marginals": ("none", "quantile")}
     for key, allowed in choices.items():
         if getattr(cfg, key) not in allowed:
@@ -263,6 +274,9 @@ def _check_config(cfg: VaelabCVAEConfig) -> None:
     if cfg.rest_draw == "local" and cfg.texture_draw not in _BALANCED_DRAWS:
         raise InputError(f"vaelab-cvae: rest_draw = 'local' needs texture_draw {', '.join(_BALANCED_DRAWS)}, "
                          f"got {cfg.texture_draw!r}")
+    if cfg.pick != "replacement" and cfg.prior == "gmm":
+        raise InputError(f"vaelab-cvae: pick = {cfg.pick!r} needs a prior that picks training rows (kde, aggregate, "
+                         "standard), got 'gmm'")
     if not isinstance(cfg.compile, bool):
         raise InputError(f"vaelab-cvae: compile must be true or false, got {cfg.compile!r}")
 
@@ -413,11 +427,11 @@ class VaelabCVAE(TorchGenerator):
         cfg = self.config
         if cfg.prior == "kde":
             return make_sampler("kde", kernel=cfg.kde_kernel, shrink=cfg.kde_shrink, centre=cfg.kde_centre,
-                                floor=cfg.kde_floor)
+                                floor=cfg.kde_floor, pick=cfg.pick)
         if cfg.prior == "gmm":
             return make_sampler("gmm", components=cfg.gmm_components, draws=cfg.gmm_draws,
                                 attached_dim=1 if self.module is not None and self.module.k > 0 else 0)
-        return make_sampler(cfg.prior, latent_dim=cfg.latent_dim) if cfg.prior == "standard" else make_sampler(cfg.prior)
+        return make_sampler(cfg.prior, pick=cfg.pick, **({"latent_dim": cfg.latent_dim} if cfg.prior == "standard" else {}))
 
     # ------------------------------------------------------------------ network
     def build_module(self, feature_shape: tuple[int, ...], n_classes: int) -> nn.Module:

@@ -13,6 +13,7 @@ from vaelab.core.errors import InputError
 
 STATE_FILE = "sampler.safetensors"
 PARAMS_FILE = "sampler.json"
+PICKS = ("replacement", "balanced")  # how a sampler picks the training rows of a class (SamplerBase._pick)
 
 
 @runtime_checkable
@@ -42,9 +43,20 @@ class SamplerBase:
     kind: ClassVar[str]
     required: ClassVar[tuple[str, ...]] = ()
     optional: ClassVar[tuple[str, ...]] = ("train_attached",)
+    pick: str = "replacement"  # samplers that pick training rows take it as a parameter (set_pick)
 
     def __init__(self) -> None:
         self.state: dict[str, torch.Tensor] = {}
+
+    def set_pick(self, pick: str) -> None:
+        """``pick`` of :meth:`_pick` (one of :data:`PICKS`; InputError otherwise)."""
+        if pick not in PICKS:
+            raise InputError(f"latent sampler {self.kind!r}: pick must be one of {', '.join(PICKS)}, got {pick!r}")
+        self.pick = pick
+
+    def pick_params(self) -> dict[str, Any]:
+        """``{"pick": ...}`` for :meth:`params` where it is not ``"replacement"`` (samplers saved before it: none)."""
+        return {} if self.pick == "replacement" else {"pick": self.pick}
 
     def params(self) -> dict[str, Any]:
         return {}
@@ -79,11 +91,24 @@ class SamplerBase:
         return None if a is None else torch.empty(len(c), a.shape[1], dtype=a.dtype)
 
     def _pick(self, k: int, m: int, gen: torch.Generator) -> torch.Tensor:
-        """``m`` random training rows of class ``k`` (with replacement)."""
+        """``m`` random training rows of class ``k``: with replacement (``pick = "replacement"``) or stratified
+        (``"balanced"``, :func:`balanced_rows`)."""
         pool = torch.nonzero(self.state["train_class"] == k).flatten()
         if len(pool) == 0:
             raise InputError(f"latent sampler {self.kind!r}: no training code of class {k}")
+        if self.pick == "balanced":
+            return pool[balanced_rows(len(pool), m, gen)]
         return pool[torch.randint(len(pool), (m,), generator=gen)]
+
+
+def balanced_rows(n: int, m: int, gen: torch.Generator) -> torch.Tensor:
+    """``m`` indices into ``n`` rows, stratified: ``m // n`` full passes over the rows plus a uniformly random subset
+    of ``m % n`` of them without replacement, in random order, so every row is taken ``floor(m / n)`` or
+    ``ceil(m / n)`` times (``m = n``: each once). A bootstrap with replacement takes ~63 % distinct rows of ``n`` and
+    keeps ``(n - 1) / n`` of their spread on average, less when one row holds much of it (RESULTS.md, issue 16)."""
+    q, r = divmod(m, n)
+    idx = torch.cat([torch.arange(n).repeat(q), torch.randperm(n, generator=gen)[:r]])
+    return idx[torch.randperm(m, generator=gen)]
 
 
 def make_sampler(kind: str, **params: Any) -> Any:

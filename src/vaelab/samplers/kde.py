@@ -61,6 +61,10 @@ class CalibratedKDE(AggregatePosterior):
     1`` in units of ``sd_k^2``), but the extra noise stays inside the few directions the codes span (at ``h = 0`` the
     samples' covariance is ``S_k`` there and zero outside). State ``kde_g`` (n_classes,), set by :meth:`calibrate`.
 
+    ``pick``: how the training rows the kernel is centred on are picked (``"replacement"``, or ``"balanced"``: every
+    row of the class ``floor`` or ``ceil`` of m / n_k times, :func:`vaelab.samplers.base.balanced_rows`); the
+    calibration measures the model's own ``generate``, so it draws with the same pick.
+
     The width ``h`` of each class starts at 0 and is set by :meth:`calibrate`: the smallest ``h``
     on a grid (0 and 31 log-spaced values in [0.01, 10]) at which the model's samples lie as far
     from their nearest training sample (median) as a left-out training sample lies from the others.
@@ -73,8 +77,9 @@ class CalibratedKDE(AggregatePosterior):
     optional = ("train_attached", "kde_nn", "kde_root", "kde_cov", "kde_mc", "kde_comp", "kde_cmean", "kde_croot",
                 "kde_g")
 
-    def __init__(self, kernel: str = "gaussian", shrink: bool = False, centre: str = "draw", floor: str = "none"):
-        super().__init__()
+    def __init__(self, kernel: str = "gaussian", shrink: bool = False, centre: str = "draw", floor: str = "none",
+                 pick: str = "replacement"):
+        super().__init__(pick)
         if kernel not in KERNELS:
             raise InputError(f"latent sampler 'kde': kernel must be one of {', '.join(KERNELS)}, got {kernel!r}")
         if centre not in CENTRES:
@@ -84,8 +89,8 @@ class CalibratedKDE(AggregatePosterior):
         self.kernel, self.shrink, self.centre, self.floor = kernel, bool(shrink), centre, floor
 
     def params(self) -> dict:
-        out = {"kernel": self.kernel, "shrink": self.shrink, "centre": self.centre}
-        return out if self.floor == "none" else {**out, "floor": self.floor}  # samplers saved before: no floor
+        out = {"kernel": self.kernel, "shrink": self.shrink, "centre": self.centre, **self.pick_params()}
+        return out if self.floor == "none" else {**out, "floor": self.floor}  # samplers saved before: no floor, no pick
 
     def fit(self, mu: torch.Tensor, logvar: torch.Tensor, c: torch.Tensor, n_classes: int, *,
             attached: torch.Tensor | None = None, seed: int = 0) -> CalibratedKDE:

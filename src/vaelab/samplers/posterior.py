@@ -17,12 +17,13 @@ class StandardNormal(SamplerBase):
     kind = "standard"
     required = ("train_class",)
 
-    def __init__(self, latent_dim: int | None = None):
+    def __init__(self, latent_dim: int | None = None, pick: str = "replacement"):
         super().__init__()
         self.latent_dim = latent_dim
+        self.set_pick(pick)
 
     def params(self) -> dict:
-        return {"latent_dim": self.latent_dim}
+        return {"latent_dim": self.latent_dim, **self.pick_params()}
 
     def fit(self, mu: torch.Tensor, logvar: torch.Tensor, c: torch.Tensor, n_classes: int, *,
             attached: torch.Tensor | None = None, seed: int = 0) -> StandardNormal:
@@ -55,6 +56,13 @@ class AggregatePosterior(SamplerBase):
 
     kind = "aggregate"
     required = ("train_mu", "train_logvar", "train_class")
+
+    def __init__(self, pick: str = "replacement"):
+        super().__init__()
+        self.set_pick(pick)
+
+    def params(self) -> dict:
+        return self.pick_params()
 
     def fit(self, mu: torch.Tensor, logvar: torch.Tensor, c: torch.Tensor, n_classes: int, *,
             attached: torch.Tensor | None = None, seed: int = 0) -> AggregatePosterior:

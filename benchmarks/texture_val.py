@@ -761,7 +761,7 @@ def changed_rule(paths: list[str], arm: str, base: str, rule: ChangedRule, arm_a
         fails["b"].append(f"mean C2ST change {mean_dc:+.3f}")
     if mean_dt < -0.01:
         fails["c"].append(f"mean TSTR/TRTR change {mean_dt:+.3f}")
-    print(f"\n{len(cells)} scored cells, {len(dcs)} changed: summed distance to 0.85-1.15 over the changed cells' "
+    print(f"\n{len(cells)} scored cells, {len(dts)} changed{f' ({len(dcs)} coffee)' if rule.raman_dc is not None else ''}: summed distance to 0.85-1.15 over the changed cells' "
           f"classes {dist[0]:.3f} -> {dist[1]:.3f} (limit {rule.dist_factor * dist[0]:.3f})"
           + (f"; their class-cells above 1.15 {over[0]} -> {over[1]}" if rule.over_slack is not None else "")
           + f"; mean C2ST change{' (coffee)' if rule.raman_dc is not None else ''} {mean_dc:+.3f}; mean TSTR/TRTR "
@@ -782,6 +782,11 @@ def pickzero_rule(paths: list[str], arm: str = "local_checked+wchk+pickzero", ba
                                                lambda r: str(sum(v == 0 for v in r.get("h", []))),
                                                "no class at h = 0", 0.8, 0.0, 1, c2st_floor=True, raman_dc=0.02,
                                                same_h=True), arm_acts=True)
+    rows = defaultdict(list)  # descriptive, after the verdict: per data set and space, every cell (pick_spaces)
+    for r in _lines(paths):
+        if "draw" in r:
+            rows[(r["data"], r["space"], r["split"], r["arm"])].append(r)
+    pick_spaces(rows, sorted({k[:3] for k in rows if k[3] == base and (*k[:3], arm) in rows}), arm, base)
 
 
 def pick_rule(paths: list[str], arm: str = "local_checked+wchk+pick", base: str = "local_checked+wchk") -> None:

@@ -153,3 +153,117 @@ def test_vaelab_cvae_balanced_pick_round_trips_and_old_runs_load_with_replacemen
     # a run saved before the option (no "pick" in its config) loads with "replacement" and draws the same bytes
     old = reloaded_as_saved_before(default, tmp_path / "old", ("pick",), counts, seed=1)
     assert old.config.pick == "replacement"
+
+
+# ``pick = "balanced_zero"`` (RESULTS.md, issue 16, session 17, second helper): the kernel calibrated with the default's
+# pick, then the balanced pick only in the classes whose calibrated width is 0; the others draw the default's bytes.
+
+
+def _kde_with_widths(h, pick):
+    mu, logvar, c = _point_codes()
+    s = CalibratedKDE(pick=pick).fit(mu, logvar, c, 2)
+    s.state["kde_h"] = torch.tensor(h)
+    return s, mu, c
+
+
+def test_balanced_zero_balances_the_h0_class_and_keeps_the_default_bytes_elsewhere():
+    s, mu, c = _kde_with_widths([0.0, 0.5], "balanced_zero")
+    d, _, _ = _kde_with_widths([0.0, 0.5], "replacement")
+    cc = c[torch.randperm(len(c), generator=torch.Generator().manual_seed(2))]
+    g1, g2 = torch.Generator().manual_seed(5), torch.Generator().manual_seed(5)
+    z, _, rows = s.sample_rows(cc, g1)
+    zd, _, rows_d = d.sample_rows(cc, g2)
+    assert sorted(rows[cc == 0].tolist()) == list(range(9))  # h = 0, m = n_k: every row once
+    torch.testing.assert_close(z[cc == 0].var(dim=0), mu[c == 0].var(dim=0), rtol=1e-4, atol=1e-5)  # the codes' spread
+    assert len(set(rows_d[cc == 0].tolist())) < 9  # the default (this seed) repeats rows there
+    assert torch.equal(rows[cc == 1], rows_d[cc == 1]) and torch.equal(z[cc == 1], zd[cc == 1])  # h > 0: same bytes
+    assert torch.equal(g1.get_state(), g2.get_state())  # the generator advanced exactly as the default's
+
+
+def test_balanced_zero_without_a_zero_width_is_the_default_and_is_deterministic(tmp_path):
+    s, _, c = _kde_with_widths([0.3, 0.5], "balanced_zero")
+    d, _, _ = _kde_with_widths([0.3, 0.5], "replacement")
+    cc = torch.tensor([0] * 18 + [1] * 7)
+    assert torch.equal(s.sample(cc, torch.Generator().manual_seed(4))[0], d.sample(cc, torch.Generator().manual_seed(4))[0])
+    s.state["kde_h"][1] = 0.0
+    z1 = s.sample(cc, torch.Generator().manual_seed(4))[0]
+    assert torch.equal(z1, s.sample(cc, torch.Generator().manual_seed(4))[0])
+    assert not torch.equal(z1, d.sample(cc, torch.Generator().manual_seed(4))[0])
+    save_sampler(s, tmp_path)
+    assert json.loads((tmp_path / "sampler.json").read_text())["params"]["pick"] == "balanced_zero"
+    back = load_sampler(tmp_path)
+    assert back.pick == "balanced_zero" and torch.equal(back.sample(cc, torch.Generator().manual_seed(4))[0], z1)
+
+
+def test_balanced_zero_calibrates_with_the_default_pick():
+    seen = {}
+    for pick in ("replacement", "balanced_zero"):
+        mu, logvar, c = _point_codes()
+        s = CalibratedKDE(pick=pick).fit(mu, logvar, c, 2)
+        seen[pick] = []
+
+        def generate(cc, gen, s=s, rows=seen[pick]):
+            z, _, r = s.sample_rows(cc, gen)
+            rows.append(r)
+            return z + 100.0  # far from every reference: h stays 0, where "balanced_zero" would balance
+
+        s.calibrate(generate, mu, c, seed=0)
+        assert not s.calibrating and torch.equal(s.state["kde_h"], torch.zeros(2))
+    assert len(seen["replacement"]) == len(seen["balanced_zero"])
+    assert all(torch.equal(a, b) for a, b in zip(seen["replacement"], seen["balanced_zero"], strict=True))
+
+
+def test_balanced_zero_is_one_input_error_outside_kde():
+    for kind in ("standard", "aggregate"):
+        with pytest.raises(InputError, match="pick must be one of"):
+            make_sampler(kind, pick="balanced_zero")
+    from vaelab.models.vaelab_cvae import VaelabCVAE
+
+    with pytest.raises(InputError, match="needs prior = 'kde'"):
+        VaelabCVAE(pick="balanced_zero", prior="aggregate")
+
+
+def test_vaelab_cvae_balanced_zero_keeps_the_widths_and_the_h_positive_classes(tmp_path):
+    from vaelab.models import load_model
+    from vaelab.models.vaelab_cvae import VaelabCVAE
+
+    rng = np.random.default_rng(5)
+    t = np.linspace(0, 3, 40)
+    X = np.sin(t) * (1 + 0.2 * rng.standard_normal((30, 1))) + 0.05 * rng.standard_normal((30, 40))
+    X[21:] = np.cos(t) + 0.3 * rng.standard_normal((9, 40))  # class b: noisier
+    y = np.array(["a"] * 21 + ["b"] * 9)
+    counts = {"a": 21, "b": 9}
+    default = VaelabCVAE(**FAST).fit(X, y, seed=0)
+    zero = VaelabCVAE(**FAST, pick="balanced_zero").fit(X, y, seed=0)
+    h = default._latent_sampler().state["kde_h"]
+    assert torch.equal(zero._latent_sampler().state["kde_h"], h)  # calibrated on the default's pick
+    assert (h == 0).any() and (h > 0).any()  # this data: one class of each kind
+    S, ys = zero.sample(counts, seed=1)
+    Sd, ysd = default.sample(counts, seed=1)
+    np.testing.assert_array_equal(ys, ysd)
+    for k, name in enumerate(zero.classes_):
+        same = np.array_equal(S[ys == name], Sd[ys == name])
+        assert same == bool(h[k] > 0)  # h > 0: the default's bytes; h = 0: the balanced pick
+    np.testing.assert_array_equal(S, VaelabCVAE(**FAST, pick="balanced_zero").fit(X, y, seed=0).sample(counts, seed=1)[0])
+    zero.save(tmp_path / "z")
+    assert json.loads((tmp_path / "z" / "config.json").read_text())["config"]["pick"] == "balanced_zero"
+    np.testing.assert_array_equal(load_model(tmp_path / "z").sample(counts, seed=1)[0], S)
+
+
+def test_vaelab_cvae_calibration_draws_mark_the_sampler_as_calibrating(monkeypatch):
+    from vaelab.models.vaelab_cvae import VaelabCVAE
+
+    flags = []
+    original = CalibratedKDE._pick
+
+    def spy(self, k, m, gen):
+        flags.append(self.calibrating)
+        return original(self, k, m, gen)
+
+    monkeypatch.setattr(CalibratedKDE, "_pick", spy)
+    X, y = _data()
+    model = VaelabCVAE(**FAST, pick="balanced_zero").fit(X, y, seed=0)
+    assert flags and all(flags)  # every pick during the fit is the calibration's: with replacement
+    flags.clear()
+    model.sample({"a": 3, "b": 3}, seed=1)
+    assert flags and not any(flags)

@@ -81,6 +81,9 @@ alternatives stay available as options for ablations.
   n_k with a dominant row missed at random; the kernel calibration draws with the same pick. On coffee validation
   splits it brought every class-cell below spread 0.85 into the band and lowered C2ST, but more classes went above
   1.15 and two SNV cells' DCR fell below 0.9 x the left-out reference (the rule failed; issue 16, session 17).
+  ``pick = "balanced_zero"`` (an option; ``prior = "kde"`` only): the kernel calibrated with the default's pick (every
+  width h the default's), then the balanced pick only in the classes whose calibrated h is 0 (where the pick alone
+  sets a class's spread); every class with h > 0 draws the default's bytes (issue 16, session 17, second helper).
   ``texture_draw = "local"`` (an option) draws the decoded-coordinate residual from a local Gaussian: the
   mean and sample covariance of the whitened residuals of the k = round(sqrt(n_k)) nearest other codes (by
   posterior mean) of the training row the sample's code was drawn from. In Raman arpls+savgol+vector / d1
@@ -206,6 +209,8 @@ class VaelabCVAEConfig(ModelConfig):
     pick: str = "replacement"  # the training rows the latent codes are drawn around, per class: "replacement" (a
     #   bootstrap) | "balanced": floor(m / n_k) passes over the class's rows plus a random subset without replacement
     #   (every row picked floor or ceil(m / n_k) times; samplers.base.balanced_rows); "kde", "aggregate", "standard"
+    #   | "balanced_zero" ("kde" only): "balanced" in the classes whose calibrated kernel width is 0 (the calibration
+    #   picks with replacement), the default's bytes in the others (samplers.kde.CalibratedKDE._pick)
     gmm_components: int = 8
     gmm_draws: int = 4  # posterior draws per training sample for the latent mixture
     noise: str = "texture"  # "texture" | "decoder": independent noise | "none": means only (as the seed CVAE)
@@ -274,6 +279,8 @@ def _check_config(cfg: VaelabCVAEConfig) -> None:
     if cfg.rest_draw == "local" and cfg.texture_draw not in _BALANCED_DRAWS:
         raise InputError(f"vaelab-cvae: rest_draw = 'local' needs texture_draw {', '.join(_BALANCED_DRAWS)}, "
                          f"got {cfg.texture_draw!r}")
+    if cfg.pick == "balanced_zero" and cfg.prior != "kde":
+        raise InputError(f"vaelab-cvae: pick = 'balanced_zero' needs prior = 'kde' (its kernel widths), got {cfg.prior!r}")
     if cfg.pick != "replacement" and cfg.prior == "gmm":
         raise InputError(f"vaelab-cvae: pick = {cfg.pick!r} needs a prior that picks training rows (kde, aggregate, "
                          "standard), got 'gmm'")
@@ -412,6 +419,7 @@ class VaelabCVAE(TorchGenerator):
     name = "vaelab-cvae"
     Config = VaelabCVAEConfig
     modalities = ("spectrum",)  # any sample shape trains (flattened), but its design is that of a spectrum
+    calibrating_ = False  # True while after_fit calibrates the kernel (_latent_sampler)
 
     def __init__(self, config: ModelConfig | None = None, **overrides):
         super().__init__(config, **overrides)
@@ -536,7 +544,11 @@ class VaelabCVAE(TorchGenerator):
         ref = module.merge(X, rest if module.k > 0 else None)
         if "marg_q" in extra:  # samples and training spectra compared in the data's own space
             ref = _from_normal_scores(ref, extra["marg_q"])
-        sampler.calibrate(self.generate, ref, c, seed=job.seed)
+        self.calibrating_ = True  # generate() draws with the calibrating sampler's pick (_latent_sampler)
+        try:
+            sampler.calibrate(self.generate, ref, c, seed=job.seed)
+        finally:
+            self.calibrating_ = False
 
     @classmethod
     def load(cls, path: str | Path) -> VaelabCVAE:
@@ -558,11 +570,15 @@ class VaelabCVAE(TorchGenerator):
         return self
 
     def _latent_sampler(self, path: Any = None) -> Any:
-        """The fitted latent sampler, its state read from (and shared with) ``extra_``."""
+        """The fitted latent sampler, its state read from (and shared with) ``extra_``; while :meth:`after_fit`
+        calibrates the kernel, marked as calibrating (``pick = "balanced_zero"`` then picks with replacement)."""
         try:
-            return self.sampler().load_state_dict(_sampler_from_extra(self.extra_))
+            sampler = self.sampler().load_state_dict(_sampler_from_extra(self.extra_))
         except InputError as e:
             raise InputError(f"{path or self.name}: {e}") from None
+        if self.calibrating_:
+            sampler.calibrating = True
+        return sampler
 
     def _residual_scale(self, logvar: torch.Tensor, level: torch.Tensor | None, u: torch.Tensor | None = None,
                         extra: dict[str, torch.Tensor] | None = None) -> torch.Tensor:

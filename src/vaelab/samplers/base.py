@@ -13,7 +13,8 @@ from vaelab.core.errors import InputError
 
 STATE_FILE = "sampler.safetensors"
 PARAMS_FILE = "sampler.json"
-PICKS = ("replacement", "balanced")  # how a sampler picks the training rows of a class (SamplerBase._pick)
+PICKS = ("replacement", "balanced", "balanced_zero")  # how a sampler picks a class's training rows (SamplerBase._pick;
+#   "balanced_zero": the kde sampler only, CalibratedKDE._pick)
 
 
 @runtime_checkable
@@ -44,14 +45,16 @@ class SamplerBase:
     required: ClassVar[tuple[str, ...]] = ()
     optional: ClassVar[tuple[str, ...]] = ("train_attached",)
     pick: str = "replacement"  # samplers that pick training rows take it as a parameter (set_pick)
+    picks: ClassVar[tuple[str, ...]] = ("replacement", "balanced")  # the values of pick this sampler takes
 
     def __init__(self) -> None:
         self.state: dict[str, torch.Tensor] = {}
 
     def set_pick(self, pick: str) -> None:
-        """``pick`` of :meth:`_pick` (one of :data:`PICKS`; InputError otherwise)."""
-        if pick not in PICKS:
-            raise InputError(f"latent sampler {self.kind!r}: pick must be one of {', '.join(PICKS)}, got {pick!r}")
+        """``pick`` of :meth:`_pick` (one of the sampler's :attr:`picks`, a subset of :data:`PICKS`; InputError
+        otherwise)."""
+        if pick not in self.picks:
+            raise InputError(f"latent sampler {self.kind!r}: pick must be one of {', '.join(self.picks)}, got {pick!r}")
         self.pick = pick
 
     def pick_params(self) -> dict[str, Any]:

@@ -9,6 +9,7 @@ from collections.abc import Callable, Iterator
 import torch
 
 from vaelab.core.errors import InputError
+from vaelab.samplers.base import balanced_rows
 from vaelab.samplers.posterior import AggregatePosterior
 
 KERNELS = ("gaussian", "covariance", "neighbours", "auto", "mixture")  # CalibratedKDE's kernel shapes (see its docstring)
@@ -63,7 +64,11 @@ class CalibratedKDE(AggregatePosterior):
 
     ``pick``: how the training rows the kernel is centred on are picked (``"replacement"``, or ``"balanced"``: every
     row of the class ``floor`` or ``ceil`` of m / n_k times, :func:`vaelab.samplers.base.balanced_rows`); the
-    calibration measures the model's own ``generate``, so it draws with the same pick.
+    calibration measures the model's own ``generate``, so it draws with the same pick. ``"balanced_zero"``: the
+    calibration draws with replacement (every width ``h`` is the default's), and :meth:`_pick` draws balanced only in
+    the classes whose calibrated ``h`` is 0 (there a sample's code is a training row's posterior draw, so the pick alone
+    sets the class's spread), from a generator seeded by ``gen``'s state (:func:`child_generator`) after drawing the
+    default's rows from ``gen``: every random number of ``gen`` and every class with ``h > 0`` are the default's.
 
     The width ``h`` of each class starts at 0 and is set by :meth:`calibrate`: the smallest ``h``
     on a grid (0 and 31 log-spaced values in [0.01, 10]) at which the model's samples lie as far
@@ -73,6 +78,8 @@ class CalibratedKDE(AggregatePosterior):
     """
 
     kind = "kde"
+    picks = ("replacement", "balanced", "balanced_zero")
+    calibrating = False  # True while calibrate runs ("balanced_zero" then picks as "replacement")
     required = ("train_mu", "train_logvar", "train_class", "kde_mean", "kde_sd", "kde_var", "kde_h")
     optional = ("train_attached", "kde_nn", "kde_root", "kde_cov", "kde_mc", "kde_comp", "kde_cmean", "kde_croot",
                 "kde_g")
@@ -124,6 +131,16 @@ class CalibratedKDE(AggregatePosterior):
             raise InputError("latent sampler 'kde': the auto centre needs 'kde_mc' in the weights")
         if self.floor == "span" and "kde_g" not in self.state:
             raise InputError("latent sampler 'kde': the span floor needs 'kde_g' in the weights")
+
+    def _pick(self, k: int, m: int, gen: torch.Generator) -> torch.Tensor:
+        """As :meth:`SamplerBase._pick`; ``pick = "balanced_zero"``: the balanced rows where class ``k``'s calibrated
+        width is 0 (not while calibrating), else the default's (see the class docstring)."""
+        if self.pick != "balanced_zero" or self.calibrating or float(self.state["kde_h"][k]) > 0:
+            return super()._pick(k, m, gen)  # "balanced_zero" there: with replacement
+        sub = child_generator(gen, -1 - k)  # keys < 0: no other use of child_generator (span_noise: k >= 0)
+        super()._pick(k, m, gen)  # the default's random numbers, so every later draw of gen is the default's
+        pool = torch.nonzero(self.state["train_class"] == k).flatten()
+        return pool[balanced_rows(len(pool), m, sub)]
 
     def _draw(self, k: int, pick: torch.Tensor, gen: torch.Generator) -> torch.Tensor:
         # centre "mean": the training sample's posterior mean, so the kernel alone makes samples new
@@ -177,6 +194,19 @@ class CalibratedKDE(AggregatePosterior):
         ``x`` (n, d): the training samples in the space ``generate`` returns; ``c`` (n,) their classes.
         Up to 256 samples per class and 4096 reference rows (seeded subsets) keep it cheap.
         """
+        self.calibrating = True  # pick "balanced_zero" calibrates with the default's pick
+        try:
+            self._calibrate(generate, x, c, seed)
+        finally:
+            self.calibrating = False
+        if self.floor == "variance":
+            self.state["kde_h"].copy_(torch.maximum(self.state["kde_h"], self.variance_floor()))
+        if self.floor == "span":  # the rest of the floor's variance, as noise in the span of the codes
+            self.state["kde_g"].copy_(self.span_width())
+
+    def _calibrate(self, generate: Callable[[torch.Tensor, torch.Generator], torch.Tensor], x: torch.Tensor,
+                   c: torch.Tensor, seed: int) -> None:
+        """The widths of :meth:`calibrate` before any floor."""
         h_all = self.state["kde_h"]
         for k, ck, target, ref in novelty_targets(x, c, seed=seed):
 
@@ -190,10 +220,6 @@ class CalibratedKDE(AggregatePosterior):
             if self.centre == "auto" and h_all[k] == 0:  # the draw was the only latent noise: the mean instead
                 self.state["kde_mc"][k] = 1.0
                 h_all[k] = smallest_reaching(WIDTHS, novelty, target)
-        if self.floor == "variance":
-            h_all.copy_(torch.maximum(h_all, self.variance_floor()))
-        if self.floor == "span":  # the rest of the floor's variance, as noise in the span of the codes
-            self.state["kde_g"].copy_(self.span_width())
 
     def span_width(self) -> torch.Tensor:
         """Per class (n_classes,), ``floor = "span"``'s extra width ``g = sqrt(1 / n_k - h^2)`` where the calibrated

@@ -137,21 +137,24 @@ def test_vaelab_cvae_balanced_pick_round_trips_and_old_runs_load_with_replacemen
     from vaelab.models.vaelab_cvae import VaelabCVAE
 
     X, y = _data()
-    default = VaelabCVAE(**FAST).fit(X, y, seed=0)
-    assert default.config.pick == "replacement"
-    explicit = VaelabCVAE(**FAST, pick="replacement").fit(X, y, seed=0)
+    default = VaelabCVAE(**FAST).fit(X, y, seed=0)  # pick "auto": "balanced_zero" with the kde prior (since session 17)
+    assert default.config.pick == "auto" and default._latent_sampler().pick == "balanced_zero"
     counts = {"a": 21, "b": 9}
-    np.testing.assert_array_equal(default.sample(counts, seed=1)[0], explicit.sample(counts, seed=1)[0])
+    zero = VaelabCVAE(**FAST, pick="balanced_zero").fit(X, y, seed=0)
+    np.testing.assert_array_equal(default.sample(counts, seed=1)[0], zero.sample(counts, seed=1)[0])
+    assert VaelabCVAE(prior="aggregate").sampler().pick == "replacement"  # "auto" without a kernel width
+    assert VaelabCVAE(prior="gmm").config.pick == "auto"  # accepted: "auto" resolves to "replacement" there
+    explicit = VaelabCVAE(**FAST, pick="replacement").fit(X, y, seed=0)  # what runs saved before the option draw
     bal = VaelabCVAE(**FAST, pick="balanced").fit(X, y, seed=0)
     assert bal._latent_sampler().pick == "balanced"
     S = bal.sample(counts, seed=1)[0]
-    assert not np.array_equal(S, default.sample(counts, seed=1)[0])
+    assert not np.array_equal(S, explicit.sample(counts, seed=1)[0])
     np.testing.assert_array_equal(S, VaelabCVAE(**FAST, pick="balanced").fit(X, y, seed=0).sample(counts, seed=1)[0])
     bal.save(tmp_path / "bal")
     assert json.loads((tmp_path / "bal" / "config.json").read_text())["config"]["pick"] == "balanced"
     np.testing.assert_array_equal(load_model(tmp_path / "bal").sample(counts, seed=1)[0], S)
     # a run saved before the option (no "pick" in its config) loads with "replacement" and draws the same bytes
-    old = reloaded_as_saved_before(default, tmp_path / "old", ("pick",), counts, seed=1)
+    old = reloaded_as_saved_before(explicit, tmp_path / "old", ("pick",), counts, seed=1)
     assert old.config.pick == "replacement"
 
 
@@ -233,7 +236,7 @@ def test_vaelab_cvae_balanced_zero_keeps_the_widths_and_the_h_positive_classes(t
     X[21:] = np.cos(t) + 0.3 * rng.standard_normal((9, 40))  # class b: noisier
     y = np.array(["a"] * 21 + ["b"] * 9)
     counts = {"a": 21, "b": 9}
-    default = VaelabCVAE(**FAST).fit(X, y, seed=0)
+    default = VaelabCVAE(**FAST, pick="replacement").fit(X, y, seed=0)  # the pick of runs saved before session 17
     zero = VaelabCVAE(**FAST, pick="balanced_zero").fit(X, y, seed=0)
     h = default._latent_sampler().state["kde_h"]
     assert torch.equal(zero._latent_sampler().state["kde_h"], h)  # calibrated on the default's pick

@@ -75,15 +75,18 @@ alternatives stay available as options for ablations.
   came out 0 (the draw was their only latent noise) and recalibrates them (an option: on Raman
   validation splits it raised TSTR/TRTR and lowered C2ST in baseline-removed / derivative spaces,
   at a DCR cost of 0.01-0.04, and a cost clause failed on coffee; issue 16, session 8).
-  ``pick = "balanced"`` (an option; default ``"replacement"``) picks the training rows a class's codes are drawn
+  ``pick = "balanced"`` (an option) picks the training rows a class's codes are drawn
   around stratified instead of with replacement: every row ``floor`` or ``ceil`` of m / n_k times (m = n_k: each
   once), so a class of few spectra keeps its whole spread where the kernel is 0 instead of the bootstrap's (n_k - 1) /
   n_k with a dominant row missed at random; the kernel calibration draws with the same pick. On coffee validation
   splits it brought every class-cell below spread 0.85 into the band and lowered C2ST, but more classes went above
   1.15 and two SNV cells' DCR fell below 0.9 x the left-out reference (the rule failed; issue 16, session 17).
-  ``pick = "balanced_zero"`` (an option; ``prior = "kde"`` only): the kernel calibrated with the default's pick (every
-  width h the default's), then the balanced pick only in the classes whose calibrated h is 0 (where the pick alone
-  sets a class's spread); every class with h > 0 draws the default's bytes (issue 16, session 17, second helper).
+  ``pick = "balanced_zero"`` (``prior = "kde"`` only): the kernel calibrated with the with-replacement pick (every
+  width h as before), then the balanced pick only in the classes whose calibrated h is 0 (where the pick alone
+  sets a class's spread); every class with h > 0 draws the bytes of ``"replacement"`` (issue 16, session 17, second
+  helper). It passed the lead's rule on new validation splits and the test split (read once), and is the default
+  through ``pick = "auto"`` (``"balanced_zero"`` with the kde prior, ``"replacement"`` with the others); runs saved
+  before load with ``"replacement"`` and draw as they did.
   ``texture_draw = "local"`` (an option) draws the decoded-coordinate residual from a local Gaussian: the
   mean and sample covariance of the whitened residuals of the k = round(sqrt(n_k)) nearest other codes (by
   posterior mean) of the training row the sample's code was drawn from. In Raman arpls+savgol+vector / d1
@@ -206,7 +209,8 @@ class VaelabCVAEConfig(ModelConfig):
     #   per-dimension kernel, where the smoothed bootstrap's variance is the codes' unbiased variance (samplers.kde)
     #   | "span": the width kept, the rest of that variance added as noise N(0, (1/n_k - h^2) S_k) inside the span of
     #   the class's codes (S_k their covariance), in the same classes where h < 1 / sqrt(n_k) (samplers.kde)
-    pick: str = "replacement"  # the training rows the latent codes are drawn around, per class: "replacement" (a
+    pick: str = "auto"  # the training rows the latent codes are drawn around, per class: "auto" (default):
+    #   "balanced_zero" with prior "kde", "replacement" with any other prior (resolved_pick) | "replacement" (a
     #   bootstrap) | "balanced": floor(m / n_k) passes over the class's rows plus a random subset without replacement
     #   (every row picked floor or ceil(m / n_k) times; samplers.base.balanced_rows); "kde", "aggregate", "standard"
     #   | "balanced_zero" ("kde" only): "balanced" in the classes whose calibrated kernel width is 0 (the calibration
@@ -262,7 +266,7 @@ def _check_config(cfg: VaelabCVAEConfig) -> None:
                "texture_draw": ("gaussian", "bootstrap", "bootstrap_tex", *_LOCAL_DRAWS), "level": ("loo", "in_sample"),
                "rest_draw": ("gaussian", "local"),
                "whiten": ("decoder", "level", "level_checked", "loo", "none"), "kde_kernel": KDE_KERNELS,
-               "kde_centre": KDE_CENTRES, "kde_floor": KDE_FLOORS, "pick": PICKS,
+               "kde_centre": KDE_CENTRES, "kde_floor": KDE_FLOORS, "pick": ("auto", *PICKS),
                "renormalise": ("auto", *_RENORM_CODES), "marginals": ("none", "quantile")}
     for key, allowed in choices.items():
         if getattr(cfg, key) not in allowed:
@@ -279,13 +283,22 @@ def _check_config(cfg: VaelabCVAEConfig) -> None:
     if cfg.rest_draw == "local" and cfg.texture_draw not in _BALANCED_DRAWS:
         raise InputError(f"vaelab-cvae: rest_draw = 'local' needs texture_draw {', '.join(_BALANCED_DRAWS)}, "
                          f"got {cfg.texture_draw!r}")
-    if cfg.pick == "balanced_zero" and cfg.prior != "kde":
+    pick = resolved_pick(cfg)  # "auto" resolves to a pick every prior accepts
+    if pick == "balanced_zero" and cfg.prior != "kde":
         raise InputError(f"vaelab-cvae: pick = 'balanced_zero' needs prior = 'kde' (its kernel widths), got {cfg.prior!r}")
-    if cfg.pick != "replacement" and cfg.prior == "gmm":
-        raise InputError(f"vaelab-cvae: pick = {cfg.pick!r} needs a prior that picks training rows (kde, aggregate, "
+    if pick != "replacement" and cfg.prior == "gmm":
+        raise InputError(f"vaelab-cvae: pick = {pick!r} needs a prior that picks training rows (kde, aggregate, "
                          "standard), got 'gmm'")
     if not isinstance(cfg.compile, bool):
         raise InputError(f"vaelab-cvae: compile must be true or false, got {cfg.compile!r}")
+
+
+def resolved_pick(cfg: VaelabCVAEConfig) -> str:
+    """The sampler's ``pick`` of a config: ``"auto"`` is ``"balanced_zero"`` with ``prior = "kde"`` and
+    ``"replacement"`` with any other prior (those have no calibrated kernel width); any other value as it is."""
+    if cfg.pick != "auto":
+        return cfg.pick
+    return "balanced_zero" if cfg.prior == "kde" else "replacement"
 
 
 def _mlp(sizes: list[int]) -> nn.Sequential:
@@ -435,11 +448,11 @@ class VaelabCVAE(TorchGenerator):
         cfg = self.config
         if cfg.prior == "kde":
             return make_sampler("kde", kernel=cfg.kde_kernel, shrink=cfg.kde_shrink, centre=cfg.kde_centre,
-                                floor=cfg.kde_floor, pick=cfg.pick)
+                                floor=cfg.kde_floor, pick=resolved_pick(cfg))
         if cfg.prior == "gmm":
             return make_sampler("gmm", components=cfg.gmm_components, draws=cfg.gmm_draws,
                                 attached_dim=1 if self.module is not None and self.module.k > 0 else 0)
-        return make_sampler(cfg.prior, pick=cfg.pick, **({"latent_dim": cfg.latent_dim} if cfg.prior == "standard" else {}))
+        return make_sampler(cfg.prior, pick=resolved_pick(cfg), **({"latent_dim": cfg.latent_dim} if cfg.prior == "standard" else {}))
 
     # ------------------------------------------------------------------ network
     def build_module(self, feature_shape: tuple[int, ...], n_classes: int) -> nn.Module:

@@ -5,10 +5,11 @@ cells computed with it (issue 11, session 16, fourth helper)."""
 
 import math
 
-import numpy as np
 import pytest
 
 pytest.importorskip("torch")
+
+from ablate_cells import PLAN, image_and_row_sets, settings_seen  # noqa: E402
 
 SEED = 2   # see test_a_utility_cnn_left_at_chance_is_retrained_and_c2st_is_not
 
@@ -54,22 +55,11 @@ def test_a_utility_cnn_left_at_chance_is_retrained_and_c2st_is_not(shapes, monke
 
 
 def test_image_cells_carry_the_guard_other_cells_do_not(monkeypatch):
-    from vaelab.data.dataset import Dataset
     from vaelab.experiments import ablation as abl
 
-    rng = np.random.default_rng(0)
-    y = np.repeat([0, 1, 2], 20)
-    images = Dataset(X=rng.integers(0, 17, (60, 8, 8)).astype(np.uint8), y=y)
-    rows = Dataset(X=rng.normal(size=(60, 30)), y=y)
-    kw = dict(folds=2, seeds=1)
-    assert all("cnn_restarts" not in c for c in abl.plan_ablation(images, "ppca", **kw)["cells"])  # off: as before
+    images, rows = image_and_row_sets()
+    assert all("cnn_restarts" not in c for c in abl.plan_ablation(images, "ppca", **PLAN)["cells"])  # off: as before
     monkeypatch.setattr(abl, "UTILITY_CNN_RESTARTS", 2)   # on: image cells carry it (new cell IDs), others do not
-    assert {c["cnn_restarts"] for c in abl.plan_ablation(images, "ppca", **kw)["cells"]} == {2}
-    assert all("cnn_restarts" not in c for c in abl.plan_ablation(rows, "ppca", **kw)["cells"])
-    calls = []
-    monkeypatch.setattr(abl, "cell_metrics", lambda *a, **k: (calls.append(k["cnn_restarts"]), ({}, {}))[1])
-    plan = abl.plan_ablation(images, "ppca", **kw)
-    cell = plan["cells"][0]
-    abl.ablation_cell(plan["shared"], {k: v for k, v in cell.items() if k != "cnn_restarts"})  # stored without it
-    abl.ablation_cell(plan["shared"], cell)
-    assert calls == [0, 2]
+    assert {c["cnn_restarts"] for c in abl.plan_ablation(images, "ppca", **PLAN)["cells"]} == {2}
+    assert all("cnn_restarts" not in c for c in abl.plan_ablation(rows, "ppca", **PLAN)["cells"])
+    assert settings_seen(monkeypatch, abl, images, "cnn_restarts") == [0, 2]

@@ -7,6 +7,7 @@ import pytest
 
 pytest.importorskip("torch")
 
+from ablate_cells import PLAN, image_and_row_sets, settings_seen  # noqa: E402
 from image_data import stripes  # noqa: E402
 
 
@@ -91,25 +92,14 @@ def test_standardise_is_deterministic_and_off_by_default(monkeypatch):
 
 @pytest.mark.parametrize("on", [False, True])
 def test_ablate_image_cells_carry_the_setting_and_a_stored_cell_without_it_runs_the_old_way(monkeypatch, on):
-    from vaelab.data.dataset import Dataset
     from vaelab.experiments import ablation as abl
 
-    rng = np.random.default_rng(0)
-    y = np.repeat([0, 1, 2], 20)
-    images = Dataset(X=rng.integers(0, 17, (60, 8, 8)).astype(np.uint8), y=y)
-    rows = Dataset(X=rng.normal(size=(60, 30)), y=y)
-    kw = dict(folds=2, seeds=1)
+    images, rows = image_and_row_sets()
     monkeypatch.setattr(abl, "CNN_STANDARDISE", on)
-    cells = abl.plan_ablation(images, "ppca", **kw)["cells"]
+    cells = abl.plan_ablation(images, "ppca", **PLAN)["cells"]
     assert all(c.get("cnn_standardise") is (True if on else None) for c in cells)  # off: cell IDs as before
-    assert all("cnn_standardise" not in c for c in abl.plan_ablation(rows, "ppca", **kw)["cells"])
-    calls = []
-    monkeypatch.setattr(abl, "cell_metrics", lambda *a, **k: (calls.append(k["cnn_standardise"]), ({}, {}))[1])
-    plan = abl.plan_ablation(images, "ppca", **kw)
-    cell = plan["cells"][0]
-    abl.ablation_cell(plan["shared"], {k: v for k, v in cell.items() if k != "cnn_standardise"})  # stored without it
-    abl.ablation_cell(plan["shared"], cell)
-    assert calls == [False, on]
+    assert all("cnn_standardise" not in c for c in abl.plan_ablation(rows, "ppca", **PLAN)["cells"])
+    assert settings_seen(monkeypatch, abl, images, "cnn_standardise") == [False, on]
 
 
 def test_ablate_cell_metrics_pass_the_setting_to_both_cnns(monkeypatch):

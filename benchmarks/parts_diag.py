@@ -18,8 +18,9 @@ Per variant one JSON line: ``c2st`` (``generators.py``'s C2ST: training part vs 
 raw; below 0.5 read as 0.5 in the table) and ``c2st_paired`` (the same forest, all rows, 5 folds by group, each synthetic
 sample in its source row's group -- the spectrum for coffee, the patient for Raman -- so no sample and its source row
 fall on both sides of a fold: a copy's twin is never in the training folds, which removes the anti-learning on copies;
-a diagnostic, not the benchmark's metric). One ``top`` line: a
-300-tree forest on all real rows vs the default draw, its 12 most important points (index and, for Raman, the
+a diagnostic, not the benchmark's metric) and ``top_sd_ratio`` (per class, the median over the top points below of the
+variant's sd over the real sd). The top points and
+the ``top`` line: a 300-tree forest on all real rows vs the default draw, its 12 most important points (index and, for Raman, the
 wavenumber) and at each, per class, the real / synthetic mean, sd, q01, q50, q99 and skewness.
 
     python benchmarks/parts_diag.py raman arpls+savgol+vector,d1 79 --data /work/shared/data/raman_saliva_covid.npz > r.jsonl
@@ -117,6 +118,15 @@ def point_stats(real: np.ndarray, y: np.ndarray, syn: np.ndarray, ys: np.ndarray
     return out
 
 
+def top_sd_ratio(real: np.ndarray, y: np.ndarray, syn: np.ndarray, ys: np.ndarray, top: np.ndarray) -> list[float]:
+    """Per class, the median over the ``top`` points of the synthetic / real sd."""
+    out = []
+    for k in np.unique(y):
+        sd = real[y == k][:, top].std(axis=0)
+        out.append(float(np.median(syn[ys == k][:, top].std(axis=0) / np.where(sd > 0, sd, 1.0))))
+    return out
+
+
 def cell(data: str, space: str, S: int, path: Path) -> None:
     part = inner_split(load_sets([data], path, 0)[data], S)
     X, y = Preprocessing.from_spec(space).fit_transform(part["X_raw"]), part["y"]
@@ -135,20 +145,20 @@ def cell(data: str, space: str, S: int, path: Path) -> None:
     assert (ys == classes[p["c"].numpy()]).all()
     rows = p["rows"].numpy()
     h = g._latent_sampler().state["kde_h"].tolist()
+    rf = RandomForestClassifier(n_estimators=300, random_state=S, n_jobs=1)
+    rf.fit(np.concatenate([X, Sx]), np.r_[np.zeros(len(X)), np.ones(len(Sx))])
+    imp = rf.feature_importances_
+    top = np.argsort(imp)[::-1][:12]
     for v in VARIANTS:
         x = compose(g, p, v)
         line = {**head, "variant": v, "h": h, "c2st": c2st(X, x, seed=S),
                 "c2st_paired": paired_c2st(X, x, groups, rows, S),
-                "max_abs_vs_rows": float(np.abs(x - X[rows]).max())}
+                "max_abs_vs_rows": float(np.abs(x - X[rows]).max()), "top_sd_ratio": top_sd_ratio(X, y, x, ys, top)}
         if v == "ddd":
             line["same_as_generate"] = hashlib.sha256(np.ascontiguousarray(x).tobytes()).hexdigest() == \
                 hashlib.sha256(np.ascontiguousarray(Sx, dtype=np.float64).tobytes()).hexdigest()
             line["max_abs_vs_generate"] = float(np.abs(x - Sx).max())
         print(json.dumps(line), flush=True)
-    rf = RandomForestClassifier(n_estimators=300, random_state=S, n_jobs=1)
-    rf.fit(np.concatenate([X, Sx]), np.r_[np.zeros(len(X)), np.ones(len(Sx))])
-    imp = rf.feature_importances_
-    top = np.argsort(imp)[::-1][:12]
     print(json.dumps({**head, "top": [{"point": int(q), "importance": float(imp[q]),
                                        "axis": None if axis is None or len(axis) != X.shape[1] else float(axis[q]),
                                        "stats": point_stats(X, y, Sx, ys, int(q))} for q in top],
@@ -168,6 +178,12 @@ def table(paths: list[str]) -> None:
     checks = [(k, r["same_as_generate"], r["max_abs_vs_generate"], next(x["max_abs_vs_rows"] for x in rows if
               (x["data"], x["split"], x["space"]) == k and x.get("variant") == "ooo"))
               for k in cells for r in rows if (r["data"], r["split"], r["space"]) == k and r.get("variant") == "ddd"]
+    print("\n| cell | top-point sd ratio per class (synthetic / real, median over the top 12): " + " | ".join(VARIANTS) + " |")
+    print("|---" * (1 + len(VARIANTS)) + "|")
+    for key in cells:
+        vs = {r["variant"]: r for r in rows if (r["data"], r["split"], r["space"]) == key and "variant" in r}
+        print(f"| {key[0]} {key[1]} {key[2]} | " + " | ".join(
+            " ".join(f"{v:.1f}" for v in vs[name]["top_sd_ratio"]) for name in VARIANTS) + " |")
     print("\nchecks (ddd == generate() bytes, max |ddd - generate()|, max |ooo - X[rows]|):",
           "; ".join(f"{k[0]} {k[1]} {k[2]}: {a} {b:.1e} {c:.1e}" for k, a, b, c in checks))
     print("\n| cell | share of importance in top 12 | top points (axis) | median |gap| over top points and classes "

@@ -27,12 +27,15 @@ wavenumber) and at each, per class, the real / synthetic mean, sd, q01, q50, q99
     python benchmarks/parts_diag.py coffee arpls+savgol+vector,d1 119,120,121,122,123 > c.jsonl
     python benchmarks/parts_diag.py --table r.jsonl c.jsonl
 
+(``--table``: the C2ST table (official raw / paired per variant), the per-part summary (the paired C2ST's change when
+one part of the default is made real, and the paired C2ST with only that part drawn; the part whose replacement lowers
+it most), the top-point sd ratios, the checks and the forest's top points.)
+
 Run from the repository root with ``PYTHONPATH=src``.
 """
 
 from __future__ import annotations
 
-import argparse
 import hashlib
 import json
 import sys
@@ -46,7 +49,7 @@ from sklearn.metrics import roc_auc_score
 from sklearn.model_selection import StratifiedGroupKFold
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from generators import RAMAN, inner_split, load_sets, make_for  # noqa: E402
+from spread_diag import cell_parser, fit, training_part  # noqa: E402
 
 from vaelab.data.preprocess import Preprocessing  # noqa: E402
 from vaelab.metrics.distribution import _default_c2st_classifier, _positive_scores, c2st  # noqa: E402
@@ -127,18 +130,15 @@ def top_sd_ratio(real: np.ndarray, y: np.ndarray, syn: np.ndarray, ys: np.ndarra
     return out
 
 
-def cell(data: str, space: str, S: int, path: Path) -> None:
-    part = inner_split(load_sets([data], path, 0)[data], S)
-    X, y = Preprocessing.from_spec(space).fit_transform(part["X_raw"]), part["y"]
-    groups = np.asarray(part["groups"])
+def cell(data: str, space: str, split: str, path: Path) -> None:
+    X_raw, y, groups, S = training_part(data, split, path)
+    X, groups = Preprocessing.from_spec(space).fit_transform(X_raw), np.asarray(groups)
     classes, n_per = np.unique(y, return_counts=True)
     counts = dict(zip(classes.tolist(), n_per.tolist(), strict=True))
     axis = np.load(path)["axis"] if data == "raman" else None
     head = {"data": data, "space": space, "split": S}
     with torch_threads():
-        g = make_for("vaelab-cvae", X)
-        job = g.prepare_fit(X, y, seed=S)
-        g.finish_fit(job, g.trainer(job).fit(job.module, g.loss, job.data(), seed=S, val=job.val()))
+        g, job = fit(X, y, S, {})
         p = parts(g, job, counts, S + 1)
         Sx, ys = g.sample(counts, seed=S + 1)
     ys = np.asarray(ys).astype(str)
@@ -178,6 +178,14 @@ def table(paths: list[str]) -> None:
     checks = [(k, r["same_as_generate"], r["max_abs_vs_generate"], next(x["max_abs_vs_rows"] for x in rows if
               (x["data"], x["split"], x["space"]) == k and x.get("variant") == "ooo"))
               for k in cells for r in rows if (r["data"], r["split"], r["space"]) == k and r.get("variant") == "ddd"]
+    print("\n| cell | paired C2ST: default | change with the real code / residual / rest (odd, dod, ddo) | only the code / "
+          "residual / rest drawn (doo, odo, ood) | all real (ooo) | largest single part |")
+    print("|---|---|---|---|---|---|")
+    for key in cells:
+        vs = {r["variant"]: r["c2st_paired"] for r in rows if (r["data"], r["split"], r["space"]) == key and "variant" in r}
+        ch = {part: vs[v] - vs["ddd"] for part, v in (("code", "odd"), ("residual", "dod"), ("rest", "ddo"))}
+        print(f"| {key[0]} {key[1]} {key[2]} | {vs['ddd']:.3f} | {' / '.join(f'{v:+.3f}' for v in ch.values())} | "
+              f"{vs['doo']:.3f} / {vs['odo']:.3f} / {vs['ood']:.3f} | {vs['ooo']:.3f} | {min(ch, key=ch.get)} |")
     print("\n| cell | top-point sd ratio per class (synthetic / real, median over the top 12): " + " | ".join(VARIANTS) + " |")
     print("|---" * (1 + len(VARIANTS)) + "|")
     for key in cells:
@@ -199,18 +207,13 @@ def table(paths: list[str]) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    ap.add_argument("args", nargs="*", help="DATA SPACES SPLITS, or with --table the JSON-line files")
-    ap.add_argument("--table", action="store_true")
-    ap.add_argument("--data", dest="npz", default=str(RAMAN), help="the development Raman npz")
-    a = ap.parse_args(argv)
+    a = cell_parser(__doc__).parse_args(argv)
     if a.table:
-        table(a.args)
+        table(a.table)
         return
-    data, spaces, splits = a.args
-    for S in (int(v) for v in splits.split(",")):
-        for space in spaces.split(","):
-            cell(data, space, S, Path(a.npz))
+    for split in a.splits.split(","):
+        for space in a.spaces.split(","):
+            cell(a.data, space, split, Path(a.npz))
 
 
 if __name__ == "__main__":

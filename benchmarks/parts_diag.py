@@ -3,7 +3,7 @@ network, and where on the axis / in which statistic the forest reads it (issue 1
 
 One cell: coffee or Raman, one preprocessing space, inner split ``S`` of the outer split of seed 0 (``generators.py``'s
 ``load_sets(seed=0)`` and ``inner_split``; no holdout is read). One vaelab-cvae fit with the current default config,
-seed S; one draw, seed S + 1, the training counts per class. A sample of ``generate()`` is made of: the training row
+seed S; one draw, seed S + 1 (``--draw D``: S + D), the training counts per class. A sample of ``generate()`` is made of: the training row
 ``r`` its code is drawn around (the sampler's pick), the code ``Z`` (posterior draw + calibrated kernel), the row's own
 noise level (attached, never drawn), the decoded-coordinate residual ``T`` (scale x the drawn whitened residual), the
 rest outside the axes ``R`` (drawn ``r / s``, times the level in ``merge``), then the per-sample renormalisation. Their
@@ -130,17 +130,17 @@ def top_sd_ratio(real: np.ndarray, y: np.ndarray, syn: np.ndarray, ys: np.ndarra
     return out
 
 
-def cell(data: str, space: str, split: str, path: Path) -> None:
+def cell(data: str, space: str, split: str, path: Path, draw: int = 1) -> None:
     X_raw, y, groups, S = training_part(data, split, path)
     X, groups = Preprocessing.from_spec(space).fit_transform(X_raw), np.asarray(groups)
     classes, n_per = np.unique(y, return_counts=True)
     counts = dict(zip(classes.tolist(), n_per.tolist(), strict=True))
     axis = np.load(path)["axis"] if data == "raman" else None
-    head = {"data": data, "space": space, "split": S}
+    head = {"data": data, "space": space, "split": S, **({"draw": S + draw} if draw != 1 else {})}
     with torch_threads():
         g, job = fit(X, y, S, {})
-        p = parts(g, job, counts, S + 1)
-        Sx, ys = g.sample(counts, seed=S + 1)
+        p = parts(g, job, counts, S + draw)
+        Sx, ys = g.sample(counts, seed=S + draw)
     ys = np.asarray(ys).astype(str)
     assert (ys == classes[p["c"].numpy()]).all()
     rows = p["rows"].numpy()
@@ -207,13 +207,15 @@ def table(paths: list[str]) -> None:
 
 
 def main(argv: list[str] | None = None) -> None:
-    a = cell_parser(__doc__).parse_args(argv)
+    ap = cell_parser(__doc__)
+    ap.add_argument("--draw", type=int, default=1, help="the draw seed is the split's seed plus this")
+    a = ap.parse_args(argv)
     if a.table:
         table(a.table)
         return
     for split in a.splits.split(","):
         for space in a.spaces.split(","):
-            cell(a.data, space, split, Path(a.npz))
+            cell(a.data, space, split, Path(a.npz), a.draw)
 
 
 if __name__ == "__main__":

@@ -194,7 +194,7 @@ def table(paths: list[str]) -> None:
             " ".join(f"{v:.1f}" for v in vs[name]["top_sd_ratio"]) for name in VARIANTS) + " |")
     print("\nchecks (ddd == generate() bytes, max |ddd - generate()|, max |ooo - X[rows]|):",
           "; ".join(f"{k[0]} {k[1]} {k[2]}: {a} {b:.1e} {c:.1e}" for k, a, b, c in checks))
-    print("\n| cell | share of importance in top 12 | top points (axis) | median |gap| over top points and classes "
+    print("\n| cell | share of importance in top 12 | top points (axis) | median abs. gap over top points and classes "
           "(real sd): " + " / ".join(STATS) + " | median skewness real / synthetic |")
     print("|---|---|---|---|---|")
     for key in cells:

@@ -210,12 +210,11 @@ def main(argv: list[str] | None = None) -> None:
     ap = cell_parser(__doc__)
     ap.add_argument("--draw", type=int, default=1, help="the draw seed is the split's seed plus this")
     a = ap.parse_args(argv)
+    cells = [] if a.table else [(split, space) for split in a.splits.split(",") for space in a.spaces.split(",")]
+    for split, space in cells:  # one JSON line per variant, then the cell's top points
+        cell(a.data, space, split, Path(a.npz), a.draw)
     if a.table:
         table(a.table)
-        return
-    for split in a.splits.split(","):
-        for space in a.spaces.split(","):
-            cell(a.data, space, split, Path(a.npz), a.draw)
 
 
 if __name__ == "__main__":

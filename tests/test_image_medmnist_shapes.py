@@ -80,3 +80,16 @@ def test_smallest_spread_in_the_table_skips_classes_without_a_ratio():
     assert _flat_row(row)["spread_min"] == 0.8
     assert _flat_row({"diversity": {"0": float("nan")}})["spread_min"] is None
 
+
+def test_plain_npz_takes_labels_of_shape_n_by_1(tmp_path):
+    # MedMNIST stores labels as (n, 1); its layout was read so, a plain X / y npz with such a y was refused
+    from vaelab.data.io import load_data
+
+    X, y = stripes(10, 8)
+    np.savez(tmp_path / "a.npz", X=X, y=y[:, None].astype(np.uint8))
+    np.savez(tmp_path / "b.npz", X=X, y=y)
+    a, b = load_data(tmp_path / "a.npz"), load_data(tmp_path / "b.npz")
+    assert np.array_equal(a.y, b.y) and a.y.dtype == b.y.dtype and np.array_equal(a.X, b.X)
+    np.savez(tmp_path / "c.npz", X=X, y=np.stack([y, y], axis=1))
+    with pytest.raises(Exception, match="one label per sample"):
+        load_data(tmp_path / "c.npz")  # two labels per image: still refused

@@ -30,7 +30,7 @@ def load(path: str, args: argparse.Namespace | None = None):
     """The data file ``path`` with the label/group columns of ``args``."""
     from vaelab.data.io import load_data
 
-    if Path(path).is_dir() and _is_audio_folder(Path(path)):
+    if is_audio_folder(Path(path)):
         from vaelab.modalities.audio.dataset import load_audio_dataset
         from vaelab.modalities.audio.mel import MelParams
 
@@ -43,11 +43,13 @@ def load(path: str, args: argparse.Namespace | None = None):
                      split=getattr(args, "split", None))
 
 
-def _is_audio_folder(folder: Path) -> bool:
+def is_audio_folder(folder: Path) -> bool:
     """A folder is audio when it has ``labels.csv`` or holds no PNG/JPEG file; a folder of class
-    sub-folders of images goes to the image reader (both readers give their own one-line errors)."""
+    sub-folders of images goes to the image reader (both readers give their own one-line errors). A file: False."""
     from vaelab.modalities.image.io import IMAGE_SUFFIXES
 
+    if not folder.is_dir():
+        return False
     if (folder / "labels.csv").exists():
         return True
     return not any(f.suffix.lower() in IMAGE_SUFFIXES for f in folder.rglob("*") if f.is_file())

@@ -29,7 +29,9 @@ def add_parser(sub: Any) -> None:
 def run(args: argparse.Namespace) -> int:
     from pathlib import Path
 
-    if Path(args.real).is_dir():  # audio folders
+    from vaelab.cli.common import is_audio_folder
+
+    if is_audio_folder(Path(args.real)):  # a folder of PNG/JPEG class folders is image data, read below
         from vaelab.modalities.audio.evaluate import evaluate_folders
 
         evaluate_folders(args)

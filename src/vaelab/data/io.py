@@ -411,6 +411,8 @@ def _load_npz(path: Path) -> Dataset:
         r = int(np.argwhere(~np.isfinite(X.reshape(len(X), -1)))[0][0])
         raise InputError(f"{path}: X contains NaN or infinite values (first in sample {r})")
     y = arrays["y"]
+    if y.ndim == 2 and y.shape[1] == 1:  # (n, 1), as MedMNIST stores labels
+        y = y[:, 0]
     if y.ndim != 1 or len(y) != len(X):
         raise InputError(f"{path}: y must have one label per sample: X has {len(X)}, y has shape {y.shape}")
     if y.dtype.kind in "iu":

@@ -132,7 +132,7 @@ def _image_metrics(real: Dataset, synthetic: Dataset, holdout: Dataset | None, e
         nearest_distances,
         prdc,
     )
-    from vaelab.metrics.diversity import spread_ratio
+    from vaelab.metrics.diversity import MIN_IMAGES_PER_CLASS, spread_ratio
     from vaelab.metrics.kid import kid
 
     Fr, Fs = extractor.transform(real.X), extractor.transform(synthetic.X)
@@ -145,7 +145,8 @@ def _image_metrics(real: Dataset, synthetic: Dataset, holdout: Dataset | None, e
         "precision": pr["precision"], "recall": pr["recall"], "density": pr["density"], "coverage": pr["coverage"],
         "frechet": frechet_from_stats(Fr.mean(0), np.cov(Fr, rowvar=False), Fs.mean(0), np.cov(Fs, rowvar=False)),
         "kid": kd["kid"], "kid_details": {k: v for k, v in kd.items() if k != "kid"},
-        "diversity": {str(k): float(v) for k, v in spread_ratio(Fr, Fs, real.y, synthetic.y).items()},
+        "diversity": {str(k): float(v) for k, v in spread_ratio(Fr, Fs, real.y, synthetic.y,
+                                                                 min_per_class=MIN_IMAGES_PER_CLASS).items()},
     }
     if holdout is not None:
         Fh = extractor.transform(holdout.X)

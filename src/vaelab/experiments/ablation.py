@@ -97,7 +97,7 @@ def cell_metrics(X_train: np.ndarray, y_train: np.ndarray, X_synth: np.ndarray, 
 
     from vaelab.experiments.splits import label_keys
     from vaelab.metrics.distribution import c2st, frechet_distance, mmd, prdc
-    from vaelab.metrics.diversity import spread_ratio
+    from vaelab.metrics.diversity import MIN_IMAGES_PER_CLASS, spread_ratio
     from vaelab.metrics.features import get_extractor
     from vaelab.metrics.novelty import dcr
     from vaelab.metrics.utility import class_specificity, trtr, tstr
@@ -140,7 +140,8 @@ def cell_metrics(X_train: np.ndarray, y_train: np.ndarray, X_synth: np.ndarray, 
     attempt(("frechet",), lambda: frechet_distance(F_test, F_synth, seed=seed))
 
     def diversity() -> float:
-        ratios = [r for r in spread_ratio(*((F_test, F_synth) if image else (X_test, X_synth)), yte, ys).values()
+        ratios = [r for r in spread_ratio(*((F_test, F_synth) if image else (X_test, X_synth)), yte, ys,
+                                          min_per_class=MIN_IMAGES_PER_CLASS if image else 2).values()
                   if np.isfinite(r)]
         if not ratios:
             raise ValueError("no class with a spread ratio (too few samples per class)")

@@ -13,7 +13,15 @@ import numpy as np
 from vaelab.core.errors import InputError
 from vaelab.metrics.distribution import _flatten, _same_width
 
-__all__ = ["mean_spread", "spread_ratio"]
+__all__ = ["MIN_IMAGES_PER_CLASS", "mean_spread", "spread_ratio"]
+
+#: ``min_per_class`` of the image evaluations (``evaluate``'s per-class spread and collapse flag, ``ablate``'s
+#: diversity): a class's ratio needs this many images on either side. Two real images against three of the same
+#: class (DermaMNIST-like classes of a few training images) gave 0.21 and raised ``collapse`` on real images; with
+#: n images per side drawn from one real class of the MedMNIST-like stand-ins (benchmarks/medmnist_standins.py, image
+#: CNN features) the ratio's 5th percentile was 0.24-0.39 at n = 2, 0.48-0.49 at 4 and 0.52-0.54 at 5, above the
+#: collapse threshold 0.5 (benchmarks/RESULTS.md, issue 11, session 18, second helper)
+MIN_IMAGES_PER_CLASS = 5
 
 
 def _label_key(label: Any) -> Any:
@@ -36,7 +44,7 @@ def mean_spread(X: Any) -> float:
     return float(x.std(axis=0, ddof=1).mean())
 
 
-def spread_ratio(real: Any, synthetic: Any, y_real: Any, y_synth: Any) -> dict[Any, float]:
+def spread_ratio(real: Any, synthetic: Any, y_real: Any, y_synth: Any, *, min_per_class: int = 2) -> dict[Any, float]:
     """Per-class ratio of synthetic to real spread.
 
     For each class ``c``:
@@ -50,14 +58,16 @@ def spread_ratio(real: Any, synthetic: Any, y_real: Any, y_synth: Any) -> dict[A
       * > 1: the synthetic class is noisier than the real one.
 
     Classes of both label sets are reported (no class is silently dropped); the
-    ratio is NaN for a class with fewer than 2 samples on either side or with zero
-    real spread.
+    ratio is NaN for a class with fewer than ``min_per_class`` (at least 2) samples on
+    either side or with zero real spread.
 
     Args:
         real: numpy.ndarray([N, ...]).
         synthetic: numpy.ndarray([M, ...]), same trailing size.
         y_real: array([N]) of class labels (int or str).
         y_synth: array([M]) of class labels.
+        min_per_class: the fewest samples per side for a ratio (2: the sample sd's own minimum; images:
+            :data:`MIN_IMAGES_PER_CLASS`).
     Returns:
         dict mapping class label (plain Python scalar) -> ratio (float), sorted by label.
     """
@@ -74,7 +84,7 @@ def spread_ratio(real: Any, synthetic: Any, y_real: Any, y_synth: Any) -> dict[A
     out: dict[Any, float] = {}
     for c in np.unique(np.concatenate([yr, ys])):
         real_c, syn_c = x_real[yr == c], x_syn[ys == c]
-        if real_c.shape[0] < 2 or syn_c.shape[0] < 2:
+        if min(real_c.shape[0], syn_c.shape[0]) < max(2, int(min_per_class)):
             out[_label_key(c)] = float("nan")
             continue
         denom, num = mean_spread(real_c), mean_spread(syn_c)

@@ -3,6 +3,7 @@ images beside the reference rows, the flags, how to read each number."""
 
 from __future__ import annotations
 
+import math
 from typing import Any
 
 from vaelab.metrics.registry import IMAGE_SUMMARY, metric
@@ -21,7 +22,8 @@ def _flat_row(r: dict[str, Any]) -> dict[str, Any]:
         v = r.get(side) or {}
         out[f"{side}_auc"] = v.get("roc_auc")
         out[f"{side}_bacc"] = v.get("balanced_accuracy")
-    out["spread_min"] = min(r["diversity"].values()) if r.get("diversity") else None
+    known = [v for v in (r.get("diversity") or {}).values() if v is not None and math.isfinite(v)]
+    out["spread_min"] = min(known) if known else None  # a class too small for a ratio (NaN) is not the minimum
     return out
 
 

@@ -94,6 +94,10 @@ class Run:
         if ds.feature_shape != self.feature_shape:
             raise InputError(f"{what} has {_fmt_shape(ds.feature_shape)} features per sample, "
                              f"the run was trained on {_fmt_shape(self.feature_shape)}")
+        if self.spec.kind == "spectrum":
+            from vaelab.modalities.spectra.axis import check_same_axis
+
+            check_same_axis(ds.axis, self.meta["data"].get("axis"), what, "the run's training data")
         return self.preprocessing.transform(ds.X)
 
 

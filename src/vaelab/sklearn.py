@@ -115,7 +115,8 @@ class Augmenter(BaseEstimator):
     factor : float
         Synthetic samples per class = ``round(factor x`` the class's count in ``y``) (at least 1).
     per_class : int or dict, optional
-        Instead of ``factor``: the same count for every class, or ``{label: count}``.
+        Instead of ``factor``: the same count for every class, or ``{label: count}`` (whole numbers >= 0;
+        anything else is an ``InputError``).
     seed : int
         Seed of the fit (``seed``) and of the sampling (``seed + 1``): the same data give the
         same output.
@@ -145,8 +146,10 @@ class Augmenter(BaseEstimator):
             unknown = set(self.per_class) - set(classes.tolist())
             if unknown:
                 raise InputError(f"Augmenter: per_class names classes not in y: {sorted(map(str, unknown))}")
-            return {c: int(k) for c, k in self.per_class.items() if int(k) > 0}
-        return {c: int(self.per_class) for c in classes.tolist()}
+            counts = {c: _whole(k, c) for c, k in self.per_class.items()}
+            return {c: k for c, k in counts.items() if k > 0}
+        k = _whole(self.per_class)
+        return {c: k for c in classes.tolist()}
 
     def fit_resample(self, X, y):
         from vaelab.models import get_model
@@ -166,6 +169,16 @@ class Augmenter(BaseEstimator):
         S, ys = gen.sample(counts, seed=int(self.seed) + 1)
         S = np.asarray(S, dtype=np.float64).reshape(len(S), *X.shape[1:])
         return np.concatenate([X, S]), np.concatenate([y, np.asarray(ys).astype(y.dtype)])
+
+
+def _whole(k: Any, label: Any = None) -> int:
+    """A per-class count: a whole number >= 0 (``2.0`` is 2; ``2.5``, ``-1``, ``"5"``, ``True`` are refused)."""
+    ok = isinstance(k, (int, float, np.integer, np.floating)) and not isinstance(k, (bool, np.bool_)) \
+        and np.isfinite(k) and k >= 0 and float(k).is_integer()
+    if not ok:
+        where = "" if label is None else f" for class {label!r}"
+        raise InputError(f"Augmenter: per_class{where} must be a whole number >= 0, got {k!r}")
+    return int(k)
 
 
 def _as_float(X) -> np.ndarray:

@@ -31,6 +31,26 @@ def check_compatible(real: Dataset, synthetic: Dataset, what: str = "synthetic d
                          f"{what}: {sorted(_keys(synthetic.y))[:5]})")
 
 
+def class_notes(real: Dataset, synthetic: Dataset, holdout: Dataset | None = None) -> list[str]:
+    """One note per way the label sets disagree, so a NaN spread ratio or a lowered TSTR has its reason
+    next to it: real classes with fewer than 2 synthetic samples, synthetic classes the real data lack,
+    holdout classes the real training data lack."""
+    rk, sk = _keys(real.y), _keys(synthetic.y)
+    s_counts = {k: int(n) for k, n in zip(*np.unique(np.asarray(synthetic.y, dtype=object).astype(str),
+                                                     return_counts=True), strict=True)}
+    notes = []
+    few = sorted(k for k in rk if s_counts.get(k, 0) < 2)
+    if few:
+        notes.append(f"class(es) {few} have fewer than 2 synthetic samples: their spread ratio is NaN"
+                     + (" and TSTR's classifier never predicts them" if holdout is not None else ""))
+    if sk - rk:
+        notes.append(f"synthetic class(es) {sorted(sk - rk)} are not in the real data: their spread ratio is NaN")
+    if holdout is not None and _keys(holdout.y) - rk:
+        notes.append(f"holdout class(es) {sorted(_keys(holdout.y) - rk)} are not in the real training data: "
+                     f"TSTR and TRTR count them with recall 0")
+    return notes
+
+
 def evaluate_arrays(real: Dataset, synthetic: Dataset, *, holdout: Dataset | None = None, seed: int = 0,
                     c2st_classifier: Any = None, c2st_folds: int = 5, prdc_k: int = 5,
                     mmd_permutations: int = 200, diagnostics: bool = False,
@@ -129,6 +149,7 @@ def evaluate_arrays(real: Dataset, synthetic: Dataset, *, holdout: Dataset | Non
         notes.append("tstr/trtr need real data the generator never saw: pass --holdout")
         notes.append("no holdout: the novelty reference is each real sample's nearest other real sample"
                      + (" of another group" if real.groups is not None else ""))
+    notes.extend(class_notes(real, synthetic, holdout))
     result["class_specificity"] = class_specificity(R, real.y, S, synthetic.y, seed=seed)
     result["seed_metrics"] = seed_metrics(R, real.y, S, synthetic.y, seed=seed)
     result["references"] = seed_references(R, real.y, real.groups, seed=seed)
@@ -212,6 +233,7 @@ def evaluate_files(real: str | Path, synthetic: str | Path, *, out: str | Path, 
                                      command_line=command_line)
     axis = real_ds.axis
     from vaelab.data.dataset import data_summary
+    from vaelab.modalities.spectra.axis import check_same_axis
 
     provenance: dict[str, Any] = {"command": "evaluate", "vaelab_version": __version__, "command_line": command_line,
                                   "data": data_summary(real_ds), "model": None, "preprocess": None}
@@ -224,7 +246,13 @@ def evaluate_files(real: str | Path, synthetic: str | Path, *, out: str | Path, 
         if synth_ds.feature_shape != r.model_feature_shape:
             raise InputError(f"the synthetic data have {synth_ds.feature_shape} features per sample, "
                              f"the run was trained on {r.model_feature_shape}")
+        if r.spec.kind == "spectrum":
+            check_same_axis(synth_ds.axis, r.axis, "the synthetic data", "the run's model space")
         axis = r.axis if r.axis is not None else axis
+    elif real_ds.spec is not None and real_ds.spec.kind == "spectrum":
+        for ds, what in ((synth_ds, "the synthetic data"), (hold_ds, "the holdout data")):
+            if ds is not None:
+                check_same_axis(ds.axis, real_ds.axis, what, "the real data")
     result = evaluate_arrays(real_ds, synth_ds, holdout=hold_ds, seed=seed, diagnostics=True, features=features)
     result.update(provenance)
     write_report(result, real_ds, synth_ds, out, axis=axis, holdout=hold_ds)

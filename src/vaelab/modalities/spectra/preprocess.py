@@ -303,7 +303,8 @@ class Crop(_SpectralStep):
             raise InputError("preprocessing 'crop' needs a range: crop:LO-HI")
         self.lo, self.hi = _number(self.name, "lo", lo), _number(self.name, "hi", hi)
         if self.hi < self.lo:
-            raise InputError(f"preprocessing 'crop': empty range {lo:g}-{hi:g} (HI < LO)")
+            raise InputError(f"preprocessing 'crop': empty range {lo:g}-{hi:g} (HI < LO); give the range low to high "
+                             f"whatever the order of the axis, crop:{hi:g}-{lo:g}")
         self.keep_: np.ndarray | None = None
         self.n_in_: int | None = None
 

@@ -18,7 +18,10 @@ value: the linear span, since the per-sample renormalisation after the projectio
     python benchmarks/span_gate.py --table g.jsonl
 
 (``--table``: a row per cell and the gate: the candidate's mean paired C2ST at least ``--margin`` (0.05) below the
-default's.) Run from the repository root with ``PYTHONPATH=src``.
+default's.) ``--outside`` (descriptive, :func:`outside`): per class the share of a held-out spectrum's and of a default
+sample's centred squared norm outside the class's training hull, i.e. what the projection removes:
+
+    python benchmarks/span_gate.py raman minmax,arpls+savgol+vector 80 --outside --data /work/shared/data/raman_saliva_covid.npz Run from the repository root with ``PYTHONPATH=src``.
 """
 
 from __future__ import annotations
@@ -34,11 +37,13 @@ from sklearn.ensemble import RandomForestClassifier
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 from parts_diag import paired_c2st, top_sd_ratio  # noqa: E402
+from generators import inner_split, load_sets  # noqa: E402
 from spread_diag import cell_parser, fit, training_part  # noqa: E402
 
 from vaelab.data.preprocess import Preprocessing  # noqa: E402
 from vaelab.metrics.distribution import c2st  # noqa: E402
 from vaelab.models.torch_base import torch_threads  # noqa: E402
+from vaelab.models.vaelab_cvae import _class_spans  # noqa: E402
 
 
 def top_points(X: np.ndarray, S: np.ndarray, seed: int, n: int = 12) -> np.ndarray:
@@ -90,6 +95,35 @@ def cell(data: str, space: str, split: str, path: Path, config: dict, draw: int 
         print(json.dumps(line), flush=True)
 
 
+def outside(data: str, space: str, split: str, path: Path) -> None:
+    """Descriptive (after the validation): per class, the share of the squared centred norm ``|x - m_k|^2`` that lies
+    outside the affine hull of the class's training rows (``|(I - Q_k Q_k^T)(x - m_k)|^2 / |x - m_k|^2``, what
+    ``span = "class"`` removes), median over the inner split's held-out spectra of the class (``generators.py``'s
+    ``inner_split``; the outer holdout is not read) and over one draw of the default (seed S + 1, training counts); one
+    JSON line per class with n_k, the rank and d."""
+    outer = load_sets([data], path, 0)[data]
+    s = inner_split(outer, int(split))
+    pre = Preprocessing.from_spec(space)
+    X, y = pre.fit_transform(s["X_raw"]), np.asarray(s["y"]).astype(str)
+    Xh, yh = pre.transform(s["X_raw_ho"]), np.asarray(s["y_ho"]).astype(str)
+    classes, n_per = np.unique(y, return_counts=True)
+    with torch_threads():
+        g, _ = fit(X, y, int(split), {})
+        Sx, ys = g.sample(dict(zip(classes.tolist(), n_per.tolist(), strict=True)), seed=int(split) + 1)
+    ys = np.asarray(ys).astype(str)
+    sp = _class_spans(X, torch.as_tensor(np.searchsorted(classes, y)), len(classes))
+    for k, name in enumerate(classes):
+        m, Q = sp["span_mean"][k].numpy(), sp["span_basis"][k, :, : int(sp["span_rank"][k])].numpy()
+
+        def share(Z):
+            D = Z - m
+            return float(np.median(((D - (D @ Q) @ Q.T) ** 2).sum(axis=1) / (D**2).sum(axis=1)))
+        print(json.dumps({"data": data, "space": space, "split": int(split), "class": str(name), "n_k": int(n_per[k]),
+                          "rank": int(sp["span_rank"][k]), "d": X.shape[1], "outside_holdout": share(Xh[yh == name]),
+                          "n_holdout": int((yh == name).sum()), "outside_default": share(np.asarray(Sx)[ys == name])}),
+              flush=True)
+
+
 def table(paths: list[str], margin: float) -> None:
     rows = [json.loads(line) for p in paths for line in Path(p).read_text().splitlines()]
     cells = list(dict.fromkeys((r["data"], r["split"], r["space"], r["draw"]) for r in rows))
@@ -123,7 +157,13 @@ def main(argv: list[str] | None = None) -> None:
     ap.add_argument("--config", default='{"span": "class"}', help="the candidate's vaelab-cvae options (JSON)")
     ap.add_argument("--draw", type=int, default=1, help="the draw seed is the split's seed plus this")
     ap.add_argument("--margin", type=float, default=0.05, help="the gate's required fall of the mean paired C2ST")
+    ap.add_argument("--outside", action="store_true", help="the descriptive hull shares (outside) instead of the gate")
     a = ap.parse_args(argv)
+    if a.outside:
+        for split in a.splits.split(","):
+            for space in a.spaces.split(","):
+                outside(a.data, space, split, Path(a.npz))
+        return
     if a.table:
         table(a.table, a.margin)
         return

@@ -134,6 +134,15 @@ alternatives stay available as options for ablations.
   A hybrid (the principal part on the scores, projected on the data's own axes, the level and the rest
   on the data) removed that penalty and kept most of the arpls / d1 gain, but lost TSTR/TRTR in min-max
   and met fewer targets than the default on the test split (session 7), so it was not kept.
+* **Class hull** (``span = "class"``, an option; default ``"none"``). Every sample of class k is replaced by its
+  projection ``m_k + Q_k Q_k^T (x - m_k)`` onto the affine hull of class k's training rows (``m_k`` their mean,
+  ``Q_k`` an orthonormal basis of the centred rows, float64, numerical rank as ``numpy.linalg.matrix_rank``;
+  :func:`_class_spans`), in the space the model works in, before the marginals and the renormalisation; the kernel
+  calibration draws through :meth:`VaelabCVAE.generate`, so it sees the projected samples. A point where every
+  training spectrum of the class is flat stays flat: the principal axes are shared by all classes, and in coffee
+  arpls+savgol+vector the kernel noise or another row's residual brought one spectrum's excursion at the axis ends
+  into classes whose spectra are constant there (2-18x their sd; ``benchmarks/RESULTS.md``, issue 16, sessions 18
+  and 19). A class with more spectra than features spans the whole space and is left as it is.
 * **Per-sample constraints kept.** When every training sample is min-max scaled (min 0,
   max 1), L2-normalised, L1-normalised or SNV-scaled (mean 0, sd 1), samples are re-normalised the same way
   (``renormalise = "auto"``); otherwise a classifier spots "max != 1" at once.

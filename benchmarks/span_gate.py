@@ -36,8 +36,8 @@ import torch
 from sklearn.ensemble import RandomForestClassifier
 
 sys.path.insert(0, str(Path(__file__).resolve().parent))
-from parts_diag import paired_c2st, top_sd_ratio  # noqa: E402
 from generators import inner_split, load_sets  # noqa: E402
+from parts_diag import paired_c2st, top_sd_ratio  # noqa: E402
 from spread_diag import cell_parser, fit, training_part  # noqa: E402
 
 from vaelab.data.preprocess import Preprocessing  # noqa: E402
@@ -115,7 +115,7 @@ def outside(data: str, space: str, split: str, path: Path) -> None:
     for k, name in enumerate(classes):
         m, Q = sp["span_mean"][k].numpy(), sp["span_basis"][k, :, : int(sp["span_rank"][k])].numpy()
 
-        def share(Z):
+        def share(Z, m=m, Q=Q):
             D = Z - m
             return float(np.median(((D - (D @ Q) @ Q.T) ** 2).sum(axis=1) / (D**2).sum(axis=1)))
         print(json.dumps({"data": data, "space": space, "split": int(split), "class": str(name), "n_k": int(n_per[k]),

@@ -124,8 +124,26 @@ def outside(data: str, space: str, split: str, path: Path) -> None:
               flush=True)
 
 
+def outside_table(rows: list[dict]) -> None:
+    """Per data set and space, over its class-cells (:func:`outside`'s lines): the median [smallest, largest] share
+    outside the class hull of the held-out spectra and of the default's samples."""
+    print("| data space (class-cells) | n_k / rank / d | held-out spectra: share outside the class hull, median [min, max] "
+          "| default samples |\n|---|---|---|---|")
+    for key in dict.fromkeys((r["data"], r["space"]) for r in rows):
+        rs = [r for r in rows if (r["data"], r["space"]) == key]
+
+        def f(name, rs=rs):
+            v = [r[name] for r in rs]
+            return f"{np.median(v):.4f} [{min(v):.4f}, {max(v):.4f}]"
+        sizes = " ".join(sorted({f"{r['n_k']}/{r['rank']}" for r in rs}))
+        print(f"| {key[0]} {key[1]} ({len(rs)}) | {sizes} / {rs[0]['d']} | {f('outside_holdout')} | {f('outside_default')} |")
+
+
 def table(paths: list[str], margin: float) -> None:
     rows = [json.loads(line) for p in paths for line in Path(p).read_text().splitlines()]
+    if rows and "outside_holdout" in rows[0]:
+        outside_table(rows)
+        return
     cells = list(dict.fromkeys((r["data"], r["split"], r["space"], r["draw"]) for r in rows))
     print("| cell | h per class, default -> candidate | class ranks (matrix_rank) | C2ST raw, default -> candidate | "
           "paired C2ST, default -> candidate | change | top-point sd ratio per class at the default's top 12: default -> "

@@ -111,6 +111,14 @@ mean, 0.5)):
         --arms local_checked+wchk+pickzero,local_checked+wchk+pickzero+hull --draws 5 > h.jsonl
     python benchmarks/texture_val.py hull-rule h.jsonl --arm local_checked+wchk+pickzero+hull --base local_checked+wchk+pickzero
 
+Session 19, second helper (``span = "class_after"``: the same projection, not applied while the kernel is calibrated):
+an arm token ``hullafter``, and ``hullafter-rule`` applies the lead's clauses (:func:`hullafter_rule`: every class's h
+equal to the base's, then :func:`hull_rule`'s clauses with (c)'s bound + 1e-9):
+
+    python benchmarks/texture_val.py run coffee minmax 137 \
+        --arms local_checked+wchk+pickauto,local_checked+wchk+pickauto+hullafter --draws 5 > ha.jsonl
+    python benchmarks/texture_val.py hullafter-rule ha.jsonl --base local_checked+wchk+pickauto
+
 Run from the repository root with ``PYTHONPATH=src``.
 """
 
@@ -219,20 +227,22 @@ def arm_config(arm: str) -> dict:
     ``"replacement"``); ``pickzero`` (session 17, second helper: ``pick = "balanced_zero"``); ``pickauto`` (session 19:
     ``pick = "auto"``, the default since session 17, so ``local_checked+wchk+pickauto`` is the default config and, as
     the first arm, the fitted network untouched); ``hull`` (session 19: ``span = "class"``, each sample projected onto
-    the affine hull of its class's training rows; without it ``"none"``)."""
+    the affine hull of its class's training rows; without it ``"none"``); ``hullafter`` (session 19, second helper:
+    ``span = "class_after"``, the same projection, not while the kernel is calibrated)."""
     draw, *tokens = arm.split("+")
     picks = {"pick", "pickzero", "pickauto"}
-    if (set(tokens) - {"rest", "centre", "wloo", "wchk", "floor", "span", "hull"} - picks
-            or {"wloo", "wchk"} <= set(tokens) or {"floor", "span"} <= set(tokens) or len(picks & set(tokens)) > 1):
-        raise SystemExit(f"unknown arm option in {arm!r} (known: rest, centre, hull, one of pick / pickzero / pickauto, "
-                         "one of floor / span, one of wloo / wchk)")
+    if (set(tokens) - {"rest", "centre", "wloo", "wchk", "floor", "span", "hull", "hullafter"} - picks
+            or {"wloo", "wchk"} <= set(tokens) or {"floor", "span"} <= set(tokens) or len(picks & set(tokens)) > 1
+            or {"hull", "hullafter"} <= set(tokens)):
+        raise SystemExit(f"unknown arm option in {arm!r} (known: rest, centre, one of hull / hullafter, one of pick / "
+                         "pickzero / pickauto, one of floor / span, one of wloo / wchk)")
     whiten = "loo" if "wloo" in tokens else "level_checked" if "wchk" in tokens else "level"
     floor = "variance" if "floor" in tokens else "span" if "span" in tokens else "none"
     return {"texture_draw": draw, "rest_draw": "local" if "rest" in tokens else "gaussian",
             "kde_centre": "auto" if "centre" in tokens else "draw", "whiten": whiten, "kde_floor": floor,
             "pick": ("balanced" if "pick" in tokens else "balanced_zero" if "pickzero" in tokens
                      else "auto" if "pickauto" in tokens else "replacement"),
-            "span": "class" if "hull" in tokens else "none"}
+            "span": "class" if "hull" in tokens else "class_after" if "hullafter" in tokens else "none"}
 
 
 def arm_fits(X: np.ndarray, y: np.ndarray, seed: int, arms: list[str]):
@@ -807,7 +817,7 @@ def pickzero_rule(paths: list[str], arm: str = "local_checked+wchk+pickzero", ba
 
 
 def hull_rule(paths: list[str], arm: str = "local_checked+wchk+pickzero+hull",
-              base: str = "local_checked+wchk+pickzero") -> None:
+              base: str = "local_checked+wchk+pickzero", same_h: bool = False, tstr_tol: float = 0.0) -> None:
     """The session-19 rule for ``span = "class"`` (RESULTS.md, issue 16, session 19; the lead's LEAD_RULE.md of spec32),
     over the changed cells (a cell whose samples differ from the base's in any draw), C2ST read as max(cell mean, 0.5),
     sd with ddof 0: (a) the summed distance of the class spreads to [0.85, 1.15] over the class-cells of the changed
@@ -817,9 +827,15 @@ def hull_rule(paths: list[str], arm: str = "local_checked+wchk+pickzero+hull",
     0.02; (c) TSTR/TRTR: mean change over the changed cells >= -0.01, no changed cell lower by more than max(the base's
     sd over its draws, 0.05); (d) DCR: no changed coffee cell newly below 0.9 x its left-out reference, no changed
     Raman cell newly below 0.9 ("newly": the base at or above, the arm below). Then the per-space table
-    (:func:`pick_spaces`, every cell)."""
+    (:func:`pick_spaces`, every cell). ``same_h`` (:func:`hullafter_rule`): clause (i), every class's kernel width h in
+    every cell (every draw) equal to the base's; ``tstr_tol`` added to (c)'s bound per cell."""
     rows, cells = paired_cells(paths, arm, base, ("samples",))
     fails, dist, over, dts = defaultdict(list), [0.0, 0.0], [0, 0], []
+    if same_h:
+        for cell in cells:
+            b, a = rows[(*cell, base)], rows[(*cell, arm)]
+            if [r["h"] for r in b] != [r["h"] for r in a]:
+                fails["i"].append(f"{cell[0]} {cell[2]} {cell[1]} h {b[0]['h']} -> {a[0]['h']}")
     dcs, arpls = [], []
     for cell in cells:
         b, a = rows[(*cell, base)], rows[(*cell, arm)]
@@ -846,7 +862,7 @@ def hull_rule(paths: list[str], arm: str = "local_checked+wchk+pickzero+hull",
                 arpls.append(dc)
             if dc > 0.10:
                 fails["b"].append(f"{name} C2ST {dc:+.3f}")
-        if dt < -max(float(np.std([r["tstr/trtr"] for r in b])), 0.05):
+        if dt < -max(float(np.std([r["tstr/trtr"] for r in b])), 0.05) - tstr_tol:
             fails["c"].append(f"{name} TSTR/TRTR {dt:+.3f}")
         thr = 0.9 if raman else 0.9 * b[0]["ref"]
         if mean(a, "dcr") < thr <= mean(b, "dcr"):
@@ -870,8 +886,17 @@ def hull_rule(paths: list[str], arm: str = "local_checked+wchk+pickzero+hull",
           f"their class-cells above 1.15 {over[0]} -> {over[1]} (limit {over[0] + 1}); mean C2ST change (floored at 0.5) "
           f"coffee arpls {mean_arpls:+.3f} (limit -0.050), coffee {mean_dc:+.3f} (limit +0.000); mean TSTR/TRTR change "
           f"{mean_dt:+.3f} (limit -0.010)")
-    verdict(fails, "abcd")
+    verdict(fails, "iabcd" if same_h else "abcd")
     pick_spaces(rows, cells, arm, base)
+
+
+def hullafter_rule(paths: list[str], arm: str = "local_checked+wchk+pickauto+hullafter",
+                   base: str = "local_checked+wchk+pickauto") -> None:
+    """The session-19 second helper's rule for ``span = "class_after"`` (RESULTS.md, issue 16, session 19, second
+    helper; the lead's LEAD_RULE.md of spec33): (i) every class's h in every cell equal to the base's (else an
+    implementation error), then :func:`hull_rule`'s (a)-(d) over the changed cells, (c)'s per-cell bound
+    max(base sd, 0.05) + 1e-9."""
+    hull_rule(paths, arm, base, same_h=True, tstr_tol=1e-9)
 
 
 def pick_rule(paths: list[str], arm: str = "local_checked+wchk+pick", base: str = "local_checked+wchk") -> None:
@@ -1037,7 +1062,8 @@ def main(argv: list[str] | None = None) -> None:
     for name, default in (("rule", "local"), ("small-rule", "local_auto"), ("spread-rule", "local_checked+wloo"),
                           ("floor-rule", "local_checked+wchk+floor"), ("wchk-rule", "local_checked+wchk"),
                           ("span-rule", "local_checked+wchk+span"), ("pick-rule", "local_checked+wchk+pick"),
-                          ("pickzero-rule", "local_checked+wchk+pickzero"), ("hull-rule", "local_checked+wchk+pickzero+hull")):
+                          ("pickzero-rule", "local_checked+wchk+pickzero"), ("hull-rule", "local_checked+wchk+pickzero+hull"),
+                          ("hullafter-rule", "local_checked+wchk+pickauto+hullafter")):
         s = sub.add_parser(name)
         s.add_argument("logs", nargs="+")
         s.add_argument("--arm", default=default)
@@ -1059,7 +1085,7 @@ def main(argv: list[str] | None = None) -> None:
     else:
         rules = {"rule": rule, "small-rule": small_rule, "spread-rule": spread_rule, "floor-rule": floor_rule,
                  "wchk-rule": wchk_rule, "span-rule": span_rule, "pick-rule": pick_rule,
-                 "pickzero-rule": pickzero_rule, "hull-rule": hull_rule}
+                 "pickzero-rule": pickzero_rule, "hull-rule": hull_rule, "hullafter-rule": hullafter_rule}
         rules[args.cmd](args.logs, args.arm, args.base)
 
 

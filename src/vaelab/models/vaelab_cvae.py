@@ -142,7 +142,9 @@ alternatives stay available as options for ablations.
   training spectrum of the class is flat stays flat: the principal axes are shared by all classes, and in coffee
   arpls+savgol+vector the kernel noise or another row's residual brought one spectrum's excursion at the axis ends
   into classes whose spectra are constant there (2-18x their sd; ``benchmarks/RESULTS.md``, issue 16, sessions 18
-  and 19). A class with more spectra than features spans the whole space and is left as it is.
+  and 19). A class with more spectra than features spans the whole space and is left as it is. ``span =
+  "class_after"``: the same projection, but not while the kernel is calibrated (:attr:`VaelabCVAE.calibrating_`), so
+  the widths h and the pick are the default's and only the samples returned afterwards are projected (session 19).
 * **Per-sample constraints kept.** When every training sample is min-max scaled (min 0,
   max 1), L2-normalised, L1-normalised or SNV-scaled (mean 0, sd 1), samples are re-normalised the same way
   (``renormalise = "auto"``); otherwise a classifier spots "max != 1" at once.
@@ -246,6 +248,8 @@ class VaelabCVAEConfig(ModelConfig):
     marginals: str = "none"  # "none" | "quantile": modelled on per-feature normal scores, mapped back (training quantiles)
     span: str = "none"  # "none" | "class": each sample projected onto the affine hull of its class's training rows
     #   (m_k + Q_k Q_k^T (x - m_k), before the marginals and the renormalisation; _class_spans, _project_spans)
+    #   | "class_after": the same projection, but not while after_fit calibrates the kernel (its widths h and the pick
+    #   are the default's; only the samples generate() returns afterwards are projected)
     epochs: int = 300
     batch_size: int = 128
     lr: float = 2e-3
@@ -279,7 +283,7 @@ def _check_config(cfg: VaelabCVAEConfig) -> None:
                "whiten": ("decoder", "level", "level_checked", "loo", "none"), "kde_kernel": KDE_KERNELS,
                "kde_centre": KDE_CENTRES, "kde_floor": KDE_FLOORS, "pick": ("auto", *PICKS),
                "renormalise": ("auto", *_RENORM_CODES), "marginals": ("none", "quantile"),
-               "span": ("none", "class")}
+               "span": ("none", "class", "class_after")}
     for key, allowed in choices.items():
         if getattr(cfg, key) not in allowed:
             raise InputError(f"vaelab-cvae: {key} must be one of {', '.join(allowed)}, got {getattr(cfg, key)!r}")
@@ -536,7 +540,7 @@ class VaelabCVAE(TorchGenerator):
         if "quantiles" in job.state:
             extra["marg_q"] = job.state["quantiles"]
             self.extra_ = extra  # generate() maps back through them during the calibration below
-        if cfg.span == "class":  # before the calibration below, which draws through generate()
+        if cfg.span in _SPANS:  # before the calibration below, which draws through generate() ("class_after": unprojected)
             extra.update(_class_spans(job.state["flat"], c, module.n_classes))
         mu, logvar = module.encode(X, c)
         level = module.level(X)
@@ -729,8 +733,8 @@ class VaelabCVAE(TorchGenerator):
         if level is not None:
             u = torch.cat([u, level], dim=1)
         x = module.merge(u, rest)
-        if self.config.span == "class":
-            x = _project_spans(x, c, self.extra_)
+        if self.config.span == "class" or (self.config.span == "class_after" and not self.calibrating_):
+            x = _project_spans(x, c, self.extra_)  # consumes no random numbers: the draws after it are unchanged
         if "marg_q" in self.extra_:
             x = _from_normal_scores(x, self.extra_["marg_q"])
         code = int(self.extra_.get("renorm", torch.tensor([0]))[0])
@@ -739,6 +743,7 @@ class VaelabCVAE(TorchGenerator):
 
 # ---------------------------------------------------------------------- helpers
 _SPAN_KEYS = ("span_mean", "span_basis", "span_rank")
+_SPANS = ("class", "class_after")  # the span values that project (and store _SPAN_KEYS)
 
 
 def _class_spans(flat: np.ndarray, c: torch.Tensor, n_classes: int) -> dict[str, torch.Tensor]:
@@ -794,18 +799,19 @@ def _project_spans(x: torch.Tensor, c: torch.Tensor, extra: dict[str, torch.Tens
 
 
 def _check_spans(extra: dict[str, torch.Tensor], span: str, d: int, n_classes: int, path: Any) -> None:
-    """On load: ``span = "class"`` needs :func:`_class_spans`'s tensors, of the model's shapes; ``"none"`` none."""
+    """On load: ``span = "class"`` or ``"class_after"`` needs :func:`_class_spans`'s tensors, of the model's shapes;
+    ``"none"`` none."""
     have = [key for key in _SPAN_KEYS if key in extra]
-    if span != "class":
+    if span not in _SPANS:
         if have:
             raise InputError(f"{path}: span = {span!r} does not match the weights ({', '.join(have)})")
         return
     if len(have) < len(_SPAN_KEYS):
-        raise InputError(f"{path}: span = 'class' needs {', '.join(_SPAN_KEYS)} in the weights")
+        raise InputError(f"{path}: span = {span!r} needs {', '.join(_SPAN_KEYS)} in the weights")
     mean, basis, rank = (extra[key] for key in _SPAN_KEYS)
     if (mean.shape != (n_classes, d) or basis.ndim != 3 or basis.shape[:2] != (n_classes, d)
             or rank.shape != (n_classes,) or bool((rank < 0).any()) or bool(((rank > basis.shape[2]) & (rank < d)).any())):
-        raise InputError(f"{path}: span = 'class': span_mean, span_basis, span_rank of the wrong shapes or ranks")
+        raise InputError(f"{path}: span = {span!r}: span_mean, span_basis, span_rank of the wrong shapes or ranks")
 
 def _residual_neighbours(mu: torch.Tensor, c: torch.Tensor, n_classes: int) -> dict[str, torch.Tensor]:
     """For ``texture_draw = "local"``: ``tex_nn`` (n, K), each training row's nearest other training rows of its

@@ -1,8 +1,11 @@
 """``span = "class"``: every sample of class k projected onto the affine hull of class k's training rows
 (``m_k + Q_k Q_k^T (x - m_k)``) inside ``generate()``, before the marginals and the renormalisation, so that the kernel
-calibration sees the projected samples (issue 16, session 19)."""
+calibration sees the projected samples (issue 16, session 19); ``span = "class_after"``: the same projection, not while
+the kernel is calibrated, so the widths h are the default's (session 19, second helper)."""
 
 from __future__ import annotations
+
+import hashlib
 
 import numpy as np
 import pytest
@@ -134,7 +137,65 @@ def test_span_is_deterministic_round_trips_and_old_runs_load_as_none(tmp_path):
         load_model(tmp_path / "x")
 
 
-@pytest.mark.parametrize("bad", ["Class", "", None, 1, "hull"])
+def _wide_flat_data() -> tuple[np.ndarray, np.ndarray]:
+    """The test spectra with every class-a spectrum at 0.7 on its first 24 of 48 points: there ``span = "class"``'s
+    calibration raises class b's kernel width (0 -> 0.2)."""
+    X, y = _data()
+    X[y == "a", :24] = 0.7
+    return X, y
+
+
+def _recorded_fit(monkeypatch, X: np.ndarray, y: np.ndarray, **kw) -> tuple[VaelabCVAE, list]:
+    """A fit, with the sha256 of every batch ``generate()`` returned while the kernel was calibrated."""
+    seen = []
+    generate = VaelabCVAE.generate
+
+    def recorded(self, c, gen):
+        out = generate(self, c, gen)
+        if self.calibrating_:
+            seen.append(hashlib.sha256(out.numpy().tobytes()).hexdigest())
+        return out
+
+    monkeypatch.setattr(VaelabCVAE, "generate", recorded)
+    g = _fit(X, y, **kw)
+    monkeypatch.setattr(VaelabCVAE, "generate", generate)
+    return g, seen
+
+
+def test_class_after_calibrates_on_the_default_draws_and_keeps_its_widths(monkeypatch):
+    X, y = _wide_flat_data()
+    g0, seen0 = _recorded_fit(monkeypatch, X, y)
+    ga, seena = _recorded_fit(monkeypatch, X, y, span="class_after")
+    gc, _ = _recorded_fit(monkeypatch, X, y, span="class")
+    h0, ha, hc = (g._latent_sampler().state["kde_h"].tolist() for g in (g0, ga, gc))
+    assert seen0 and seena == seen0  # the calibration's draws, byte for byte the default's
+    assert ha == h0 and hc != h0 and hc[1] > h0[1]  # "class" raises class b's width here, "class_after" keeps it
+    # afterwards the samples are projected: the default's samples (the same random numbers) projected onto the hulls
+    S0, ys0 = g0.sample(_COUNTS, seed=1)
+    Sa, ysa = ga.sample(_COUNTS, seed=1)
+    assert ysa.tolist() == ys0.tolist()
+    c = torch.as_tensor([list(ga.classes_).index(v) for v in ysa])
+    np.testing.assert_allclose(Sa, _project_spans(torch.as_tensor(S0, dtype=torch.float32), c, ga.extra_).numpy(),
+                               atol=1e-6)
+    for k in ("a", "b"):
+        assert _hull_residual(X[y == k], Sa[ysa == k]) < 1e-6 * np.abs(Sa).max()
+    np.testing.assert_allclose(Sa[ysa == "a", :24], 0.7, atol=1e-6)
+    assert not ga.calibrating_
+
+
+def test_class_after_is_deterministic_round_trips_and_needs_its_tensors(tmp_path):
+    from vaelab.models import load_model
+
+    X, y = _wide_flat_data()
+    back = reproducible_round_trip(lambda: _fit(X, y, span="class_after"), _COUNTS, tmp_path / "m")
+    assert back.config.span == "class_after"
+    assert back._latent_sampler().state["kde_h"].tolist() == _fit(X, y)._latent_sampler().state["kde_h"].tolist()
+    without_weights(tmp_path / "m", "extra.span_mean")
+    with pytest.raises(InputError, match="span = 'class_after' needs span_mean, span_basis, span_rank"):
+        load_model(tmp_path / "m")
+
+
+@pytest.mark.parametrize("bad", ["Class", "", None, 1, "hull", "class_before", "after"])
 def test_bad_span_values_are_one_input_error(bad):
-    with pytest.raises(InputError, match="span must be one of none, class"):
+    with pytest.raises(InputError, match="span must be one of none, class, class_after, got"):
         VaelabCVAE(span=bad)

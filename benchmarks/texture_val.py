@@ -100,6 +100,25 @@ lead's clauses over the changed cells (:func:`pickzero_rule`; C2ST read as max(c
         --arms local_checked+wchk,local_checked+wchk+pickzero --draws 5 > z.jsonl
     python benchmarks/texture_val.py pickzero-rule z.jsonl --base local_checked+wchk
 
+Session 19 (``span = "class"``: each sample projected onto the affine hull of its class's training rows): arm tokens
+``hull`` (``span = "class"``) and ``pickauto`` (``pick = "auto"``: ``local_checked+wchk+pickauto`` is the default
+config), and ``hull-rule`` applies the lead's clauses over the changed cells (:func:`hull_rule`; C2ST read as max(cell
+mean, 0.5)):
+
+    python benchmarks/texture_val.py identity coffee arpls+savgol+vector 134 \
+        --arms local_checked+wchk+pickauto,local_checked+wchk+pickzero > id.jsonl
+    python benchmarks/texture_val.py run coffee arpls+savgol+vector 124 \
+        --arms local_checked+wchk+pickzero,local_checked+wchk+pickzero+hull --draws 5 > h.jsonl
+    python benchmarks/texture_val.py hull-rule h.jsonl --arm local_checked+wchk+pickzero+hull --base local_checked+wchk+pickzero
+
+Session 19, second helper (``span = "class_after"``: the same projection, not applied while the kernel is calibrated):
+an arm token ``hullafter``, and ``hullafter-rule`` applies the lead's clauses (:func:`hullafter_rule`: every class's h
+equal to the base's, then :func:`hull_rule`'s clauses with (c)'s bound + 1e-9):
+
+    python benchmarks/texture_val.py run coffee minmax 137 \
+        --arms local_checked+wchk+pickauto,local_checked+wchk+pickauto+hullafter --draws 5 > ha.jsonl
+    python benchmarks/texture_val.py hullafter-rule ha.jsonl --base local_checked+wchk+pickauto
+
 Run from the repository root with ``PYTHONPATH=src``.
 """
 
@@ -205,17 +224,25 @@ def arm_config(arm: str) -> dict:
     (session 15, fourth helper: ``kde_floor = "variance"``); without them the default's ``"gaussian"`` rest,
     ``"draw"`` centre and no floor, and ``"level"`` whitening (the default until session 16, set explicitly); ``span``
     (session 16, second helper: ``kde_floor = "span"``); ``pick`` (session 17: ``pick = "balanced"``; without it
-    ``"replacement"``); ``pickzero`` (session 17, second helper: ``pick = "balanced_zero"``)."""
+    ``"replacement"``); ``pickzero`` (session 17, second helper: ``pick = "balanced_zero"``); ``pickauto`` (session 19:
+    ``pick = "auto"``, the default since session 17, so ``local_checked+wchk+pickauto`` is the default config and, as
+    the first arm, the fitted network untouched); ``hull`` (session 19: ``span = "class"``, each sample projected onto
+    the affine hull of its class's training rows; without it ``"none"``); ``hullafter`` (session 19, second helper:
+    ``span = "class_after"``, the same projection, not while the kernel is calibrated)."""
     draw, *tokens = arm.split("+")
-    if (set(tokens) - {"rest", "centre", "wloo", "wchk", "floor", "span", "pick", "pickzero"}
-            or {"wloo", "wchk"} <= set(tokens) or {"floor", "span"} <= set(tokens) or {"pick", "pickzero"} <= set(tokens)):
-        raise SystemExit(f"unknown arm option in {arm!r} (known: rest, centre, one of pick / pickzero, one of floor / "
-                         "span, one of wloo / wchk)")
+    picks = {"pick", "pickzero", "pickauto"}
+    if (set(tokens) - {"rest", "centre", "wloo", "wchk", "floor", "span", "hull", "hullafter"} - picks
+            or {"wloo", "wchk"} <= set(tokens) or {"floor", "span"} <= set(tokens) or len(picks & set(tokens)) > 1
+            or {"hull", "hullafter"} <= set(tokens)):
+        raise SystemExit(f"unknown arm option in {arm!r} (known: rest, centre, one of hull / hullafter, one of pick / "
+                         "pickzero / pickauto, one of floor / span, one of wloo / wchk)")
     whiten = "loo" if "wloo" in tokens else "level_checked" if "wchk" in tokens else "level"
     floor = "variance" if "floor" in tokens else "span" if "span" in tokens else "none"
     return {"texture_draw": draw, "rest_draw": "local" if "rest" in tokens else "gaussian",
             "kde_centre": "auto" if "centre" in tokens else "draw", "whiten": whiten, "kde_floor": floor,
-            "pick": "balanced" if "pick" in tokens else "balanced_zero" if "pickzero" in tokens else "replacement"}
+            "pick": ("balanced" if "pick" in tokens else "balanced_zero" if "pickzero" in tokens
+                     else "auto" if "pickauto" in tokens else "replacement"),
+            "span": "class" if "hull" in tokens else "class_after" if "hullafter" in tokens else "none"}
 
 
 def arm_fits(X: np.ndarray, y: np.ndarray, seed: int, arms: list[str]):
@@ -789,6 +816,89 @@ def pickzero_rule(paths: list[str], arm: str = "local_checked+wchk+pickzero", ba
     pick_spaces(rows, sorted({k[:3] for k in rows if k[3] == base and (*k[:3], arm) in rows}), arm, base)
 
 
+def hull_rule(paths: list[str], arm: str = "local_checked+wchk+pickzero+hull",
+              base: str = "local_checked+wchk+pickzero", same_h: bool = False, tstr_tol: float = 0.0) -> None:
+    """The session-19 rule for ``span = "class"`` (RESULTS.md, issue 16, session 19; the lead's LEAD_RULE.md of spec32),
+    over the changed cells (a cell whose samples differ from the base's in any draw), C2ST read as max(cell mean, 0.5),
+    sd with ddof 0: (a) the summed distance of the class spreads to [0.85, 1.15] over the class-cells of the changed
+    cells <= 1.1 x the base's + 0.05, and their class-cells above 1.15 not more than the base's + 1; (b) C2ST: mean
+    change over the changed coffee arpls+savgol+vector cells <= -0.05, mean change over all changed coffee cells <=
+    0.00, no changed coffee cell higher by more than 0.10, no changed Raman cell (one per space) higher by more than
+    0.02; (c) TSTR/TRTR: mean change over the changed cells >= -0.01, no changed cell lower by more than max(the base's
+    sd over its draws, 0.05); (d) DCR: no changed coffee cell newly below 0.9 x its left-out reference, no changed
+    Raman cell newly below 0.9 ("newly": the base at or above, the arm below). Then the per-space table
+    (:func:`pick_spaces`, every cell). ``same_h`` (:func:`hullafter_rule`): clause (i), every class's kernel width h in
+    every cell (every draw) equal to the base's; ``tstr_tol`` added to (c)'s bound per cell."""
+    rows, cells = paired_cells(paths, arm, base, ("samples",))
+    fails, dist, over, dts = defaultdict(list), [0.0, 0.0], [0, 0], []
+    if same_h:
+        for cell in cells:
+            b, a = rows[(*cell, base)], rows[(*cell, arm)]
+            if [r["h"] for r in b] != [r["h"] for r in a]:
+                fails["i"].append(f"{cell[0]} {cell[2]} {cell[1]} h {b[0]['h']} -> {a[0]['h']}")
+    dcs, arpls = [], []
+    for cell in cells:
+        b, a = rows[(*cell, base)], rows[(*cell, arm)]
+        name, raman = f"{cell[0]} {cell[2]} {cell[1]}", cell[0] == "raman"
+        changed = [r["sha256"] for r in b] != [r["sha256"] for r in a]
+        dc = max(mean(a, "c2st"), 0.5) - max(mean(b, "c2st"), 0.5)
+        dt = mean(a, "tstr/trtr") - mean(b, "tstr/trtr")
+        print(f"| {name} | {kernels(b, a)} | {b[0]['ref']:.3f} | {desc(b)} | {desc(a)} | {dc:+.3f} | "
+              f"{'changed' if changed else 'identical'} |")
+        if not changed:
+            continue
+        sb, sa = spread(b), spread(a)
+        dist[0] += float(band_distance(sb).sum())
+        dist[1] += float(band_distance(sa).sum())
+        over[0] += int((sb > 1.15).sum())
+        over[1] += int((sa > 1.15).sum())
+        dts.append(dt)
+        if raman:
+            if dc > 0.02:
+                fails["b"].append(f"{name} C2ST {dc:+.3f}")
+        else:
+            dcs.append(dc)
+            if cell[1] == "arpls+savgol+vector":
+                arpls.append(dc)
+            if dc > 0.10:
+                fails["b"].append(f"{name} C2ST {dc:+.3f}")
+        if dt < -max(float(np.std([r["tstr/trtr"] for r in b])), 0.05) - tstr_tol:
+            fails["c"].append(f"{name} TSTR/TRTR {dt:+.3f}")
+        thr = 0.9 if raman else 0.9 * b[0]["ref"]
+        if mean(a, "dcr") < thr <= mean(b, "dcr"):
+            fails["d"].append(f"{name} DCR {mean(b, 'dcr'):.3f} -> {mean(a, 'dcr'):.3f} (threshold {thr:.3f})")
+    limit = 1.1 * dist[0] + 0.05
+    if dist[1] > limit:
+        fails["a"].append(f"summed distance {dist[0]:.3f} -> {dist[1]:.3f} (limit {limit:.3f})")
+    if over[1] > over[0] + 1:
+        fails["a"].append(f"class-cells above 1.15 {over[0]} -> {over[1]}")
+    mean_arpls = float(np.mean(arpls)) if arpls else float("nan")
+    mean_dc = float(np.mean(dcs)) if dcs else float("nan")
+    mean_dt = float(np.mean(dts)) if dts else float("nan")
+    if not arpls or mean_arpls > -0.05:
+        fails["b"].append(f"mean C2ST change over the changed coffee arpls+savgol+vector cells {mean_arpls:+.3f}")
+    if not dcs or mean_dc > 0.0:
+        fails["b"].append(f"mean C2ST change over the changed coffee cells {mean_dc:+.3f}")
+    if not dts or mean_dt < -0.01:
+        fails["c"].append(f"mean TSTR/TRTR change {mean_dt:+.3f}")
+    print(f"\n{len(cells)} scored cells, {len(dts)} changed ({len(dcs)} coffee, {len(arpls)} coffee arpls): summed "
+          f"distance to 0.85-1.15 over the changed cells' classes {dist[0]:.3f} -> {dist[1]:.3f} (limit {limit:.3f}); "
+          f"their class-cells above 1.15 {over[0]} -> {over[1]} (limit {over[0] + 1}); mean C2ST change (floored at 0.5) "
+          f"coffee arpls {mean_arpls:+.3f} (limit -0.050), coffee {mean_dc:+.3f} (limit +0.000); mean TSTR/TRTR change "
+          f"{mean_dt:+.3f} (limit -0.010)")
+    verdict(fails, "iabcd" if same_h else "abcd")
+    pick_spaces(rows, cells, arm, base)
+
+
+def hullafter_rule(paths: list[str], arm: str = "local_checked+wchk+pickauto+hullafter",
+                   base: str = "local_checked+wchk+pickauto") -> None:
+    """The session-19 second helper's rule for ``span = "class_after"`` (RESULTS.md, issue 16, session 19, second
+    helper; the lead's LEAD_RULE.md of spec33): (i) every class's h in every cell equal to the base's (else an
+    implementation error), then :func:`hull_rule`'s (a)-(d) over the changed cells, (c)'s per-cell bound
+    max(base sd, 0.05) + 1e-9."""
+    hull_rule(paths, arm, base, same_h=True, tstr_tol=1e-9)
+
+
 def pick_rule(paths: list[str], arm: str = "local_checked+wchk+pick", base: str = "local_checked+wchk") -> None:
     """The session-17 rule for ``pick = "balanced"`` (RESULTS.md, issue 16, session 17), registered by the lead, on the
     ``run`` lines of ``paths``, over every cell scored in both arms (means over a cell's draws; spreads per class):
@@ -952,7 +1062,8 @@ def main(argv: list[str] | None = None) -> None:
     for name, default in (("rule", "local"), ("small-rule", "local_auto"), ("spread-rule", "local_checked+wloo"),
                           ("floor-rule", "local_checked+wchk+floor"), ("wchk-rule", "local_checked+wchk"),
                           ("span-rule", "local_checked+wchk+span"), ("pick-rule", "local_checked+wchk+pick"),
-                          ("pickzero-rule", "local_checked+wchk+pickzero")):
+                          ("pickzero-rule", "local_checked+wchk+pickzero"), ("hull-rule", "local_checked+wchk+pickzero+hull"),
+                          ("hullafter-rule", "local_checked+wchk+pickauto+hullafter")):
         s = sub.add_parser(name)
         s.add_argument("logs", nargs="+")
         s.add_argument("--arm", default=default)
@@ -974,7 +1085,7 @@ def main(argv: list[str] | None = None) -> None:
     else:
         rules = {"rule": rule, "small-rule": small_rule, "spread-rule": spread_rule, "floor-rule": floor_rule,
                  "wchk-rule": wchk_rule, "span-rule": span_rule, "pick-rule": pick_rule,
-                 "pickzero-rule": pickzero_rule}
+                 "pickzero-rule": pickzero_rule, "hull-rule": hull_rule, "hullafter-rule": hullafter_rule}
         rules[args.cmd](args.logs, args.arm, args.base)
 
 

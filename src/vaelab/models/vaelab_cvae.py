@@ -134,6 +134,17 @@ alternatives stay available as options for ablations.
   A hybrid (the principal part on the scores, projected on the data's own axes, the level and the rest
   on the data) removed that penalty and kept most of the arpls / d1 gain, but lost TSTR/TRTR in min-max
   and met fewer targets than the default on the test split (session 7), so it was not kept.
+* **Class hull** (``span = "class"``, an option; default ``"none"``). Every sample of class k is replaced by its
+  projection ``m_k + Q_k Q_k^T (x - m_k)`` onto the affine hull of class k's training rows (``m_k`` their mean,
+  ``Q_k`` an orthonormal basis of the centred rows, float64, numerical rank as ``numpy.linalg.matrix_rank``;
+  :func:`_class_spans`), in the space the model works in, before the marginals and the renormalisation; the kernel
+  calibration draws through :meth:`VaelabCVAE.generate`, so it sees the projected samples. A point where every
+  training spectrum of the class is flat stays flat: the principal axes are shared by all classes, and in coffee
+  arpls+savgol+vector the kernel noise or another row's residual brought one spectrum's excursion at the axis ends
+  into classes whose spectra are constant there (2-18x their sd; ``benchmarks/RESULTS.md``, issue 16, sessions 18
+  and 19). A class with more spectra than features spans the whole space and is left as it is. ``span =
+  "class_after"``: the same projection, but not while the kernel is calibrated (:attr:`VaelabCVAE.calibrating_`), so
+  the widths h and the pick are the default's and only the samples returned afterwards are projected (session 19).
 * **Per-sample constraints kept.** When every training sample is min-max scaled (min 0,
   max 1), L2-normalised, L1-normalised or SNV-scaled (mean 0, sd 1), samples are re-normalised the same way
   (``renormalise = "auto"``); otherwise a classifier spots "max != 1" at once.
@@ -188,7 +199,7 @@ class VaelabCVAEConfig(ModelConfig):
     # per-dimension kernel, the class-wide residual Gaussian, every row whitened by its own level
     SAVED_BEFORE: ClassVar[dict[str, Any]] = {"marginals": "none", "kde_kernel": "gaussian", "texture_draw": "gaussian",
                                               "rest_draw": "gaussian", "kde_floor": "none", "whiten": "level",
-                                              "pick": "replacement"}
+                                              "pick": "replacement", "span": "none"}
     components: int = 128  # principal axes the VAE models (at most d/4, (n-1)/2); 0: all features
     latent_dim: int = 32
     hidden: tuple[int, ...] | list[int] = (128,)
@@ -235,6 +246,10 @@ class VaelabCVAEConfig(ModelConfig):
     #   | "level": every row's own s (the default until issue 16, session 16) | "loo" (s / (1 - h)) | "decoder" | "none"
     renormalise: str = "auto"  # "auto" | "none" | "minmax" | "l2" | "l1" | "snv"
     marginals: str = "none"  # "none" | "quantile": modelled on per-feature normal scores, mapped back (training quantiles)
+    span: str = "none"  # "none" | "class": each sample projected onto the affine hull of its class's training rows
+    #   (m_k + Q_k Q_k^T (x - m_k), before the marginals and the renormalisation; _class_spans, _project_spans)
+    #   | "class_after": the same projection, but not while after_fit calibrates the kernel (its widths h and the pick
+    #   are the default's; only the samples generate() returns afterwards are projected)
     epochs: int = 300
     batch_size: int = 128
     lr: float = 2e-3
@@ -267,7 +282,8 @@ def _check_config(cfg: VaelabCVAEConfig) -> None:
                "rest_draw": ("gaussian", "local"),
                "whiten": ("decoder", "level", "level_checked", "loo", "none"), "kde_kernel": KDE_KERNELS,
                "kde_centre": KDE_CENTRES, "kde_floor": KDE_FLOORS, "pick": ("auto", *PICKS),
-               "renormalise": ("auto", *_RENORM_CODES), "marginals": ("none", "quantile")}
+               "renormalise": ("auto", *_RENORM_CODES), "marginals": ("none", "quantile"),
+               "span": ("none", "class", "class_after")}
     for key, allowed in choices.items():
         if getattr(cfg, key) not in allowed:
             raise InputError(f"vaelab-cvae: {key} must be one of {', '.join(allowed)}, got {getattr(cfg, key)!r}")
@@ -508,7 +524,7 @@ class VaelabCVAE(TorchGenerator):
                 getattr(probe, key).copy_(torch.as_tensor(space[key], dtype=torch.float32))
             level = torch.as_tensor(space["level"], dtype=torch.float32) if "level" in space else None
             U, rest = probe.split(torch.as_tensor(flat, dtype=torch.float32), level)
-        state = {"space": space, "u_train": U.numpy(), "rest": rest, "renorm": renorm}
+        state = {"space": space, "u_train": U.numpy(), "rest": rest, "renorm": renorm, "flat": flat}
         if quantiles is not None:
             state["quantiles"] = torch.as_tensor(quantiles, dtype=torch.float32)
         return U.numpy(), state
@@ -524,6 +540,8 @@ class VaelabCVAE(TorchGenerator):
         if "quantiles" in job.state:
             extra["marg_q"] = job.state["quantiles"]
             self.extra_ = extra  # generate() maps back through them during the calibration below
+        if cfg.span in _SPANS:  # before the calibration below, which draws through generate() ("class_after": unprojected)
+            extra.update(_class_spans(job.state["flat"], c, module.n_classes))
         mu, logvar = module.encode(X, c)
         level = module.level(X)
         sampler = self.sampler().fit(mu, logvar, c, module.n_classes, attached=level, seed=job.seed)
@@ -568,6 +586,7 @@ class VaelabCVAE(TorchGenerator):
         self = super().load(path)
         if (self.config.marginals == "quantile") != ("marg_q" in self.extra_):
             raise InputError(f"{path}: marginals = {self.config.marginals!r} does not match the weights (marg_q)")
+        _check_spans(self.extra_, self.config.span, self.module.d, len(self.classes_), path)
         draw = self.config.texture_draw
         need = ((("tex_nn",) if draw in _LOCAL_DRAWS else ()) + (("tex_bn", "tex_bw") if draw in _BALANCED_DRAWS else ())
                 + (("tex_local",) if draw in _GATED_DRAWS else ())
@@ -714,6 +733,8 @@ class VaelabCVAE(TorchGenerator):
         if level is not None:
             u = torch.cat([u, level], dim=1)
         x = module.merge(u, rest)
+        if self.config.span == "class" or (self.config.span == "class_after" and not self.calibrating_):
+            x = _project_spans(x, c, self.extra_)  # consumes no random numbers: the draws after it are unchanged
         if "marg_q" in self.extra_:
             x = _from_normal_scores(x, self.extra_["marg_q"])
         code = int(self.extra_.get("renorm", torch.tensor([0]))[0])
@@ -721,6 +742,77 @@ class VaelabCVAE(TorchGenerator):
 
 
 # ---------------------------------------------------------------------- helpers
+_SPAN_KEYS = ("span_mean", "span_basis", "span_rank")
+_SPANS = ("class", "class_after")  # the span values that project (and store _SPAN_KEYS)
+
+
+def _class_spans(flat: np.ndarray, c: torch.Tensor, n_classes: int) -> dict[str, torch.Tensor]:
+    """For ``span = "class"``: per class k, the mean ``m_k`` of its training rows ``flat`` (n, d) (the data space
+    :meth:`VaelabCVAE.generate` works in before the marginals and the renormalisation: the data as trained on, their
+    normal scores with ``marginals = "quantile"``) and an orthonormal basis ``Q_k`` of its centred rows, in float64:
+    ``span_mean`` (n_classes, d), ``span_basis`` (n_classes, d, R), ``span_rank`` (n_classes,) int64 (the numerical
+    rank r_k: the singular values above ``numpy.linalg.matrix_rank``'s default tolerance, largest x max(n_k, d) x eps,
+    taking the uncentred rows' largest singular value where it is larger, so that the rounding of the centring does not
+    count as a direction; on spectra the two agree, equal rows give rank 0; ``Q_k`` = the first r_k right singular vectors, zero-padded to R, the largest rank below d, at least 1). A class of
+    full rank d (more rows than features) spans the whole space: it is stored with r_k = d and zeros, and its samples
+    are left as they are. A class whose rows are all equal (rank 0; a fit needs 2 rows per class) has the single point
+    ``m_k`` as its hull: its samples become that point."""
+    flat = np.asarray(flat, dtype=np.float64)
+    n, d = flat.shape
+    cn = c.numpy()
+    means, bases, ranks = np.zeros((n_classes, d)), [], np.zeros(n_classes, dtype=np.int64)
+    for k in range(n_classes):
+        rows = flat[cn == k]
+        if not len(rows):
+            bases.append(np.zeros((d, 0)))
+            continue
+        means[k] = rows.mean(axis=0)
+        _, sv, vt = np.linalg.svd(rows - means[k], full_matrices=False)
+        # matrix_rank's tolerance, but never below that of the uncentred rows: centring leaves rounding errors of the
+        # rows' own size, which would count as a direction in a class of equal rows
+        top = max(float(sv.max(initial=0.0)), float(np.linalg.norm(rows, 2)))
+        tol = top * max(rows.shape) * np.finfo(np.float64).eps
+        ranks[k] = int((sv > tol).sum())
+        bases.append(vt[: ranks[k]].T if ranks[k] < d else np.zeros((d, 0)))
+    width = max(1, max(b.shape[1] for b in bases))
+    basis = np.zeros((n_classes, d, width))
+    for k, b in enumerate(bases):
+        basis[k, :, : b.shape[1]] = b
+    return {"span_mean": torch.as_tensor(means), "span_basis": torch.as_tensor(basis), "span_rank": torch.as_tensor(ranks)}
+
+
+def _project_spans(x: torch.Tensor, c: torch.Tensor, extra: dict[str, torch.Tensor]) -> torch.Tensor:
+    """``span = "class"``: every sample ``x`` (m, d) of class k replaced by ``m_k + Q_k Q_k^T (x - m_k)``, its projection
+    onto the affine hull of class k's training rows (:func:`_class_spans`), computed in float64; classes of full rank d
+    are left as they are. A point where every training row of the class has the same value keeps that value."""
+    mean, basis, rank = extra["span_mean"], extra["span_basis"], extra["span_rank"]
+    out = x.clone()
+    d = x.shape[1]
+    for k in torch.unique(c).tolist():
+        r = int(rank[k])
+        if r >= d:
+            continue
+        where = torch.nonzero(c == k).flatten()
+        m, Q = mean[k].double(), basis[k, :, :r].double()
+        out[where] = (m + ((x[where].double() - m) @ Q) @ Q.T).to(x.dtype)
+    return out
+
+
+def _check_spans(extra: dict[str, torch.Tensor], span: str, d: int, n_classes: int, path: Any) -> None:
+    """On load: ``span = "class"`` or ``"class_after"`` needs :func:`_class_spans`'s tensors, of the model's shapes;
+    ``"none"`` none."""
+    have = [key for key in _SPAN_KEYS if key in extra]
+    if span not in _SPANS:
+        if have:
+            raise InputError(f"{path}: span = {span!r} does not match the weights ({', '.join(have)})")
+        return
+    if len(have) < len(_SPAN_KEYS):
+        raise InputError(f"{path}: span = {span!r} needs {', '.join(_SPAN_KEYS)} in the weights")
+    mean, basis, rank = (extra[key] for key in _SPAN_KEYS)
+    if (mean.shape != (n_classes, d) or basis.ndim != 3 or basis.shape[:2] != (n_classes, d)
+            or rank.shape != (n_classes,) or bool((rank < 0).any()) or bool(((rank > basis.shape[2]) & (rank < d)).any())):
+        raise InputError(f"{path}: span = {span!r}: span_mean, span_basis, span_rank of the wrong shapes or ranks")
+
 def _residual_neighbours(mu: torch.Tensor, c: torch.Tensor, n_classes: int) -> dict[str, torch.Tensor]:
     """For ``texture_draw = "local"``: ``tex_nn`` (n, K), each training row's nearest other training rows of its
     class by posterior mean (nearest first; :func:`vaelab.samplers.kde.class_neighbours`), and ``tex_nnk``
